@@ -1,0 +1,159 @@
+import { type Static, Type } from 'typebox';
+import { TagValue } from './school.js';
+
+/** Outcome of one probe check: failure is data (DESIGN §7.3), never an exception. */
+export const Outcome = Type.Enum(['ok', 'timeout', 'refused', 'unreachable', 'error']);
+export type Outcome = Static<typeof Outcome>;
+
+const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
+const DurationMs = Type.Number({ minimum: 0, maximum: 86_400_000, description: 'milliseconds, 0 to one day' });
+const Count = Type.Integer({ minimum: 0, maximum: 1e12 });
+const Bytes = Type.Number({ minimum: 0, maximum: 1e18 });
+const Pct = Type.Number({ minimum: 0, maximum: 100 });
+const ShortText = (max = 200) => Type.String({ maxLength: max });
+
+/** Fields every result carries. */
+const common = {
+  target: TagValue('what the check looked at (device name, host name)'),
+  outcome: Outcome,
+  durationMs: DurationMs,
+  at: DateTime,
+  error: Type.Optional(ShortText(2000)),
+};
+
+export const HostNic = Type.Object(
+  {
+    name: ShortText(64),
+    up: Type.Boolean(),
+    speedMbps: Type.Union([Type.Number({ minimum: 0, maximum: 1e7 }), Type.Null()]),
+    virtual: Type.Boolean(),
+    mac: ShortText(64),
+    ipv4: Type.Array(ShortText(64), { maxItems: 64 }),
+    ipv6: Type.Array(ShortText(64), { maxItems: 64 }),
+  },
+  { additionalProperties: false },
+);
+
+export const HostResult = Type.Object(
+  {
+    probe: Type.Literal('host'),
+    ...common,
+    os: Type.Object(
+      {
+        platform: ShortText(),
+        distro: ShortText(),
+        release: ShortText(),
+        kernel: ShortText(),
+        arch: ShortText(),
+      },
+      { additionalProperties: false },
+    ),
+    uptimeS: Type.Number({ minimum: 0, maximum: 1e10 }),
+    cpu: Type.Object(
+      {
+        cores: Type.Integer({ minimum: 0, maximum: 4096 }),
+        model: ShortText(),
+        loadPct: Type.Union([Pct, Type.Null()]),
+      },
+      { additionalProperties: false },
+    ),
+    memory: Type.Object({ totalBytes: Bytes, usedBytes: Bytes }, { additionalProperties: false }),
+    disks: Type.Array(
+      Type.Object({ mount: ShortText(512), sizeBytes: Bytes, usedBytes: Bytes }, { additionalProperties: false }),
+      { maxItems: 256 },
+    ),
+    nics: Type.Array(HostNic, { maxItems: 256 }),
+  },
+  { additionalProperties: false },
+);
+export type HostResult = Static<typeof HostResult>;
+
+export const DeviceRef = Type.Object(
+  {
+    name: TagValue('device name'),
+    address: ShortText(255),
+    type: Type.Optional(TagValue('device type', 64)),
+    room: Type.Optional(TagValue('room name')),
+    roomType: Type.Optional(TagValue('room type', 64)),
+    critical: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type DeviceRef = Static<typeof DeviceRef>;
+
+export const ReachabilityResult = Type.Object(
+  {
+    probe: Type.Literal('reachability'),
+    ...common,
+    device: DeviceRef,
+    check: Type.Enum(['icmp', 'tcp']),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    /** Address family actually used (DESIGN §7.4). */
+    family: Type.Optional(Type.Enum([4, 6])),
+    address: Type.Optional(ShortText(255)),
+    up: Type.Boolean(),
+    rttMs: Type.Optional(DurationMs),
+    lossPct: Type.Optional(Pct),
+    sent: Type.Optional(Count),
+    received: Type.Optional(Count),
+  },
+  { additionalProperties: false },
+);
+export type ReachabilityResult = Static<typeof ReachabilityResult>;
+
+/** Every result kind, keyed by its `probe` discriminator. Add new probe result schemas here. */
+export const RESULT_SCHEMAS = {
+  host: HostResult,
+  reachability: ReachabilityResult,
+} as const;
+export type ProbeName = keyof typeof RESULT_SCHEMAS;
+export const PROBE_NAMES = Object.keys(RESULT_SCHEMAS) as ProbeName[];
+
+export const ProbeResult = Type.Union([HostResult, ReachabilityResult]);
+export type ProbeResult = Static<typeof ProbeResult>;
+
+export const AgentHealth = Type.Object(
+  {
+    spoolDepth: Count,
+    spoolDropped: Count,
+    spoolRejected: Count,
+    cycleMs: DurationMs,
+    rssMb: Type.Number({ minimum: 0, maximum: 1e7 }),
+  },
+  { additionalProperties: false },
+);
+export type AgentHealth = Static<typeof AgentHealth>;
+
+const UUID_V7 = '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$';
+
+/** The envelope; `results` items are checked against RESULT_SCHEMAS by their `probe`. */
+export const ReportEnvelope = Type.Object(
+  {
+    schema: Type.Literal(1),
+    reportId: Type.String({ pattern: UUID_V7, description: 'a lower-case UUIDv7' }),
+    agentId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    schoolId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
+    agentVersion: Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Za-z.+-]+$' }),
+    startedAt: DateTime,
+    finishedAt: DateTime,
+    health: AgentHealth,
+    results: Type.Array(Type.Unknown(), { maxItems: 20000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const Report = Type.Object(
+  {
+    schema: Type.Literal(1),
+    reportId: Type.String(),
+    agentId: Type.String(),
+    schoolId: Type.String(),
+    agentVersion: Type.String(),
+    startedAt: Type.String(),
+    finishedAt: Type.String(),
+    health: AgentHealth,
+    results: Type.Array(ProbeResult),
+  },
+  { additionalProperties: false },
+);
+export type Report = Static<typeof Report>;
