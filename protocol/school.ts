@@ -30,15 +30,6 @@ export const School = Type.Object(
 );
 export type School = Static<typeof School>;
 
-/** Enrolment thresholds of DESIGN §5: small < 1000 pupils, medium 1000-2500, large > 2500. */
-export function tierOf(school: Pick<School, 'tier' | 'pupils'>): SizeTier | undefined {
-  if (school.tier) return school.tier;
-  if (school.pupils === undefined) return undefined;
-  if (school.pupils < 1000) return 'small';
-  if (school.pupils <= 2500) return 'medium';
-  return 'large';
-}
-
 export function isValidTimezone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });

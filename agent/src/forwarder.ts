@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, type Dispatcher, request } from 'undici';
+import { SENT_AT_HEADER } from '../../protocol/version.js';
+import type { Logger } from './log.js';
+import type { Spool } from './spool/spool.js';
+
+export interface ForwarderOptions {
+  collectorUrl: string;
+  token: string;
+  spool: Spool;
+  log: Logger;
+  now?: () => Date;
+  caFile?: string;
+  requestTimeoutMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  random?: () => number;
+}
+
+/** Why a flush stopped before the spool was empty. */
+export type StopReason =
+  | { kind: 'unavailable'; status: number; retryAfterMs?: number; message: string }
+  | { kind: 'auth'; status: number; message: string }
+  | { kind: 'network'; message: string; code?: string }
+  | { kind: 'aborted' };
+
+export interface FlushResult {
+  delivered: number;
+  rejected: number;
+  stopped?: StopReason;
+}
+
+const RETRY_AFTER_CAP_MS = 3_600_000;
+
+/** Parses Retry-After (delta-seconds or an HTTP date) into milliseconds, capped at an hour. */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  if (/^\d+$/.test(v.trim())) return Math.min(Number(v.trim()) * 1000, RETRY_AFTER_CAP_MS);
+  const date = Date.parse(v);
+  if (Number.isNaN(date)) return undefined;
+  return Math.min(Math.max(0, date - nowMs), RETRY_AFTER_CAP_MS);
+}
+
+/**
+ * Sends spooled reports oldest first and deletes each only after the collector answered 2xx
+ * (DESIGN §3.3). While the collector is away it backs off exponentially with full jitter, and
+ * honours Retry-After on 429/503.
+ */
+export class Forwarder {
+  private readonly url: string;
+  private readonly dispatcher: Dispatcher | undefined;
+  private readonly now: () => Date;
+  private readonly random: () => number;
+  private failures = 0;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly opts: ForwarderOptions) {
+    this.url = new URL('/api/v1/reports', opts.collectorUrl).toString();
+    this.dispatcher = opts.caFile ? new Agent({ connect: { ca: readFileSync(opts.caFile) } }) : undefined;
+    this.now = opts.now ?? (() => new Date());
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** Sends until the spool is empty or the collector cannot take more now. */
+  async flush(signal?: AbortSignal): Promise<FlushResult> {
+    const result: FlushResult = { delivered: 0, rejected: 0 };
+    const { spool, log } = this.opts;
+    for (;;) {
+      if (signal?.aborted) return { ...result, stopped: { kind: 'aborted' } };
+      const [next] = spool.oldest(1);
+      if (!next) {
+        this.failures = 0;
+        return result;
+      }
+      spool.noteAttempt(next.reportId);
+      const outcome = await this.send(next.body, signal);
+      if (outcome.kind === 'delivered') {
+        spool.ack(next.reportId, this.now());
+        result.delivered++;
+        this.failures = 0;
+        continue;
+      }
+      if (outcome.kind === 'rejected') {
+        spool.reject(next.reportId, outcome.status, outcome.message);
+        result.rejected++;
+        log.error(
+          { reportId: next.reportId, status: outcome.status, reason: outcome.message },
+          'collector refused a report for good; it is kept in the spool dead-letter table',
+        );
+        continue;
+      }
+      this.failures++;
+      return { ...result, stopped: outcome.reason };
+    }
+  }
+
+  /** How long to wait after a stopped flush: Retry-After when given, else exponential backoff with full jitter. */
+  delayAfter(stopped: StopReason): number {
+    if (stopped.kind === 'unavailable' && stopped.retryAfterMs !== undefined) {
+      return stopped.retryAfterMs + Math.floor(this.random() * Math.min(stopped.retryAfterMs * 0.1 + 1, 30_000));
+    }
+    const base = this.opts.backoffBaseMs ?? 1000;
+    const max = this.opts.backoffMaxMs ?? 300_000;
+    const ceiling = Math.min(max, base * 2 ** Math.min(this.failures, 30));
+    return Math.floor(this.random() * ceiling);
+  }
+
+  /** Wakes a forwarder that is idle or backing off (e.g. a new report was spooled, or on shutdown). */
+  kick(): void {
+    this.wake?.();
+  }
+
+  /** Runs until the signal aborts: flush, wait (backoff or for a kick), repeat. */
+  async run(signal: AbortSignal, idleMs = 60_000): Promise<void> {
+    while (!signal.aborted) {
+      const r = await this.flush(signal);
+      if (signal.aborted) break;
+      let waitMs = idleMs;
+      let wakeable = true;
+      if (r.stopped) {
+        waitMs = this.delayAfter(r.stopped);
+        wakeable = false; // a new report must not bypass the backoff
+        this.opts.log.warn({ reason: r.stopped, retryInMs: waitMs }, 'collector not reachable; reports stay spooled');
+      }
+      const woke = new AbortController();
+      if (wakeable) this.wake = () => woke.abort();
+      await sleep(waitMs, undefined, { signal: AbortSignal.any([signal, woke.signal]) }).catch(() => undefined);
+      this.wake = undefined;
+    }
+  }
+
+  private async send(
+    body: string,
+    signal?: AbortSignal,
+  ): Promise<
+    | { kind: 'delivered' }
+    | { kind: 'rejected'; status: number; message: string }
+    | { kind: 'stopped'; reason: StopReason }
+  > {
+    const timeoutMs = this.opts.requestTimeoutMs ?? 30_000;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await request(this.url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${this.opts.token}`,
+          'content-type': 'application/json',
+          [SENT_AT_HEADER]: this.now().toISOString(),
+        },
+        body,
+        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+        dispatcher: this.dispatcher,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const text = await res.body.text().catch(() => '');
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) return { kind: 'delivered' };
+      const message = errorMessage(text, status);
+      if (status === 429 || status === 503) {
+        const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.now().getTime());
+        return { kind: 'stopped', reason: { kind: 'unavailable', status, message, retryAfterMs } };
+      }
+      if (status === 401 || status === 403) return { kind: 'stopped', reason: { kind: 'auth', status, message } };
+      if (status === 400 || status === 413 || status === 422) return { kind: 'rejected', status, message };
+      return { kind: 'stopped', reason: { kind: 'unavailable', status, message } };
+    } catch (err) {
+      if (signal?.aborted) return { kind: 'stopped', reason: { kind: 'aborted' } };
+      const e = err as NodeJS.ErrnoException;
+      return {
+        kind: 'stopped',
+        reason: { kind: 'network', message: e.message, ...(e.code ? { code: e.code } : {}) },
+      };
+    }
+  }
+}
+
+function errorMessage(text: string, status: number): string {
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not JSON
+  }
+  return text.slice(0, 500) || `HTTP ${status}`;
+}

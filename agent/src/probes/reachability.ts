@@ -1,0 +1,291 @@
+import ping, { type PingResponse } from 'ping';
+import type { DeviceRef, Outcome, ReachabilityResult } from '../../../protocol/report.js';
+import type { AgentConfig, DeviceConfig, RoomConfig } from '../config.js';
+import {
+  elapsedMs,
+  type Family,
+  findExecutable,
+  mapLimit,
+  type Resolution,
+  raceAbort,
+  resolveHost,
+  tcpConnect,
+} from './net-util.js';
+import type { Probe, ProbeContext } from './probe.js';
+
+type ReachabilityConfig = AgentConfig['probes']['reachability'];
+
+interface Check {
+  room: RoomConfig;
+  device: DeviceConfig;
+  check: 'icmp' | 'tcp';
+  port?: number;
+}
+
+/** What a check found; the common fields (device, target, at, durationMs …) are added around it. */
+interface Finding {
+  outcome: Outcome;
+  up: boolean;
+  family?: Family;
+  address?: string;
+  rttMs?: number;
+  lossPct?: number;
+  sent?: number;
+  received?: number;
+  error?: string;
+}
+
+/** The ping programs this run can use; looked up once per run. */
+interface PingPrograms {
+  ping?: string;
+  ping6?: string;
+}
+
+export const PING_MISSING =
+  'the ping program is missing: install iputils-ping (Debian/Ubuntu: apt-get install iputils-ping)';
+
+/** Interval between echo requests of one check (iputils allows 0.2 s for unprivileged users). */
+const PING_INTERVAL_S = '0.2';
+
+function listChecks(config: AgentConfig): Check[] {
+  const checks: Check[] = [];
+  for (const room of config.rooms) {
+    for (const device of room.devices) {
+      if (device.icmp) checks.push({ room, device, check: 'icmp' });
+      for (const port of device.tcp) checks.push({ room, device, check: 'tcp', port });
+    }
+  }
+  return checks;
+}
+
+function deviceRef(room: RoomConfig, device: DeviceConfig): DeviceRef {
+  const ref: DeviceRef = {
+    name: device.name,
+    address: device.address,
+    room: room.name,
+    roomType: room.type,
+    critical: device.critical,
+  };
+  if (device.type !== undefined) ref.type = device.type;
+  return ref;
+}
+
+/** A finite number ≥ 0 from ping's string fields ('0.123', 'unknown', junk), or undefined. */
+function nonNegative(value: unknown): number | undefined {
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value.trim() !== ''
+        ? Number(value)
+        : Number.NaN;
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+/** `3 packets transmitted, 2 received, +1 duplicates, +1 errors, 33.3333% packet loss` (LANG=C). */
+const SUMMARY = /^(\d+) packets transmitted, (\d+) (?:packets )?received(.*)$/m;
+const ERRORS = /\+(\d+) errors/;
+const UNREACHABLE_LINE = /^.*(?:unreachable|no route to host).*$/im;
+
+/** Turns the `ping` package's response (string fields, possibly junk on failure) into a finding. */
+export function interpretPing(
+  response: PingResponse,
+  requested: number,
+  waitS: number,
+): Omit<Finding, 'family' | 'address'> {
+  const output = typeof response.output === 'string' ? response.output : '';
+  const summary = SUMMARY.exec(output);
+  const times = Array.isArray(response.times)
+    ? response.times.filter((t) => nonNegative(t) !== undefined)
+    : [];
+  if (!summary) {
+    // ping stopped before sending (e.g. "connect: Network is unreachable") or printed something else.
+    const unreachable = UNREACHABLE_LINE.exec(output);
+    if (unreachable) {
+      return {
+        outcome: 'unreachable',
+        up: false,
+        sent: 0,
+        received: 0,
+        lossPct: 100,
+        error: unreachable[0].trim(),
+      };
+    }
+    const firstLine = output.split('\n').find((l) => l.trim() !== '') ?? 'no output';
+    return {
+      outcome: 'error',
+      up: false,
+      error: `ping printed no statistics: ${firstLine.trim().slice(0, 500)}`,
+    };
+  }
+  const sent = Number(summary[1]);
+  const received = Number(summary[2]);
+  const errors = Number(ERRORS.exec(summary[3] ?? '')?.[1] ?? 0);
+  if (received > 0) {
+    const computedLoss = sent > 0 ? Math.max(0, (1 - received / sent) * 100) : 0;
+    const parsedLoss = nonNegative(response.packetLoss);
+    const lossPct = round3(parsedLoss !== undefined && parsedLoss <= 100 ? parsedLoss : computedLoss);
+    const avg = nonNegative(response.avg);
+    const mean = times.length > 0 ? times.reduce((a, b) => a + b, 0) / times.length : undefined;
+    const rtt = avg ?? mean;
+    const finding: Omit<Finding, 'family' | 'address'> = { outcome: 'ok', up: true, sent, received, lossPct };
+    if (rtt !== undefined && rtt <= 86_400_000) finding.rttMs = round3(rtt);
+    return finding;
+  }
+  if (errors > 0) {
+    const line = UNREACHABLE_LINE.exec(output)?.[0].trim();
+    return {
+      outcome: 'unreachable',
+      up: false,
+      sent,
+      received: 0,
+      lossPct: 100,
+      error: line ?? `${errors} ICMP error(s) for ${sent} echo request(s)`,
+    };
+  }
+  return {
+    outcome: 'timeout',
+    up: false,
+    sent,
+    received: 0,
+    lossPct: 100,
+    error: `no echo reply to ${sent || requested} request(s) within ${waitS} s`,
+  };
+}
+
+async function icmpCheck(
+  resolved: { address: string; family: Family },
+  cfg: ReachabilityConfig,
+  programs: PingPrograms,
+  signal: AbortSignal,
+): Promise<Finding> {
+  const { address, family } = resolved;
+  if (!programs.ping && !(family === 6 && programs.ping6)) {
+    return { outcome: 'error', up: false, family, address, error: PING_MISSING };
+  }
+  // Seconds to wait for a reply when none came (ping -W takes whole seconds).
+  const waitS = Math.min(60, Math.max(1, Math.ceil(cfg.tcpTimeoutMs / 1000)));
+  // The package runs `ping6` for v6; iputils' `ping -6` does the same where ping6 is absent.
+  const useV6Program = family === 6 && programs.ping6 !== undefined;
+  const extra = cfg.pingCount > 1 ? ['-i', PING_INTERVAL_S] : [];
+  if (family === 6 && !useV6Program) extra.push('-6');
+  try {
+    // ping cannot be cancelled: on abort we stop waiting; the ping process ends by itself after at
+    // most (pingCount − 1) × 0.2 s + waitS.
+    const raced = await raceAbort(
+      ping.promise.probe(address, {
+        numeric: true,
+        min_reply: cfg.pingCount,
+        timeout: waitS,
+        v6: useV6Program,
+        extra,
+      }),
+      signal,
+    );
+    if (raced.aborted) {
+      return {
+        outcome: 'timeout',
+        up: false,
+        family,
+        address,
+        error: 'the probe deadline passed while pinging',
+      };
+    }
+    return { ...interpretPing(raced.value, cfg.pingCount, waitS), family, address };
+  } catch (err) {
+    // The package rejects with a generic message when the program cannot be started.
+    const missing = (await findExecutable(useV6Program ? 'ping6' : 'ping')) === undefined;
+    const text = err instanceof Error ? err.message : String(err);
+    return {
+      outcome: 'error',
+      up: false,
+      family,
+      address,
+      error: missing ? PING_MISSING : `ping failed: ${text}`,
+    };
+  }
+}
+
+async function tcpCheck(
+  resolved: { address: string; family: Family },
+  port: number,
+  cfg: ReachabilityConfig,
+  signal: AbortSignal,
+): Promise<Finding> {
+  const r = await tcpConnect({ host: resolved.address, port, timeoutMs: cfg.tcpTimeoutMs, signal });
+  const finding: Finding = {
+    outcome: r.outcome,
+    up: r.outcome === 'ok',
+    family: r.family ?? resolved.family,
+    address: r.address ?? resolved.address,
+  };
+  if (r.rttMs !== undefined) finding.rttMs = r.rttMs;
+  if (r.error !== undefined) finding.error = r.error;
+  return finding;
+}
+
+async function runCheck(
+  c: Check,
+  cfg: ReachabilityConfig,
+  programs: PingPrograms,
+  resolve: (device: DeviceConfig) => Promise<Resolution>,
+  ctx: ProbeContext,
+): Promise<ReachabilityResult> {
+  const at = ctx.now().toISOString();
+  const startedAt = performance.now();
+  let finding: Finding;
+  if (ctx.signal.aborted) {
+    finding = { outcome: 'timeout', up: false, error: 'not started: the probe deadline passed' };
+  } else {
+    const resolved = await resolve(c.device);
+    if (!resolved.ok) finding = { outcome: resolved.outcome, up: false, error: resolved.error };
+    else if (c.check === 'icmp') finding = await icmpCheck(resolved, cfg, programs, ctx.signal);
+    else finding = await tcpCheck(resolved, c.port ?? 0, cfg, ctx.signal);
+  }
+  const result: ReachabilityResult = {
+    probe: 'reachability',
+    target: c.device.name,
+    device: deviceRef(c.room, c.device),
+    check: c.check,
+    ...finding,
+    durationMs: elapsedMs(startedAt),
+    at,
+  };
+  if (c.port !== undefined) result.port = c.port;
+  return result;
+}
+
+/**
+ * Is each inventoried device up? One ICMP check (`ping`, pingCount echo requests) and one TCP
+ * connect per listed port, at most `concurrency` at once. Host names are resolved once per device.
+ */
+export const reachabilityProbe: Probe = {
+  kind: 'reachability',
+  async run(config, ctx) {
+    const cfg = config.probes.reachability;
+    const checks = listChecks(config);
+    const programs: PingPrograms = {};
+    if (checks.some((c) => c.check === 'icmp')) {
+      const [p4, p6] = await Promise.all([findExecutable('ping'), findExecutable('ping6')]);
+      if (p4) programs.ping = p4;
+      if (p6) programs.ping6 = p6;
+      if (!p4) ctx.log.warn(PING_MISSING);
+    }
+    const resolutions = new Map<DeviceConfig, Promise<Resolution>>();
+    const resolve = (device: DeviceConfig): Promise<Resolution> => {
+      let r = resolutions.get(device);
+      if (!r) {
+        r = resolveHost(device.address, ctx.signal);
+        resolutions.set(device, r);
+      }
+      return r;
+    };
+    const results = await mapLimit(checks, cfg.concurrency, (c) => runCheck(c, cfg, programs, resolve, ctx));
+    const down = results.filter((r) => !r.up).length;
+    ctx.log.debug({ checks: results.length, down }, 'reachability checks done');
+    return results;
+  },
+};

@@ -1,0 +1,106 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { type Logger, pino } from 'pino';
+import type { CollectorConfig } from './config.js';
+import type { CollectorContext } from './context.js';
+import { apiError } from './errors.js';
+import { enrollRoutes } from './routes/enroll.js';
+import { healthRoutes } from './routes/health.js';
+import { reportRoutes } from './routes/reports.js';
+import { schoolRoutes } from './routes/schools.js';
+import { InfluxStore } from './store/influx.js';
+import { StateStore } from './store/state.js';
+import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from './targets.js';
+import { schemaErrorFormatter, validatorCompiler } from './validation.js';
+
+export interface BuildOptions {
+  log?: Logger;
+  now?: () => Date;
+  targets?: TargetsConfig;
+}
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+];
+
+export function createCollectorLogger(level: string = process.env.CAMPUSWATCH_LOG_LEVEL ?? 'info'): Logger {
+  return pino({ name: 'campuswatch-collector', level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+}
+
+/** Builds the collector (DESIGN §7.9: app.ts builds, server.ts listens). Tests use `app.inject` or listen on port 0. */
+export async function buildApp(config: CollectorConfig, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const log = opts.log ?? pino({ level: 'silent' });
+  const targets = opts.targets ?? loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);
+  const state = new StateStore(config.dataDir);
+  for (const school of config.schools) state.upsertSchool(school);
+  const influx = config.influx
+    ? new InfluxStore({
+        url: config.influx.url,
+        database: config.influx.database,
+        timeoutMs: config.influx.timeoutMs,
+        ...(config.influx.username ? { username: config.influx.username, password: config.influx.password ?? '' } : {}),
+      })
+    : undefined;
+  let ready: Promise<void> | undefined;
+  const ctx: CollectorContext = {
+    config,
+    targets,
+    state,
+    influx,
+    log,
+    now: opts.now ?? (() => new Date()),
+    influxReady: () => {
+      if (!influx) return Promise.resolve();
+      ready ??= influx.ensureDatabase().catch((err: unknown) => {
+        ready = undefined; // try again on the next write
+        throw err;
+      });
+      return ready;
+    },
+  };
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: config.ingest.bodyLimitBytes,
+    schemaErrorFormatter,
+    disableRequestLogging: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) {
+      req.log.error({ err: { message: err.message, stack: err.stack } }, 'request failed');
+      return reply.code(status).send(apiError(status, 'internal error; see the collector log'));
+    }
+    let message = err.message;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      message = `request body is larger than the limit of ${config.ingest.bodyLimitBytes} bytes`;
+    } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      message = 'content-type must be application/json';
+    }
+    return reply.code(status).send(apiError(status, message));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(apiError(404, `no route ${req.method} ${req.url}`)));
+
+  healthRoutes(app, ctx);
+  enrollRoutes(app, ctx);
+  reportRoutes(app, ctx);
+  schoolRoutes(app, ctx);
+
+  app.addHook('onClose', async () => {
+    state.close();
+    await influx?.close();
+  });
+  app.decorate('campuswatch', ctx);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    campuswatch: CollectorContext;
+  }
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+import { checker, formatProblem } from '../../protocol/validate.js';
+import { EXIT_USAGE, newProgram, runProgram, UsageError } from '../../protocol/cli.js';
+import { School } from '../../protocol/school.js';
+import { PACKAGE_VERSION } from '../../protocol/version.js';
+import { createCollectorLogger } from './app.js';
+import { complianceReport, renderComplianceReport } from './compliance-report.js';
+import { type CollectorConfig, loadCollectorConfig, parseCollectorConfig } from './config.js';
+import { startCollector } from './server.js';
+import { StateStore } from './store/state.js';
+import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
+
+interface CommonOpts {
+  config?: string;
+  data?: string;
+}
+
+function resolveConfig(opts: CommonOpts & { listen?: string; influxUrl?: string }): CollectorConfig {
+  const base = opts.config ? loadCollectorConfig(opts.config) : parseCollectorConfig('', '<defaults>');
+  // flags override the file; re-validate the result so a bad flag gets the same clear message
+  const merged = {
+    ...base,
+    ...(opts.listen ? { listen: opts.listen } : {}),
+    ...(opts.data ? { dataDir: opts.data } : {}),
+    ...(opts.influxUrl ? { influx: { ...(base.influx ?? {}), url: opts.influxUrl } } : {}),
+  };
+  return parseCollectorConfig(JSON.stringify(merged), opts.config ? `${opts.config} (with command-line flags)` : 'command-line flags');
+}
+
+function requireData(opts: CommonOpts): string {
+  if (!opts.data && !opts.config) throw new UsageError('--data DIR (or --config FILE) is required');
+  return resolveConfig(opts).dataDir;
+}
+
+const program = newProgram(
+  'campuswatch-collector',
+  'Central collector: receives agent reports, checks schools against the targets, stores series in InfluxDB.',
+  PACKAGE_VERSION,
+);
+
+program
+  .command('run')
+  .description('run the collector (HTTP API for agents, compliance API)')
+  .option('--config <file>', 'collector YAML config')
+  .option('--listen <host:port>', 'listen address, e.g. 127.0.0.1:8080 (port 0 picks a free port)')
+  .option('--data <dir>', 'state directory (SQLite)')
+  .option('--influx-url <url>', 'InfluxDB 1.x URL, e.g. http://127.0.0.1:8086; omit to run on the embedded default')
+  .action(async (opts: CommonOpts & { listen?: string; influxUrl?: string }) => {
+    const config = resolveConfig(opts);
+    const running = await startCollector(config, { log: createCollectorLogger(), handleSignals: true });
+    process.stdout.write(`campuswatch collector listening on ${running.url} (API ${running.url}/api/v1)\n`);
+    await new Promise<never>(() => undefined);
+  });
+
+const school = program.command('school').description('manage the school registry');
+school
+  .command('add')
+  .description('add or update a school')
+  .option('--config <file>', 'collector YAML config (for its data directory)')
+  .option('--data <dir>', 'state directory')
+  .requiredOption('--id <id>', 'school id (letters, digits, . _ -)')
+  .requiredOption('--name <name>', 'school name, e.g. 苏州工业园区星海实验中学')
+  .option('--district <district>', 'district (区/县)')
+  .option('--group <group>', 'education group (教育集团)')
+  .option('--tier <tier>', 'size tier: small|medium|large')
+  .option('--pupils <n>', 'pupil count (sets the tier when --tier is absent)')
+  .option('--area <area>', 'urban|rural')
+  .option('--timezone <tz>', 'IANA time zone', 'Asia/Shanghai')
+  .action(
+    (
+      opts: CommonOpts & {
+        id: string;
+        name: string;
+        district?: string;
+        group?: string;
+        tier?: string;
+        pupils?: string;
+        area?: string;
+        timezone: string;
+      },
+    ) => {
+      const dataDir = requireData(opts);
+      const candidate: Record<string, unknown> = { id: opts.id, name: opts.name, timezone: opts.timezone };
+      for (const k of ['district', 'group', 'tier', 'area'] as const) if (opts[k] !== undefined) candidate[k] = opts[k];
+      if (opts.pupils !== undefined) {
+        if (!/^\d+$/.test(opts.pupils)) throw new UsageError('--pupils must be a whole number');
+        candidate.pupils = Number(opts.pupils);
+      }
+      const check = checker<School>(School);
+      if (!check.check(candidate)) {
+        throw new UsageError(check.problems(candidate).map((p) => `--${formatProblem(p)}`).join('\n'));
+      }
+      const state = new StateStore(dataDir);
+      try {
+        state.upsertSchool(candidate);
+      } finally {
+        state.close();
+      }
+      process.stdout.write(`school ${candidate.id} (${candidate.name}) saved\n`);
+    },
+  );
+
+program
+  .command('enroll-code')
+  .description('print a one-time enrolment code for an agent of a school')
+  .option('--config <file>', 'collector YAML config (for its data directory)')
+  .option('--data <dir>', 'state directory')
+  .requiredOption('--school <id>', 'school id')
+  .option('--ttl-hours <h>', 'validity in hours', '24')
+  .action((opts: CommonOpts & { school: string; ttlHours: string }) => {
+    const dataDir = requireData(opts);
+    const ttl = Number(opts.ttlHours);
+    if (!Number.isFinite(ttl) || ttl <= 0 || ttl > 720) throw new UsageError('--ttl-hours must be a number from 0 to 720');
+    const state = new StateStore(dataDir);
+    try {
+      if (!state.getSchool(opts.school)) {
+        throw new UsageError(`unknown school ${JSON.stringify(opts.school)}; add it first with 'campuswatch-collector school add'`);
+      }
+      const { code, expiresAt } = state.createEnrollCode(opts.school, ttl * 3_600_000);
+      process.stdout.write(`${code}\n`);
+      process.stderr.write(`one-time code for school ${opts.school}, valid until ${expiresAt.toISOString()}\n`);
+    } finally {
+      state.close();
+    }
+  });
+
+program
+  .command('report')
+  .description('print the compliance table per school')
+  .option('--config <file>', 'collector YAML config (for its data directory and targets)')
+  .option('--data <dir>', 'state directory')
+  .option('--district <district>', 'only this district')
+  .option('--format <format>', 'table|json|csv', 'table')
+  .action((opts: CommonOpts & { district?: string; format: string }) => {
+    if (!['table', 'json', 'csv'].includes(opts.format)) throw new UsageError('--format must be one of: table, json, csv');
+    const dataDir = requireData(opts);
+    const config = resolveConfig(opts);
+    const targets = loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);
+    const state = new StateStore(dataDir);
+    try {
+      const rows = complianceReport(state, targets, opts.district ? { district: opts.district } : {});
+      process.stdout.write(`${renderComplianceReport(rows, opts.format as 'table' | 'json' | 'csv')}\n`);
+    } finally {
+      state.close();
+    }
+  });
+
+if (process.argv.length <= 2) {
+  program.outputHelp();
+  process.exit(EXIT_USAGE);
+}
+await runProgram(program);

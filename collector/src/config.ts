@@ -1,0 +1,74 @@
+import { type Static, Type } from 'typebox';
+import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/config-file.js';
+import { isValidTimezone, School } from '../../protocol/school.js';
+import type { Problem } from '../../protocol/validate.js';
+
+export const InfluxConfig = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://[^\\s/]+/?$', description: 'http(s)://host:port' }),
+    database: Type.String({ default: 'campuswatch', pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    username: Type.Optional(Type.String({ minLength: 1 })),
+    password: Type.Optional(Type.String({ minLength: 1 })),
+    timeoutMs: Type.Integer({ default: 10_000, minimum: 100, maximum: 300_000 }),
+  },
+  { additionalProperties: false },
+);
+export type InfluxConfig = Static<typeof InfluxConfig>;
+
+export const CollectorConfig = Type.Object(
+  {
+    listen: Type.String({ default: '127.0.0.1:8080', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:]+):\\d{1,5}$' }),
+    dataDir: Type.String({ default: '/var/lib/campuswatch-collector', minLength: 1 }),
+    targetsFile: Type.Optional(Type.String({ minLength: 1, description: 'defaults to the packaged config/targets.yaml' })),
+    influx: Type.Optional(InfluxConfig),
+    clock: Type.Object(
+      { maxOffsetS: Type.Number({ default: 30, minimum: 1, maximum: 86_400 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    ingest: Type.Object(
+      {
+        bodyLimitBytes: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 64 * 1_048_576 }),
+        retryAfterS: Type.Integer({ default: 30, minimum: 1, maximum: 3600 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    enrollment: Type.Object(
+      { codeTtlHours: Type.Number({ default: 24, minimum: 0.1, maximum: 720 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    schools: Type.Array(School, { default: [], maxItems: 100_000 }),
+  },
+  { additionalProperties: false },
+);
+export type CollectorConfig = Static<typeof CollectorConfig>;
+
+const crossCheck: CrossCheck<CollectorConfig> = (c) => {
+  const problems: Problem[] = [];
+  const port = Number(c.listen.slice(c.listen.lastIndexOf(':') + 1));
+  if (port > 65535) problems.push({ path: 'listen', message: `port ${port} is out of range (0-65535)` });
+  const ids = new Set<string>();
+  c.schools.forEach((s, i) => {
+    if (ids.has(s.id)) problems.push({ path: `schools/${i}/id`, message: `duplicate school id ${JSON.stringify(s.id)}` });
+    ids.add(s.id);
+    if (!isValidTimezone(s.timezone)) {
+      problems.push({ path: `schools/${i}/timezone`, message: `unknown time zone ${JSON.stringify(s.timezone)}` });
+    }
+  });
+  if (c.influx && (c.influx.username === undefined) !== (c.influx.password === undefined)) {
+    problems.push({ path: 'influx/password', message: 'username and password go together' });
+  }
+  return problems;
+};
+
+export function loadCollectorConfig(file: string): CollectorConfig {
+  return loadConfigFile(CollectorConfig, file, crossCheck);
+}
+
+export function parseCollectorConfig(text: string, file = '<inline>'): CollectorConfig {
+  return parseConfig(CollectorConfig, text, file, crossCheck);
+}
+
+export function splitListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}

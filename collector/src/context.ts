@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import type { CollectorConfig } from './config.js';
+import type { InfluxStore } from './store/influx.js';
+import type { AgentRecord, StateStore } from './store/state.js';
+import type { TargetsConfig } from './targets.js';
+
+/** What the routes share; built once by app.ts. */
+export interface CollectorContext {
+  config: CollectorConfig;
+  targets: TargetsConfig;
+  state: StateStore;
+  /** Absent on the embedded default: state, API and evaluation work, no series are written. */
+  influx: InfluxStore | undefined;
+  /** Creates the database on first use (InfluxDB may come up after the collector); remembered once done. */
+  influxReady: () => Promise<void>;
+  log: Logger;
+  now: () => Date;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    agent?: AgentRecord;
+  }
+}

@@ -1,0 +1,30 @@
+import type { FastifyReply } from 'fastify';
+
+/** The one error shape of the API, for every 4xx/5xx: `{ statusCode, error, message }`. */
+export interface ApiError {
+  statusCode: number;
+  error: string;
+  message: string;
+}
+
+const NAMES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function apiError(statusCode: number, message: string): ApiError {
+  return { statusCode, error: NAMES[statusCode] ?? 'Error', message };
+}
+
+export function sendError(reply: FastifyReply, statusCode: number, message: string): FastifyReply {
+  return reply.code(statusCode).send(apiError(statusCode, message));
+}

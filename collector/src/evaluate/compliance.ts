@@ -1,0 +1,141 @@
+import type { ProbeResult, ReachabilityResult } from '../../../protocol/report.js';
+import type { School } from '../../../protocol/school.js';
+import type { ComplianceRow } from '../store/state.js';
+import type { TargetsConfig } from '../targets.js';
+
+/** The targets of DESIGN §5, in the order reports list them. */
+export const TARGET_NAMES = [
+  'uplink_bandwidth',
+  'backbone',
+  'ipv6',
+  'recording_room',
+  'smart_classroom',
+  'device_availability',
+  'security',
+] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+export type Tier = 'small' | 'medium' | 'large';
+
+/** The school's size tier: as configured, else from its pupil count by the targets' thresholds, else the default. */
+export function tierOf(school: Pick<School, 'tier' | 'pupils'>, targets: TargetsConfig): Tier {
+  if (school.tier) return school.tier;
+  if (school.pupils === undefined) return targets.uplink.defaultTier;
+  if (school.pupils <= targets.uplink.tiers.small.maxPupils) return 'small';
+  if (school.pupils <= targets.uplink.tiers.medium.maxPupils) return 'medium';
+  return 'large';
+}
+
+interface RoomState {
+  name: string;
+  up: boolean;
+  down: string[];
+}
+
+/** Rooms of one type from reachability results: a device is up when all its checks pass; a room when all its critical devices are. */
+export function roomStates(results: readonly ProbeResult[], roomType: string): RoomState[] {
+  const rooms = new Map<string, Map<string, ReachabilityResult[]>>();
+  for (const r of results) {
+    if (r.probe !== 'reachability' || r.device.roomType !== roomType || !r.device.room) continue;
+    const devices = rooms.get(r.device.room) ?? new Map<string, ReachabilityResult[]>();
+    const checks = devices.get(r.device.name) ?? [];
+    checks.push(r);
+    devices.set(r.device.name, checks);
+    rooms.set(r.device.room, devices);
+  }
+  return [...rooms.entries()].map(([name, devices]) => {
+    const down: string[] = [];
+    for (const [device, checks] of devices) {
+      const critical = checks.some((c) => c.device.critical !== false);
+      const failed = checks.filter((c) => !c.up);
+      if (critical && failed.length > 0) {
+        down.push(`${device} (${failed.map((c) => `${c.port ? `${c.check}/${c.port}` : c.check} ${c.outcome}`).join(', ')})`);
+      }
+    }
+    return { name, up: down.length === 0, down };
+  });
+}
+
+function roomTarget(
+  target: TargetName,
+  label: string,
+  results: readonly ProbeResult[],
+  roomType: string,
+  minPerSchool: number,
+): ComplianceRow {
+  const rooms = roomStates(results, roomType);
+  if (rooms.length === 0) {
+    return { target, state: 'no_data', value: null, goal: minPerSchool, reason: `no ${label} reported by the agent` };
+  }
+  const up = rooms.filter((r) => r.up);
+  if (up.length >= minPerSchool) {
+    return {
+      target,
+      state: 'met',
+      value: up.length,
+      goal: minPerSchool,
+      reason: `${up.length} of ${rooms.length} ${label}(s) up: ${up.map((r) => r.name).join(', ')}`,
+    };
+  }
+  const downList = rooms.filter((r) => !r.up).map((r) => `${r.name}: ${r.down.join('; ')}`);
+  return {
+    target,
+    state: 'not_met',
+    value: up.length,
+    goal: minPerSchool,
+    reason: `${up.length} of ${rooms.length} ${label}(s) up, ${minPerSchool} needed; down: ${downList.join(' | ')}`,
+  };
+}
+
+/**
+ * The school's compliance with each target from its latest results. Pure: no I/O. A target without
+ * data is `no_data`, never counted as passing or failing. Targets whose probes arrive with later
+ * issues (speed test, SNMP, IPv6, security, availability windows) say which data they wait for.
+ */
+export function evaluateCompliance(
+  school: School,
+  latest: readonly ProbeResult[],
+  targets: TargetsConfig,
+): ComplianceRow[] {
+  const tier = tierOf(school, targets);
+  const uplinkGoal = targets.uplink.tiers[tier].mbps;
+  return [
+    {
+      target: 'uplink_bandwidth',
+      state: 'no_data',
+      value: null,
+      goal: uplinkGoal,
+      reason: `no speed test reported yet (tier ${tier}: ${uplinkGoal} Mbps × ${targets.uplink.tolerance} tolerance)`,
+    },
+    {
+      target: 'backbone',
+      state: 'no_data',
+      value: null,
+      goal: targets.backbone.coreMinMbps,
+      reason: 'no SNMP interface data reported yet',
+    },
+    {
+      target: 'ipv6',
+      state: 'no_data',
+      value: null,
+      goal: targets.ipv6.minScore,
+      reason: 'no IPv6 readiness check reported yet',
+    },
+    roomTarget('recording_room', 'recording room', latest, 'recording', targets.recordingRoom.minPerSchool),
+    roomTarget('smart_classroom', 'smart classroom', latest, 'smart', targets.smartClassroom.minPerSchool),
+    {
+      target: 'device_availability',
+      state: 'no_data',
+      value: null,
+      goal: targets.deviceAvailability.minPct,
+      reason: 'teaching-hours availability is not computed yet',
+    },
+    {
+      target: 'security',
+      state: 'no_data',
+      value: null,
+      goal: 0,
+      reason: 'no security baseline scan reported yet',
+    },
+  ];
+}

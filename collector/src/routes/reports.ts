@@ -1,0 +1,133 @@
+import type { FastifyInstance } from 'fastify';
+import { checkReport } from '../../../protocol/report-check.js';
+import type { ProbeResult } from '../../../protocol/report.js';
+import { formatProblem } from '../../../protocol/validate.js';
+import { SENT_AT_HEADER } from '../../../protocol/version.js';
+import type { CollectorContext } from '../context.js';
+import { sendError } from '../errors.js';
+import { evaluateCompliance, tierOf } from '../evaluate/compliance.js';
+import { InfluxRejectedError, InfluxUnavailableError } from '../store/influx.js';
+import { reportToPoints } from '../store/points.js';
+import { resultKey } from '../store/state.js';
+import { agentAuth } from './auth.js';
+
+/** The agent's clock minus ours, from the time it says it sent the request; undefined without a usable header. */
+export function clockOffsetMs(sentAtHeader: string | string[] | undefined, receivedAt: Date): number | undefined {
+  const v = Array.isArray(sentAtHeader) ? sentAtHeader[0] : sentAtHeader;
+  if (!v) return undefined;
+  const sent = Date.parse(v);
+  return Number.isNaN(sent) ? undefined : sent - receivedAt.getTime();
+}
+
+function mergeLatest(previous: readonly ProbeResult[], incoming: readonly ProbeResult[]): ProbeResult[] {
+  const byKey = new Map(previous.map((r) => [resultKey(r), r]));
+  for (const r of incoming) {
+    const old = byKey.get(resultKey(r));
+    if (!old || Date.parse(r.at) >= Date.parse(old.at)) byKey.set(resultKey(r), r);
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * POST /api/v1/reports (DESIGN §3.4-3.6): authenticate, validate, check the school binding,
+ * de-duplicate by reportId, correct the agent's clock, write the series, and only then answer 2xx.
+ */
+export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  app.post(
+    '/api/v1/reports',
+    { bodyLimit: ctx.config.ingest.bodyLimitBytes, onRequest: agentAuth(ctx) },
+    async (req, reply) => {
+      const agent = req.agent!;
+      const check = checkReport(req.body);
+      if (!check.ok) return sendError(reply, 400, check.problems.map(formatProblem).join('; '));
+      const report = check.report;
+      if (report.agentId !== agent.id) {
+        return sendError(reply, 403, `agentId ${JSON.stringify(report.agentId)} does not match the token's agent`);
+      }
+      if (report.schoolId !== agent.schoolId) {
+        return sendError(
+          reply,
+          403,
+          `this agent's token is bound to school ${JSON.stringify(agent.schoolId)}, not ${JSON.stringify(report.schoolId)}`,
+        );
+      }
+      const previous = ctx.state.getIngest(report.reportId);
+      if (previous?.state === 'done') {
+        return reply.code(200).send({ status: 'duplicate', reportId: report.reportId });
+      }
+      if (previous && previous.agentId !== agent.id) {
+        return sendError(reply, 409, `reportId ${report.reportId} was already sent by another agent`);
+      }
+      const school = ctx.state.getSchool(agent.schoolId);
+      if (!school) return sendError(reply, 403, `school ${JSON.stringify(agent.schoolId)} is no longer registered`);
+
+      const receivedAt = ctx.now();
+      const offset = clockOffsetMs(req.headers[SENT_AT_HEADER], receivedAt) ?? 0;
+      // a retried report keeps the shift chosen the first time, so its points land on the same timestamps
+      const shiftMs = previous
+        ? previous.shiftMs
+        : Math.abs(offset) > ctx.config.clock.maxOffsetS * 1000
+          ? offset
+          : 0;
+      if (!previous) {
+        ctx.state.beginIngest({
+          reportId: report.reportId,
+          agentId: agent.id,
+          schoolId: school.id,
+          shiftMs,
+          finishedAt: report.finishedAt,
+        });
+      }
+      const shiftedResults = report.results.map((r) => ({ ...r, at: new Date(Date.parse(r.at) - shiftMs).toISOString() }));
+      const latest = mergeLatest(ctx.state.latestResults(school.id), shiftedResults);
+      const compliance = evaluateCompliance(school, latest, ctx.targets);
+
+      if (ctx.influx) {
+        const points = reportToPoints(report, {
+          school,
+          tier: tierOf(school, ctx.targets),
+          shiftMs,
+          clockOffsetMs: offset,
+          receivedAt,
+          compliance,
+        });
+        try {
+          await ctx.influxReady();
+          await ctx.influx.write(points);
+        } catch (err) {
+          if (err instanceof InfluxUnavailableError) {
+            req.log.warn({ reportId: report.reportId, err: err.message }, 'InfluxDB unavailable; asking the agent to retry');
+            reply.header('retry-after', String(ctx.config.ingest.retryAfterS));
+            return sendError(reply, 503, 'the time-series store is unavailable; keep the report and retry later');
+          }
+          if (err instanceof InfluxRejectedError) {
+            req.log.error({ reportId: report.reportId, err: err.message }, 'InfluxDB refused the points');
+            return sendError(reply, 422, `the report's series were refused: ${err.message}`);
+          }
+          throw err;
+        }
+      }
+      ctx.state.completeIngest({
+        reportId: report.reportId,
+        agent,
+        results: report.results,
+        shiftMs,
+        clockOffsetMs: offset,
+        receivedAt,
+        compliance,
+      });
+      if (shiftMs !== 0) {
+        req.log.warn(
+          { agentId: agent.id, schoolId: school.id, clockOffsetS: offset / 1000 },
+          'agent clock not synchronised; its timestamps were shifted to the collector clock',
+        );
+      }
+      return reply.code(200).send({
+        status: 'stored',
+        reportId: report.reportId,
+        clockOffsetS: offset / 1000,
+        shifted: shiftMs !== 0,
+      });
+    },
+  );
+}

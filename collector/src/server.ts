@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp, createCollectorLogger } from './app.js';
+import { type CollectorConfig, splitListen } from './config.js';
+
+export interface RunningCollector {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens, and shuts down gracefully on SIGTERM/SIGINT: stop accepting, finish in-flight requests, close stores. */
+export async function startCollector(
+  config: CollectorConfig,
+  opts: { log?: Logger; handleSignals?: boolean } = {},
+): Promise<RunningCollector> {
+  const log = opts.log ?? createCollectorLogger();
+  const app = await buildApp(config, { log });
+  const { host, port } = splitListen(config.listen);
+  await app.listen({ host, port });
+  const addr = app.server.address();
+  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  if (config.influx) {
+    log.info({ influx: config.influx.url, database: config.influx.database }, 'writing series to InfluxDB');
+  } else {
+    log.warn('no InfluxDB configured: running on the embedded default (state, API, compliance); no series are written');
+  }
+  log.info({ url, api: `${url}/api/v1`, health: `${url}/healthz`, dataDir: config.dataDir }, 'collector listening');
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= app.close().then(() => log.info('collector stopped'));
+    return closing;
+  };
+  if (opts.handleSignals) {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(sig, () => {
+        log.info({ signal: sig }, 'shutting down');
+        void close().then(() => process.exit(0));
+      });
+    }
+  }
+  return { app, url, close };
+}

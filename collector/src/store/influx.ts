@@ -1,0 +1,293 @@
+/**
+ * InfluxDB 1.x store (v1 `/write` and InfluxQL `/query`) over node-influx.
+ *
+ * Errors are typed (DESIGN §7.8): InfluxUnavailableError is retryable (the collector answers 503 and the
+ * agent keeps the report), InfluxRejectedError is not. Classification uses error codes, classes and HTTP
+ * status, never message text.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { InfluxDB, type IPoint, type IResults, type ISingleHostConfig, ResultError } from 'influx';
+import { RequestError, ServiceNotAvailableError } from 'influx/lib/src/pool.js';
+
+export type { IPoint } from 'influx';
+
+/** Points per `/write` request. */
+export const MAX_BATCH_POINTS = 5000;
+
+export interface InfluxStoreOptions {
+  /** Base URL, e.g. `http://127.0.0.1:8086` (a path prefix is kept; credentials go in username/password). */
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+  /** Socket inactivity timeout per request, in milliseconds. */
+  timeoutMs: number;
+}
+
+/** InfluxDB could not be reached or failed on its side (connection refused/reset, timeout, 5xx): retry later. */
+export class InfluxUnavailableError extends Error {
+  override readonly name = 'InfluxUnavailableError';
+  readonly retryable = true;
+}
+
+/** InfluxDB refused the request (4xx), or the data failed validation before sending: do not retry. */
+export class InfluxRejectedError extends Error {
+  override readonly name = 'InfluxRejectedError';
+  readonly retryable = false;
+  /** HTTP status when the server refused; undefined for client-side validation and statement errors. */
+  readonly status: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.status = options?.status;
+  }
+}
+
+/** Network error codes that mean "not reachable now" (Node net/http/dns). */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+
+function errorCodes(err: unknown): string[] {
+  if (typeof err !== 'object' || err === null) return [];
+  const codes: string[] = [];
+  const { code } = err as { code?: unknown };
+  if (typeof code === 'string') codes.push(code);
+  // Node's happy-eyeballs connect (autoSelectFamily) reports an AggregateError of per-address errors.
+  if (err instanceof AggregateError) {
+    for (const inner of err.errors) codes.push(...errorCodes(inner));
+  }
+  return codes;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Maps an error from node-influx to a typed error. node-influx's RequestError carries the whole request
+ * and response (headers, auth): only its message and status are used, and it is not kept as `cause`.
+ * Errors that are neither (e.g. an AbortError from the caller's signal) are returned unchanged.
+ */
+function classify(err: unknown, action: string): unknown {
+  if (err instanceof InfluxUnavailableError || err instanceof InfluxRejectedError) return err;
+  if (err instanceof RequestError) {
+    const status = err.res?.statusCode;
+    // node-influx raises RequestError for 300 <= status < 500; 3xx means a wrong URL: not retryable either.
+    return new InfluxRejectedError(`${action}: ${err.message}`, { status });
+  }
+  if (err instanceof ServiceNotAvailableError) {
+    // 5xx (message is the status text), "Request timed out", or "No host available".
+    return new InfluxUnavailableError(`${action}: InfluxDB unavailable: ${err.message}`, { cause: err });
+  }
+  if (err instanceof ResultError) {
+    return new InfluxRejectedError(`${action}: ${err.message}`, { cause: err });
+  }
+  if (errorCodes(err).some((code) => UNAVAILABLE_CODES.has(code))) {
+    return new InfluxUnavailableError(`${action}: InfluxDB unavailable: ${messageOf(err)}`, { cause: err });
+  }
+  return err;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: detecting control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+/** Measurement names are not escaped by node-influx's writePoints: allow only a safe identifier. */
+const MEASUREMENT_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+function rejected(message: string): InfluxRejectedError {
+  return new InfluxRejectedError(message);
+}
+
+/** Tag keys, tag values and field keys: InfluxDB 1.x refuses these (or the line) otherwise. */
+function checkKeyOrTagValue(measurement: string, what: string, value: unknown): void {
+  const quoted = JSON.stringify(value);
+  if (typeof value !== 'string') throw rejected(`measurement "${measurement}": ${what} is not a string`);
+  if (value.length === 0) throw rejected(`measurement "${measurement}": ${what} ${quoted} is empty`);
+  if (CONTROL_CHARS.test(value)) {
+    throw rejected(`measurement "${measurement}": ${what} ${quoted} contains a control character`);
+  }
+  if (value.endsWith('\\')) {
+    throw rejected(`measurement "${measurement}": ${what} ${quoted} ends in a backslash`);
+  }
+}
+
+/**
+ * Throws InfluxRejectedError for a point InfluxDB would refuse. The server stores the valid lines of a
+ * batch and refuses the others (a partial write), so every point is checked before anything is sent.
+ */
+export function validatePoint(point: IPoint): void {
+  const { measurement, tags = {}, fields = {}, timestamp } = point;
+  if (typeof measurement !== 'string' || !MEASUREMENT_NAME.test(measurement)) {
+    throw rejected(`invalid measurement name ${JSON.stringify(measurement)}`);
+  }
+  for (const [key, value] of Object.entries(tags)) {
+    checkKeyOrTagValue(measurement, 'tag key', key);
+    if (key === 'time') throw rejected(`measurement "${measurement}": tag key "time" is not allowed`);
+    checkKeyOrTagValue(measurement, `tag "${key}" value`, value);
+  }
+  const fieldEntries = Object.entries(fields);
+  if (fieldEntries.length === 0) throw rejected(`measurement "${measurement}": point has no fields`);
+  for (const [key, value] of fieldEntries) {
+    checkKeyOrTagValue(measurement, 'field key', key);
+    if (key === 'time') throw rejected(`measurement "${measurement}": field key "time" is not allowed`);
+    const ok =
+      (typeof value === 'number' && Number.isFinite(value)) ||
+      typeof value === 'boolean' ||
+      typeof value === 'string';
+    if (!ok) {
+      throw rejected(
+        `measurement "${measurement}": field "${key}" must be a finite number, a boolean or a string`,
+      );
+    }
+  }
+  // Points carry their own timestamps so that a retried write is idempotent (DESIGN §3.5).
+  const validTime =
+    (timestamp instanceof Date && Number.isFinite(timestamp.getTime())) ||
+    (typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp > 0);
+  if (!validTime) {
+    throw rejected(
+      `measurement "${measurement}": timestamp must be a valid Date or positive integer milliseconds`,
+    );
+  }
+}
+
+/**
+ * node-influx fills an undefined username with "root" (and password "root") and then sends
+ * `Authorization: Basic root:root` on every request; a non-string username turns the header off.
+ */
+const NO_AUTH = null as unknown as string;
+
+/** A backoff that never takes the (only) host out of node-influx's pool: retrying is the caller's job. */
+const NEVER_DISABLE = {
+  getDelay: (): number => 0,
+  next() {
+    return NEVER_DISABLE;
+  },
+  reset() {
+    return NEVER_DISABLE;
+  },
+};
+
+export class InfluxStore {
+  readonly database: string;
+  private readonly client: InfluxDB;
+  private readonly agent: HttpAgent;
+  private readonly pingUrl: string;
+  private readonly authHeader: string | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(options: InfluxStoreOptions) {
+    const url = new URL(options.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(`InfluxDB url must be http or https, got ${url.protocol}`);
+    }
+    if (url.username !== '' || url.password !== '') {
+      throw new TypeError('InfluxDB url must not contain credentials: use username and password');
+    }
+    if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
+      throw new TypeError('timeoutMs must be a positive number');
+    }
+    const https = url.protocol === 'https:';
+    const path = url.pathname.replace(/\/+$/, '');
+    this.database = options.database;
+    this.timeoutMs = options.timeoutMs;
+    this.agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.pingUrl = `${url.origin}${path}/ping`;
+    this.authHeader =
+      options.username === undefined
+        ? undefined
+        : `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
+    const config: ISingleHostConfig = {
+      host: url.hostname,
+      port: url.port === '' ? (https ? 443 : 80) : Number(url.port),
+      protocol: https ? 'https' : 'http',
+      path,
+      database: options.database,
+      username: options.username ?? NO_AUTH,
+      password: options.username === undefined ? NO_AUTH : (options.password ?? ''),
+      options: { agent: this.agent },
+      pool: { maxRetries: 0, requestTimeout: options.timeoutMs, backoff: NEVER_DISABLE },
+    };
+    this.client = new InfluxDB(config);
+  }
+
+  /** CREATE DATABASE (a no-op when it exists). */
+  async ensureDatabase(): Promise<void> {
+    try {
+      await this.client.createDatabase(this.database);
+    } catch (err) {
+      throw classify(err, `create database "${this.database}"`);
+    }
+  }
+
+  /**
+   * Writes points with millisecond precision, in batches of at most MAX_BATCH_POINTS. Every point is
+   * validated first: one invalid point rejects the whole call and nothing is written. If a later batch
+   * fails, earlier batches stay written; retrying the same points is idempotent (same series and time).
+   */
+  async write(points: IPoint[]): Promise<void> {
+    for (const point of points) validatePoint(point);
+    for (let i = 0; i < points.length; i += MAX_BATCH_POINTS) {
+      const batch = points.slice(i, i + MAX_BATCH_POINTS);
+      try {
+        await this.client.writePoints(batch, { precision: 'ms' });
+      } catch (err) {
+        throw classify(err, `write ${batch.length} points to "${this.database}"`);
+      }
+    }
+  }
+
+  /** True when `/ping` answers 2xx within timeoutMs; rejects only when the caller's signal aborts. */
+  async ping(signal?: AbortSignal): Promise<boolean> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+    try {
+      const headers: Record<string, string> = {};
+      if (this.authHeader !== undefined) headers.authorization = this.authHeader;
+      const res = await fetch(this.pingUrl, { signal: combined, headers });
+      await res.body?.cancel();
+      return res.ok;
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (timeout.aborted) return false;
+      if (err instanceof TypeError) return false; // fetch reports network failures as TypeError
+      throw err;
+    }
+  }
+
+  /** InfluxQL with bound parameters (`$name` in the text): values are never spliced into the query. */
+  async query<T>(
+    text: string,
+    placeholders: Record<string, string | number> = {},
+    options: { signal?: AbortSignal } = {},
+  ): Promise<IResults<T>> {
+    try {
+      return await this.client.query<T>(text, {
+        database: this.database,
+        placeholders,
+        precision: 'ms',
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    } catch (err) {
+      throw classify(err, 'query');
+    }
+  }
+
+  /** Closes idle keep-alive connections. */
+  async close(): Promise<void> {
+    this.agent.destroy();
+  }
+}

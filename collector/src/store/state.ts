@@ -1,0 +1,279 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ProbeResult } from '../../../protocol/report.js';
+import type { School } from '../../../protocol/school.js';
+
+export interface AgentRecord {
+  id: string;
+  schoolId: string;
+  hostname: string;
+  version: string;
+  enrolledAt: string;
+  lastSeenAt: string | null;
+  clockOffsetMs: number | null;
+  lastReportId: string | null;
+}
+
+export interface ComplianceRow {
+  target: string;
+  state: 'met' | 'not_met' | 'no_data';
+  value: number | null;
+  goal: number | null;
+  reason: string;
+}
+
+export interface IngestRecord {
+  reportId: string;
+  agentId: string;
+  state: 'writing' | 'done';
+  shiftMs: number;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/** A token is `cw1.<agentId>.<256-bit secret, base64url>`; only a SHA-256 of the secret is stored. */
+export function parseToken(token: string): { agentId: string; secret: string } | undefined {
+  const m = /^cw1\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  return m ? { agentId: m[1]!, secret: m[2]! } : undefined;
+}
+
+/** Result identity inside a school: the latest result per probe, target and check. */
+export function resultKey(r: ProbeResult): string {
+  if (r.probe === 'reachability') return `reachability|${r.target}|${r.check}|${r.port ?? ''}`;
+  return `${r.probe}|${r.target}`;
+}
+
+/**
+ * The collector's embedded state (DESIGN §2: schools, agents, alerts), SQLite in WAL mode.
+ * It also journals each ingested report so a retried report is recognised and replayed idempotently.
+ */
+export class StateStore {
+  readonly db: Database.Database;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.db = new Database(join(dataDir, 'state.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS schools (
+        id TEXT PRIMARY KEY, json TEXT NOT NULL, created_at TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS agents (
+        id TEXT PRIMARY KEY,
+        school_id TEXT NOT NULL REFERENCES schools(id),
+        token_hash BLOB NOT NULL,
+        hostname TEXT NOT NULL, version TEXT NOT NULL, enrolled_at TEXT NOT NULL,
+        last_seen_at TEXT, clock_offset_ms REAL, last_report_id TEXT
+      );
+      CREATE TABLE IF NOT EXISTS enroll_codes (
+        code_hash BLOB PRIMARY KEY,
+        school_id TEXT NOT NULL REFERENCES schools(id),
+        expires_at INTEGER NOT NULL, used_at INTEGER, agent_id TEXT
+      );
+      CREATE TABLE IF NOT EXISTS ingests (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        report_id TEXT NOT NULL UNIQUE, agent_id TEXT NOT NULL, school_id TEXT NOT NULL,
+        state TEXT NOT NULL, shift_ms REAL NOT NULL, received_at TEXT NOT NULL, finished_at TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS latest (
+        school_id TEXT NOT NULL, key TEXT NOT NULL, probe TEXT NOT NULL, at TEXT NOT NULL, json TEXT NOT NULL,
+        PRIMARY KEY (school_id, key)
+      );
+      CREATE TABLE IF NOT EXISTS compliance (
+        school_id TEXT NOT NULL, target TEXT NOT NULL, state TEXT NOT NULL,
+        value REAL, goal REAL, reason TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (school_id, target)
+      );
+    `);
+  }
+
+  // ---- schools -------------------------------------------------------------------------------
+  upsertSchool(school: School): void {
+    this.db
+      .prepare(
+        `INSERT INTO schools (id, json, created_at) VALUES (?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET json = excluded.json`,
+      )
+      .run(school.id, JSON.stringify(school), new Date().toISOString());
+  }
+
+  getSchool(id: string): School | undefined {
+    const row = this.db.prepare('SELECT json FROM schools WHERE id = ?').get(id) as { json: string } | undefined;
+    return row ? (JSON.parse(row.json) as School) : undefined;
+  }
+
+  listSchools(): School[] {
+    return (this.db.prepare('SELECT json FROM schools ORDER BY id').all() as { json: string }[]).map(
+      (r) => JSON.parse(r.json) as School,
+    );
+  }
+
+  // ---- enrolment -----------------------------------------------------------------------------
+  /** A one-time code, shown once; only its hash is kept. */
+  createEnrollCode(schoolId: string, ttlMs: number, now = Date.now()): { code: string; expiresAt: Date } {
+    if (!this.getSchool(schoolId)) throw new UnknownSchoolError(schoolId);
+    const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+    const bytes = randomBytes(15);
+    let code = '';
+    for (let i = 0; i < 15; i++) {
+      code += alphabet[bytes[i]! % alphabet.length];
+      if (i % 5 === 4 && i < 14) code += '-';
+    }
+    const expiresAt = now + ttlMs;
+    this.db
+      .prepare('INSERT INTO enroll_codes (code_hash, school_id, expires_at) VALUES (?, ?, ?)')
+      .run(sha256(code), schoolId, expiresAt);
+    return { code, expiresAt: new Date(expiresAt) };
+  }
+
+  /** Spends a code and creates an agent with a fresh token; undefined when the code is unknown, used or expired. */
+  enroll(
+    code: string,
+    info: { hostname: string; version: string },
+    now = Date.now(),
+  ): { agent: AgentRecord; token: string } | { error: 'unknown' | 'used' | 'expired' } {
+    const normalised = code.trim().toUpperCase();
+    return this.db.transaction(() => {
+      const row = this.db
+        .prepare('SELECT school_id AS schoolId, expires_at AS expiresAt, used_at AS usedAt FROM enroll_codes WHERE code_hash = ?')
+        .get(sha256(normalised)) as { schoolId: string; expiresAt: number; usedAt: number | null } | undefined;
+      if (!row) return { error: 'unknown' as const };
+      if (row.usedAt !== null) return { error: 'used' as const };
+      if (row.expiresAt < now) return { error: 'expired' as const };
+      const agentId = `ag_${randomBytes(9).toString('base64url')}`;
+      const secret = randomBytes(32).toString('base64url');
+      const enrolledAt = new Date(now).toISOString();
+      this.db
+        .prepare(
+          'INSERT INTO agents (id, school_id, token_hash, hostname, version, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(agentId, row.schoolId, sha256(secret), info.hostname, info.version, enrolledAt);
+      this.db
+        .prepare('UPDATE enroll_codes SET used_at = ?, agent_id = ? WHERE code_hash = ?')
+        .run(now, agentId, sha256(normalised));
+      return { agent: this.getAgent(agentId)!, token: `cw1.${agentId}.${secret}` };
+    })();
+  }
+
+  /** The agent a bearer token belongs to, compared in constant time; undefined when it matches none. */
+  authenticate(token: string): AgentRecord | undefined {
+    const parsed = parseToken(token);
+    if (!parsed) return undefined;
+    const row = this.db.prepare('SELECT token_hash AS hash FROM agents WHERE id = ?').get(parsed.agentId) as
+      | { hash: Buffer }
+      | undefined;
+    const presented = sha256(parsed.secret);
+    // compare against a dummy when the agent is unknown, so both paths take the same time
+    const stored = row?.hash ?? Buffer.alloc(presented.length);
+    const equal = timingSafeEqual(stored, presented);
+    return row && equal ? this.getAgent(parsed.agentId) : undefined;
+  }
+
+  getAgent(id: string): AgentRecord | undefined {
+    return this.db
+      .prepare(
+        `SELECT id, school_id AS schoolId, hostname, version, enrolled_at AS enrolledAt, last_seen_at AS lastSeenAt,
+                clock_offset_ms AS clockOffsetMs, last_report_id AS lastReportId FROM agents WHERE id = ?`,
+      )
+      .get(id) as AgentRecord | undefined;
+  }
+
+  listAgents(schoolId?: string): AgentRecord[] {
+    const sql = `SELECT id, school_id AS schoolId, hostname, version, enrolled_at AS enrolledAt, last_seen_at AS lastSeenAt,
+                 clock_offset_ms AS clockOffsetMs, last_report_id AS lastReportId FROM agents`;
+    return (
+      schoolId
+        ? this.db.prepare(`${sql} WHERE school_id = ? ORDER BY id`).all(schoolId)
+        : this.db.prepare(`${sql} ORDER BY id`).all()
+    ) as AgentRecord[];
+  }
+
+  // ---- ingest journal ------------------------------------------------------------------------
+  getIngest(reportId: string): IngestRecord | undefined {
+    return this.db
+      .prepare('SELECT report_id AS reportId, agent_id AS agentId, state, shift_ms AS shiftMs FROM ingests WHERE report_id = ?')
+      .get(reportId) as IngestRecord | undefined;
+  }
+
+  /** Notes that a report's points are being written, with the time shift chosen for it (reused on a retry). */
+  beginIngest(r: { reportId: string; agentId: string; schoolId: string; shiftMs: number; finishedAt: string }): void {
+    this.db
+      .prepare(
+        `INSERT INTO ingests (report_id, agent_id, school_id, state, shift_ms, received_at, finished_at)
+         VALUES (?, ?, ?, 'writing', ?, ?, ?) ON CONFLICT(report_id) DO NOTHING`,
+      )
+      .run(r.reportId, r.agentId, r.schoolId, r.shiftMs, new Date().toISOString(), r.finishedAt);
+  }
+
+  /** After the series are stored: mark the report done and keep the latest results and compliance, atomically. */
+  completeIngest(args: {
+    reportId: string;
+    agent: AgentRecord;
+    results: readonly ProbeResult[];
+    shiftMs: number;
+    clockOffsetMs: number;
+    receivedAt: Date;
+    compliance: readonly ComplianceRow[];
+  }): void {
+    const at = args.receivedAt.toISOString();
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE ingests SET state = 'done', received_at = ? WHERE report_id = ?`).run(at, args.reportId);
+      this.db
+        .prepare('UPDATE agents SET last_seen_at = ?, clock_offset_ms = ?, last_report_id = ? WHERE id = ?')
+        .run(at, args.clockOffsetMs, args.reportId, args.agent.id);
+      const upsert = this.db.prepare(
+        `INSERT INTO latest (school_id, key, probe, at, json) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(school_id, key) DO UPDATE SET probe = excluded.probe, at = excluded.at, json = excluded.json
+         WHERE excluded.at >= latest.at`,
+      );
+      for (const r of args.results) {
+        const shiftedAt = new Date(Date.parse(r.at) - args.shiftMs).toISOString();
+        upsert.run(args.agent.schoolId, resultKey(r), r.probe, shiftedAt, JSON.stringify({ ...r, at: shiftedAt }));
+      }
+      this.replaceCompliance(args.agent.schoolId, args.compliance, at);
+    })();
+  }
+
+  ingestOrder(agentId: string): { reportId: string; finishedAt: string }[] {
+    return this.db
+      .prepare(`SELECT report_id AS reportId, finished_at AS finishedAt FROM ingests WHERE agent_id = ? AND state = 'done' ORDER BY seq`)
+      .all(agentId) as { reportId: string; finishedAt: string }[];
+  }
+
+  latestResults(schoolId: string): ProbeResult[] {
+    return (
+      this.db.prepare('SELECT json FROM latest WHERE school_id = ? ORDER BY key').all(schoolId) as { json: string }[]
+    ).map((r) => JSON.parse(r.json) as ProbeResult);
+  }
+
+  replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at = new Date().toISOString()): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO compliance (school_id, target, state, value, goal, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(school_id, target) DO UPDATE SET state = excluded.state, value = excluded.value, goal = excluded.goal,
+         reason = excluded.reason, updated_at = excluded.updated_at`,
+    );
+    for (const c of rows) upsert.run(schoolId, c.target, c.state, c.value, c.goal, c.reason, at);
+  }
+
+  compliance(schoolId: string): ComplianceRow[] {
+    return this.db
+      .prepare('SELECT target, state, value, goal, reason FROM compliance WHERE school_id = ? ORDER BY rowid')
+      .all(schoolId) as ComplianceRow[];
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export class UnknownSchoolError extends Error {
+  override readonly name = 'UnknownSchoolError';
+  constructor(readonly schoolId: string) {
+    super(`unknown school ${JSON.stringify(schoolId)}; add it first with 'campuswatch-collector school add'`);
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * Test harness: a real InfluxDB 1.x (`influxd`) on 127.0.0.1 with ephemeral ports and a temporary
+ * data directory, started from its own config file (never /etc/influxdb/influxdb.conf).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export const INFLUXD_BIN = '/usr/bin/influxd';
+const SETPRIV_BIN = '/usr/bin/setpriv';
+const READY_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 15_000;
+const STDERR_TAIL_BYTES = 16_384;
+
+export type InfluxRow = Record<string, unknown>;
+
+export interface Influxd {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  /** Port of the backup/RPC service (`bind-address`). */
+  readonly rpcPort: number;
+  readonly dir: string;
+  /** Milliseconds from spawn to the first `204` from `/ping`, for the last (re)start. */
+  readonly startupMs: number;
+  /** SIGTERM and await exit. */
+  stop(): Promise<void>;
+  /** SIGKILL and await exit. */
+  kill(): Promise<void>;
+  /** Start again on the same ports and data directory; resolves once `/ping` answers 204. */
+  restart(): Promise<void>;
+  /** Run InfluxQL over `GET /query` (epoch=ms) and return the rows of all series of all statements. */
+  query(influxql: string, db?: string): Promise<InfluxRow[]>;
+  /** Stop (SIGTERM, SIGKILL if it does not exit in time) and remove the temporary directory. */
+  cleanup(): Promise<void>;
+}
+
+/** Reason to skip tests that need influxd, or undefined when it is available. */
+export function influxdAvailable(): string | undefined {
+  if (!existsSync(INFLUXD_BIN)) {
+    return `${INFLUXD_BIN} not found (install Debian's influxdb package: apt-get install influxdb)`;
+  }
+  return undefined;
+}
+
+// Every influxd this process started and that has not exited yet, and every temporary directory not
+// cleaned up yet: when the process exits, the former are SIGKILLed and the latter removed.
+const live = new Set<ChildProcess>();
+const dirs = new Set<string>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+    for (const dir of dirs) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // best effort while exiting
+      }
+    }
+  });
+}
+
+/** Distinct free TCP ports on 127.0.0.1: listen on port 0 (all at once, so they differ), then close. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('unexpected server address');
+    return address.port;
+  });
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
+}
+
+function configText(dir: string, port: number, rpcPort: number): string {
+  // Sections not listed keep influxd's built-in defaults; graphite/collectd/opentsdb/udp are
+  // disabled by default and are only enabled when a config section turns them on.
+  return `reporting-enabled = false
+bind-address = "127.0.0.1:${rpcPort}"
+
+[meta]
+  dir = "${join(dir, 'meta')}"
+  logging-enabled = false
+
+[data]
+  dir = "${join(dir, 'data')}"
+  wal-dir = "${join(dir, 'wal')}"
+  query-log-enabled = false
+  trace-logging-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[subscriber]
+  enabled = false
+
+[continuous_queries]
+  enabled = false
+  log-enabled = false
+
+[retention]
+  enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:${port}"
+  auth-enabled = false
+  log-enabled = false
+  write-tracing = false
+  pprof-enabled = false
+  unix-socket-enabled = false
+
+[ifql]
+  enabled = false
+
+[logging]
+  level = "error"
+  suppress-logo = true
+`;
+}
+
+/** The environment without INFLUXDB_* variables: influxd applies them over the config file. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('INFLUXDB_')) env[key] = value;
+  }
+  return env;
+}
+
+interface Running {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr: () => string;
+  alive: () => boolean;
+}
+
+function spawnInfluxd(configPath: string): Running {
+  installExitHook();
+  const args = ['-config', configPath];
+  // setpriv --pdeathsig KILL execs influxd (same pid) and has the kernel kill it if this process
+  // dies without running its exit handlers (e.g. the test worker is SIGKILLed).
+  const child = existsSync(SETPRIV_BIN)
+    ? spawn(SETPRIV_BIN, ['--pdeathsig', 'KILL', '--', INFLUXD_BIN, ...args], {
+        env: childEnv(),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+    : spawn(INFLUXD_BIN, args, { env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(child);
+  let tail = '';
+  let alive = true;
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    tail = (tail + chunk).slice(-STDERR_TAIL_BYTES);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('error', (err) => {
+      tail += `\nspawn error: ${err.message}`;
+      alive = false;
+      live.delete(child);
+      resolve({ code: null, signal: null });
+    });
+    child.once('exit', (code, signal) => {
+      alive = false;
+      live.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  return { child, exited, stderr: () => tail, alive: () => alive };
+}
+
+async function pingOnce(url: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/ping`, { signal: AbortSignal.any([signal, AbortSignal.timeout(1000)]) });
+    await res.body?.cancel();
+    return res.status === 204;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `/ping` answers 204; rejects (with stderr) if influxd exits first or on timeout. */
+async function awaitReady(url: string, running: Running): Promise<void> {
+  const stopPolling = new AbortController();
+  let exitedEarly = false;
+  const exit = running.exited.then((result) => {
+    exitedEarly = true;
+    stopPolling.abort();
+    return result;
+  });
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  try {
+    while (!exitedEarly && Date.now() < deadline) {
+      if (await pingOnce(url, stopPolling.signal)) return;
+      if (exitedEarly) break;
+      await delay(50, undefined, { signal: stopPolling.signal }).catch(() => undefined);
+    }
+    if (exitedEarly) {
+      const { code, signal } = await exit;
+      throw new Error(
+        `influxd exited before it was ready (code ${code}, signal ${signal}); stderr:\n${running.stderr()}`,
+      );
+    }
+    running.child.kill('SIGKILL');
+    await running.exited;
+    throw new Error(
+      `influxd not ready within ${READY_TIMEOUT_MS} ms at ${url}; stderr:\n${running.stderr()}`,
+    );
+  } finally {
+    stopPolling.abort();
+  }
+}
+
+async function terminate(running: Running | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (running === undefined || !running.alive()) return;
+  running.child.kill(signal);
+  if (signal === 'SIGKILL') {
+    await running.exited;
+    return;
+  }
+  const giveUp = new AbortController();
+  const timedOut = delay(STOP_TIMEOUT_MS, 'timeout' as const, { signal: giveUp.signal }).catch(
+    () => 'aborted' as const,
+  );
+  const outcome = await Promise.race([running.exited.then(() => 'exited' as const), timedOut]);
+  giveUp.abort(); // clear the timer once influxd has exited
+  if (outcome === 'timeout') {
+    running.child.kill('SIGKILL');
+    await running.exited;
+  }
+}
+
+function rowsOf(body: unknown): InfluxRow[] {
+  const rows: InfluxRow[] = [];
+  if (typeof body !== 'object' || body === null) throw new Error('query: response is not a JSON object');
+  const results = (body as { results?: unknown }).results;
+  if (!Array.isArray(results)) {
+    const error = (body as { error?: unknown }).error;
+    throw new Error(`query: ${typeof error === 'string' ? error : 'no results in response'}`);
+  }
+  for (const result of results as unknown[]) {
+    if (typeof result !== 'object' || result === null) continue;
+    const { error, series } = result as { error?: unknown; series?: unknown };
+    if (typeof error === 'string') throw new Error(`query: ${error}`);
+    if (!Array.isArray(series)) continue;
+    for (const s of series as unknown[]) {
+      if (typeof s !== 'object' || s === null) continue;
+      const { columns, values, tags } = s as { columns?: unknown; values?: unknown; tags?: unknown };
+      if (!Array.isArray(columns) || !Array.isArray(values)) continue;
+      for (const value of values as unknown[]) {
+        if (!Array.isArray(value)) continue;
+        const row: InfluxRow = typeof tags === 'object' && tags !== null ? { ...tags } : {};
+        columns.forEach((column: unknown, i) => {
+          row[String(column)] = value[i];
+        });
+        rows.push(row);
+      }
+    }
+  }
+  return rows;
+}
+
+export async function startInfluxd(): Promise<Influxd> {
+  const reason = influxdAvailable();
+  if (reason !== undefined) throw new Error(reason);
+  installExitHook();
+  const dir = await mkdtemp(join(tmpdir(), 'campuswatch-influxd-'));
+  dirs.add(dir);
+  try {
+    const [port, rpcPort] = await freePorts(2);
+    if (port === undefined || rpcPort === undefined) throw new Error('no free ports');
+    const configPath = join(dir, 'influxdb.conf');
+    await writeFile(configPath, configText(dir, port, rpcPort));
+    const url = `http://127.0.0.1:${port}`;
+
+    let running: Running | undefined;
+    let startupMs = 0;
+    const start = async (): Promise<void> => {
+      if (running?.alive()) {
+        throw new Error('influxd is already running');
+      }
+      const t0 = performance.now();
+      running = spawnInfluxd(configPath);
+      await awaitReady(url, running);
+      startupMs = Math.round(performance.now() - t0);
+    };
+    await start();
+
+    return {
+      url,
+      port,
+      rpcPort,
+      dir,
+      get startupMs() {
+        return startupMs;
+      },
+      stop: () => terminate(running, 'SIGTERM'),
+      kill: () => terminate(running, 'SIGKILL'),
+      restart: start,
+      async query(influxql: string, db?: string): Promise<InfluxRow[]> {
+        const params = new URLSearchParams({ q: influxql, epoch: 'ms' });
+        if (db !== undefined) params.set('db', db);
+        const res = await fetch(`${url}/query?${params.toString()}`, { signal: AbortSignal.timeout(10_000) });
+        const text = await res.text();
+        if (!res.ok) throw new Error(`query: HTTP ${res.status}: ${text}`);
+        return rowsOf(JSON.parse(text));
+      },
+      async cleanup(): Promise<void> {
+        await terminate(running, 'SIGTERM');
+        await rm(dir, { recursive: true, force: true });
+        dirs.delete(dir);
+      },
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    dirs.delete(dir);
+    throw err;
+  }
+}
