@@ -6,7 +6,6 @@ import { checker, type Problem } from './validate.js';
 
 /** Turns `devices/2/address` into `devices[2].address`, the way a YAML reader thinks of it. */
 export function yamlPath(slashPath: string): string {
-  if (!slashPath) return '(top level)';
   return slashPath
     .split('/')
     .map((seg, i) => (/^\d+$/.test(seg) ? `[${seg}]` : i === 0 ? seg : `.${seg}`))
@@ -21,7 +20,7 @@ export class ConfigError extends Error {
     readonly problems: readonly Problem[],
     options?: { cause?: unknown },
   ) {
-    super(problems.map((p) => `${file}: ${yamlPath(p.path)}: ${p.message}`).join('\n'), options);
+    super(problems.map((p) => (p.path ? `${file}: ${yamlPath(p.path)}: ${p.message}` : `${file}: ${p.message}`)).join('\n'), options);
   }
 }
 
@@ -29,11 +28,11 @@ export type CrossCheck<T> = (config: T) => Problem[];
 
 /** Parses YAML text, fills defaults, rejects unknown keys and wrong types, then runs cross-field checks. */
 export function parseConfig<T>(schema: TSchema, text: string, file: string, crossCheck?: CrossCheck<T>): T {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return { path: '', message: `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}` };
+      return { path: '', message: `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}` };
     });
     throw new ConfigError(file, problems);
   }

@@ -16,6 +16,8 @@ export interface ForwarderOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   random?: () => number;
+  /** Called after a report was acknowledged and removed from the spool. */
+  onDelivered?: (reportId: string) => void;
 }
 
 /** Why a flush stopped before the spool was empty. */
@@ -55,6 +57,8 @@ export class Forwarder {
   private readonly random: () => number;
   private failures = 0;
   private wake: (() => void) | undefined;
+  /** A kick that came while no one was waiting: the next idle wait is skipped. */
+  private kicked = false;
 
   constructor(private readonly opts: ForwarderOptions) {
     this.url = new URL('/api/v1/reports', opts.collectorUrl).toString();
@@ -80,6 +84,7 @@ export class Forwarder {
         spool.ack(next.reportId, this.now());
         result.delivered++;
         this.failures = 0;
+        this.opts.onDelivered?.(next.reportId);
         continue;
       }
       if (outcome.kind === 'rejected') {
@@ -109,12 +114,14 @@ export class Forwarder {
 
   /** Wakes a forwarder that is idle or backing off (e.g. a new report was spooled, or on shutdown). */
   kick(): void {
+    this.kicked = true;
     this.wake?.();
   }
 
   /** Runs until the signal aborts: flush, wait (backoff or for a kick), repeat. */
   async run(signal: AbortSignal, idleMs = 60_000): Promise<void> {
     while (!signal.aborted) {
+      this.kicked = false;
       const r = await this.flush(signal);
       if (signal.aborted) break;
       let waitMs = idleMs;
@@ -124,6 +131,7 @@ export class Forwarder {
         wakeable = false; // a new report must not bypass the backoff
         this.opts.log.warn({ reason: r.stopped, retryInMs: waitMs }, 'collector not reachable; reports stay spooled');
       }
+      if (wakeable && this.kicked) continue; // something was spooled while flushing
       const woke = new AbortController();
       if (wakeable) this.wake = () => woke.abort();
       await sleep(waitMs, undefined, { signal: AbortSignal.any([signal, woke.signal]) }).catch(() => undefined);

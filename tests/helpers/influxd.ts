@@ -39,6 +39,11 @@ export interface Influxd {
   cleanup(): Promise<void>;
 }
 
+/** influxd exited before answering `/ping` (e.g. a port taken between choosing it and binding it). */
+export class InfluxdExitedError extends Error {
+  override readonly name = 'InfluxdExitedError';
+}
+
 /** Reason to skip tests that need influxd, or undefined when it is available. */
 export function influxdAvailable(): string | undefined {
   if (!existsSync(INFLUXD_BIN)) {
@@ -215,7 +220,7 @@ async function awaitReady(url: string, running: Running): Promise<void> {
     }
     if (exitedEarly) {
       const { code, signal } = await exit;
-      throw new Error(
+      throw new InfluxdExitedError(
         `influxd exited before it was ready (code ${code}, signal ${signal}); stderr:\n${running.stderr()}`,
       );
     }
@@ -285,12 +290,10 @@ export async function startInfluxd(): Promise<Influxd> {
   const dir = await mkdtemp(join(tmpdir(), 'campuswatch-influxd-'));
   dirs.add(dir);
   try {
-    const [port, rpcPort] = await freePorts(2);
-    if (port === undefined || rpcPort === undefined) throw new Error('no free ports');
     const configPath = join(dir, 'influxdb.conf');
-    await writeFile(configPath, configText(dir, port, rpcPort));
-    const url = `http://127.0.0.1:${port}`;
-
+    let port = 0;
+    let rpcPort = 0;
+    let url = '';
     let running: Running | undefined;
     let startupMs = 0;
     const start = async (): Promise<void> => {
@@ -302,7 +305,20 @@ export async function startInfluxd(): Promise<Influxd> {
       await awaitReady(url, running);
       startupMs = Math.round(performance.now() - t0);
     };
-    await start();
+    // A port found free can be taken by someone else before influxd binds it: choose again (3 tries).
+    for (let attempt = 1; ; attempt += 1) {
+      const ports = await freePorts(2);
+      port = ports[0] ?? 0;
+      rpcPort = ports[1] ?? 0;
+      url = `http://127.0.0.1:${port}`;
+      await writeFile(configPath, configText(dir, port, rpcPort));
+      try {
+        await start();
+        break;
+      } catch (err) {
+        if (!(err instanceof InfluxdExitedError) || attempt >= 3) throw err;
+      }
+    }
 
     return {
       url,
