@@ -67,9 +67,9 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.ingest.bodyLimitBytes,
     schemaErrorFormatter,
-    disableRequestLogging: false,
   });
   app.setValidatorCompiler(validatorCompiler);
+  app.removeContentTypeParser('text/plain'); // the API speaks JSON only: anything else is a 415
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) {
@@ -90,6 +90,13 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   enrollRoutes(app, ctx);
   reportRoutes(app, ctx);
   schoolRoutes(app, ctx);
+
+  if (influx) {
+    // best effort at start; a write creates it later if InfluxDB was not up yet
+    await ctx.influxReady().catch((err: unknown) => {
+      log.warn({ err: (err as Error).message }, 'InfluxDB not reachable at start; reports get 503 until it is');
+    });
+  }
 
   app.addHook('onClose', async () => {
     state.close();

@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { type AgentOptions, CampusAgent } from '../../agent/src/agent.js';
+import { type AgentConfig, parseAgentConfig } from '../../agent/src/config.js';
+import { enroll } from '../../agent/src/identity.js';
+import { buildApp } from '../../collector/src/app.js';
+import { type CollectorConfig, parseCollectorConfig } from '../../collector/src/config.js';
+import type { School } from '../../protocol/school.js';
+
+export const XINGHAI: School = {
+  id: 'sz-xinghai-junior',
+  name: '苏州工业园区星海实验中学, 初中部',
+  district: '苏州工业园区',
+  group: '星海教育集团',
+  pupils: 1800,
+  area: 'urban',
+  timezone: 'Asia/Shanghai',
+};
+
+/**
+ * A collector (real Fastify app on an ephemeral loopback port, optionally with a real InfluxDB) and
+ * the means to enrol real agents against it. Everything lives in one temp dir removed by `cleanup`.
+ */
+export class World {
+  readonly dir = mkdtempSync(join(tmpdir(), 'cw-world-'));
+  readonly config: CollectorConfig;
+  app: FastifyInstance | undefined;
+  port = 0;
+  private agents: CampusAgent[] = [];
+
+  constructor(opts: { influxUrl?: string; schools?: School[]; database?: string } = {}) {
+    this.config = parseCollectorConfig(
+      JSON.stringify({
+        listen: '127.0.0.1:0',
+        dataDir: join(this.dir, 'collector'),
+        schools: opts.schools ?? [XINGHAI],
+        ...(opts.influxUrl
+          ? { influx: { url: opts.influxUrl, database: opts.database ?? 'campuswatch', timeoutMs: 3000 } }
+          : {}),
+        ingest: { retryAfterS: 1 },
+      }),
+    );
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the collector; after a stop it comes back on the same port. */
+  async startCollector(): Promise<void> {
+    this.app = await buildApp(this.config);
+    await this.app.listen({ host: '127.0.0.1', port: this.port });
+    const addr = this.app.server.address();
+    if (typeof addr === 'object' && addr) this.port = addr.port;
+  }
+
+  async stopCollector(): Promise<void> {
+    await this.app?.close();
+    this.app = undefined;
+  }
+
+  agentConfig(name: string, extra: Partial<AgentConfig> = {}): AgentConfig {
+    const school = extra.school ?? XINGHAI;
+    return parseAgentConfig(
+      JSON.stringify({
+        school,
+        collector: { url: this.url, requestTimeoutS: 5 },
+        state: join(this.dir, `agent-${name}`),
+        probes: { host: { enabled: false }, reachability: { pingCount: 1, tcpTimeoutMs: 1000 } },
+        rooms: [
+          {
+            name: '录播室 1',
+            type: 'recording',
+            devices: [{ name: '录播主机 A1, 东楼', type: 'recorder', address: '127.0.0.1', icmp: false, tcp: [this.port] }],
+          },
+        ],
+        ...extra,
+      }),
+      `${name}.yaml`,
+    );
+  }
+
+  /** Enrols an agent through the real API and opens it. */
+  async agent(name: string, opts: AgentOptions & { config?: Partial<AgentConfig> } = {}): Promise<CampusAgent> {
+    const config = this.agentConfig(name, opts.config);
+    const { code } = this.app!.campuswatch.state.createEnrollCode(config.school.id, 3_600_000);
+    await enroll({ collectorUrl: this.url, code, stateDir: config.state });
+    const agent = CampusAgent.open(config, { backoffBaseMs: 10, backoffMaxMs: 50, ...opts });
+    this.agents.push(agent);
+    return agent;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const a of this.agents) a.close();
+    await this.stopCollector();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
