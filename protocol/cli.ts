@@ -32,7 +32,10 @@ export async function runProgram(program: Command, argv: string[] = process.argv
     process.exit(process.exitCode ?? EXIT_OK);
   } catch (err) {
     if (err instanceof CommanderError) {
-      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      const ok =
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help';
       process.exit(ok ? EXIT_OK : EXIT_USAGE);
     }
     if (err instanceof ConfigError || err instanceof UsageError) {
@@ -65,7 +68,9 @@ export function displayWidth(s: string): number {
 
 /** A plain text table with columns padded by display width (Chinese names line up). */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))));
+  const widths = headers.map((h, i) =>
+    Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i] ?? ''))),
+  );
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - displayWidth(c))))

@@ -20,7 +20,12 @@ export class ConfigError extends Error {
     readonly problems: readonly Problem[],
     options?: { cause?: unknown },
   ) {
-    super(problems.map((p) => (p.path ? `${file}: ${yamlPath(p.path)}: ${p.message}` : `${file}: ${p.message}`)).join('\n'), options);
+    super(
+      problems
+        .map((p) => (p.path ? `${file}: ${yamlPath(p.path)}: ${p.message}` : `${file}: ${p.message}`))
+        .join('\n'),
+      options,
+    );
   }
 }
 
@@ -32,7 +37,10 @@ export function parseConfig<T>(schema: TSchema, text: string, file: string, cros
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return { path: '', message: `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}` };
+      return {
+        path: '',
+        message: `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`,
+      };
     });
     throw new ConfigError(file, problems);
   }
@@ -51,9 +59,13 @@ export function loadConfigFile<T>(schema: TSchema, file: string, crossCheck?: Cr
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }], {
-      cause: err,
-    });
+    throw new ConfigError(
+      file,
+      [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }],
+      {
+        cause: err,
+      },
+    );
   }
   return parseConfig(schema, text, file, crossCheck);
 }

@@ -6,8 +6,8 @@ import {
   type Report,
   ReportEnvelope,
 } from './report.js';
-import { SUPPORTED_REPORT_SCHEMAS } from './version.js';
 import { type Checker, checker, type Problem } from './validate.js';
+import { SUPPORTED_REPORT_SCHEMAS } from './version.js';
 
 const envelope = checker<Omit<Report, 'results'> & { results: unknown[] }>(ReportEnvelope);
 const resultCheckers = Object.fromEntries(

@@ -6,7 +6,11 @@ export const Outcome = Type.Enum(['ok', 'timeout', 'refused', 'unreachable', 'er
 export type Outcome = Static<typeof Outcome>;
 
 const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
-const DurationMs = Type.Number({ minimum: 0, maximum: 86_400_000, description: 'milliseconds, 0 to one day' });
+const DurationMs = Type.Number({
+  minimum: 0,
+  maximum: 86_400_000,
+  description: 'milliseconds, 0 to one day',
+});
 const Count = Type.Integer({ minimum: 0, maximum: 1e12 });
 const Bytes = Type.Number({ minimum: 0, maximum: 1e18 });
 const Pct = Type.Number({ minimum: 0, maximum: 100 });
@@ -59,7 +63,10 @@ export const HostResult = Type.Object(
     ),
     memory: Type.Object({ totalBytes: Bytes, usedBytes: Bytes }, { additionalProperties: false }),
     disks: Type.Array(
-      Type.Object({ mount: ShortText(512), sizeBytes: Bytes, usedBytes: Bytes }, { additionalProperties: false }),
+      Type.Object(
+        { mount: ShortText(512), sizeBytes: Bytes, usedBytes: Bytes },
+        { additionalProperties: false },
+      ),
       { maxItems: 256 },
     ),
     nics: Type.Array(HostNic, { maxItems: 256 }),

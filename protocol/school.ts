@@ -17,7 +17,10 @@ export const SCHOOL_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 /** A school as both programs describe it (agent config, collector registry). */
 export const School = Type.Object(
   {
-    id: Type.String({ pattern: SCHOOL_ID_PATTERN, description: 'letters, digits, dot, dash, underscore; 1-64' }),
+    id: Type.String({
+      pattern: SCHOOL_ID_PATTERN,
+      description: 'letters, digits, dot, dash, underscore; 1-64',
+    }),
     name: TagValue('the school name (UTF-8, often Chinese)'),
     district: Type.Optional(TagValue('district (区/县)')),
     group: Type.Optional(TagValue('education group (教育集团)')),

@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
-import { checkReport } from '../../protocol/report-check.js';
 import type { ProbeName, ProbeResult, Report } from '../../protocol/report.js';
+import { checkReport } from '../../protocol/report-check.js';
 import { formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION, REPORT_SCHEMA_VERSION } from '../../protocol/version.js';
 import type { AgentConfig } from './config.js';
@@ -148,7 +148,8 @@ export class CampusAgent {
   async once(opts: { signal?: AbortSignal } = {}): Promise<{ report: Report; flush: FlushResult }> {
     const report = await this.cycle({ ...opts, all: true });
     const flush = await this.forwarder.flush(opts.signal);
-    if (flush.stopped) this.log.warn({ reason: flush.stopped }, 'collector did not take the reports; they stay spooled');
+    if (flush.stopped)
+      this.log.warn({ reason: flush.stopped }, 'collector did not take the reports; they stay spooled');
     return { report, flush };
   }
 

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 import { request } from 'undici';
-import { EXIT_RUNTIME, EXIT_USAGE, formatTable, newProgram, runProgram, UsageError } from '../../protocol/cli.js';
+import {
+  EXIT_RUNTIME,
+  EXIT_USAGE,
+  formatTable,
+  newProgram,
+  runProgram,
+  UsageError,
+} from '../../protocol/cli.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
 import { CampusAgent } from './agent.js';
 import { type AgentConfig, loadAgentConfig } from './config.js';
@@ -35,7 +42,9 @@ program
     const config = loadAgentConfig(opts.config);
     const agent = CampusAgent.open(config, { log: createLogger() });
     try {
-      const { report, flush } = await agent.once({ signal: AbortSignal.timeout(config.collector.requestTimeoutS * 4000) });
+      const { report, flush } = await agent.once({
+        signal: AbortSignal.timeout(config.collector.requestTimeoutS * 4000),
+      });
       const depth = agent.spool.counters().depth;
       process.stdout.write(
         `report ${report.reportId}: ${report.results.length} results; delivered ${flush.delivered}, spooled ${depth}` +
@@ -61,7 +70,10 @@ program
         stop.abort();
       });
     }
-    log.info({ school: config.school.id, agentId: agent.identity.agentId, collector: config.collector.url }, 'agent started');
+    log.info(
+      { school: config.school.id, agentId: agent.identity.agentId, collector: config.collector.url },
+      'agent started',
+    );
     try {
       await agent.run(stop.signal);
     } finally {
@@ -80,7 +92,12 @@ function summary(config: AgentConfig): string {
     '',
     formatTable(
       ['probe', 'enabled', 'interval', 'timeout'],
-      Object.entries(config.probes).map(([name, p]) => [name, p.enabled ? 'yes' : 'no', `${p.intervalS}s`, `${p.timeoutS}s`]),
+      Object.entries(config.probes).map(([name, p]) => [
+        name,
+        p.enabled ? 'yes' : 'no',
+        `${p.intervalS}s`,
+        `${p.timeoutS}s`,
+      ]),
     ),
     '',
   ];
@@ -97,7 +114,9 @@ function summary(config: AgentConfig): string {
   );
   lines.push(`${config.rooms.length} rooms, ${devices.length} devices`);
   if (devices.length > 0) {
-    lines.push(formatTable(['room', 'room type', 'device', 'type', 'address', 'checks', 'critical'], devices));
+    lines.push(
+      formatTable(['room', 'room type', 'device', 'type', 'address', 'checks', 'critical'], devices),
+    );
   }
   return lines.join('\n');
 }
@@ -121,13 +140,19 @@ program
     const loaded = loadIdentity(config.state);
     let collector: string;
     try {
-      const res = await request(new URL('/healthz', config.collector.url), { signal: AbortSignal.timeout(5000) });
+      const res = await request(new URL('/healthz', config.collector.url), {
+        signal: AbortSignal.timeout(5000),
+      });
       await res.body.text();
       collector = res.statusCode === 200 ? 'answers' : `answers HTTP ${res.statusCode}`;
     } catch (err) {
       collector = `does not answer (${(err as Error).message})`;
     }
-    let status: Record<string, unknown> = { enrolled: Boolean(loaded), collector, collectorUrl: config.collector.url };
+    let status: Record<string, unknown> = {
+      enrolled: Boolean(loaded),
+      collector,
+      collectorUrl: config.collector.url,
+    };
     if (loaded) {
       const agent = CampusAgent.open(config);
       try {
@@ -148,7 +173,9 @@ program
       return;
     }
     const last = status.lastCycle as ReturnType<CampusAgent['lastCycle']> | null;
-    const spool = status.spool as { depth: number; dropped: number; rejected: number; delivered: number } | undefined;
+    const spool = status.spool as
+      | { depth: number; dropped: number; rejected: number; delivered: number }
+      | undefined;
     const out = [
       `school       ${config.school.id}  ${config.school.name}`,
       `enrolled     ${loaded ? `yes, agent ${loaded.identity.agentId}` : 'NO: run campuswatch-agent enroll'}`,
@@ -156,13 +183,23 @@ program
       `last cycle   ${last ? `${last.finishedAt} (${Math.round(last.cycleMs)} ms, probes ${last.probes.join(', ')})` : 'none yet'}`,
     ];
     if (last) {
-      out.push(`results      ${Object.entries(last.outcomes).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
+      out.push(
+        `results      ${
+          Object.entries(last.outcomes)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ') || 'none'
+        }`,
+      );
       for (const f of last.failures.slice(0, 10)) {
-        out.push(`  ! ${f.probe} ${f.target}${f.check ? ` ${f.check}` : ''}: ${f.outcome}${f.error ? ` (${f.error})` : ''}`);
+        out.push(
+          `  ! ${f.probe} ${f.target}${f.check ? ` ${f.check}` : ''}: ${f.outcome}${f.error ? ` (${f.error})` : ''}`,
+        );
       }
     }
     if (spool) {
-      out.push(`spool        ${spool.depth} waiting, ${spool.delivered} delivered, ${spool.dropped} dropped, ${spool.rejected} refused`);
+      out.push(
+        `spool        ${spool.depth} waiting, ${spool.delivered} delivered, ${spool.dropped} dropped, ${spool.rejected} refused`,
+      );
     }
     out.push(`last sent    ${(status.lastDeliveryAt as string | null) ?? 'never'}`);
     process.stdout.write(`${out.join('\n')}\n`);

@@ -3,7 +3,8 @@ import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/con
 import { isValidTimezone, School, TagValue } from '../../protocol/school.js';
 import type { Problem } from '../../protocol/validate.js';
 
-const Seconds = (def: number, min: number, max: number) => Type.Integer({ default: def, minimum: min, maximum: max });
+const Seconds = (def: number, min: number, max: number) =>
+  Type.Integer({ default: def, minimum: min, maximum: max });
 
 export const DeviceConfig = Type.Object(
   {
@@ -82,11 +83,17 @@ export type AgentConfig = Static<typeof AgentConfig>;
 const crossCheck: CrossCheck<AgentConfig> = (c) => {
   const problems: Problem[] = [];
   if (!isValidTimezone(c.school.timezone)) {
-    problems.push({ path: 'school/timezone', message: `unknown time zone ${JSON.stringify(c.school.timezone)}` });
+    problems.push({
+      path: 'school/timezone',
+      message: `unknown time zone ${JSON.stringify(c.school.timezone)}`,
+    });
   }
   for (const [name, p] of Object.entries(c.probes)) {
     if (p.timeoutS >= p.intervalS) {
-      problems.push({ path: `probes/${name}/timeoutS`, message: `must be less than intervalS (${p.intervalS})` });
+      problems.push({
+        path: `probes/${name}/timeoutS`,
+        message: `must be less than intervalS (${p.intervalS})`,
+      });
     }
   }
   const seen = new Map<string, string>();
@@ -94,7 +101,8 @@ const crossCheck: CrossCheck<AgentConfig> = (c) => {
     room.devices.forEach((d, i) => {
       const path = `rooms/${r}/devices/${i}/name`;
       const prev = seen.get(d.name);
-      if (prev) problems.push({ path, message: `duplicate device name ${JSON.stringify(d.name)} (also at ${prev})` });
+      if (prev)
+        problems.push({ path, message: `duplicate device name ${JSON.stringify(d.name)} (also at ${prev})` });
       else seen.set(d.name, path);
     });
   });

@@ -104,7 +104,9 @@ export class Forwarder {
   /** How long to wait after a stopped flush: Retry-After when given, else exponential backoff with full jitter. */
   delayAfter(stopped: StopReason): number {
     if (stopped.kind === 'unavailable' && stopped.retryAfterMs !== undefined) {
-      return stopped.retryAfterMs + Math.floor(this.random() * Math.min(stopped.retryAfterMs * 0.1 + 1, 30_000));
+      return (
+        stopped.retryAfterMs + Math.floor(this.random() * Math.min(stopped.retryAfterMs * 0.1 + 1, 30_000))
+      );
     }
     const base = this.opts.backoffBaseMs ?? 1000;
     const max = this.opts.backoffMaxMs ?? 300_000;
@@ -129,12 +131,17 @@ export class Forwarder {
       if (r.stopped) {
         waitMs = this.delayAfter(r.stopped);
         wakeable = false; // a new report must not bypass the backoff
-        this.opts.log.warn({ reason: r.stopped, retryInMs: waitMs }, 'collector not reachable; reports stay spooled');
+        this.opts.log.warn(
+          { reason: r.stopped, retryInMs: waitMs },
+          'collector not reachable; reports stay spooled',
+        );
       }
       if (wakeable && this.kicked) continue; // something was spooled while flushing
       const woke = new AbortController();
       if (wakeable) this.wake = () => woke.abort();
-      await sleep(waitMs, undefined, { signal: AbortSignal.any([signal, woke.signal]) }).catch(() => undefined);
+      await sleep(waitMs, undefined, { signal: AbortSignal.any([signal, woke.signal]) }).catch(
+        () => undefined,
+      );
       this.wake = undefined;
     }
   }
@@ -171,7 +178,8 @@ export class Forwarder {
         const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.now().getTime());
         return { kind: 'stopped', reason: { kind: 'unavailable', status, message, retryAfterMs } };
       }
-      if (status === 401 || status === 403) return { kind: 'stopped', reason: { kind: 'auth', status, message } };
+      if (status === 401 || status === 403)
+        return { kind: 'stopped', reason: { kind: 'auth', status, message } };
       if (status === 400 || status === 413 || status === 422) return { kind: 'rejected', status, message };
       return { kind: 'stopped', reason: { kind: 'unavailable', status, message } };
     } catch (err) {

@@ -64,9 +64,13 @@ export async function enroll(opts: {
       signal: opts.signal ?? AbortSignal.timeout(30_000),
     });
   } catch (err) {
-    throw new EnrollError(`cannot reach the collector at ${opts.collectorUrl}: ${(err as Error).message}`, undefined, {
-      cause: err,
-    });
+    throw new EnrollError(
+      `cannot reach the collector at ${opts.collectorUrl}: ${(err as Error).message}`,
+      undefined,
+      {
+        cause: err,
+      },
+    );
   }
   const text = await res.body.text();
   if (res.statusCode !== 201 && res.statusCode !== 200) {

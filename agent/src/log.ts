@@ -8,7 +8,10 @@ export function createLogger(level: string = process.env.CAMPUSWATCH_LOG_LEVEL ?
     {
       name: 'campuswatch-agent',
       level,
-      redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization'],
+        censor: '[redacted]',
+      },
     },
     pino.destination(2),
   );

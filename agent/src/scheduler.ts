@@ -6,7 +6,11 @@ import type { Probe } from './probes/probe.js';
 type ProbeSettings = AgentConfig['probes'][ProbeName];
 
 /** Probes that are enabled and due: never run, or last run at least one interval ago. */
-export function dueProbes(config: AgentConfig, lastRunMs: ReadonlyMap<ProbeName, number>, nowMs: number): ProbeName[] {
+export function dueProbes(
+  config: AgentConfig,
+  lastRunMs: ReadonlyMap<ProbeName, number>,
+  nowMs: number,
+): ProbeName[] {
   return (Object.entries(config.probes) as [ProbeName, ProbeSettings][])
     .filter(([name, p]) => {
       if (!p.enabled) return false;
@@ -18,7 +22,11 @@ export function dueProbes(config: AgentConfig, lastRunMs: ReadonlyMap<ProbeName,
 }
 
 /** Delay before the next cycle: the interval, plus or minus up to jitterPct of it. */
-export function nextCycleDelayMs(intervalS: number, jitterPct: number, random: () => number = Math.random): number {
+export function nextCycleDelayMs(
+  intervalS: number,
+  jitterPct: number,
+  random: () => number = Math.random,
+): number {
   const base = intervalS * 1000;
   const spread = (base * jitterPct) / 100;
   return Math.max(0, Math.round(base + (random() * 2 - 1) * spread));
@@ -45,10 +53,17 @@ export async function runProbes(
       const deadline = AbortSignal.timeout(config.probes[name].timeoutS * 1000);
       const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline;
       try {
-        const results = await registry[name].run(config, { signal, log: ctx.log.child({ probe: name }), now: ctx.now });
+        const results = await registry[name].run(config, {
+          signal,
+          log: ctx.log.child({ probe: name }),
+          now: ctx.now,
+        });
         return { name, results };
       } catch (err) {
-        ctx.log.error({ probe: name, err: (err as Error).message }, 'probe threw instead of returning a result');
+        ctx.log.error(
+          { probe: name, err: (err as Error).message },
+          'probe threw instead of returning a result',
+        );
         return { name, results: [], error: (err as Error).message };
       }
     }),

@@ -28,7 +28,11 @@ export const REDACT_PATHS = [
 ];
 
 export function createCollectorLogger(level: string = process.env.CAMPUSWATCH_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name: 'campuswatch-collector', level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  return pino({
+    name: 'campuswatch-collector',
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  });
 }
 
 /** Builds the collector (DESIGN §7.9: app.ts builds, server.ts listens). Tests use `app.inject` or listen on port 0. */
@@ -42,7 +46,9 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
         url: config.influx.url,
         database: config.influx.database,
         timeoutMs: config.influx.timeoutMs,
-        ...(config.influx.username ? { username: config.influx.username, password: config.influx.password ?? '' } : {}),
+        ...(config.influx.username
+          ? { username: config.influx.username, password: config.influx.password ?? '' }
+          : {}),
       })
     : undefined;
   let ready: Promise<void> | undefined;
@@ -84,7 +90,9 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     }
     return reply.code(status).send(apiError(status, message));
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(apiError(404, `no route ${req.method} ${req.url}`)));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(apiError(404, `no route ${req.method} ${req.url}`)),
+  );
 
   healthRoutes(app, ctx);
   enrollRoutes(app, ctx);
@@ -94,7 +102,10 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   if (influx) {
     // best effort at start; a write creates it later if InfluxDB was not up yet
     await ctx.influxReady().catch((err: unknown) => {
-      log.warn({ err: (err as Error).message }, 'InfluxDB not reachable at start; reports get 503 until it is');
+      log.warn(
+        { err: (err as Error).message },
+        'InfluxDB not reachable at start; reports get 503 until it is',
+      );
     });
   }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { checker, formatProblem } from '../../protocol/validate.js';
 import { EXIT_USAGE, newProgram, runProgram, UsageError } from '../../protocol/cli.js';
 import { School } from '../../protocol/school.js';
+import { checker, formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
 import { createCollectorLogger } from './app.js';
 import { complianceReport, renderComplianceReport } from './compliance-report.js';
@@ -24,7 +24,10 @@ function resolveConfig(opts: CommonOpts & { listen?: string; influxUrl?: string 
     ...(opts.data ? { dataDir: opts.data } : {}),
     ...(opts.influxUrl ? { influx: { ...(base.influx ?? {}), url: opts.influxUrl } } : {}),
   };
-  return parseCollectorConfig(JSON.stringify(merged), opts.config ? `${opts.config} (with command-line flags)` : 'command-line flags');
+  return parseCollectorConfig(
+    JSON.stringify(merged),
+    opts.config ? `${opts.config} (with command-line flags)` : 'command-line flags',
+  );
 }
 
 function requireData(opts: CommonOpts): string {
@@ -44,7 +47,10 @@ program
   .option('--config <file>', 'collector YAML config')
   .option('--listen <host:port>', 'listen address, e.g. 127.0.0.1:8080 (port 0 picks a free port)')
   .option('--data <dir>', 'state directory (SQLite)')
-  .option('--influx-url <url>', 'InfluxDB 1.x URL, e.g. http://127.0.0.1:8086; omit to run on the embedded default')
+  .option(
+    '--influx-url <url>',
+    'InfluxDB 1.x URL, e.g. http://127.0.0.1:8086; omit to run on the embedded default',
+  )
   .action(async (opts: CommonOpts & { listen?: string; influxUrl?: string }) => {
     const config = resolveConfig(opts);
     const running = await startCollector(config, { log: createCollectorLogger(), handleSignals: true });
@@ -81,14 +87,20 @@ school
     ) => {
       const dataDir = requireData(opts);
       const candidate: Record<string, unknown> = { id: opts.id, name: opts.name, timezone: opts.timezone };
-      for (const k of ['district', 'group', 'tier', 'area'] as const) if (opts[k] !== undefined) candidate[k] = opts[k];
+      for (const k of ['district', 'group', 'tier', 'area'] as const)
+        if (opts[k] !== undefined) candidate[k] = opts[k];
       if (opts.pupils !== undefined) {
         if (!/^\d+$/.test(opts.pupils)) throw new UsageError('--pupils must be a whole number');
         candidate.pupils = Number(opts.pupils);
       }
       const check = checker<School>(School);
       if (!check.check(candidate)) {
-        throw new UsageError(check.problems(candidate).map((p) => `--${formatProblem(p)}`).join('\n'));
+        throw new UsageError(
+          check
+            .problems(candidate)
+            .map((p) => `--${formatProblem(p)}`)
+            .join('\n'),
+        );
       }
       const state = new StateStore(dataDir);
       try {
@@ -110,15 +122,20 @@ program
   .action((opts: CommonOpts & { school: string; ttlHours: string }) => {
     const dataDir = requireData(opts);
     const ttl = Number(opts.ttlHours);
-    if (!Number.isFinite(ttl) || ttl <= 0 || ttl > 720) throw new UsageError('--ttl-hours must be a number from 0 to 720');
+    if (!Number.isFinite(ttl) || ttl <= 0 || ttl > 720)
+      throw new UsageError('--ttl-hours must be a number from 0 to 720');
     const state = new StateStore(dataDir);
     try {
       if (!state.getSchool(opts.school)) {
-        throw new UsageError(`unknown school ${JSON.stringify(opts.school)}; add it first with 'campuswatch-collector school add'`);
+        throw new UsageError(
+          `unknown school ${JSON.stringify(opts.school)}; add it first with 'campuswatch-collector school add'`,
+        );
       }
       const { code, expiresAt } = state.createEnrollCode(opts.school, ttl * 3_600_000);
       process.stdout.write(`${code}\n`);
-      process.stderr.write(`one-time code for school ${opts.school}, valid until ${expiresAt.toISOString()}\n`);
+      process.stderr.write(
+        `one-time code for school ${opts.school}, valid until ${expiresAt.toISOString()}\n`,
+      );
     } finally {
       state.close();
     }
@@ -132,7 +149,8 @@ program
   .option('--district <district>', 'only this district')
   .option('--format <format>', 'table|json|csv', 'table')
   .action((opts: CommonOpts & { district?: string; format: string }) => {
-    if (!['table', 'json', 'csv'].includes(opts.format)) throw new UsageError('--format must be one of: table, json, csv');
+    if (!['table', 'json', 'csv'].includes(opts.format))
+      throw new UsageError('--format must be one of: table, json, csv');
     const dataDir = requireData(opts);
     const config = resolveConfig(opts);
     const targets = loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);

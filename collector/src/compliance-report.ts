@@ -59,11 +59,22 @@ function rowsOf(report: readonly SchoolComplianceReport[], mark: (c: ComplianceR
   ]);
 }
 
-export function renderComplianceReport(report: readonly SchoolComplianceReport[], format: 'table' | 'json' | 'csv'): string {
+export function renderComplianceReport(
+  report: readonly SchoolComplianceReport[],
+  format: 'table' | 'json' | 'csv',
+): string {
   const headers = ['school', 'name', 'district', 'tier', 'last report', ...TARGET_NAMES];
   if (format === 'json') return JSON.stringify({ schools: report }, null, 2);
-  if (format === 'csv') return formatCsv(headers, rowsOf(report, (c) => c.state));
+  if (format === 'csv')
+    return formatCsv(
+      headers,
+      rowsOf(report, (c) => c.state),
+    );
   if (report.length === 0) return 'no schools registered';
-  const legend = 'met = target met, NOT MET = target missed, - = no data yet (never counted as met or missed)';
-  return `${formatTable(headers, rowsOf(report, (c) => MARK[c.state]))}\n\n${legend}`;
+  const legend =
+    'met = target met, NOT MET = target missed, - = no data yet (never counted as met or missed)';
+  return `${formatTable(
+    headers,
+    rowsOf(report, (c) => MARK[c.state]),
+  )}\n\n${legend}`;
 }

@@ -19,7 +19,9 @@ export const CollectorConfig = Type.Object(
   {
     listen: Type.String({ default: '127.0.0.1:8080', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:]+):\\d{1,5}$' }),
     dataDir: Type.String({ default: '/var/lib/campuswatch-collector', minLength: 1 }),
-    targetsFile: Type.Optional(Type.String({ minLength: 1, description: 'defaults to the packaged config/targets.yaml' })),
+    targetsFile: Type.Optional(
+      Type.String({ minLength: 1, description: 'defaults to the packaged config/targets.yaml' }),
+    ),
     influx: Type.Optional(InfluxConfig),
     clock: Type.Object(
       { maxOffsetS: Type.Number({ default: 30, minimum: 1, maximum: 86_400 }) },
@@ -48,10 +50,14 @@ const crossCheck: CrossCheck<CollectorConfig> = (c) => {
   if (port > 65535) problems.push({ path: 'listen', message: `port ${port} is out of range (0-65535)` });
   const ids = new Set<string>();
   c.schools.forEach((s, i) => {
-    if (ids.has(s.id)) problems.push({ path: `schools/${i}/id`, message: `duplicate school id ${JSON.stringify(s.id)}` });
+    if (ids.has(s.id))
+      problems.push({ path: `schools/${i}/id`, message: `duplicate school id ${JSON.stringify(s.id)}` });
     ids.add(s.id);
     if (!isValidTimezone(s.timezone)) {
-      problems.push({ path: `schools/${i}/timezone`, message: `unknown time zone ${JSON.stringify(s.timezone)}` });
+      problems.push({
+        path: `schools/${i}/timezone`,
+        message: `unknown time zone ${JSON.stringify(s.timezone)}`,
+      });
     }
   });
   if (c.influx && (c.influx.username === undefined) !== (c.influx.password === undefined)) {

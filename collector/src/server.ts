@@ -24,9 +24,14 @@ export async function startCollector(
   if (config.influx) {
     log.info({ influx: config.influx.url, database: config.influx.database }, 'writing series to InfluxDB');
   } else {
-    log.warn('no InfluxDB configured: running on the embedded default (state, API, compliance); no series are written');
+    log.warn(
+      'no InfluxDB configured: running on the embedded default (state, API, compliance); no series are written',
+    );
   }
-  log.info({ url, api: `${url}/api/v1`, health: `${url}/healthz`, dataDir: config.dataDir }, 'collector listening');
+  log.info(
+    { url, api: `${url}/api/v1`, health: `${url}/healthz`, dataDir: config.dataDir },
+    'collector listening',
+  );
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= app.close().then(() => log.info('collector stopped'));

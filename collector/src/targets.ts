@@ -1,7 +1,8 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type Static, Type } from 'typebox';
 import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/config-file.js';
 import type { Problem } from '../../protocol/validate.js';
+import { PACKAGE_ROOT } from '../../protocol/version.js';
 
 const Mbps = Type.Number({ minimum: 1, maximum: 1_000_000 });
 const Pct = Type.Number({ minimum: 0, maximum: 100 });
@@ -14,8 +15,14 @@ export const TargetsConfig = Type.Object(
         tolerance: Type.Number({ default: 0.9, exclusiveMinimum: 0, maximum: 1 }),
         tiers: Type.Object(
           {
-            small: Type.Object({ maxPupils: Type.Integer({ minimum: 1 }), mbps: Mbps }, { additionalProperties: false }),
-            medium: Type.Object({ maxPupils: Type.Integer({ minimum: 1 }), mbps: Mbps }, { additionalProperties: false }),
+            small: Type.Object(
+              { maxPupils: Type.Integer({ minimum: 1 }), mbps: Mbps },
+              { additionalProperties: false },
+            ),
+            medium: Type.Object(
+              { maxPupils: Type.Integer({ minimum: 1 }), mbps: Mbps },
+              { additionalProperties: false },
+            ),
             large: Type.Object({ mbps: Mbps }, { additionalProperties: false }),
           },
           { additionalProperties: false },
@@ -25,10 +32,7 @@ export const TargetsConfig = Type.Object(
       },
       { additionalProperties: false },
     ),
-    backbone: Type.Object(
-      { coreMinMbps: Mbps, accessMinMbps: Mbps },
-      { additionalProperties: false },
-    ),
+    backbone: Type.Object({ coreMinMbps: Mbps, accessMinMbps: Mbps }, { additionalProperties: false }),
     ipv6: Type.Object(
       {
         minScore: Type.Number({ minimum: 0, maximum: 10 }),
@@ -72,7 +76,10 @@ export type TargetsConfig = Static<typeof TargetsConfig>;
 const crossCheck: CrossCheck<TargetsConfig> = (t) => {
   const problems: Problem[] = [];
   if (t.uplink.tiers.medium.maxPupils <= t.uplink.tiers.small.maxPupils) {
-    problems.push({ path: 'uplink/tiers/medium/maxPupils', message: 'must be greater than tiers.small.maxPupils' });
+    problems.push({
+      path: 'uplink/tiers/medium/maxPupils',
+      message: 'must be greater than tiers.small.maxPupils',
+    });
   }
   if (t.deviceAvailability.teachingHours.end <= t.deviceAvailability.teachingHours.start) {
     problems.push({ path: 'deviceAvailability/teachingHours/end', message: 'must be after start' });
@@ -80,7 +87,7 @@ const crossCheck: CrossCheck<TargetsConfig> = (t) => {
   return problems;
 };
 
-export const DEFAULT_TARGETS_FILE = fileURLToPath(new URL('../../config/targets.yaml', import.meta.url));
+export const DEFAULT_TARGETS_FILE = join(PACKAGE_ROOT, 'config', 'targets.yaml');
 
 export function loadTargets(file: string): TargetsConfig {
   return loadConfigFile(TargetsConfig, file, crossCheck);

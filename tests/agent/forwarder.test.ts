@@ -62,7 +62,9 @@ describe('Forwarder', () => {
     for (const r of reports) s.enqueue(r);
     const result = await forwarder(c.url, s).flush();
     expect(result).toEqual({ delivered: 3, rejected: 0 });
-    expect(c.received.map((b) => (JSON.parse(b) as { reportId: string }).reportId)).toEqual(reports.map((r) => r.reportId));
+    expect(c.received.map((b) => (JSON.parse(b) as { reportId: string }).reportId)).toEqual(
+      reports.map((r) => r.reportId),
+    );
     expect(seen[0]!.auth).toBe('Bearer cw1.ag_x.secret');
     expect(Math.abs(Date.parse(seen[0]!.sentAt!) - Date.now())).toBeLessThan(5000);
     expect(s.counters()).toMatchObject({ depth: 0, delivered: 3 });
@@ -71,7 +73,9 @@ describe('Forwarder', () => {
   it('keeps the report and honours Retry-After on 503', async () => {
     const c = await collector((_r, _b, res) => {
       res.writeHead(503, { 'retry-after': '7', 'content-type': 'application/json' });
-      res.end('{"statusCode":503,"error":"Service Unavailable","message":"the time-series store is unavailable"}');
+      res.end(
+        '{"statusCode":503,"error":"Service Unavailable","message":"the time-series store is unavailable"}',
+      );
     });
     const s = spool();
     s.enqueue(makeReport());

@@ -68,7 +68,9 @@ describe('Spool', () => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/spool-writer.ts', file], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, sig) => resolve(sig)));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.once('exit', (_c, sig) => resolve(sig)),
+      );
       const lines = createInterface({ input: child.stdout });
       const target = 5 + Math.floor(Math.random() * 60);
       let seen = 0;

@@ -2,7 +2,9 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Report } from '../../protocol/report.js';
 
 /** A small valid report for tests that need one (spool, forwarder, ingest). */
-export function makeReport(opts: { agentId?: string; schoolId?: string; at?: Date; device?: string } = {}): Report {
+export function makeReport(
+  opts: { agentId?: string; schoolId?: string; at?: Date; device?: string } = {},
+): Report {
   const at = opts.at ?? new Date();
   const iso = at.toISOString();
   const device = opts.device ?? '录播主机 A1';
@@ -22,7 +24,13 @@ export function makeReport(opts: { agentId?: string; schoolId?: string; at?: Dat
         outcome: 'ok',
         durationMs: 1,
         at: iso,
-        device: { name: device, address: '127.0.0.1', room: '录播室 1', roomType: 'recording', critical: true },
+        device: {
+          name: device,
+          address: '127.0.0.1',
+          room: '录播室 1',
+          roomType: 'recording',
+          critical: true,
+        },
         check: 'icmp',
         up: true,
         rttMs: 0.05,

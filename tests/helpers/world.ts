@@ -73,7 +73,15 @@ export class World {
           {
             name: '录播室 1',
             type: 'recording',
-            devices: [{ name: '录播主机 A1, 东楼', type: 'recorder', address: '127.0.0.1', icmp: false, tcp: [this.port] }],
+            devices: [
+              {
+                name: '录播主机 A1, 东楼',
+                type: 'recorder',
+                address: '127.0.0.1',
+                icmp: false,
+                tcp: [this.port],
+              },
+            ],
           },
         ],
         ...extra,
@@ -83,7 +91,10 @@ export class World {
   }
 
   /** Enrols an agent through the real API and opens it. */
-  async agent(name: string, opts: AgentOptions & { config?: Partial<AgentConfig> } = {}): Promise<CampusAgent> {
+  async agent(
+    name: string,
+    opts: AgentOptions & { config?: Partial<AgentConfig> } = {},
+  ): Promise<CampusAgent> {
     const config = this.agentConfig(name, opts.config);
     const { code } = this.app!.campuswatch.state.createEnrollCode(config.school.id, 3_600_000);
     await enroll({ collectorUrl: this.url, code, stateDir: config.state });

@@ -91,12 +91,17 @@ describe('shipped configs', () => {
   it('targets.yaml holds the full DESIGN §5 table', () => {
     const t = loadTargets(DEFAULT_TARGETS_FILE);
     expect(t.uplink.tolerance).toBe(0.9);
-    expect([t.uplink.tiers.small.mbps, t.uplink.tiers.medium.mbps, t.uplink.tiers.large.mbps]).toEqual([300, 500, 1000]);
+    expect([t.uplink.tiers.small.mbps, t.uplink.tiers.medium.mbps, t.uplink.tiers.large.mbps]).toEqual([
+      300, 500, 1000,
+    ]);
     expect([t.backbone.coreMinMbps, t.backbone.accessMinMbps]).toEqual([10000, 1000]);
     expect(t.ipv6.minScore).toBe(9);
     expect(t.recordingRoom.districtGoalPct).toBe(80);
     expect(t.smartClassroom.districtGoalPct).toBe(100);
-    expect(t.deviceAvailability).toMatchObject({ minPct: 99, teachingHours: { start: '07:30', end: '17:30' } });
+    expect(t.deviceAvailability).toMatchObject({
+      minPct: 99,
+      teachingHours: { start: '07:30', end: '17:30' },
+    });
     expect(readFileSync(DEFAULT_TARGETS_FILE, 'utf8')).toContain('300兆—1000兆接入');
   });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { checkReport } from '../../protocol/report-check.js';
 import type { Report } from '../../protocol/report.js';
+import { checkReport } from '../../protocol/report-check.js';
 import { formatProblem } from '../../protocol/validate.js';
 
-export function sampleReport(overrides: Partial<Report> = {}): Report {
+function sampleReport(overrides: Partial<Report> = {}): Report {
   return {
     schema: 1,
     reportId: '019a8a6e-7c1d-7abc-8def-0123456789ab',
@@ -62,8 +62,17 @@ describe('checkReport', () => {
 
   it('checks every result against the schema of its probe', () => {
     const base = sampleReport();
-    const bad = { ...base, results: [{ ...base.results[0]!, durationMs: -1 }, { ...base.results[0]!, probe: 'nope' }] };
-    expect(messages(bad)).toEqual(['results/0/durationMs: must be >= 0', 'results/1/probe: must be one of: "host", "reachability"']);
+    const bad = {
+      ...base,
+      results: [
+        { ...base.results[0]!, durationMs: -1 },
+        { ...base.results[0]!, probe: 'nope' },
+      ],
+    };
+    expect(messages(bad)).toEqual([
+      'results/0/durationMs: must be >= 0',
+      'results/1/probe: must be one of: "host", "reachability"',
+    ]);
     const outcome = { ...base, results: [{ ...base.results[0]!, outcome: 'fine' }] };
     expect(messages(outcome)).toEqual([
       'results/0/outcome: must be one of: "ok", "timeout", "refused", "unreachable", "error"',

@@ -62,8 +62,12 @@ export class Spool {
     this.stmts = {
       insert: this.db.prepare('INSERT INTO reports (report_id, body, created_at) VALUES (?, ?, ?)'),
       count: this.db.prepare('SELECT count(*) AS n FROM reports'),
-      dropOldest: this.db.prepare('DELETE FROM reports WHERE seq IN (SELECT seq FROM reports ORDER BY seq LIMIT ?)'),
-      oldest: this.db.prepare('SELECT seq, report_id AS reportId, body, attempts FROM reports ORDER BY seq LIMIT ?'),
+      dropOldest: this.db.prepare(
+        'DELETE FROM reports WHERE seq IN (SELECT seq FROM reports ORDER BY seq LIMIT ?)',
+      ),
+      oldest: this.db.prepare(
+        'SELECT seq, report_id AS reportId, body, attempts FROM reports ORDER BY seq LIMIT ?',
+      ),
       del: this.db.prepare('DELETE FROM reports WHERE report_id = ?'),
       attempt: this.db.prepare('UPDATE reports SET attempts = attempts + 1 WHERE report_id = ?'),
       reject: this.db.prepare(
@@ -127,7 +131,8 @@ export class Spool {
   }
 
   counters(): SpoolCounters {
-    const num = (key: string) => Number((this.stmts.getMeta.get(key) as { value: string } | undefined)?.value ?? 0);
+    const num = (key: string) =>
+      Number((this.stmts.getMeta.get(key) as { value: string } | undefined)?.value ?? 0);
     return {
       depth: (this.stmts.count.get() as { n: number }).n,
       dropped: num('dropped'),

@@ -49,7 +49,9 @@ export function roomStates(results: readonly ProbeResult[], roomType: string): R
       const critical = checks.some((c) => c.device.critical !== false);
       const failed = checks.filter((c) => !c.up);
       if (critical && failed.length > 0) {
-        down.push(`${device} (${failed.map((c) => `${c.port ? `${c.check}/${c.port}` : c.check} ${c.outcome}`).join(', ')})`);
+        down.push(
+          `${device} (${failed.map((c) => `${c.port ? `${c.check}/${c.port}` : c.check} ${c.outcome}`).join(', ')})`,
+        );
       }
     }
     return { name, up: down.length === 0, down };
@@ -65,7 +67,13 @@ function roomTarget(
 ): ComplianceRow {
   const rooms = roomStates(results, roomType);
   if (rooms.length === 0) {
-    return { target, state: 'no_data', value: null, goal: minPerSchool, reason: `no ${label} reported by the agent` };
+    return {
+      target,
+      state: 'no_data',
+      value: null,
+      goal: minPerSchool,
+      reason: `no ${label} reported by the agent`,
+    };
   }
   const up = rooms.filter((r) => r.up);
   if (up.length >= minPerSchool) {

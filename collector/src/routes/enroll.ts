@@ -24,10 +24,15 @@ export function enrollRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     '/api/v1/enroll',
     { schema: { body: EnrollBody }, bodyLimit: 16_384 },
     async (req, reply) => {
-      const result = ctx.state.enroll(req.body.code, { hostname: req.body.hostname, version: req.body.agentVersion });
+      const result = ctx.state.enroll(req.body.code, {
+        hostname: req.body.hostname,
+        version: req.body.agentVersion,
+      });
       if ('error' in result) return sendError(reply, 403, MESSAGES[result.error]);
       req.log.info({ agentId: result.agent.id, schoolId: result.agent.schoolId }, 'agent enrolled');
-      return reply.code(201).send({ agentId: result.agent.id, schoolId: result.agent.schoolId, token: result.token });
+      return reply
+        .code(201)
+        .send({ agentId: result.agent.id, schoolId: result.agent.schoolId, token: result.token });
     },
   );
 }

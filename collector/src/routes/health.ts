@@ -6,7 +6,8 @@ import type { CollectorContext } from '../context.js';
 export function healthRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   app.get('/healthz', async () => {
     let influx: 'ok' | 'unavailable' | 'not configured' = 'not configured';
-    if (ctx.influx) influx = (await ctx.influx.ping(AbortSignal.timeout(2000)).catch(() => false)) ? 'ok' : 'unavailable';
+    if (ctx.influx)
+      influx = (await ctx.influx.ping(AbortSignal.timeout(2000)).catch(() => false)) ? 'ok' : 'unavailable';
     return { status: 'ok', version: PACKAGE_VERSION, influx };
   });
 }

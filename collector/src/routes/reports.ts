@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { checkReport } from '../../../protocol/report-check.js';
 import type { ProbeResult } from '../../../protocol/report.js';
+import { checkReport } from '../../../protocol/report-check.js';
 import { formatProblem } from '../../../protocol/validate.js';
 import { SENT_AT_HEADER } from '../../../protocol/version.js';
 import type { CollectorContext } from '../context.js';
@@ -12,7 +12,10 @@ import { resultKey } from '../store/state.js';
 import { agentAuth } from './auth.js';
 
 /** The agent's clock minus ours, from the time it says it sent the request; undefined without a usable header. */
-export function clockOffsetMs(sentAtHeader: string | string[] | undefined, receivedAt: Date): number | undefined {
+export function clockOffsetMs(
+  sentAtHeader: string | string[] | undefined,
+  receivedAt: Date,
+): number | undefined {
   const v = Array.isArray(sentAtHeader) ? sentAtHeader[0] : sentAtHeader;
   if (!v) return undefined;
   const sent = Date.parse(v);
@@ -42,7 +45,11 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
       if (!check.ok) return sendError(reply, 400, check.problems.map(formatProblem).join('; '));
       const report = check.report;
       if (report.agentId !== agent.id) {
-        return sendError(reply, 403, `agentId ${JSON.stringify(report.agentId)} does not match the token's agent`);
+        return sendError(
+          reply,
+          403,
+          `agentId ${JSON.stringify(report.agentId)} does not match the token's agent`,
+        );
       }
       if (report.schoolId !== agent.schoolId) {
         return sendError(
@@ -59,7 +66,8 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         return sendError(reply, 409, `reportId ${report.reportId} was already sent by another agent`);
       }
       const school = ctx.state.getSchool(agent.schoolId);
-      if (!school) return sendError(reply, 403, `school ${JSON.stringify(agent.schoolId)} is no longer registered`);
+      if (!school)
+        return sendError(reply, 403, `school ${JSON.stringify(agent.schoolId)} is no longer registered`);
 
       const receivedAt = ctx.now();
       const offset = clockOffsetMs(req.headers[SENT_AT_HEADER], receivedAt) ?? 0;
@@ -78,7 +86,10 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           finishedAt: report.finishedAt,
         });
       }
-      const shiftedResults = report.results.map((r) => ({ ...r, at: new Date(Date.parse(r.at) - shiftMs).toISOString() }));
+      const shiftedResults = report.results.map((r) => ({
+        ...r,
+        at: new Date(Date.parse(r.at) - shiftMs).toISOString(),
+      }));
       const latest = mergeLatest(ctx.state.latestResults(school.id), shiftedResults);
       const compliance = evaluateCompliance(school, latest, ctx.targets);
 
@@ -96,9 +107,16 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           await ctx.influx.write(points);
         } catch (err) {
           if (err instanceof InfluxUnavailableError) {
-            req.log.warn({ reportId: report.reportId, err: err.message }, 'InfluxDB unavailable; asking the agent to retry');
+            req.log.warn(
+              { reportId: report.reportId, err: err.message },
+              'InfluxDB unavailable; asking the agent to retry',
+            );
             reply.header('retry-after', String(ctx.config.ingest.retryAfterS));
-            return sendError(reply, 503, 'the time-series store is unavailable; keep the report and retry later');
+            return sendError(
+              reply,
+              503,
+              'the time-series store is unavailable; keep the report and retry later',
+            );
           }
           if (err instanceof InfluxRejectedError) {
             req.log.error({ reportId: report.reportId, err: err.message }, 'InfluxDB refused the points');

@@ -43,7 +43,8 @@ export function schoolRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           enrolledAt: a.enrolledAt,
           lastSeenAt: a.lastSeenAt,
           clockOffsetS: a.clockOffsetMs === null ? null : a.clockOffsetMs / 1000,
-          clockSynchronised: a.clockOffsetMs === null ? null : Math.abs(a.clockOffsetMs) <= ctx.config.clock.maxOffsetS * 1000,
+          clockSynchronised:
+            a.clockOffsetMs === null ? null : Math.abs(a.clockOffsetMs) <= ctx.config.clock.maxOffsetS * 1000,
         })),
         latest: ctx.state.latestResults(school.id),
         compliance: schoolCompliance(ctx.state, ctx.targets, school),

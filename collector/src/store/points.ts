@@ -127,7 +127,12 @@ export function reportToPoints(report: Report, ctx: PointContext): IPoint[] {
     if (c.value !== null) fields.value = c.value;
     if (c.goal !== null) fields.goal = c.goal;
     if (c.value !== null && c.goal !== null) fields.gap = Math.max(0, c.goal - c.value);
-    points.push({ measurement: 'compliance', tags: { ...tags, target: c.target }, fields, timestamp: finished });
+    points.push({
+      measurement: 'compliance',
+      tags: { ...tags, target: c.target },
+      fields,
+      timestamp: finished,
+    });
   }
   return points;
 }

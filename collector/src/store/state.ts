@@ -103,7 +103,9 @@ export class StateStore {
   }
 
   getSchool(id: string): School | undefined {
-    const row = this.db.prepare('SELECT json FROM schools WHERE id = ?').get(id) as { json: string } | undefined;
+    const row = this.db.prepare('SELECT json FROM schools WHERE id = ?').get(id) as
+      | { json: string }
+      | undefined;
     return row ? (JSON.parse(row.json) as School) : undefined;
   }
 
@@ -140,8 +142,12 @@ export class StateStore {
     const normalised = code.trim().toUpperCase();
     return this.db.transaction(() => {
       const row = this.db
-        .prepare('SELECT school_id AS schoolId, expires_at AS expiresAt, used_at AS usedAt FROM enroll_codes WHERE code_hash = ?')
-        .get(sha256(normalised)) as { schoolId: string; expiresAt: number; usedAt: number | null } | undefined;
+        .prepare(
+          'SELECT school_id AS schoolId, expires_at AS expiresAt, used_at AS usedAt FROM enroll_codes WHERE code_hash = ?',
+        )
+        .get(sha256(normalised)) as
+        | { schoolId: string; expiresAt: number; usedAt: number | null }
+        | undefined;
       if (!row) return { error: 'unknown' as const };
       if (row.usedAt !== null) return { error: 'used' as const };
       if (row.expiresAt < now) return { error: 'expired' as const };
@@ -196,12 +202,20 @@ export class StateStore {
   // ---- ingest journal ------------------------------------------------------------------------
   getIngest(reportId: string): IngestRecord | undefined {
     return this.db
-      .prepare('SELECT report_id AS reportId, agent_id AS agentId, state, shift_ms AS shiftMs FROM ingests WHERE report_id = ?')
+      .prepare(
+        'SELECT report_id AS reportId, agent_id AS agentId, state, shift_ms AS shiftMs FROM ingests WHERE report_id = ?',
+      )
       .get(reportId) as IngestRecord | undefined;
   }
 
   /** Notes that a report's points are being written, with the time shift chosen for it (reused on a retry). */
-  beginIngest(r: { reportId: string; agentId: string; schoolId: string; shiftMs: number; finishedAt: string }): void {
+  beginIngest(r: {
+    reportId: string;
+    agentId: string;
+    schoolId: string;
+    shiftMs: number;
+    finishedAt: string;
+  }): void {
     this.db
       .prepare(
         `INSERT INTO ingests (report_id, agent_id, school_id, state, shift_ms, received_at, finished_at)
@@ -222,7 +236,9 @@ export class StateStore {
   }): void {
     const at = args.receivedAt.toISOString();
     this.db.transaction(() => {
-      this.db.prepare(`UPDATE ingests SET state = 'done', received_at = ? WHERE report_id = ?`).run(at, args.reportId);
+      this.db
+        .prepare(`UPDATE ingests SET state = 'done', received_at = ? WHERE report_id = ?`)
+        .run(at, args.reportId);
       this.db
         .prepare('UPDATE agents SET last_seen_at = ?, clock_offset_ms = ?, last_report_id = ? WHERE id = ?')
         .run(at, args.clockOffsetMs, args.reportId, args.agent.id);
@@ -233,7 +249,13 @@ export class StateStore {
       );
       for (const r of args.results) {
         const shiftedAt = new Date(Date.parse(r.at) - args.shiftMs).toISOString();
-        upsert.run(args.agent.schoolId, resultKey(r), r.probe, shiftedAt, JSON.stringify({ ...r, at: shiftedAt }));
+        upsert.run(
+          args.agent.schoolId,
+          resultKey(r),
+          r.probe,
+          shiftedAt,
+          JSON.stringify({ ...r, at: shiftedAt }),
+        );
       }
       this.replaceCompliance(args.agent.schoolId, args.compliance, at);
     })();
@@ -241,13 +263,17 @@ export class StateStore {
 
   ingestOrder(agentId: string): { reportId: string; finishedAt: string }[] {
     return this.db
-      .prepare(`SELECT report_id AS reportId, finished_at AS finishedAt FROM ingests WHERE agent_id = ? AND state = 'done' ORDER BY seq`)
+      .prepare(
+        `SELECT report_id AS reportId, finished_at AS finishedAt FROM ingests WHERE agent_id = ? AND state = 'done' ORDER BY seq`,
+      )
       .all(agentId) as { reportId: string; finishedAt: string }[];
   }
 
   latestResults(schoolId: string): ProbeResult[] {
     return (
-      this.db.prepare('SELECT json FROM latest WHERE school_id = ? ORDER BY key').all(schoolId) as { json: string }[]
+      this.db.prepare('SELECT json FROM latest WHERE school_id = ? ORDER BY key').all(schoolId) as {
+        json: string;
+      }[]
     ).map((r) => JSON.parse(r.json) as ProbeResult);
   }
 
