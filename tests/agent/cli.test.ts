@@ -1,0 +1,73 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { World, XINGHAI } from '../helpers/world.js';
+
+describe('campuswatch-agent CLI against a running collector', () => {
+  const w = new World();
+  let configFile: string;
+  beforeAll(async () => {
+    await w.startCollector();
+    const config = w.agentConfig('cli');
+    configFile = join(w.dir, 'agent.yaml');
+    writeFileSync(configFile, stringify(config));
+  });
+  afterAll(() => w.cleanup());
+
+  it('check-config prints a readable summary', async () => {
+    const r = await runCli('agent', ['check-config', '--config', configFile]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`school      ${XINGHAI.id}  ${XINGHAI.name}`);
+    expect(r.stdout).toMatch(/reachability\s+yes\s+60s\s+30s/);
+    expect(r.stdout).toMatch(/录播室 1\s+recording\s+录播主机 A1, 东楼\s+recorder\s+127\.0\.0\.1\s+tcp\/\d+\s+yes/);
+  });
+
+  it('status before enrolment says so and exits 1; enroll with a bad code exits 1 with the reason', async () => {
+    const s = await runCli('agent', ['status', '--config', configFile]);
+    expect(s.code).toBe(1);
+    expect(s.stdout).toContain('enrolled     NO: run campuswatch-agent enroll');
+    expect(s.stdout).toContain('answers');
+    const once = await runCli('agent', ['once', '--config', configFile]);
+    expect(once.code).toBe(1);
+    expect(once.stderr).toContain('this agent is not enrolled');
+    const bad = await runCli('agent', ['enroll', '--collector', w.url, '--code', 'WRONG-CODE0-00000', '--state', join(w.dir, 'agent-cli')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('error: enrolment refused (HTTP 403): unknown enrolment code\n');
+  });
+
+  it('enroll, once, status: delivered, with the last cycle in brief', async () => {
+    const { code } = w.app!.campuswatch.state.createEnrollCode(XINGHAI.id, 60_000);
+    const e = await runCli('agent', ['enroll', '--collector', w.url, '--code', code, '--state', join(w.dir, 'agent-cli')]);
+    expect(e.code).toBe(0);
+    expect(e.stdout).toMatch(/^enrolled as agent ag_\S+ for school sz-xinghai-junior\n$/);
+    const once = await runCli('agent', ['once', '--config', configFile]);
+    expect(once.code).toBe(0);
+    expect(once.stdout).toMatch(/^report [0-9a-f-]{36}: 1 results; delivered 1, spooled 0\n$/);
+    const s = await runCli('agent', ['status', '--config', configFile]);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toContain('results      1 ok');
+    expect(s.stdout).toContain('spool        0 waiting, 1 delivered, 0 dropped, 0 refused');
+    expect(s.stdout).toMatch(/last sent {4}\d{4}-\d\d-\d\dT/);
+    const json = await runCli('agent', ['status', '--config', configFile, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ enrolled: true, collector: 'answers', spool: { depth: 0 } });
+  });
+
+  it('with the collector away, once still exits 0 and keeps the report spooled', async () => {
+    await w.stopCollector();
+    const once = await runCli('agent', ['once', '--config', configFile]);
+    expect(once.code).toBe(0);
+    expect(once.stdout).toMatch(/delivered 0, spooled 1 \(collector: /);
+    const s = await runCli('agent', ['status', '--config', configFile]);
+    expect(s.code).toBe(1);
+    expect(s.stdout).toContain('does not answer');
+    expect(s.stdout).toContain('spool        1 waiting');
+  });
+
+  it('bad config exits 2 with the field named', async () => {
+    const r = await runCli('agent', ['check-config', '--config', 'tests/fixtures/config/agent-wrong-type.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('tests/fixtures/config/agent-wrong-type.yaml: cycle.intervalS: must be integer\n');
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateCompliance, roomStates, tierOf } from '../../collector/src/evaluate/compliance.js';
+import { DEFAULT_TARGETS_FILE, loadTargets } from '../../collector/src/targets.js';
+import type { ReachabilityResult } from '../../protocol/report.js';
+import type { School } from '../../protocol/school.js';
+
+const targets = loadTargets(DEFAULT_TARGETS_FILE);
+const school: School = { id: 's', name: '星海', timezone: 'Asia/Shanghai' };
+
+function check(device: string, room: string, roomType: string, up: boolean, extra: Partial<ReachabilityResult> = {}) {
+  return {
+    probe: 'reachability',
+    target: device,
+    outcome: up ? 'ok' : 'timeout',
+    durationMs: 1,
+    at: '2026-11-23T01:00:00.000Z',
+    device: { name: device, address: '10.203.1.1', room, roomType, critical: true },
+    check: 'icmp',
+    up,
+    ...extra,
+  } as ReachabilityResult;
+}
+
+describe('tierOf', () => {
+  it.each([
+    [{}, 'small'],
+    [{ pupils: 999 }, 'small'],
+    [{ pupils: 1000 }, 'medium'],
+    [{ pupils: 2500 }, 'medium'],
+    [{ pupils: 2501 }, 'large'],
+    [{ pupils: 100, tier: 'large' as const }, 'large'],
+  ])('%o → %s', (s, tier) => {
+    expect(tierOf(s, targets)).toBe(tier);
+  });
+});
+
+describe('evaluateCompliance', () => {
+  it('without data every target is no_data (never passing, never failing)', () => {
+    const rows = evaluateCompliance(school, [], targets);
+    expect(rows.map((r) => r.target)).toEqual([
+      'uplink_bandwidth',
+      'backbone',
+      'ipv6',
+      'recording_room',
+      'smart_classroom',
+      'device_availability',
+      'security',
+    ]);
+    expect(rows.every((r) => r.state === 'no_data')).toBe(true);
+    expect(rows[0]).toMatchObject({ goal: 300, reason: 'no speed test reported yet (tier small: 300 Mbps × 0.9 tolerance)' });
+  });
+
+  it('a recording room is up when all its critical devices pass all checks', () => {
+    const rows = evaluateCompliance(
+      school,
+      [
+        check('录播主机', '录播室 1', 'recording', true),
+        check('录播主机', '录播室 1', 'recording', true, { check: 'tcp', port: 80 }),
+        check('黑板', '智慧教室 301', 'smart', false),
+      ],
+      targets,
+    );
+    expect(rows.find((r) => r.target === 'recording_room')).toMatchObject({
+      state: 'met',
+      value: 1,
+      goal: 1,
+      reason: '1 of 1 recording room(s) up: 录播室 1',
+    });
+    expect(rows.find((r) => r.target === 'smart_classroom')).toMatchObject({
+      state: 'not_met',
+      value: 0,
+      reason: '0 of 1 smart classroom(s) up, 1 needed; down: 智慧教室 301: 黑板 (icmp timeout)',
+    });
+  });
+
+  it('a non-critical device does not take its room down; one failed check of a critical device does', () => {
+    const rooms = roomStates(
+      [
+        check('摄像机', '录播室 2', 'recording', false, { device: { name: '摄像机', address: 'x', room: '录播室 2', roomType: 'recording', critical: false } }),
+        check('主机', '录播室 2', 'recording', true),
+        check('主机B', '录播室 3', 'recording', true),
+        check('主机B', '录播室 3', 'recording', false, { check: 'tcp', port: 554, outcome: 'refused' }),
+      ],
+      'recording',
+    );
+    expect(rooms).toEqual([
+      { name: '录播室 2', up: true, down: [] },
+      { name: '录播室 3', up: false, down: ['主机B (tcp/554 refused)'] },
+    ]);
+  });
+});

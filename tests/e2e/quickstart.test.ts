@@ -1,0 +1,64 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { request } from 'undici';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/**
+ * README command (1): `bash scripts/start.sh` installs what it needs, starts the collector and an agent
+ * probing this machine, prints where the API is and a first compliance summary. Run for real here.
+ */
+describe('README command 1 (scripts/start.sh)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'cw-quickstart-'));
+  let child: ChildProcess | undefined;
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('starts, answers /healthz, prints the compliance summary, and stops on SIGTERM', async () => {
+    child = spawn('bash', ['scripts/start.sh'], {
+      env: { ...process.env, CAMPUSWATCH_HOME: home, CAMPUSWATCH_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const out: string[] = [];
+    let apiUrl: string | undefined;
+    for await (const line of createInterface({ input: child.stdout! })) {
+      out.push(line);
+      const m = /API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/schools/.exec(line);
+      if (m) apiUrl = m[1];
+      if (line.startsWith('(Ctrl-C stops')) break;
+    }
+    expect(apiUrl, `no API line in the output:\n${out.join('\n')}\n${stderr}`).toBeDefined();
+    const text = out.join('\n');
+    expect(text).toContain('compliance summary:');
+    expect(text).toMatch(/demo-school\s+示范学校/);
+    expect(text).toMatch(/recording_room/);
+    // the agent probed this machine: the recording room (127.0.0.1 + the collector's port) is up
+    expect(text).toMatch(/demo-school.*\bmet\b/);
+
+    const health = await request(`${apiUrl}/healthz`);
+    expect(health.statusCode).toBe(200);
+    expect(await health.body.json()).toMatchObject({ status: 'ok', influx: 'not configured' });
+    const school = await request(`${apiUrl}/api/v1/schools/demo-school`);
+    const body = (await school.body.json()) as { compliance: { target: string; state: string }[] };
+    expect(body.compliance.find((c) => c.target === 'recording_room')?.state).toBe('met');
+    expect(body.compliance.find((c) => c.target === 'uplink_bandwidth')?.state).toBe('no_data');
+
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+    await expect(request(`${apiUrl}/healthz`)).rejects.toThrow();
+  }, 300_000);
+});
