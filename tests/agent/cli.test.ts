@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { runCli } from '../helpers/cli.js';
 import { World, XINGHAI } from '../helpers/world.js';
 
@@ -21,7 +21,9 @@ describe('campuswatch-agent CLI against a running collector', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`school      ${XINGHAI.id}  ${XINGHAI.name}`);
     expect(r.stdout).toMatch(/reachability\s+yes\s+60s\s+30s/);
-    expect(r.stdout).toMatch(/录播室 1\s+recording\s+录播主机 A1, 东楼\s+recorder\s+127\.0\.0\.1\s+tcp\/\d+\s+yes/);
+    expect(r.stdout).toMatch(
+      /录播室 1\s+recording\s+录播主机 A1, 东楼\s+recorder\s+127\.0\.0\.1\s+tcp\/\d+\s+yes/,
+    );
   });
 
   it('status before enrolment says so and exits 1; enroll with a bad code exits 1 with the reason', async () => {
@@ -32,14 +34,30 @@ describe('campuswatch-agent CLI against a running collector', () => {
     const once = await runCli('agent', ['once', '--config', configFile]);
     expect(once.code).toBe(1);
     expect(once.stderr).toContain('this agent is not enrolled');
-    const bad = await runCli('agent', ['enroll', '--collector', w.url, '--code', 'WRONG-CODE0-00000', '--state', join(w.dir, 'agent-cli')]);
+    const bad = await runCli('agent', [
+      'enroll',
+      '--collector',
+      w.url,
+      '--code',
+      'WRONG-CODE0-00000',
+      '--state',
+      join(w.dir, 'agent-cli'),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe('error: enrolment refused (HTTP 403): unknown enrolment code\n');
   });
 
   it('enroll, once, status: delivered, with the last cycle in brief', async () => {
     const { code } = w.app!.campuswatch.state.createEnrollCode(XINGHAI.id, 60_000);
-    const e = await runCli('agent', ['enroll', '--collector', w.url, '--code', code, '--state', join(w.dir, 'agent-cli')]);
+    const e = await runCli('agent', [
+      'enroll',
+      '--collector',
+      w.url,
+      '--code',
+      code,
+      '--state',
+      join(w.dir, 'agent-cli'),
+    ]);
     expect(e.code).toBe(0);
     expect(e.stdout).toMatch(/^enrolled as agent ag_\S+ for school sz-xinghai-junior\n$/);
     const once = await runCli('agent', ['once', '--config', configFile]);
@@ -51,7 +69,11 @@ describe('campuswatch-agent CLI against a running collector', () => {
     expect(s.stdout).toContain('spool        0 waiting, 1 delivered, 0 dropped, 0 refused');
     expect(s.stdout).toMatch(/last sent {4}\d{4}-\d\d-\d\dT/);
     const json = await runCli('agent', ['status', '--config', configFile, '--json']);
-    expect(JSON.parse(json.stdout)).toMatchObject({ enrolled: true, collector: 'answers', spool: { depth: 0 } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      enrolled: true,
+      collector: 'answers',
+      spool: { depth: 0 },
+    });
   });
 
   it('with the collector away, once still exits 0 and keeps the report spooled', async () => {
@@ -66,7 +88,11 @@ describe('campuswatch-agent CLI against a running collector', () => {
   });
 
   it('bad config exits 2 with the field named', async () => {
-    const r = await runCli('agent', ['check-config', '--config', 'tests/fixtures/config/agent-wrong-type.yaml']);
+    const r = await runCli('agent', [
+      'check-config',
+      '--config',
+      'tests/fixtures/config/agent-wrong-type.yaml',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('tests/fixtures/config/agent-wrong-type.yaml: cycle.intervalS: must be integer\n');
   });

@@ -50,10 +50,15 @@ describe('scheduler', () => {
         throw new Error('bug');
       },
     };
-    const runs = await runProbes(['host', 'reachability'], { ...PROBES, host: slow, reachability: broken }, config, {
-      log: silentLogger(),
-      now: () => new Date(),
-    });
+    const runs = await runProbes(
+      ['host', 'reachability'],
+      { ...PROBES, host: slow, reachability: broken },
+      config,
+      {
+        log: silentLogger(),
+        now: () => new Date(),
+      },
+    );
     expect(sawAbort).toBe(true);
     expect(runs).toEqual([
       { name: 'host', results: [] },

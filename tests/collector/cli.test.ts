@@ -32,7 +32,18 @@ describe('campuswatch-collector CLI', () => {
     expect(add.code).toBe(0);
     expect(add.stdout).toBe('school sz-xinghai-junior (苏州工业园区星海实验中学, 初中部) saved\n');
 
-    const bad = await runCli('collector', ['school', 'add', '--data', data, '--id', 'bad id', '--name', 'x', '--tier', 'huge']);
+    const bad = await runCli('collector', [
+      'school',
+      'add',
+      '--data',
+      data,
+      '--id',
+      'bad id',
+      '--name',
+      'x',
+      '--tier',
+      'huge',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--id: must match the pattern');
     expect(bad.stderr).toContain('--tier: must be one of: "small", "medium", "large"');
@@ -46,16 +57,34 @@ describe('campuswatch-collector CLI', () => {
 
     const table = await runCli('collector', ['report', '--data', data]);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/sz-xinghai-junior\s+苏州工业园区星海实验中学, 初中部\s+苏州工业园区\s+large\s+never/);
+    expect(table.stdout).toMatch(
+      /sz-xinghai-junior\s+苏州工业园区星海实验中学, 初中部\s+苏州工业园区\s+large\s+never/,
+    );
     const csv = await runCli('collector', ['report', '--data', data, '--format', 'csv']);
     expect(csv.stdout.split('\r\n')[1]).toBe(
       'sz-xinghai-junior,"苏州工业园区星海实验中学, 初中部",苏州工业园区,large,never,no_data,no_data,no_data,no_data,no_data,no_data,no_data\n',
     );
-    const json = await runCli('collector', ['report', '--data', data, '--format', 'json', '--district', '苏州工业园区']);
+    const json = await runCli('collector', [
+      'report',
+      '--data',
+      data,
+      '--format',
+      'json',
+      '--district',
+      '苏州工业园区',
+    ]);
     const parsed = JSON.parse(json.stdout) as { schools: { id: string; compliance: { state: string }[] }[] };
     expect(parsed.schools.map((s) => s.id)).toEqual(['sz-xinghai-junior']);
     expect(parsed.schools[0]!.compliance.every((c) => c.state === 'no_data')).toBe(true);
-    const other = await runCli('collector', ['report', '--data', data, '--format', 'json', '--district', '太仓市']);
+    const other = await runCli('collector', [
+      'report',
+      '--data',
+      data,
+      '--format',
+      'json',
+      '--district',
+      '太仓市',
+    ]);
     expect((JSON.parse(other.stdout) as { schools: unknown[] }).schools).toEqual([]);
     const badFormat = await runCli('collector', ['report', '--data', data, '--format', 'xml']);
     expect(badFormat.code).toBe(2);
@@ -71,7 +100,11 @@ describe('campuswatch-collector CLI', () => {
     expect(unknownOpt.stderr).toContain("unknown option '--bogus'");
     const none = await runCli('collector', []);
     expect(none.code).toBe(2);
-    const cfg = await runCli('collector', ['run', '--config', 'tests/fixtures/config/collector-unknown-key.yaml']);
+    const cfg = await runCli('collector', [
+      'run',
+      '--config',
+      'tests/fixtures/config/collector-unknown-key.yaml',
+    ]);
     expect(cfg.code).toBe(2);
     expect(cfg.stderr).toBe('tests/fixtures/config/collector-unknown-key.yaml: influxdb: unknown key\n');
     const listen = await runCli('collector', ['run', '--data', data, '--listen', 'nowhere']);
@@ -82,7 +115,13 @@ describe('campuswatch-collector CLI', () => {
 
 describe('terminal tables', () => {
   it('pads by display width so Chinese names line up', () => {
-    const t = formatTable(['name', 'n'], [['星海', '1'], ['abcd', '2']]).split('\n');
+    const t = formatTable(
+      ['name', 'n'],
+      [
+        ['星海', '1'],
+        ['abcd', '2'],
+      ],
+    ).split('\n');
     expect(t).toEqual(['name  n', '----  -', '星海  1', 'abcd  2']);
   });
   it('quotes CSV cells with commas and quotes', () => {

@@ -7,7 +7,13 @@ import type { School } from '../../protocol/school.js';
 const targets = loadTargets(DEFAULT_TARGETS_FILE);
 const school: School = { id: 's', name: '星海', timezone: 'Asia/Shanghai' };
 
-function check(device: string, room: string, roomType: string, up: boolean, extra: Partial<ReachabilityResult> = {}) {
+function check(
+  device: string,
+  room: string,
+  roomType: string,
+  up: boolean,
+  extra: Partial<ReachabilityResult> = {},
+) {
   return {
     probe: 'reachability',
     target: device,
@@ -47,7 +53,10 @@ describe('evaluateCompliance', () => {
       'security',
     ]);
     expect(rows.every((r) => r.state === 'no_data')).toBe(true);
-    expect(rows[0]).toMatchObject({ goal: 300, reason: 'no speed test reported yet (tier small: 300 Mbps × 0.9 tolerance)' });
+    expect(rows[0]).toMatchObject({
+      goal: 300,
+      reason: 'no speed test reported yet (tier small: 300 Mbps × 0.9 tolerance)',
+    });
   });
 
   it('a recording room is up when all its critical devices pass all checks', () => {
@@ -76,7 +85,9 @@ describe('evaluateCompliance', () => {
   it('a non-critical device does not take its room down; one failed check of a critical device does', () => {
     const rooms = roomStates(
       [
-        check('摄像机', '录播室 2', 'recording', false, { device: { name: '摄像机', address: 'x', room: '录播室 2', roomType: 'recording', critical: false } }),
+        check('摄像机', '录播室 2', 'recording', false, {
+          device: { name: '摄像机', address: 'x', room: '录播室 2', roomType: 'recording', critical: false },
+        }),
         check('主机', '录播室 2', 'recording', true),
         check('主机B', '录播室 3', 'recording', true),
         check('主机B', '录播室 3', 'recording', false, { check: 'tcp', port: 554, outcome: 'refused' }),

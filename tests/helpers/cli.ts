@@ -7,7 +7,11 @@ export interface CliResult {
 }
 
 /** Runs one of the programs from source (tsx), as a user would run the built one. */
-export function runCli(program: 'agent' | 'collector', args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function runCli(
+  program: 'agent' | 'collector',
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', `${program}/src/cli.ts`, ...args], {
       env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'warn', ...env },
