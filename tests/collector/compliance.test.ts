@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { clockFindings } from '../../collector/src/evaluate/clock.js';
 import { evaluateCompliance, roomStates, tierOf } from '../../collector/src/evaluate/compliance.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from '../../collector/src/targets.js';
 import type { ReachabilityResult } from '../../protocol/report.js';
@@ -98,5 +99,26 @@ describe('evaluateCompliance', () => {
       { name: '录播室 2', up: true, down: [] },
       { name: '录播室 3', up: false, down: ['主机B (tcp/554 refused)'] },
     ]);
+  });
+});
+
+describe('clockFindings', () => {
+  const agent = (clockOffsetMs: number | null) => ({
+    id: 'ag_1',
+    schoolId: 's',
+    hostname: 'nas',
+    version: '0.1.0',
+    enrolledAt: '2026-11-23T00:00:00.000Z',
+    lastSeenAt: '2026-11-23T01:00:00.000Z',
+    clockOffsetMs,
+    lastReportId: null,
+  });
+  it('flags only agents beyond the threshold, either direction', () => {
+    expect(clockFindings([agent(null), agent(29_999), agent(-30_000)], 30_000)).toEqual([]);
+    const [f] = clockFindings([agent(-45_250)], 30_000);
+    expect(f).toMatchObject({ rule: 'agent_clock_unsynchronised', severity: 'medium', target: 'ag_1' });
+    expect(f!.evidence).toBe(
+      'agent ag_1 on nas: clock behind the collector by 45.3 s at 2026-11-23T01:00:00.000Z',
+    );
   });
 });

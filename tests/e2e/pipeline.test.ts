@@ -165,6 +165,15 @@ describe.skipIf(skip !== undefined)(
           .agents[0]!;
         expect(agentRow.clockSynchronised).toBe(false);
         expect(agentRow.clockOffsetS).toBeGreaterThan(598);
+        const candidates = (
+          api.json() as { findingCandidates: { rule: string; target: string; evidence: string }[] }
+        ).findingCandidates;
+        expect(candidates).toHaveLength(1);
+        expect(candidates[0]).toMatchObject({
+          rule: 'agent_clock_unsynchronised',
+          target: agent.identity.agentId,
+        });
+        expect(candidates[0]!.evidence).toMatch(/clock ahead of the collector by 60\d(\.\d)? s/);
       } finally {
         await w.cleanup();
       }

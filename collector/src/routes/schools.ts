@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
+import { clockFindings } from '../evaluate/clock.js';
 import { tierOf } from '../evaluate/compliance.js';
 import { schoolCompliance, summariseCompliance } from '../evaluate/school-view.js';
 
@@ -47,6 +48,7 @@ export function schoolRoutes(app: FastifyInstance, ctx: CollectorContext): void 
             a.clockOffsetMs === null ? null : Math.abs(a.clockOffsetMs) <= ctx.config.clock.maxOffsetS * 1000,
         })),
         latest: ctx.state.latestResults(school.id),
+        findingCandidates: clockFindings(ctx.state.listAgents(school.id), ctx.config.clock.maxOffsetS * 1000),
         compliance: schoolCompliance(ctx.state, ctx.targets, school),
       };
     },

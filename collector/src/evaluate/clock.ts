@@ -1,0 +1,32 @@
+import type { AgentRecord } from '../store/state.js';
+
+/** A security finding before the baseline issue's lifecycle takes it over: what, where, why, and the 等保 clause. */
+export interface FindingCandidate {
+  rule: string;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+  target: string;
+  evidence: string;
+  mlps: string;
+  remediation: string;
+}
+
+/**
+ * Agents whose clock is off by more than the threshold. 等保 2.0 asks that audit records carry a
+ * trustworthy date and time, which a box without time synchronisation cannot give. Pure.
+ */
+export function clockFindings(agents: readonly AgentRecord[], maxOffsetMs: number): FindingCandidate[] {
+  return agents
+    .filter((a) => a.clockOffsetMs !== null && Math.abs(a.clockOffsetMs) > maxOffsetMs)
+    .map((a) => {
+      const s = Math.round(a.clockOffsetMs! / 100) / 10;
+      return {
+        rule: 'agent_clock_unsynchronised',
+        severity: 'medium',
+        target: a.id,
+        evidence: `agent ${a.id} on ${a.hostname}: clock ${s > 0 ? 'ahead of' : 'behind'} the collector by ${Math.abs(s)} s at ${a.lastSeenAt}`,
+        mlps: 'GB/T 22239-2019 8.1.4.3 安全审计 (audit records with date and time)',
+        remediation:
+          'enable NTP (chrony/systemd-timesyncd) on the agent host against the district time source',
+      };
+    });
+}
