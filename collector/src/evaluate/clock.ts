@@ -18,12 +18,13 @@ export function clockFindings(agents: readonly AgentRecord[], maxOffsetMs: numbe
   return agents
     .filter((a) => a.clockOffsetMs !== null && Math.abs(a.clockOffsetMs) > maxOffsetMs)
     .map((a) => {
-      const s = Math.round(a.clockOffsetMs! / 100) / 10;
+      const offset = a.clockOffsetMs!;
+      const s = Math.round(Math.abs(offset) / 100) / 10;
       return {
         rule: 'agent_clock_unsynchronised',
         severity: 'medium',
         target: a.id,
-        evidence: `agent ${a.id} on ${a.hostname}: clock ${s > 0 ? 'ahead of' : 'behind'} the collector by ${Math.abs(s)} s at ${a.lastSeenAt}`,
+        evidence: `agent ${a.id} on ${a.hostname}: clock ${offset > 0 ? 'ahead of' : 'behind'} the collector by ${s} s at ${a.lastSeenAt}`,
         mlps: 'GB/T 22239-2019 8.1.4.3 安全审计 (audit records with date and time)',
         remediation:
           'enable NTP (chrony/systemd-timesyncd) on the agent host against the district time source',
