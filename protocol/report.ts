@@ -108,15 +108,65 @@ export const ReachabilityResult = Type.Object(
 );
 export type ReachabilityResult = Static<typeof ReachabilityResult>;
 
+/** One direction of an active speed test (DESIGN §4 `uplink_speedtest`). */
+export const BandwidthResult = Type.Object(
+  {
+    probe: Type.Literal('bandwidth'),
+    ...common,
+    method: Type.Enum(['http', 'iperf3']),
+    direction: Type.Enum(['down', 'up']),
+    /** Mean over the steady phase (warm-up excluded). */
+    mbps: Type.Number({ minimum: 0, maximum: 1e6 }),
+    /** 90th percentile of short slices of the steady phase. */
+    p90Mbps: Type.Optional(Type.Number({ minimum: 0, maximum: 1e6 })),
+    streams: Type.Integer({ minimum: 0, maximum: 128 }),
+    durationS: Type.Number({ minimum: 0, maximum: 3600 }),
+    bytes: Bytes,
+    rttIdleMs: Type.Optional(DurationMs),
+    rttLoadedMs: Type.Optional(DurationMs),
+    family: Type.Optional(Type.Enum([4, 6])),
+  },
+  { additionalProperties: false },
+);
+export type BandwidthResult = Static<typeof BandwidthResult>;
+
+/** One interface read over SNMP (DESIGN §4 `uplink_snmp`): the uplink with rates, or a core/access port's speed. */
+export const UplinkSnmpResult = Type.Object(
+  {
+    probe: Type.Literal('uplink-snmp'),
+    ...common,
+    device: Type.Object(
+      { name: TagValue('device name'), address: ShortText(255) },
+      { additionalProperties: false },
+    ),
+    role: Type.Enum(['uplink', 'core', 'access']),
+    ifIndex: Type.Integer({ minimum: 0, maximum: 2 ** 31 }),
+    ifName: TagValue('interface name', 128),
+    operUp: Type.Boolean(),
+    ifSpeedMbps: Type.Optional(Type.Number({ minimum: 0, maximum: 1e7 })),
+    /** Rates need two polls: absent on the first poll and right after a counter reset or device reboot. */
+    inMbps: Type.Optional(Type.Number({ minimum: 0, maximum: 1e7 })),
+    outMbps: Type.Optional(Type.Number({ minimum: 0, maximum: 1e7 })),
+    utilPct: Type.Optional(Type.Number({ minimum: 0, maximum: 1000 })),
+    sysUptimeS: Type.Optional(Type.Number({ minimum: 0, maximum: 1e10 })),
+    /** Why rates are absent: 'first-poll', 'reboot', 'counter-reset'. */
+    note: Type.Optional(ShortText(200)),
+  },
+  { additionalProperties: false },
+);
+export type UplinkSnmpResult = Static<typeof UplinkSnmpResult>;
+
 /** Every result kind, keyed by its `probe` discriminator. Add new probe result schemas here. */
 export const RESULT_SCHEMAS = {
   host: HostResult,
   reachability: ReachabilityResult,
+  bandwidth: BandwidthResult,
+  'uplink-snmp': UplinkSnmpResult,
 } as const;
 export type ProbeName = keyof typeof RESULT_SCHEMAS;
 export const PROBE_NAMES = Object.keys(RESULT_SCHEMAS) as ProbeName[];
 
-export const ProbeResult = Type.Union([HostResult, ReachabilityResult]);
+export const ProbeResult = Type.Union([HostResult, ReachabilityResult, BandwidthResult, UplinkSnmpResult]);
 export type ProbeResult = Static<typeof ProbeResult>;
 
 export const AgentHealth = Type.Object(

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import {
   EXIT_RUNTIME,
@@ -8,11 +9,14 @@ import {
   runProgram,
   UsageError,
 } from '../../protocol/cli.js';
+import { type BandwidthResult, PROBE_NAMES } from '../../protocol/report.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
 import { CampusAgent } from './agent.js';
 import { type AgentConfig, loadAgentConfig } from './config.js';
-import { enroll, loadIdentity } from './identity.js';
+import { enroll, loadIdentity, tokenFile } from './identity.js';
 import { createLogger } from './log.js';
+import { PROBES } from './probes/registry.js';
+import { runSpeedtest, SpeedtestError } from './probes/speedtest-client.js';
 
 const program = newProgram(
   'campuswatch-agent',
@@ -80,6 +84,141 @@ program
       agent.close();
     }
   });
+
+function bandwidthSummary(results: BandwidthResult[]): Record<string, unknown> {
+  const down = results.find((r) => r.direction === 'down');
+  const up = results.find((r) => r.direction === 'up');
+  return {
+    download_mbps: down?.mbps ?? null,
+    upload_mbps: up?.mbps ?? null,
+    download_p90_mbps: down?.p90Mbps ?? null,
+    upload_p90_mbps: up?.p90Mbps ?? null,
+    streams: Math.max(down?.streams ?? 0, up?.streams ?? 0),
+    duration_s: down?.durationS ?? up?.durationS ?? null,
+    rtt_idle_ms: down?.rttIdleMs ?? null,
+    rtt_loaded_ms: Math.max(down?.rttLoadedMs ?? 0, up?.rttLoadedMs ?? 0) || null,
+    bytes: (down?.bytes ?? 0) + (up?.bytes ?? 0),
+    outcome: results.every((r) => r.outcome === 'ok')
+      ? 'ok'
+      : (results.find((r) => r.outcome !== 'ok')?.outcome ?? 'error'),
+    error: results.find((r) => r.error)?.error ?? null,
+    results,
+  };
+}
+
+const probe = program
+  .command('probe')
+  .description('run one probe now and print its results (nothing is spooled)');
+
+probe
+  .command('bandwidth')
+  .description('speed test against the collector (or --config for the configured server / iperf3)')
+  .option('--server <url>', 'collector URL (speed-test service)')
+  .option('--token-file <file>', 'agent token file (from enroll: <state>/token)')
+  .option('--config <file>', 'agent YAML config: server, token and settings from there')
+  .option('--streams <n>', 'parallel TCP streams to start with (1-16)')
+  .option('--duration <s>', 'seconds per direction after the warm-up')
+  .option('--json', 'print one JSON object')
+  .action(
+    async (opts: {
+      server?: string;
+      tokenFile?: string;
+      config?: string;
+      streams?: string;
+      duration?: string;
+      json?: boolean;
+    }) => {
+      const config = opts.config ? loadAgentConfig(opts.config) : undefined;
+      const bw = config?.probes.bandwidth;
+      const server = opts.server ?? bw?.server ?? config?.collector.url;
+      const tokenPath = opts.tokenFile ?? (config ? tokenFile(config.state) : undefined);
+      if (!server || !tokenPath)
+        throw new UsageError('give --server URL and --token-file FILE, or --config FILE');
+      const streams = opts.streams === undefined ? (bw?.streams ?? 4) : Number(opts.streams);
+      if (!Number.isInteger(streams) || streams < 1 || streams > 16)
+        throw new UsageError('--streams must be a whole number from 1 to 16');
+      const durationS = opts.duration === undefined ? (bw?.durationS ?? 10) : Number(opts.duration);
+      if (!Number.isFinite(durationS) || durationS < 1 || durationS > 60)
+        throw new UsageError('--duration must be 1 to 60 seconds');
+      let token: string;
+      try {
+        token = readFileSync(tokenPath, 'utf8').trim();
+      } catch (err) {
+        throw new UsageError(
+          `cannot read the token file ${tokenPath}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+        );
+      }
+      const live = !opts.json && process.stdout.isTTY;
+      const omitS = bw?.omitS ?? 2;
+      let results: BandwidthResult[];
+      try {
+        results = await runSpeedtest({
+          server,
+          token,
+          streams,
+          maxStreams: Math.max(streams, bw?.maxStreams ?? 16),
+          durationS,
+          omitS,
+          signal: AbortSignal.timeout(((omitS + durationS) * 2 + 120) * 1000),
+          now: () => new Date(),
+          log: createLogger(process.env.CAMPUSWATCH_LOG_LEVEL ?? 'warn'),
+          ...(live
+            ? {
+                onProgress: (p: { direction: string; mbps: number; streams: number; elapsedS: number }) =>
+                  process.stdout.write(
+                    `\r${p.direction === 'down' ? 'download' : 'upload  '}  ${p.streams.toString().padStart(2)} streams  ${p.elapsedS.toFixed(1).padStart(5)} s  ${p.mbps.toFixed(1).padStart(8)} Mbps   `,
+                  ),
+              }
+            : {}),
+        });
+      } catch (err) {
+        const outcome = err instanceof SpeedtestError ? err.outcome : 'error';
+        if (opts.json)
+          process.stdout.write(`${JSON.stringify({ outcome, error: (err as Error).message })}\n`);
+        else process.stderr.write(`speed test failed (${outcome}): ${(err as Error).message}\n`);
+        process.exitCode = EXIT_RUNTIME;
+        return;
+      }
+      const s = bandwidthSummary(results);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(s)}\n`);
+        return;
+      }
+      if (live) process.stdout.write('\n');
+      process.stdout.write(
+        [
+          `download   ${s.download_mbps} Mbps (p90 ${s.download_p90_mbps})`,
+          `upload     ${s.upload_mbps} Mbps (p90 ${s.upload_p90_mbps})`,
+          `streams    ${s.streams}, ${s.duration_s} s per direction after a ${omitS} s warm-up`,
+          `RTT        idle ${s.rtt_idle_ms} ms, under load ${s.rtt_loaded_ms} ms`,
+        ].join('\n') + '\n',
+      );
+    },
+  );
+
+for (const name of PROBE_NAMES.filter((n) => n !== 'bandwidth')) {
+  probe
+    .command(name)
+    .description(`run the configured ${name} probe once and print its results`)
+    .option('--config <file>', 'agent YAML config', DEFAULT_CONFIG)
+    .option('--json', 'print JSON')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const config = loadAgentConfig(opts.config);
+      const results = await PROBES[name].run(config, {
+        signal: AbortSignal.timeout(config.probes[name].timeoutS * 1000),
+        log: createLogger(process.env.CAMPUSWATCH_LOG_LEVEL ?? 'warn'),
+        now: () => new Date(),
+      });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ probe: name, results }, null, 2)}\n`);
+      } else {
+        for (const r of results) {
+          process.stdout.write(`${r.outcome.padEnd(11)} ${r.target}${r.error ? `  (${r.error})` : ''}\n`);
+        }
+      }
+      if (results.some((r) => r.outcome !== 'ok')) process.exitCode = EXIT_RUNTIME;
+    });
+}
 
 function summary(config: AgentConfig): string {
   const s = config.school;

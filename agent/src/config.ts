@@ -36,6 +36,83 @@ const ProbeCommon = (intervalS: number, timeoutS: number) => ({
   timeoutS: Seconds(timeoutS, 1, 3_600),
 });
 
+const HHMM = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'HH:MM' });
+
+export const SnmpAuth = Type.Object(
+  {
+    version: Type.Enum(['2c', '3'], { default: '2c' }),
+    community: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    authProtocol: Type.Enum(['md5', 'sha', 'sha224', 'sha256', 'sha384', 'sha512'], { default: 'sha' }),
+    authKey: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
+    privProtocol: Type.Enum(['des', 'aes', 'aes256b', 'aes256r'], { default: 'aes' }),
+    privKey: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
+    port: Type.Integer({ default: 161, minimum: 1, maximum: 65535 }),
+    timeoutMs: Type.Integer({ default: 3000, minimum: 100, maximum: 60_000 }),
+    retries: Type.Integer({ default: 1, minimum: 0, maximum: 5 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type SnmpAuth = Static<typeof SnmpAuth>;
+
+const IfRef = {
+  ifName: Type.Optional(TagValue('interface name (ifName or ifDescr)', 128)),
+  ifIndex: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 })),
+};
+
+export const UplinkSnmpConfig = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false }),
+    intervalS: Seconds(60, 10, 86_400),
+    timeoutS: Seconds(20, 1, 3_600),
+    device: Type.Optional(
+      Type.Object(
+        { name: TagValue('border router name'), address: Type.String({ minLength: 1, maxLength: 255 }) },
+        { additionalProperties: false },
+      ),
+    ),
+    snmp: SnmpAuth,
+    uplink: Type.Optional(Type.Object(IfRef, { additionalProperties: false })),
+    ports: Type.Array(
+      Type.Object({ ...IfRef, role: Type.Enum(['core', 'access']) }, { additionalProperties: false }),
+      { default: [], maxItems: 1024 },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type UplinkSnmpConfig = Static<typeof UplinkSnmpConfig>;
+
+export const BandwidthConfig = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false }),
+    intervalS: Seconds(86_400, 60, 30 * 86_400),
+    timeoutS: Seconds(120, 10, 3_600),
+    method: Type.Enum(['http', 'iperf3'], { default: 'http' }),
+    /** Speed-test base URL; default: the collector's own (it may hand out a dedicated one with the slot). */
+    server: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+(/.*)?$' })),
+    streams: Type.Integer({ default: 4, minimum: 1, maximum: 16 }),
+    maxStreams: Type.Integer({ default: 16, minimum: 1, maximum: 16 }),
+    durationS: Type.Number({ default: 10, minimum: 2, maximum: 60 }),
+    omitS: Type.Number({ default: 2, minimum: 0, maximum: 30 }),
+    iperf3: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ minLength: 1 }),
+          port: Type.Integer({ default: 5201, minimum: 1, maximum: 65535 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Scheduled tests run in this window of school time, at a per-school offset. */
+    window: Type.Object(
+      { start: HHMM, end: HHMM },
+      { additionalProperties: false, default: { start: '01:00', end: '05:00' } },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type BandwidthConfig = Static<typeof BandwidthConfig>;
+
 export const AgentConfig = Type.Object(
   {
     school: School,
@@ -71,6 +148,8 @@ export const AgentConfig = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+        bandwidth: BandwidthConfig,
+        'uplink-snmp': UplinkSnmpConfig,
       },
       { additionalProperties: false, default: {} },
     ),
@@ -95,6 +174,41 @@ const crossCheck: CrossCheck<AgentConfig> = (c) => {
         message: `must be less than intervalS (${p.intervalS})`,
       });
     }
+  }
+  const snmp = c.probes['uplink-snmp'];
+  if (snmp.enabled) {
+    if (!snmp.device)
+      problems.push({ path: 'probes/uplink-snmp/device', message: 'is required when the probe is enabled' });
+    if (!snmp.uplink)
+      problems.push({ path: 'probes/uplink-snmp/uplink', message: 'is required when the probe is enabled' });
+  }
+  const ifRefs: [string, { ifName?: string; ifIndex?: number } | undefined][] = [
+    ['probes/uplink-snmp/uplink', snmp.uplink],
+    ...snmp.ports.map((p, i): [string, typeof p] => [`probes/uplink-snmp/ports/${i}`, p]),
+  ];
+  for (const [path, ref] of ifRefs) {
+    if (ref && (ref.ifName === undefined) === (ref.ifIndex === undefined)) {
+      problems.push({ path, message: 'needs exactly one of ifName or ifIndex' });
+    }
+  }
+  if (snmp.snmp.version === '2c' && snmp.enabled && !snmp.snmp.community) {
+    problems.push({ path: 'probes/uplink-snmp/snmp/community', message: 'is required for SNMP v2c' });
+  }
+  if (snmp.snmp.version === '3' && (!snmp.snmp.user || !snmp.snmp.authKey || !snmp.snmp.privKey)) {
+    problems.push({
+      path: 'probes/uplink-snmp/snmp',
+      message: 'SNMP v3 needs user, authKey and privKey (authPriv)',
+    });
+  }
+  const bw = c.probes.bandwidth;
+  if (bw.method === 'iperf3' && !bw.iperf3) {
+    problems.push({ path: 'probes/bandwidth/iperf3', message: 'is required when method is iperf3' });
+  }
+  if (bw.streams > bw.maxStreams) {
+    problems.push({
+      path: 'probes/bandwidth/streams',
+      message: `must not exceed maxStreams (${bw.maxStreams})`,
+    });
   }
   const seen = new Map<string, string>();
   c.rooms.forEach((room, r) => {

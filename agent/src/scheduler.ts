@@ -5,7 +5,47 @@ import type { Probe } from './probes/probe.js';
 
 type ProbeSettings = AgentConfig['probes'][ProbeName];
 
-/** Probes that are enabled and due: never run, or last run at least one interval ago. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (const ch of new TextEncoder().encode(s)) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
+  return h;
+}
+
+const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** Minutes since local midnight in a time zone. */
+export function localMinutes(nowMs: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(nowMs));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+  return get('hour') * 60 + get('minute');
+}
+
+/**
+ * Scheduled speed tests run inside a window of school time (default 01:00-05:00), each school at its own
+ * offset (a hash of its id) so that hundreds of schools never start at once; once per window.
+ */
+export function inSpeedtestWindow(
+  schoolId: string,
+  timeZone: string,
+  window: { start: string; end: string },
+  lastRunMs: number | undefined,
+  nowMs: number,
+): boolean {
+  const start = minutesOf(window.start);
+  let length = minutesOf(window.end) - start;
+  if (length <= 0) length += 1440; // the window crosses midnight
+  const offset = fnv1a(schoolId) % Math.max(1, length - 15);
+  const sinceStart = (localMinutes(nowMs, timeZone) - start + 1440) % 1440;
+  if (sinceStart < offset || sinceStart >= length) return false;
+  return lastRunMs === undefined || nowMs - lastRunMs >= length * 60_000;
+}
+
+/** Probes that are enabled and due: never run, or last run at least one interval ago; speed tests in their window. */
 export function dueProbes(
   config: AgentConfig,
   lastRunMs: ReadonlyMap<ProbeName, number>,
@@ -15,6 +55,10 @@ export function dueProbes(
     .filter(([name, p]) => {
       if (!p.enabled) return false;
       const last = lastRunMs.get(name);
+      if (name === 'bandwidth') {
+        const { window } = config.probes.bandwidth;
+        return inSpeedtestWindow(config.school.id, config.school.timezone, window, last, nowMs);
+      }
       // a cycle's own jitter must not push a probe to the next cycle: allow 10% slack
       return last === undefined || nowMs - last >= p.intervalS * 1000 * 0.9;
     })

@@ -7,6 +7,8 @@ import { enrollRoutes } from './routes/enroll.js';
 import { healthRoutes } from './routes/health.js';
 import { reportRoutes } from './routes/reports.js';
 import { schoolRoutes } from './routes/schools.js';
+import { speedtestSlotRoutes, speedtestStreamRoutes } from './routes/speedtest.js';
+import { SlotScheduler } from './speedtest/slots.js';
 import { InfluxStore } from './store/influx.js';
 import { StateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from './targets.js';
@@ -35,40 +37,8 @@ export function createCollectorLogger(level: string = process.env.CAMPUSWATCH_LO
   });
 }
 
-/** Builds the collector (DESIGN §7.9: app.ts builds, server.ts listens). Tests use `app.inject` or listen on port 0. */
-export async function buildApp(config: CollectorConfig, opts: BuildOptions = {}): Promise<FastifyInstance> {
-  const log = opts.log ?? pino({ level: 'silent' });
-  const targets = opts.targets ?? loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);
-  const state = new StateStore(config.dataDir);
-  for (const school of config.schools) state.upsertSchool(school);
-  const influx = config.influx
-    ? new InfluxStore({
-        url: config.influx.url,
-        database: config.influx.database,
-        timeoutMs: config.influx.timeoutMs,
-        ...(config.influx.username
-          ? { username: config.influx.username, password: config.influx.password ?? '' }
-          : {}),
-      })
-    : undefined;
-  let ready: Promise<void> | undefined;
-  const ctx: CollectorContext = {
-    config,
-    targets,
-    state,
-    influx,
-    log,
-    now: opts.now ?? (() => new Date()),
-    influxReady: () => {
-      if (!influx) return Promise.resolve();
-      ready ??= influx.ensureDatabase().catch((err: unknown) => {
-        ready = undefined; // try again on the next write
-        throw err;
-      });
-      return ready;
-    },
-  };
-
+/** A Fastify instance with the API's conventions: TypeBox validation, JSON only, one error shape, 5xx hidden. */
+export function baseApp(config: CollectorConfig, log: Logger): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.ingest.bodyLimitBytes,
@@ -93,11 +63,61 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send(apiError(404, `no route ${req.method} ${req.url}`)),
   );
+  return app;
+}
 
+/** The speed-test byte streams on a listener of their own (`speedtest.listen`). */
+export function buildSpeedtestApp(ctx: CollectorContext): FastifyInstance {
+  const app = baseApp(ctx.config, ctx.log);
+  speedtestStreamRoutes(app, ctx, ctx.slots);
+  return app;
+}
+
+/** Builds the collector (DESIGN §7.9: app.ts builds, server.ts listens). Tests use `app.inject` or listen on port 0. */
+export async function buildApp(config: CollectorConfig, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const log = opts.log ?? pino({ level: 'silent' });
+  const targets = opts.targets ?? loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);
+  const state = new StateStore(config.dataDir);
+  for (const school of config.schools) state.upsertSchool(school);
+  const influx = config.influx
+    ? new InfluxStore({
+        url: config.influx.url,
+        database: config.influx.database,
+        timeoutMs: config.influx.timeoutMs,
+        ...(config.influx.username
+          ? { username: config.influx.username, password: config.influx.password ?? '' }
+          : {}),
+      })
+    : undefined;
+  let ready: Promise<void> | undefined;
+  const ctx: CollectorContext = {
+    slots: new SlotScheduler(config.speedtest.maxConcurrent, config.speedtest.slotTtlS * 1000),
+    speedtestUrl: config.speedtest.publicUrl,
+    config,
+    targets,
+    state,
+    influx,
+    log,
+    now: opts.now ?? (() => new Date()),
+    influxReady: () => {
+      if (!influx) return Promise.resolve();
+      ready ??= influx.ensureDatabase().catch((err: unknown) => {
+        ready = undefined; // try again on the next write
+        throw err;
+      });
+      return ready;
+    },
+  };
+
+  const app = baseApp(config, log);
   healthRoutes(app, ctx);
   enrollRoutes(app, ctx);
   reportRoutes(app, ctx);
   schoolRoutes(app, ctx);
+  if (config.speedtest.enabled) {
+    speedtestSlotRoutes(app, ctx, ctx.slots, () => ctx.speedtestUrl);
+    if (!config.speedtest.listen) speedtestStreamRoutes(app, ctx, ctx.slots);
+  }
 
   if (influx) {
     // best effort at start; a write creates it later if InfluxDB was not up yet

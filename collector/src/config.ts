@@ -34,6 +34,21 @@ export const CollectorConfig = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    speedtest: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** Tests at once: the centre's own capacity divided by the per-school rate it should sustain. */
+        maxConcurrent: Type.Integer({ default: 2, minimum: 1, maximum: 1000 }),
+        /** How long a slot lasts unless released (covers both directions and the RTT checks). */
+        slotTtlS: Type.Integer({ default: 90, minimum: 10, maximum: 3600 }),
+        maxStreamSeconds: Type.Integer({ default: 40, minimum: 1, maximum: 600 }),
+        /** Own listener for the byte streams, so gigabit tests bypass a proxy in front of the API. */
+        listen: Type.Optional(Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:]+):\\d{1,5}$' })),
+        /** URL agents use for the streams (default: the speed-test listener, else the API URL they used). */
+        publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$' })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     enrollment: Type.Object(
       { codeTtlHours: Type.Number({ default: 24, minimum: 0.1, maximum: 720 }) },
       { additionalProperties: false, default: {} },

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CollectorConfig } from './config.js';
+import type { SlotScheduler } from './speedtest/slots.js';
 import type { InfluxStore } from './store/influx.js';
 import type { AgentRecord, StateStore } from './store/state.js';
 import type { TargetsConfig } from './targets.js';
@@ -15,6 +16,9 @@ export interface CollectorContext {
   influxReady: () => Promise<void>;
   log: Logger;
   now: () => Date;
+  slots: SlotScheduler;
+  /** Where agents open the speed-test streams; set once the speed-test listener (if any) is up. */
+  speedtestUrl: string | undefined;
 }
 
 declare module 'fastify' {

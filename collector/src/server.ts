@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildApp, createCollectorLogger } from './app.js';
+import { buildApp, buildSpeedtestApp, createCollectorLogger } from './app.js';
 import { type CollectorConfig, splitListen } from './config.js';
 
 export interface RunningCollector {
@@ -21,6 +21,16 @@ export async function startCollector(
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  let speedtest: FastifyInstance | undefined;
+  if (config.speedtest.enabled && config.speedtest.listen) {
+    speedtest = buildSpeedtestApp(app.campuswatch);
+    const st = splitListen(config.speedtest.listen);
+    await speedtest.listen({ host: st.host, port: st.port });
+    const a = speedtest.server.address();
+    const stUrl = `http://${st.host.includes(':') ? `[${st.host}]` : st.host}:${typeof a === 'object' && a ? a.port : st.port}`;
+    app.campuswatch.speedtestUrl = config.speedtest.publicUrl ?? stUrl;
+    log.info({ url: stUrl }, 'speed-test streams on their own listener');
+  }
   if (config.influx) {
     log.info({ influx: config.influx.url, database: config.influx.database }, 'writing series to InfluxDB');
   } else {
@@ -34,7 +44,7 @@ export async function startCollector(
   );
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= app.close().then(() => log.info('collector stopped'));
+    closing ??= Promise.all([app.close(), speedtest?.close()]).then(() => log.info('collector stopped'));
     return closing;
   };
   if (opts.handleSignals) {

@@ -2,6 +2,7 @@ import type { ProbeResult, ReachabilityResult } from '../../../protocol/report.j
 import type { School } from '../../../protocol/school.js';
 import type { ComplianceRow } from '../store/state.js';
 import type { TargetsConfig } from '../targets.js';
+import { evaluateBackbone, evaluateUplink } from './uplink.js';
 
 /** The targets of DESIGN §5, in the order reports list them. */
 export const TARGET_NAMES = [
@@ -104,24 +105,13 @@ export function evaluateCompliance(
   school: School,
   latest: readonly ProbeResult[],
   targets: TargetsConfig,
+  /** Past speed tests, any order (the store keeps the last ones). */
+  speedtests: readonly ProbeResult[] = [],
 ): ComplianceRow[] {
   const tier = tierOf(school, targets);
-  const uplinkGoal = targets.uplink.tiers[tier].mbps;
   return [
-    {
-      target: 'uplink_bandwidth',
-      state: 'no_data',
-      value: null,
-      goal: uplinkGoal,
-      reason: `no speed test reported yet (tier ${tier}: ${uplinkGoal} Mbps × ${targets.uplink.tolerance} tolerance)`,
-    },
-    {
-      target: 'backbone',
-      state: 'no_data',
-      value: null,
-      goal: targets.backbone.coreMinMbps,
-      reason: 'no SNMP interface data reported yet',
-    },
+    evaluateUplink(speedtests, targets.uplink.tiers[tier].mbps, targets),
+    evaluateBackbone(latest, targets),
     {
       target: 'ipv6',
       state: 'no_data',

@@ -91,12 +91,17 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         at: new Date(Date.parse(r.at) - shiftMs).toISOString(),
       }));
       const latest = mergeLatest(ctx.state.latestResults(school.id), shiftedResults);
-      const compliance = evaluateCompliance(school, latest, ctx.targets);
+      const speedtests = [
+        ...ctx.state.history(school.id, 'bandwidth'),
+        ...shiftedResults.filter((r) => r.probe === 'bandwidth'),
+      ];
+      const compliance = evaluateCompliance(school, latest, ctx.targets, speedtests);
 
       if (ctx.influx) {
         const points = reportToPoints(report, {
           school,
           tier: tierOf(school, ctx.targets),
+          uplinkGoalMbps: ctx.targets.uplink.tiers[tierOf(school, ctx.targets)].mbps,
           shiftMs,
           clockOffsetMs: offset,
           receivedAt,

@@ -17,6 +17,8 @@ export function schoolTags(school: School, tier: string): Tags {
 export interface PointContext {
   school: School;
   tier: string;
+  /** The school's uplink target (tier Mbps), written beside each speed test for Grafana thresholds. */
+  uplinkGoalMbps: number;
   /** Milliseconds subtracted from the agent's timestamps (its clock offset, when over the threshold). */
   shiftMs: number;
   clockOffsetMs: number;
@@ -26,7 +28,7 @@ export interface PointContext {
 
 const shifted = (iso: string, shiftMs: number) => new Date(Date.parse(iso) - shiftMs);
 
-function resultPoints(r: ProbeResult, tags: Tags, shiftMs: number): IPoint[] {
+function resultPoints(r: ProbeResult, tags: Tags, shiftMs: number, uplinkGoalMbps: number): IPoint[] {
   const timestamp = shifted(r.at, shiftMs);
   switch (r.probe) {
     case 'host': {
@@ -92,6 +94,42 @@ function resultPoints(r: ProbeResult, tags: Tags, shiftMs: number): IPoint[] {
         },
       ];
     }
+    case 'bandwidth': {
+      const fields: IPoint['fields'] = {
+        ok: r.outcome === 'ok' ? 1 : 0,
+        mbps: r.mbps,
+        target_mbps: uplinkGoalMbps,
+        streams: r.streams,
+        duration_s: r.durationS,
+        bytes: r.bytes,
+      };
+      if (r.p90Mbps !== undefined) fields.p90_mbps = r.p90Mbps;
+      if (r.rttIdleMs !== undefined) fields.rtt_ms = r.rttIdleMs;
+      if (r.rttLoadedMs !== undefined) fields.rtt_loaded_ms = r.rttLoadedMs;
+      return [
+        {
+          measurement: 'uplink_speedtest',
+          tags: { ...tags, direction: r.direction, method: r.method },
+          fields,
+          timestamp,
+        },
+      ];
+    }
+    case 'uplink-snmp': {
+      const fields: IPoint['fields'] = { ok: r.outcome === 'ok' ? 1 : 0, oper_up: r.operUp ? 1 : 0 };
+      if (r.inMbps !== undefined) fields.in_mbps = r.inMbps;
+      if (r.outMbps !== undefined) fields.out_mbps = r.outMbps;
+      if (r.ifSpeedMbps !== undefined) fields.if_speed_mbps = r.ifSpeedMbps;
+      if (r.utilPct !== undefined) fields.util_pct = r.utilPct;
+      return [
+        {
+          measurement: 'uplink_snmp',
+          tags: { ...tags, device: r.device.name, ifname: r.ifName, role: r.role },
+          fields,
+          timestamp,
+        },
+      ];
+    }
   }
 }
 
@@ -120,7 +158,7 @@ export function reportToPoints(report: Report, ctx: PointContext): IPoint[] {
       timestamp: finished,
     },
   ];
-  for (const r of report.results) points.push(...resultPoints(r, tags, ctx.shiftMs));
+  for (const r of report.results) points.push(...resultPoints(r, tags, ctx.shiftMs, ctx.uplinkGoalMbps));
   for (const c of ctx.compliance) {
     if (c.state === 'no_data') continue;
     const fields: IPoint['fields'] = { met: c.state === 'met' ? 1 : 0 };

@@ -31,6 +31,10 @@ export interface IngestRecord {
   shiftMs: number;
 }
 
+/** Probes whose verdict looks at several past runs (a target missed only after the last K tests). */
+const HISTORY_PROBES = new Set<ProbeResult['probe']>(['bandwidth']);
+const HISTORY_DEPTH = 100;
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 /** A token is `cw1.<agentId>.<256-bit secret, base64url>`; only a SHA-256 of the secret is stored. */
@@ -42,6 +46,8 @@ export function parseToken(token: string): { agentId: string; secret: string } |
 /** Result identity inside a school: the latest result per probe, target and check. */
 export function resultKey(r: ProbeResult): string {
   if (r.probe === 'reachability') return `reachability|${r.target}|${r.check}|${r.port ?? ''}`;
+  if (r.probe === 'bandwidth') return `bandwidth|${r.direction}`;
+  if (r.probe === 'uplink-snmp') return `uplink-snmp|${r.device.name}|${r.ifIndex}`;
   return `${r.probe}|${r.target}`;
 }
 
@@ -83,6 +89,10 @@ export class StateStore {
       CREATE TABLE IF NOT EXISTS latest (
         school_id TEXT NOT NULL, key TEXT NOT NULL, probe TEXT NOT NULL, at TEXT NOT NULL, json TEXT NOT NULL,
         PRIMARY KEY (school_id, key)
+      );
+      CREATE TABLE IF NOT EXISTS history (
+        school_id TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL, json TEXT NOT NULL,
+        PRIMARY KEY (school_id, key, at)
       );
       CREATE TABLE IF NOT EXISTS compliance (
         school_id TEXT NOT NULL, target TEXT NOT NULL, state TEXT NOT NULL,
@@ -247,18 +257,34 @@ export class StateStore {
          ON CONFLICT(school_id, key) DO UPDATE SET probe = excluded.probe, at = excluded.at, json = excluded.json
          WHERE excluded.at >= latest.at`,
       );
+      const keep = this.db.prepare(
+        'INSERT OR REPLACE INTO history (school_id, key, at, json) VALUES (?, ?, ?, ?)',
+      );
+      const trim = this.db.prepare(
+        `DELETE FROM history WHERE school_id = ? AND key = ? AND at NOT IN
+           (SELECT at FROM history WHERE school_id = ? AND key = ? ORDER BY at DESC LIMIT ?)`,
+      );
       for (const r of args.results) {
         const shiftedAt = new Date(Date.parse(r.at) - args.shiftMs).toISOString();
-        upsert.run(
-          args.agent.schoolId,
-          resultKey(r),
-          r.probe,
-          shiftedAt,
-          JSON.stringify({ ...r, at: shiftedAt }),
-        );
+        const json = JSON.stringify({ ...r, at: shiftedAt });
+        const key = resultKey(r);
+        upsert.run(args.agent.schoolId, key, r.probe, shiftedAt, json);
+        if (HISTORY_PROBES.has(r.probe)) {
+          keep.run(args.agent.schoolId, key, shiftedAt, json);
+          trim.run(args.agent.schoolId, key, args.agent.schoolId, key, HISTORY_DEPTH);
+        }
       }
       this.replaceCompliance(args.agent.schoolId, args.compliance, at);
     })();
+  }
+
+  /** Past results of the probes judged over several runs (speed tests), newest first. */
+  history(schoolId: string, probe: ProbeResult['probe']): ProbeResult[] {
+    return (
+      this.db
+        .prepare(`SELECT json FROM history WHERE school_id = ? AND key LIKE ? ORDER BY at DESC`)
+        .all(schoolId, `${probe}|%`) as { json: string }[]
+    ).map((r) => JSON.parse(r.json) as ProbeResult);
   }
 
   ingestOrder(agentId: string): { reportId: string; finishedAt: string }[] {

@@ -1,0 +1,350 @@
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import type { BandwidthResult } from '../../../protocol/report.js';
+import type { Logger } from '../log.js';
+
+export interface SpeedtestOptions {
+  /** Collector base URL (slots are asked for there). */
+  server: string;
+  token: string;
+  streams: number;
+  maxStreams: number;
+  durationS: number;
+  omitS: number;
+  signal: AbortSignal;
+  now: () => Date;
+  log: Logger;
+  /** Live figures while a direction runs (the CLI shows them on a terminal). */
+  onProgress?: (p: { direction: 'down' | 'up'; mbps: number; streams: number; elapsedS: number }) => void;
+}
+
+interface Slot {
+  slotId: string;
+  url: string | null;
+  sliceMs: number;
+}
+
+const WINDOW_MS = 500;
+const TICK_MS = 100;
+
+export class SpeedtestError extends Error {
+  override readonly name = 'SpeedtestError';
+  constructor(
+    message: string,
+    readonly outcome: BandwidthResult['outcome'],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
+}
+
+function percentile(xs: number[], p: number): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+const mbps = (bytes: number, ms: number) => (ms > 0 ? (bytes * 8) / ms / 1000 : 0);
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Rates of consecutive windows of `perWindow` slices (bytes per slice of sliceMs). */
+export function windowRates(slices: readonly number[], sliceMs: number, perWindow: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + perWindow <= slices.length; i += perWindow) {
+    let b = 0;
+    for (let j = i; j < i + perWindow; j++) b += slices[j]!;
+    out.push(mbps(b, perWindow * sliceMs));
+  }
+  return out;
+}
+
+/**
+ * Mean and p90 over the steady phase: slices from `omitS` on, the last (partial) slice left out.
+ * Slices are bytes per `sliceMs`, counted by the receiver.
+ */
+export function steadyFigures(slices: readonly number[], sliceMs: number, omitS: number) {
+  const from = Math.ceil((omitS * 1000) / sliceMs);
+  const steady = slices.slice(from, Math.max(from, slices.length - 1));
+  const bytes = steady.reduce((a, b) => a + b, 0);
+  const seconds = (steady.length * sliceMs) / 1000;
+  const p90 = percentile(windowRates(steady, sliceMs, Math.max(1, Math.round(WINDOW_MS / sliceMs))), 90);
+  return {
+    mbps: round(mbps(bytes, steady.length * sliceMs)),
+    p90Mbps: p90 === undefined ? undefined : round(p90),
+    seconds,
+    bytes,
+  };
+}
+
+/**
+ * Multi-stream HTTP speed test against the collector's speed-test service: ask for a slot (waiting
+ * on 429 + Retry-After within the caller's deadline), idle RTT, download then upload with warm-up
+ * excluded, RTT under load, release the slot. Throws SpeedtestError; the probe turns it into results.
+ */
+export async function runSpeedtest(opts: SpeedtestOptions): Promise<BandwidthResult[]> {
+  const api = opts.server.replace(/\/+$/, '');
+  const auth = { authorization: `Bearer ${opts.token}` };
+  const dispatcher = new Agent({ connections: opts.maxStreams + 4, pipelining: 1 });
+  const slot = await acquireSlot(api, auth, opts, dispatcher);
+  const base = (slot.url ?? api).replace(/\/+$/, '');
+  const q = `slot=${encodeURIComponent(slot.slotId)}`;
+  const target = new URL(base).host;
+  try {
+    const ping = async (): Promise<number> => {
+      const t0 = performance.now();
+      const res = await request(`${base}/api/v1/speedtest/ping?${q}`, {
+        headers: auth,
+        signal: opts.signal,
+        dispatcher,
+      });
+      await res.body.dump();
+      if (res.statusCode !== 204) throw new SpeedtestError(`ping answered HTTP ${res.statusCode}`, 'error');
+      return performance.now() - t0;
+    };
+    await ping(); // opens a connection: the handshake is not part of the RTT
+    const idle: number[] = [];
+    for (let i = 0; i < 5; i++) idle.push(await ping());
+    const rttIdleMs = median(idle);
+
+    const results: BandwidthResult[] = [];
+    for (const direction of ['down', 'up'] as const) {
+      const at = opts.now().toISOString();
+      const t0 = performance.now();
+      const loaded: number[] = [];
+      const stopPings = new AbortController();
+      const pinger = (async () => {
+        await sleep(opts.omitS * 1000, undefined, { signal: stopPings.signal }).catch(() => undefined);
+        while (!stopPings.signal.aborted) {
+          try {
+            loaded.push(await ping());
+          } catch {
+            break;
+          }
+          await sleep(250, undefined, { signal: stopPings.signal }).catch(() => undefined);
+        }
+      })();
+      let fig: { mbps: number; p90Mbps: number | undefined; seconds: number; bytes: number; streams: number };
+      try {
+        fig =
+          direction === 'down'
+            ? await download(base, q, auth, opts, dispatcher)
+            : await upload(api, base, q, auth, opts, dispatcher, slot.sliceMs);
+      } finally {
+        stopPings.abort();
+        await pinger;
+      }
+      const rttLoadedMs = median(loaded);
+      results.push({
+        probe: 'bandwidth',
+        target,
+        outcome: 'ok',
+        durationMs: round(performance.now() - t0, 3),
+        at,
+        method: 'http',
+        direction,
+        mbps: fig.mbps,
+        ...(fig.p90Mbps !== undefined ? { p90Mbps: fig.p90Mbps } : {}),
+        streams: fig.streams,
+        durationS: round(fig.seconds, 3),
+        bytes: fig.bytes,
+        ...(rttIdleMs !== undefined ? { rttIdleMs: round(rttIdleMs, 3) } : {}),
+        ...(rttLoadedMs !== undefined ? { rttLoadedMs: round(rttLoadedMs, 3) } : {}),
+      });
+    }
+    return results;
+  } finally {
+    await request(`${api}/api/v1/speedtest/slots/${encodeURIComponent(slot.slotId)}`, {
+      method: 'DELETE',
+      headers: auth,
+      dispatcher,
+      signal: AbortSignal.timeout(5000),
+    })
+      .then((r) => r.body.dump())
+      .catch((err: unknown) =>
+        opts.log.warn({ err: (err as Error).message }, 'could not release the speed-test slot'),
+      );
+    await dispatcher.close();
+  }
+}
+
+async function acquireSlot(
+  api: string,
+  auth: Record<string, string>,
+  opts: SpeedtestOptions,
+  dispatcher: Agent,
+): Promise<Slot> {
+  for (;;) {
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(`${api}/api/v1/speedtest/slots`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: '{}',
+        signal: opts.signal,
+        dispatcher,
+      });
+    } catch (err) {
+      if (opts.signal.aborted)
+        throw new SpeedtestError('no speed-test slot before the deadline', 'timeout', { cause: err });
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new SpeedtestError(
+        `cannot reach the speed-test service: ${(err as Error).message}`,
+        code === 'ECONNREFUSED' ? 'refused' : 'unreachable',
+        { cause: err },
+      );
+    }
+    const text = await res.body.text();
+    if (res.statusCode === 201) return JSON.parse(text) as Slot;
+    if (res.statusCode === 429) {
+      const wait = Number(res.headers['retry-after'] ?? 1);
+      opts.log.info({ retryInS: wait }, 'speed-test slots busy; waiting');
+      try {
+        await sleep(Math.max(0.2, Number.isFinite(wait) ? wait : 1) * 1000, undefined, {
+          signal: opts.signal,
+        });
+      } catch (err) {
+        throw new SpeedtestError('no free speed-test slot before the deadline', 'timeout', { cause: err });
+      }
+      continue;
+    }
+    throw new SpeedtestError(
+      `the speed-test service answered HTTP ${res.statusCode}: ${text.slice(0, 200)}`,
+      'error',
+    );
+  }
+}
+
+/**
+ * Runs `open(stop)` streams, adding streams during the warm-up while throughput still grows, and samples
+ * the byte counter every TICK_MS. Returns the slices (bytes per tick) and the number of streams used.
+ */
+async function drive(
+  direction: 'down' | 'up',
+  opts: SpeedtestOptions,
+  counter: { bytes: number },
+  open: (stop: AbortSignal) => Promise<void>,
+): Promise<{ slices: number[]; streams: number }> {
+  const stop = new AbortController();
+  const signal = AbortSignal.any([stop.signal, opts.signal]);
+  const running: Promise<void>[] = [];
+  const add = (n: number) => {
+    for (let i = 0; i < n; i++) running.push(open(signal).catch(() => undefined));
+  };
+  add(opts.streams);
+  const slices: number[] = [];
+  const totalMs = (opts.omitS + opts.durationS) * 1000;
+  const t0 = performance.now();
+  let last = 0;
+  let rateAtLastAdd = 0;
+  let adapting = opts.streams < opts.maxStreams;
+  while (!opts.signal.aborted) {
+    const elapsed = performance.now() - t0;
+    if (elapsed >= totalMs) break;
+    await sleep(Math.min(TICK_MS, totalMs - elapsed));
+    const b = counter.bytes;
+    slices.push(b - last);
+    last = b;
+    const ticks = slices.length;
+    const perWindow = WINDOW_MS / TICK_MS;
+    if (ticks % perWindow === 0) {
+      const rate = mbps(
+        slices.slice(-perWindow).reduce((a, x) => a + x, 0),
+        WINDOW_MS,
+      );
+      opts.onProgress?.({
+        direction,
+        mbps: round(rate, 1),
+        streams: running.length,
+        elapsedS: round(ticks / 10, 1),
+      });
+      // during warm-up: more streams while the last addition still bought >10% more throughput
+      if (adapting && ticks * TICK_MS >= 1000 && ticks * TICK_MS < opts.omitS * 1000) {
+        if (rate > rateAtLastAdd * 1.1) {
+          rateAtLastAdd = rate;
+          add(Math.min(opts.streams, opts.maxStreams - running.length));
+          adapting = running.length < opts.maxStreams;
+        } else {
+          adapting = false;
+        }
+      }
+    }
+  }
+  stop.abort();
+  await Promise.all(running);
+  return { slices, streams: running.length };
+}
+
+async function download(
+  base: string,
+  q: string,
+  auth: Record<string, string>,
+  opts: SpeedtestOptions,
+  dispatcher: Agent,
+) {
+  const counter = { bytes: 0 };
+  const seconds = opts.omitS + opts.durationS + 2;
+  const { slices, streams } = await drive('down', opts, counter, async (signal) => {
+    const res = await request(`${base}/api/v1/speedtest/download?${q}&seconds=${seconds}`, {
+      headers: auth,
+      signal,
+      dispatcher,
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new SpeedtestError(`download answered HTTP ${res.statusCode}`, 'error');
+    }
+    for await (const chunk of res.body) counter.bytes += (chunk as Buffer).length;
+  });
+  const fig = steadyFigures(slices, TICK_MS, opts.omitS);
+  if (fig.bytes === 0) throw new SpeedtestError('no bytes arrived during the download', 'error');
+  return { ...fig, streams };
+}
+
+async function upload(
+  api: string,
+  base: string,
+  q: string,
+  auth: Record<string, string>,
+  opts: SpeedtestOptions,
+  dispatcher: Agent,
+  sliceMs: number,
+) {
+  const counter = { bytes: 0 };
+  const chunk = Buffer.alloc(256 * 1024);
+  // incompressible: random once, then reused
+  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((Math.random() * 0xffffffff) >>> 0, i);
+  const { streams } = await drive('up', opts, counter, async (signal) => {
+    async function* body() {
+      while (!signal.aborted) {
+        counter.bytes += chunk.length;
+        yield chunk;
+      }
+    }
+    const res = await request(`${base}/api/v1/speedtest/upload?${q}`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/octet-stream' },
+      body: Readable.from(body()),
+      signal,
+      dispatcher,
+    });
+    await res.body.dump();
+  });
+  // the collector counted what really arrived, slice by slice: that is the upload figure
+  const res = await request(`${api}/api/v1/speedtest/slots/${q.slice('slot='.length)}`, {
+    headers: auth,
+    signal: opts.signal,
+    dispatcher,
+  });
+  const stats = (await res.body.json()) as { upload: { slices: number[]; bytes: number }; sliceMs: number };
+  const fig = steadyFigures(stats.upload.slices, stats.sliceMs ?? sliceMs, opts.omitS);
+  if (fig.bytes === 0) throw new SpeedtestError('the collector received no bytes during the upload', 'error');
+  return { ...fig, streams };
+}

@@ -1,0 +1,138 @@
+import type { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { CollectorContext } from '../context.js';
+import { sendError } from '../errors.js';
+import { payloadStream } from '../speedtest/payload.js';
+import type { SlotScheduler } from '../speedtest/slots.js';
+import { agentAuth } from './auth.js';
+
+const SlotQuery = Type.Object(
+  {
+    slot: Type.String({ minLength: 1, maxLength: 64 }),
+    seconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Slot scheduling: on the API (small JSON requests). */
+export function speedtestSlotRoutes(
+  app: FastifyInstance,
+  ctx: CollectorContext,
+  slots: SlotScheduler,
+  streamUrl: () => string | undefined,
+): void {
+  const auth = agentAuth(ctx);
+  app.post('/api/v1/speedtest/slots', { onRequest: auth }, async (req, reply) => {
+    const agent = req.agent!;
+    const r = slots.request(agent.id, agent.schoolId);
+    if ('retryAfterS' in r) {
+      reply.header('retry-after', String(r.retryAfterS));
+      return sendError(reply, 429, `${r.reason}; retry in ${r.retryAfterS} s`);
+    }
+    req.log.info(
+      { slot: r.granted.id, agentId: agent.id, schoolId: agent.schoolId },
+      'speed-test slot granted',
+    );
+    return reply.code(201).send({
+      slotId: r.granted.id,
+      url: streamUrl() ?? null,
+      expiresAt: new Date(r.granted.expiresAt).toISOString(),
+      maxStreamSeconds: ctx.config.speedtest.maxStreamSeconds,
+      sliceMs: slots.sliceMs,
+    });
+  });
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/speedtest/slots/:id',
+    { onRequest: auth },
+    async (req, reply) => {
+      const slot = slots.get(req.params.id, req.agent!.id);
+      if (!slot) return sendError(reply, 404, 'no such slot for this agent (expired or released)');
+      return {
+        slotId: slot.id,
+        expiresAt: new Date(slot.expiresAt).toISOString(),
+        sliceMs: slots.sliceMs,
+        upload: { bytes: slot.upload.bytes, slices: slot.upload.slices },
+        downloadBytes: slot.downloadBytes,
+      };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/speedtest/slots/:id',
+    { onRequest: auth },
+    async (req, reply) => {
+      if (!slots.release(req.params.id, req.agent!.id))
+        return sendError(reply, 404, 'no such slot for this agent');
+      return reply.code(204).send();
+    },
+  );
+
+  app.get('/api/v1/speedtest/stats', async () => slots.stats());
+}
+
+/** The byte streams: on the API app, or on a listener of their own (`speedtest.listen`). */
+export function speedtestStreamRoutes(
+  app: FastifyInstance,
+  ctx: CollectorContext,
+  slots: SlotScheduler,
+): void {
+  const auth = agentAuth(ctx);
+  const maxSeconds = ctx.config.speedtest.maxStreamSeconds;
+
+  app.get<{ Querystring: { slot: string } }>(
+    '/api/v1/speedtest/ping',
+    { onRequest: auth, schema: { querystring: SlotQuery } },
+    async (req, reply) => {
+      if (!slots.get(req.query.slot, req.agent!.id)) return sendError(reply, 403, 'no live speed-test slot');
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Querystring: { slot: string; seconds?: number } }>(
+    '/api/v1/speedtest/download',
+    { onRequest: auth, schema: { querystring: SlotQuery } },
+    async (req, reply) => {
+      const slot = slots.get(req.query.slot, req.agent!.id);
+      if (!slot) return sendError(reply, 403, 'no live speed-test slot');
+      const seconds = Math.min(req.query.seconds ?? maxSeconds, maxSeconds);
+      reply.header('content-type', 'application/octet-stream').header('cache-control', 'no-store');
+      return reply.send(
+        payloadStream(seconds, (n) => {
+          slot.downloadBytes += n;
+        }),
+      );
+    },
+  );
+
+  app.register(async (scope) => {
+    // the upload body is consumed as a stream and counted, never buffered
+    scope.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+    scope.post<{ Querystring: { slot: string } }>(
+      '/api/v1/speedtest/upload',
+      { onRequest: auth, schema: { querystring: SlotQuery } },
+      async (req, reply) => {
+        const slot = slots.get(req.query.slot, req.agent!.id);
+        const body = req.body as Readable;
+        if (!slot) {
+          body.resume();
+          return sendError(reply, 403, 'no live speed-test slot');
+        }
+        const until = performance.now() + maxSeconds * 1000;
+        let bytes = 0;
+        try {
+          for await (const chunk of body) {
+            const n = (chunk as Buffer).length;
+            bytes += n;
+            slots.countUpload(slot, n);
+            if (performance.now() > until) break;
+          }
+        } catch {
+          // the agent closed the stream at the end of its test: what arrived is counted
+        }
+        return { bytes };
+      },
+    );
+  });
+}
