@@ -76,6 +76,49 @@ describe('campuswatch-agent CLI against a running collector', () => {
     });
   });
 
+  it('probe bandwidth --json prints one object with the speed-test figures', async () => {
+    const r = await runCli('agent', [
+      'probe',
+      'bandwidth',
+      '--server',
+      w.url,
+      '--token-file',
+      join(w.dir, 'agent-cli', 'token'),
+      '--streams',
+      '2',
+      '--duration',
+      '1',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, number | string | null>;
+    expect(out.outcome).toBe('ok');
+    for (const k of [
+      'download_mbps',
+      'upload_mbps',
+      'streams',
+      'duration_s',
+      'rtt_idle_ms',
+      'rtt_loaded_ms',
+    ]) {
+      expect(typeof out[k], k).toBe('number');
+    }
+    expect(out.download_mbps as number).toBeGreaterThan(0);
+    expect(out.streams as number).toBeGreaterThanOrEqual(2);
+    const bad = await runCli('agent', [
+      'probe',
+      'bandwidth',
+      '--server',
+      w.url,
+      '--token-file',
+      '/nonexistent',
+      '--json',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('cannot read the token file /nonexistent: ENOENT\n');
+  });
+
   it('with the collector away, once still exits 0 and keeps the report spooled', async () => {
     await w.stopCollector();
     const once = await runCli('agent', ['once', '--config', configFile]);

@@ -3,7 +3,13 @@ import { parseAgentConfig } from '../../agent/src/config.js';
 import { silentLogger } from '../../agent/src/log.js';
 import type { Probe } from '../../agent/src/probes/probe.js';
 import { PROBES } from '../../agent/src/probes/registry.js';
-import { dueProbes, nextCycleDelayMs, runProbes } from '../../agent/src/scheduler.js';
+import {
+  dueProbes,
+  inSpeedtestWindow,
+  localMinutes,
+  nextCycleDelayMs,
+  runProbes,
+} from '../../agent/src/scheduler.js';
 import type { ProbeName } from '../../protocol/report.js';
 
 const config = parseAgentConfig(
@@ -64,5 +70,34 @@ describe('scheduler', () => {
       { name: 'host', results: [] },
       { name: 'reachability', results: [], error: 'bug' },
     ]);
+  });
+});
+
+describe('speed-test window', () => {
+  const window = { start: '01:00', end: '05:00' };
+  // 2026-11-23 in Asia/Shanghai (UTC+8): local 01:00 = 17:00 UTC the day before
+  const local = (hh: number, mm: number) => Date.UTC(2026, 10, 22, 17 + hh - 1, mm);
+
+  it('computes local minutes in the school time zone', () => {
+    expect(localMinutes(local(1, 0), 'Asia/Shanghai')).toBe(60);
+    expect(localMinutes(local(4, 59), 'Asia/Shanghai')).toBe(299);
+  });
+
+  it('each school starts at its own offset inside the window, once per window', () => {
+    const firstDue = (id: string) => {
+      for (let m = 0; m < 240; m++) {
+        if (inSpeedtestWindow(id, 'Asia/Shanghai', window, undefined, local(1, 0) + m * 60_000)) return m;
+      }
+      return -1;
+    };
+    const offsets = Array.from({ length: 200 }, (_, i) => firstDue(`school-${i}`));
+    expect(offsets.every((o) => o >= 0 && o < 225)).toBe(true);
+    // spread: 200 schools land on many different minutes, not all at 01:00
+    expect(new Set(offsets).size).toBeGreaterThan(100);
+    const o = offsets[0]!;
+    const due = local(1, 0) + o * 60_000;
+    expect(inSpeedtestWindow('school-0', 'Asia/Shanghai', window, due, due + 60_000)).toBe(false); // ran already
+    expect(inSpeedtestWindow('school-0', 'Asia/Shanghai', window, undefined, local(12, 0))).toBe(false); // outside
+    expect(inSpeedtestWindow('school-0', 'Asia/Shanghai', window, due, due + 24 * 3_600_000)).toBe(true); // next night
   });
 });

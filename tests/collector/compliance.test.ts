@@ -56,7 +56,7 @@ describe('evaluateCompliance', () => {
     expect(rows.every((r) => r.state === 'no_data')).toBe(true);
     expect(rows[0]).toMatchObject({
       goal: 300,
-      reason: 'no speed test reported yet (tier small: 300 Mbps × 0.9 tolerance)',
+      reason: 'no speed test reported yet; target 300 Mbps × 0.9 = 270 Mbps',
     });
   });
 
