@@ -232,6 +232,10 @@ function ipc(args: readonly string[], opts: ExecOptions = {}): Promise<ExecResul
   return run(IP, args, { check: true, timeoutMs: 15_000, ...opts });
 }
 
+function ipcTc(args: readonly string[]): Promise<ExecResult> {
+  return run(TC, args, { check: true, timeoutMs: 15_000 });
+}
+
 function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
@@ -671,34 +675,22 @@ class LabImpl implements Lab, LiveLab {
       ipc(['netns', 'exec', router, 'sysctl', '-qw', ...noDad, ...forwarding]),
     ]);
     // Each end of a pair is created directly inside its namespace.
-    await ipc([
+    const veth = (a: string, nsA: string, b: string, nsB: string): string[] => [
       'link',
       'add',
-      this.schoolIf,
+      a,
       'netns',
-      school,
+      nsA,
       'type',
       'veth',
       'peer',
       'name',
-      this.routerLanIf,
+      b,
       'netns',
-      router,
-    ]);
-    await ipc([
-      'link',
-      'add',
-      this.centreIf,
-      'netns',
-      centre,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      this.routerWanIf,
-      'netns',
-      router,
-    ]);
+      nsB,
+    ];
+    await ipc(veth(this.schoolIf, school, this.routerLanIf, router));
+    await ipc(veth(this.centreIf, centre, this.routerWanIf, router));
 
     const v6 = (a: string | undefined): string[] => (a === undefined ? [] : [`${a}/64`]);
     const addrs: [ns: string, dev: string, cidrs: string[]][] = [
@@ -843,10 +835,6 @@ class LabImpl implements Lab, LiveLab {
   }
 }
 
-function ipcTc(args: readonly string[]): Promise<ExecResult> {
-  return run(TC, args, { check: true, timeoutMs: 15_000 });
-}
-
 /**
  * Build a lab: namespaces `school`, `router`, `centre`, veths, addresses, default routes, forwarding,
  * optionally a shaped uplink. Removes stale labs first. Call `destroy()` when done (in afterAll /
@@ -945,6 +933,8 @@ export async function iperf3(lab: Lab, opts: Iperf3Options): Promise<Iperf3Resul
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const serverDone = collect(server, { timeoutMs: (seconds + omit) * 1000 + 30_000 }, ['iperf3', '-s']);
+  // Awaited on success only; a failure is reported from the client side.
+  serverDone.catch(() => undefined);
   try {
     // iperf3 -J prints nothing until the end: poll (bounded) until the port listens.
     const deadline = Date.now() + 5_000;
