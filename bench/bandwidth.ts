@@ -17,6 +17,7 @@ const RATES = rates.length > 0 ? rates : [300, 500, 1000];
 const SECONDS = 10;
 const OMIT = 2;
 const STREAMS = 4;
+const MAX_STREAMS = Number(process.env.MAX_STREAMS ?? 16);
 
 const skip = labAvailable() ?? iperf3Available();
 if (skip) {
@@ -72,7 +73,7 @@ try {
     const collectorBefore = cpuSeconds(pid);
     const cmd = [
       `${process.execPath} dist/agent/src/cli.js probe bandwidth --server ${url} --token-file ${join(dir, 'agent', 'token')}`,
-      `--streams ${STREAMS} --duration ${SECONDS} --json; times`,
+      `--streams ${STREAMS} --max-streams ${MAX_STREAMS} --duration ${SECONDS} --json; times`,
     ].join(' ');
     const r = await lab.exec('school', ['bash', '-c', cmd], { timeoutMs: 180_000, check: true });
     const collectorCpuS = cpuSeconds(pid) - collectorBefore;

@@ -117,6 +117,10 @@ probe
   .option('--token-file <file>', 'agent token file (from enroll: <state>/token)')
   .option('--config <file>', 'agent YAML config: server, token and settings from there')
   .option('--streams <n>', 'parallel TCP streams to start with (1-16)')
+  .option(
+    '--max-streams <n>',
+    'add streams during the warm-up while throughput still grows, up to this (1-16)',
+  )
   .option('--duration <s>', 'seconds per direction after the warm-up')
   .option('--json', 'print one JSON object')
   .action(
@@ -125,6 +129,7 @@ probe
       tokenFile?: string;
       config?: string;
       streams?: string;
+      maxStreams?: string;
       duration?: string;
       json?: boolean;
     }) => {
@@ -140,6 +145,11 @@ probe
       const durationS = opts.duration === undefined ? (bw?.durationS ?? 10) : Number(opts.duration);
       if (!Number.isFinite(durationS) || durationS < 1 || durationS > 60)
         throw new UsageError('--duration must be 1 to 60 seconds');
+      const maxStreams =
+        opts.maxStreams === undefined ? Math.max(streams, bw?.maxStreams ?? 16) : Number(opts.maxStreams);
+      if (!Number.isInteger(maxStreams) || maxStreams < streams || maxStreams > 16) {
+        throw new UsageError('--max-streams must be a whole number from --streams to 16');
+      }
       let token: string;
       try {
         token = readFileSync(tokenPath, 'utf8').trim();
@@ -156,7 +166,7 @@ probe
           server,
           token,
           streams,
-          maxStreams: Math.max(streams, bw?.maxStreams ?? 16),
+          maxStreams,
           durationS,
           omitS,
           signal: AbortSignal.timeout(((omitS + durationS) * 2 + 120) * 1000),
