@@ -93,7 +93,7 @@ export const ReachabilityResult = Type.Object(
     probe: Type.Literal('reachability'),
     ...common,
     device: DeviceRef,
-    check: Type.Enum(['icmp', 'tcp']),
+    check: Type.Enum(['icmp', 'tcp', 'snmp', 'rtsp', 'http']),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     /** Address family actually used (DESIGN §7.4). */
     family: Type.Optional(Type.Enum([4, 6])),
@@ -103,6 +103,18 @@ export const ReachabilityResult = Type.Object(
     lossPct: Type.Optional(Pct),
     sent: Type.Optional(Count),
     received: Type.Optional(Count),
+    /** HTTP or RTSP status code of the answer. */
+    status: Type.Optional(Type.Integer({ minimum: 100, maximum: 999 })),
+    /** `check: http`: the URL requested (no credentials). */
+    url: Type.Optional(ShortText(2000)),
+    /** `check: snmp`: sysUpTime in seconds. */
+    uptimeS: Type.Optional(Type.Number({ minimum: 0, maximum: 1e10 })),
+    /** `check: snmp`: sysDescr. */
+    sysDescr: Type.Optional(ShortText(500)),
+    /** `check: snmp`: how many interfaces report ifOperStatus other than up. */
+    ifDown: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e6 })),
+    /** `check: snmp`: the SNMP v3 agent rejected the user or keys (the device answers: not "down"). */
+    authFailure: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -156,17 +168,66 @@ export const UplinkSnmpResult = Type.Object(
 );
 export type UplinkSnmpResult = Static<typeof UplinkSnmpResult>;
 
+/** The checks of the IPv6 readiness probe (test-ipv6.com style), and the row carrying both scores. */
+export const IPV6_CHECKS = [
+  'host-address',
+  'default-route',
+  'dns-aaaa',
+  'dns-resolver-v6',
+  'dns-v6-only',
+  'tcp-v6',
+  'tcp-v4',
+  'http-v6',
+  'http-v4',
+  'dual-stack',
+  'pmtu',
+  'service',
+  'score',
+] as const;
+
+export const Ipv6Result = Type.Object(
+  {
+    probe: Type.Literal('ipv6'),
+    ...common,
+    check: Type.Enum([...IPV6_CHECKS]),
+    ok: Type.Boolean(),
+    /** Connect or request time of the check. */
+    ms: Type.Optional(DurationMs),
+    family: Type.Optional(Type.Enum([4, 6])),
+    address: Type.Optional(ShortText(255)),
+    /** What was seen, in words (how an address was obtained, which name failed, …). */
+    detail: Type.Optional(ShortText(1000)),
+    /** School service checks: its configured name. */
+    service: Type.Optional(TagValue('service name')),
+    /** `check: score`: both scores 0-10 and the symptoms that set them. */
+    scoreV6: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+    scoreV4only: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+    symptoms: Type.Optional(Type.Array(ShortText(200), { maxItems: 50 })),
+    /** (v6 − v4) / v4 of connect time (China's national IPv6 monitoring reports it this way). */
+    degradation: Type.Optional(Type.Number({ minimum: -1, maximum: 1e6 })),
+  },
+  { additionalProperties: false },
+);
+export type Ipv6Result = Static<typeof Ipv6Result>;
+
 /** Every result kind, keyed by its `probe` discriminator. Add new probe result schemas here. */
 export const RESULT_SCHEMAS = {
   host: HostResult,
   reachability: ReachabilityResult,
   bandwidth: BandwidthResult,
   'uplink-snmp': UplinkSnmpResult,
+  ipv6: Ipv6Result,
 } as const;
 export type ProbeName = keyof typeof RESULT_SCHEMAS;
 export const PROBE_NAMES = Object.keys(RESULT_SCHEMAS) as ProbeName[];
 
-export const ProbeResult = Type.Union([HostResult, ReachabilityResult, BandwidthResult, UplinkSnmpResult]);
+export const ProbeResult = Type.Union([
+  HostResult,
+  ReachabilityResult,
+  BandwidthResult,
+  UplinkSnmpResult,
+  Ipv6Result,
+]);
 export type ProbeResult = Static<typeof ProbeResult>;
 
 export const AgentHealth = Type.Object(

@@ -7,7 +7,7 @@ set -euo pipefail
 mode=${1:---run}
 pkgs=(iputils-ping python3 make g++)
 if [ "$mode" = "--tests" ]; then
-  pkgs+=(influxdb snmpd snmp snmpsim iperf3 fping iproute2 dnsmasq-base)
+  pkgs+=(influxdb snmpd snmp snmpsim iperf3 fping iproute2 dnsmasq-base nftables)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -56,7 +56,7 @@ rooms:
   - name: 录播室 1
     type: recording
     devices:
-      - { name: "录播主机 (this machine)", type: recorder, address: 127.0.0.1, tcp: [$port] }
+      - { name: "录播主机 (this machine)", type: recorder, address: 127.0.0.1, checks: [icmp, { tcp: $port }] }
   - name: 智慧教室 1
     type: smart
     devices:

@@ -9,11 +9,13 @@ import {
   runProgram,
   UsageError,
 } from '../../protocol/cli.js';
-import { type BandwidthResult, PROBE_NAMES } from '../../protocol/report.js';
+import { type BandwidthResult, PROBE_NAMES, type ReachabilityResult } from '../../protocol/report.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
 import { CampusAgent } from './agent.js';
 import { type AgentConfig, loadAgentConfig } from './config.js';
+import { checkText, deviceStatuses, roomStatuses } from './device-status.js';
 import { enroll, loadIdentity, tokenFile } from './identity.js';
+import { checkLabel, checkSpecs, deviceChecks } from './inventory.js';
 import { createLogger } from './log.js';
 import { PROBES } from './probes/registry.js';
 import { runSpeedtest, SpeedtestError } from './probes/speedtest-client.js';
@@ -219,16 +221,80 @@ for (const name of PROBE_NAMES.filter((n) => n !== 'bandwidth')) {
         log: createLogger(process.env.CAMPUSWATCH_LOG_LEVEL ?? 'warn'),
         now: () => new Date(),
       });
+      // the IPv6 probe's verdict is its score row: lift it to the top for scripts and for the IT officer
+      const score = results.find((r) => r.probe === 'ipv6' && r.check === 'score');
+      const scores =
+        score?.probe === 'ipv6'
+          ? {
+              score_v6: score.scoreV6 ?? null,
+              score_v4only: score.scoreV4only ?? null,
+              symptoms: score.symptoms ?? [],
+            }
+          : {};
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ probe: name, results }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ probe: name, ...scores, results }, null, 2)}\n`);
       } else {
         for (const r of results) {
-          process.stdout.write(`${r.outcome.padEnd(11)} ${r.target}${r.error ? `  (${r.error})` : ''}\n`);
+          const what = r.probe === 'ipv6' ? `${r.check.padEnd(16)} ${r.service ?? r.target}` : r.target;
+          process.stdout.write(`${r.outcome.padEnd(11)} ${what}${r.error ? `  (${r.error})` : ''}\n`);
+        }
+        if (score?.probe === 'ipv6') {
+          process.stdout.write(`\nIPv6 score ${score.scoreV6}/10, IPv4-drop score ${score.scoreV4only}/10\n`);
+          for (const s of score.symptoms ?? []) process.stdout.write(`  - ${s}\n`);
         }
       }
       if (results.some((r) => r.outcome !== 'ok')) process.exitCode = EXIT_RUNTIME;
     });
 }
+
+probe
+  .command('devices')
+  .description('check every inventoried device now (the reachability probe) and print device and room status')
+  .option('--config <file>', 'agent YAML config', DEFAULT_CONFIG)
+  .option('--json', 'print { devices, rooms, results } as JSON')
+  .action(async (opts: { config: string; json?: boolean }) => {
+    const config = loadAgentConfig(opts.config);
+    const all = await PROBES.reachability.run(config, {
+      signal: AbortSignal.timeout(config.probes.reachability.timeoutS * 1000),
+      log: createLogger(process.env.CAMPUSWATCH_LOG_LEVEL ?? 'warn'),
+      now: () => new Date(),
+    });
+    const results = all.filter((r): r is ReachabilityResult => r.probe === 'reachability');
+    const devices = deviceStatuses(results);
+    const rooms = roomStatuses(results);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ devices, rooms, results }, null, 2)}\n`);
+    } else {
+      process.stdout.write(
+        `${formatTable(
+          ['room', 'device', 'type', 'address', 'status', 'checks'],
+          devices.map((d) => [
+            d.room,
+            d.name,
+            d.type ?? '-',
+            d.address,
+            d.up ? 'up' : d.authFailure ? 'AUTH-FAILURE' : d.critical ? 'DOWN' : 'down',
+            d.checks.map(checkText).join(', '),
+          ]),
+        )}\n\n${formatTable(
+          ['room', 'type', 'status', 'devices up', 'critical down'],
+          rooms.map((r) => [
+            r.name,
+            r.type ?? '-',
+            r.up ? 'up' : 'DOWN',
+            `${r.devicesUp}/${r.devices}`,
+            r.criticalDown.join(', ') || '-',
+          ]),
+        )}\n`,
+      );
+      for (const d of devices) {
+        for (const c of d.checks) {
+          if (!c.up && c.error) process.stdout.write(`  ! ${d.name} ${checkText(c)}: ${c.error}\n`);
+        }
+      }
+    }
+    if (rooms.some((r) => !r.up)) process.exitCode = EXIT_RUNTIME;
+  });
 
 function summary(config: AgentConfig): string {
   const s = config.school;
@@ -255,16 +321,20 @@ function summary(config: AgentConfig): string {
       r.name,
       r.type,
       d.name,
-      d.type ?? '-',
+      d.type,
       d.address,
-      [d.icmp ? 'icmp' : '', ...d.tcp.map((p) => `tcp/${p}`)].filter(Boolean).join(' '),
+      deviceChecks(config, r, d).map(checkLabel).join(' ') || '-',
       d.critical ? 'yes' : 'no',
+      checkSpecs(config, r, d).source,
     ]),
   );
   lines.push(`${config.rooms.length} rooms, ${devices.length} devices`);
   if (devices.length > 0) {
     lines.push(
-      formatTable(['room', 'room type', 'device', 'type', 'address', 'checks', 'critical'], devices),
+      formatTable(
+        ['room', 'room type', 'device', 'type', 'address', 'checks', 'critical', 'checks from'],
+        devices,
+      ),
     );
   }
   return lines.join('\n');

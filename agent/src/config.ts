@@ -2,33 +2,10 @@ import { type Static, Type } from 'typebox';
 import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/config-file.js';
 import { isValidTimezone, School, TagValue } from '../../protocol/school.js';
 import type { Problem } from '../../protocol/validate.js';
+import { inventoryProblems } from './inventory.js';
 
 const Seconds = (def: number, min: number, max: number) =>
   Type.Integer({ default: def, minimum: min, maximum: max });
-
-export const DeviceConfig = Type.Object(
-  {
-    name: TagValue('device name'),
-    address: Type.String({ minLength: 1, maxLength: 255, description: 'IPv4/IPv6 address or host name' }),
-    type: Type.Optional(TagValue('device type (recorder, camera, switch …)', 64)),
-    critical: Type.Boolean({ default: true }),
-    icmp: Type.Boolean({ default: true }),
-    tcp: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: [], maxItems: 32 }),
-  },
-  { additionalProperties: false },
-);
-export type DeviceConfig = Static<typeof DeviceConfig>;
-
-export const RoomConfig = Type.Object(
-  {
-    name: TagValue('room name'),
-    type: TagValue('room type: recording, smart, classroom, lab, core, ap …', 64),
-    building: Type.Optional(Type.String({ maxLength: 200 })),
-    devices: Type.Array(DeviceConfig, { default: [], maxItems: 5000 }),
-  },
-  { additionalProperties: false },
-);
-export type RoomConfig = Static<typeof RoomConfig>;
 
 const ProbeCommon = (intervalS: number, timeoutS: number) => ({
   enabled: Type.Boolean({ default: true }),
@@ -54,6 +31,149 @@ export const SnmpAuth = Type.Object(
   { additionalProperties: false, default: {} },
 );
 export type SnmpAuth = Static<typeof SnmpAuth>;
+
+/** SNMP settings without defaults: merged field by field inventory.snmp ← room.defaults.snmp ← check. */
+export const SnmpOverride = Type.Object(
+  {
+    version: Type.Optional(Type.Enum(['2c', '3'])),
+    community: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    authProtocol: Type.Optional(Type.Enum(['md5', 'sha', 'sha224', 'sha256', 'sha384', 'sha512'])),
+    authKey: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
+    privProtocol: Type.Optional(Type.Enum(['des', 'aes', 'aes256b', 'aes256r'])),
+    privKey: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
+  },
+  { additionalProperties: false },
+);
+export type SnmpOverride = Static<typeof SnmpOverride>;
+
+/** The device types an inventory may use; each has built-in default checks. */
+export const DEVICE_TYPES = [
+  'recorder',
+  'encoder',
+  'camera',
+  'panel',
+  'projector',
+  'switch',
+  'router',
+  'ap',
+  'server',
+  'nvr',
+  'pc',
+  'other',
+] as const;
+export type DeviceType = (typeof DEVICE_TYPES)[number];
+
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+
+/** One check of a device: `icmp`, `{ tcp: 80 }`, `{ rtsp: {…} }`, `{ http: {…} }` or `{ snmp: {…} }`. */
+export const CheckSpec = Type.Union([
+  Type.Literal('icmp'),
+  Type.Object({ tcp: Port }, { additionalProperties: false }),
+  Type.Object(
+    {
+      rtsp: Type.Object(
+        {
+          port: Type.Optional(Port),
+          path: Type.Optional(Type.String({ pattern: '^/[^\\s]*$', maxLength: 500 })),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      http: Type.Object(
+        {
+          url: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+(/\\S*)?$', maxLength: 2000 })),
+          expectStatus: Type.Optional(
+            Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, maxItems: 32 }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object({ snmp: SnmpOverride }, { additionalProperties: false }),
+]);
+export type CheckSpec = Static<typeof CheckSpec>;
+
+const CheckList = Type.Array(CheckSpec, { maxItems: 64 });
+
+/** Built-in default checks per device type (overridden by inventory.deviceTypeDefaults, room and device). */
+export const BUILTIN_TYPE_CHECKS: Readonly<Record<DeviceType, readonly CheckSpec[]>> = {
+  camera: ['icmp', { rtsp: {} }],
+  encoder: ['icmp', { rtsp: {} }],
+  recorder: ['icmp', { http: {} }, { snmp: {} }],
+  nvr: ['icmp', { http: {} }, { rtsp: {} }],
+  switch: [{ snmp: {} }],
+  router: [{ snmp: {} }],
+  ap: ['icmp', { snmp: {} }],
+  panel: ['icmp'],
+  projector: ['icmp'],
+  server: ['icmp'],
+  pc: ['icmp'],
+  other: ['icmp'],
+};
+
+export const DeviceConfig = Type.Object(
+  {
+    name: TagValue('device name'),
+    type: Type.Enum([...DEVICE_TYPES], { default: 'other' }),
+    address: Type.String({ minLength: 1, maxLength: 255, description: 'IPv4/IPv6 address or host name' }),
+    critical: Type.Boolean({ default: true }),
+    /** The checks to run; default: the room's, then the device type's. */
+    checks: Type.Optional(CheckList),
+    /** Legacy (before `checks`): ICMP on/off (default on when `tcp` is given). */
+    icmp: Type.Optional(Type.Boolean()),
+    /** Legacy (before `checks`): TCP ports to connect to. */
+    tcp: Type.Optional(Type.Array(Port, { maxItems: 32 })),
+  },
+  { additionalProperties: false },
+);
+export type DeviceConfig = Static<typeof DeviceConfig>;
+
+export const RoomConfig = Type.Object(
+  {
+    name: TagValue('room name'),
+    type: TagValue('room type: recording, smart, classroom, lab, core, ap …', 64),
+    building: Type.Optional(Type.String({ maxLength: 200 })),
+    floor: Type.Optional(
+      Type.Union([Type.Integer({ minimum: -10, maximum: 200 }), Type.String({ maxLength: 50 })]),
+    ),
+    defaults: Type.Optional(
+      Type.Object(
+        { checks: Type.Optional(CheckList), snmp: Type.Optional(SnmpOverride) },
+        { additionalProperties: false },
+      ),
+    ),
+    devices: Type.Array(DeviceConfig, { default: [], maxItems: 5000 }),
+  },
+  { additionalProperties: false },
+);
+export type RoomConfig = Static<typeof RoomConfig>;
+
+export const InventoryConfig = Type.Object(
+  {
+    /** Default checks per device type, replacing the built-in ones for the types listed. */
+    deviceTypeDefaults: Type.Object(
+      Object.fromEntries(DEVICE_TYPES.map((t) => [t, Type.Optional(CheckList)])) as Record<
+        DeviceType,
+        ReturnType<typeof Type.Optional<typeof CheckList>>
+      >,
+      { additionalProperties: false, default: {} },
+    ),
+    /** SNMP credentials and settings for every device's snmp check (rooms and checks may override). */
+    snmp: Type.Optional(SnmpOverride),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type InventoryConfig = Static<typeof InventoryConfig>;
 
 const IfRef = {
   ifName: Type.Optional(TagValue('interface name (ifName or ifDescr)', 128)),
@@ -113,6 +233,45 @@ export const BandwidthConfig = Type.Object(
 );
 export type BandwidthConfig = Static<typeof BandwidthConfig>;
 
+const Url = Type.String({ pattern: '^https?://[^\\s/]+(/.*)?$', description: 'http(s) URL' });
+
+export const Ipv6Config = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    intervalS: Seconds(3600, 60, 86_400),
+    timeoutS: Seconds(60, 5, 600),
+    /** Connectivity targets (TCP + HTTP over v6 and v4); default: the collector's URL. */
+    targets: Type.Array(
+      Type.Object({ name: TagValue('target name'), url: Url }, { additionalProperties: false }),
+      {
+        default: [],
+        maxItems: 32,
+      },
+    ),
+    /** Names whose AAAA the resolver must return; default: the targets' host names. */
+    dnsNames: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [], maxItems: 32 }),
+    /** A name published only over IPv6 (AAAA only) that must resolve. */
+    v6OnlyName: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+    /** A dual-stack URL: which family the agent's connection used (Happy Eyeballs). */
+    dualStackUrl: Type.Optional(Url),
+    /** A URL over IPv6 whose response is larger than 1280 bytes (path MTU / ICMPv6 Packet Too Big). */
+    mtuUrl: Type.Optional(Url),
+    /** The school's own services (website, learning platform, recording platform). */
+    services: Type.Array(
+      Type.Object({ name: TagValue('service name'), url: Url }, { additionalProperties: false }),
+      {
+        default: [],
+        maxItems: 32,
+      },
+    ),
+    /** Above this degradation ratio IPv6 counts as slow. */
+    slowRatio: Type.Number({ default: 0.5, minimum: 0, maximum: 100 }),
+    connectTimeoutMs: Type.Integer({ default: 5000, minimum: 100, maximum: 60_000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type Ipv6Config = Static<typeof Ipv6Config>;
+
 export const AgentConfig = Type.Object(
   {
     school: School,
@@ -144,15 +303,19 @@ export const AgentConfig = Type.Object(
             ...ProbeCommon(60, 30),
             pingCount: Type.Integer({ default: 3, minimum: 1, maximum: 20 }),
             tcpTimeoutMs: Type.Integer({ default: 3000, minimum: 100, maximum: 60_000 }),
-            concurrency: Type.Integer({ default: 16, minimum: 1, maximum: 256 }),
+            concurrency: Type.Integer({ default: 16, minimum: 1, maximum: 1024 }),
+            /** ICMP: one fping process for the sweep (auto: when fping exists and the sweep is large), or ping per device. */
+            icmpMethod: Type.Enum(['auto', 'fping', 'ping'], { default: 'auto' }),
           },
           { additionalProperties: false, default: {} },
         ),
         bandwidth: BandwidthConfig,
         'uplink-snmp': UplinkSnmpConfig,
+        ipv6: Ipv6Config,
       },
       { additionalProperties: false, default: {} },
     ),
+    inventory: InventoryConfig,
     rooms: Type.Array(RoomConfig, { default: [], maxItems: 2000 }),
   },
   { additionalProperties: false },
@@ -210,16 +373,7 @@ const crossCheck: CrossCheck<AgentConfig> = (c) => {
       message: `must not exceed maxStreams (${bw.maxStreams})`,
     });
   }
-  const seen = new Map<string, string>();
-  c.rooms.forEach((room, r) => {
-    room.devices.forEach((d, i) => {
-      const path = `rooms/${r}/devices/${i}/name`;
-      const prev = seen.get(d.name);
-      if (prev)
-        problems.push({ path, message: `duplicate device name ${JSON.stringify(d.name)} (also at ${prev})` });
-      else seen.set(d.name, path);
-    });
-  });
+  problems.push(...inventoryProblems(c));
   return problems;
 };
 

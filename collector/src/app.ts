@@ -3,6 +3,7 @@ import { type Logger, pino } from 'pino';
 import type { CollectorConfig } from './config.js';
 import type { CollectorContext } from './context.js';
 import { apiError } from './errors.js';
+import { complianceRoutes } from './routes/compliance.js';
 import { enrollRoutes } from './routes/enroll.js';
 import { healthRoutes } from './routes/health.js';
 import { reportRoutes } from './routes/reports.js';
@@ -10,6 +11,7 @@ import { schoolRoutes } from './routes/schools.js';
 import { speedtestSlotRoutes, speedtestStreamRoutes } from './routes/speedtest.js';
 import { SlotScheduler } from './speedtest/slots.js';
 import { InfluxStore } from './store/influx.js';
+import { ensureRetention } from './store/retention.js';
 import { StateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from './targets.js';
 import { schemaErrorFormatter, validatorCompiler } from './validation.js';
@@ -101,10 +103,22 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     now: opts.now ?? (() => new Date()),
     influxReady: () => {
       if (!influx) return Promise.resolve();
-      ready ??= influx.ensureDatabase().catch((err: unknown) => {
-        ready = undefined; // try again on the next write
-        throw err;
-      });
+      ready ??= influx
+        .ensureDatabase()
+        .then(() =>
+          // retention and rollups matter for history, not for accepting reports: log, never block ingest
+          ensureRetention((q) => influx.execute(q), {
+            database: influx.database,
+            rawDays: config.influx!.rawRetentionDays,
+            rollupDays: config.influx!.rollupRetentionDays,
+          }).catch((err: unknown) =>
+            log.error({ err: (err as Error).message }, 'InfluxDB retention/rollup setup failed'),
+          ),
+        )
+        .catch((err: unknown) => {
+          ready = undefined; // try again on the next write
+          throw err;
+        });
       return ready;
     },
   };
@@ -114,6 +128,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   enrollRoutes(app, ctx);
   reportRoutes(app, ctx);
   schoolRoutes(app, ctx);
+  complianceRoutes(app, ctx);
   if (config.speedtest.enabled) {
     speedtestSlotRoutes(app, ctx, ctx.slots, () => ctx.speedtestUrl);
     if (!config.speedtest.listen) speedtestStreamRoutes(app, ctx, ctx.slots);

@@ -10,6 +10,9 @@ export const InfluxConfig = Type.Object(
     username: Type.Optional(Type.String({ minLength: 1 })),
     password: Type.Optional(Type.String({ minLength: 1 })),
     timeoutMs: Type.Integer({ default: 10_000, minimum: 100, maximum: 300_000 }),
+    /** Raw points are kept this long; hourly and daily rollups (continuous queries) much longer. */
+    rawRetentionDays: Type.Integer({ default: 90, minimum: 1, maximum: 3650 }),
+    rollupRetentionDays: Type.Integer({ default: 1096, minimum: 1, maximum: 36500 }),
   },
   { additionalProperties: false },
 );

@@ -5,6 +5,11 @@ import type { Problem } from '../../protocol/validate.js';
 import { PACKAGE_ROOT } from '../../protocol/version.js';
 
 const Mbps = Type.Number({ minimum: 1, maximum: 1_000_000 });
+const Day = Type.String({
+  pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$',
+  description: 'YYYY-MM-DD',
+});
+const DateRange = Type.Object({ from: Day, to: Day }, { additionalProperties: false });
 const Pct = Type.Number({ minimum: 0, maximum: 100 });
 
 /** The informatization targets of DESIGN §5; every value is configurable. */
@@ -53,11 +58,15 @@ export const TargetsConfig = Type.Object(
       {
         minPct: Pct,
         windowDays: Type.Integer({ default: 30, minimum: 1, maximum: 366 }),
+        /** A recording room down this long in teaching hours becomes an alert candidate. */
+        roomDownAlertMinutes: Type.Integer({ default: 10, minimum: 1, maximum: 1440 }),
         teachingHours: Type.Object(
           {
             days: Type.Array(Type.Enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']), { minItems: 1 }),
             start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
             end: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+            terms: Type.Array(DateRange, { default: [], maxItems: 20 }),
+            holidays: Type.Array(DateRange, { default: [], maxItems: 200 }),
           },
           { additionalProperties: false },
         ),

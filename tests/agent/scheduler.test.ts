@@ -16,7 +16,7 @@ const config = parseAgentConfig(
   [
     'school: { id: s, name: 星海 }',
     'collector: { url: "http://127.0.0.1:1" }',
-    'probes: { host: { intervalS: 300, timeoutS: 1 }, reachability: { intervalS: 60, timeoutS: 2 } }',
+    'probes: { host: { intervalS: 300, timeoutS: 1 }, reachability: { intervalS: 60, timeoutS: 2 }, ipv6: { enabled: false } }',
   ].join('\n'),
 );
 

@@ -96,8 +96,8 @@ describe('evaluateCompliance', () => {
       'recording',
     );
     expect(rooms).toEqual([
-      { name: '录播室 2', up: true, down: [] },
-      { name: '录播室 3', up: false, down: ['主机B (tcp/554 refused)'] },
+      { name: '录播室 2', up: true, down: [], at: '2026-11-23T01:00:00.000Z' },
+      { name: '录播室 3', up: false, down: ['主机B (tcp/554 refused)'], at: '2026-11-23T01:00:00.000Z' },
     ]);
   });
 });

@@ -68,7 +68,11 @@ export class World {
         school,
         collector: { url: this.url, requestTimeoutS: 5 },
         state: join(this.dir, `agent-${name}`),
-        probes: { host: { enabled: false }, reachability: { pingCount: 1, tcpTimeoutMs: 1000 } },
+        probes: {
+          host: { enabled: false },
+          ipv6: { enabled: false },
+          reachability: { pingCount: 1, tcpTimeoutMs: 1000 },
+        },
         rooms: [
           {
             name: '录播室 1',

@@ -113,6 +113,7 @@ describe.skipIf(skip !== undefined)(
           probes: {
             host: { enabled: false },
             reachability: { enabled: false },
+            ipv6: { enabled: false },
             bandwidth: { enabled: true, durationS: 3, omitS: 1, streams: 4 },
           },
         }),

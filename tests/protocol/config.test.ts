@@ -32,6 +32,26 @@ describe('config error messages name the file, the field path and what was expec
       loadAgentConfig,
       'YAML syntax error at line 2, column 1: Flow map in block collection must be sufficiently indented and end with a }',
     ],
+    [
+      'agent-inventory-unknown-type.yaml',
+      loadAgentConfig,
+      'rooms[0].devices[0].type: must be one of: "recorder", "encoder", "camera", "panel", "projector", "switch", "router", "ap", "server", "nvr", "pc", "other"',
+    ],
+    [
+      'agent-inventory-duplicate-device.yaml',
+      loadAgentConfig,
+      'rooms[0].devices[1].name: duplicate device name "教师机位" in room "录播室 1"',
+    ],
+    [
+      'agent-inventory-bad-address.yaml',
+      loadAgentConfig,
+      'rooms[0].devices[0].address: "10.203.1.300" is not an IP address or host name',
+    ],
+    [
+      'agent-inventory-snmp-no-credentials.yaml',
+      loadAgentConfig,
+      'rooms[0].devices[0].checks: the snmp check needs SNMP credentials: a community (v2c) or a v3 user with keys, in inventory.snmp, the room’s defaults.snmp or the check',
+    ],
     ['collector-wrong-type.yaml', loadCollectorConfig, 'ingest.bodyLimitBytes: must be integer'],
     ['collector-unknown-key.yaml', loadCollectorConfig, 'influxdb: unknown key'],
     ['collector-missing-school-id.yaml', loadCollectorConfig, 'schools[0].id: is required'],
@@ -66,7 +86,7 @@ describe('config error messages name the file, the field path and what was expec
     expect(err.message.split('\n')).toEqual([
       'agent.yaml: school.timezone: unknown time zone "Mars/Olympus"',
       'agent.yaml: probes.host.timeoutS: must be less than intervalS (30)',
-      'agent.yaml: rooms[0].devices[1].name: duplicate device name "主机" (also at rooms/0/devices/0/name)',
+      'agent.yaml: rooms[0].devices[1].name: duplicate device name "主机" in room "录播室"',
     ]);
   });
 });
@@ -77,7 +97,9 @@ describe('shipped configs', () => {
     expect(c.school.name).toBe('苏州工业园区星海实验中学, 初中部');
     expect(c.school.timezone).toBe('Asia/Shanghai');
     expect(c.rooms.map((r) => r.type)).toEqual(['recording', 'smart']);
-    expect(c.rooms[0]!.devices[0]!.icmp).toBe(true);
+    expect(c.rooms[0]!.devices[0]!.critical).toBe(true);
+    expect(c.rooms[0]!.devices[0]!.checks).toEqual(['icmp']);
+    expect(c.inventory.deviceTypeDefaults.panel).toEqual(['icmp', { tcp: 80 }]);
   });
 
   it('the example collector config loads', () => {

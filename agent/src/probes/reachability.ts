@@ -1,6 +1,9 @@
 import ping, { type PingResponse } from 'ping';
 import type { DeviceRef, Outcome, ReachabilityResult } from '../../../protocol/report.js';
 import type { AgentConfig, DeviceConfig, RoomConfig } from '../config.js';
+import { deviceChecks, type ResolvedCheck } from '../inventory.js';
+import { type Finding, httpCheck, httpDispatcher, rtspCheck, snmpCheck } from './device-checks.js';
+import { runFping } from './fping.js';
 import {
   elapsedMs,
   type Family,
@@ -18,21 +21,7 @@ type ReachabilityConfig = AgentConfig['probes']['reachability'];
 interface Check {
   room: RoomConfig;
   device: DeviceConfig;
-  check: 'icmp' | 'tcp';
-  port?: number;
-}
-
-/** What a check found; the common fields (device, target, at, durationMs …) are added around it. */
-interface Finding {
-  outcome: Outcome;
-  up: boolean;
-  family?: Family;
-  address?: string;
-  rttMs?: number;
-  lossPct?: number;
-  sent?: number;
-  received?: number;
-  error?: string;
+  check: ResolvedCheck;
 }
 
 /** The ping programs this run can use; looked up once per run. */
@@ -47,12 +36,17 @@ export const PING_MISSING =
 /** Interval between echo requests of one check (iputils allows 0.2 s for unprivileged users). */
 const PING_INTERVAL_S = '0.2';
 
+/** Below this many ICMP targets one `ping` per device is as quick as one fping for the batch. */
+export const FPING_MIN_TARGETS = 8;
+/** fping: pause between any two echo requests, and between two to the same target. */
+const FPING_INTERVAL_MS = 1;
+const FPING_PERIOD_MS = 200;
+
 function listChecks(config: AgentConfig): Check[] {
   const checks: Check[] = [];
   for (const room of config.rooms) {
     for (const device of room.devices) {
-      if (device.icmp) checks.push({ room, device, check: 'icmp' });
-      for (const port of device.tcp) checks.push({ room, device, check: 'tcp', port });
+      for (const check of deviceChecks(config, room, device)) checks.push({ room, device, check });
     }
   }
   return checks;
@@ -65,8 +59,8 @@ function deviceRef(room: RoomConfig, device: DeviceConfig): DeviceRef {
     room: room.name,
     roomType: room.type,
     critical: device.critical,
+    type: device.type,
   };
-  if (device.type !== undefined) ref.type = device.type;
   return ref;
 }
 
@@ -227,40 +221,117 @@ async function tcpCheck(
   return finding;
 }
 
-async function runCheck(
-  c: Check,
-  cfg: ReachabilityConfig,
-  programs: PingPrograms,
-  resolve: (device: DeviceConfig) => Promise<Resolution>,
-  ctx: ProbeContext,
-): Promise<ReachabilityResult> {
+interface Sweep {
+  cfg: ReachabilityConfig;
+  programs: PingPrograms;
+  resolve: (device: DeviceConfig) => Promise<Resolution>;
+  /** ICMP findings of the fping batch by address, when the batch runs. */
+  icmpBatch?: Promise<BatchOutcome>;
+  http: ReturnType<typeof httpDispatcher>;
+}
+
+type BatchOutcome = Map<string, Omit<Finding, 'family' | 'address'>> | { error: string; outcome: Outcome };
+
+type Target = { address: string; family: Family };
+
+async function runOne(c: Check, resolved: Target, sweep: Sweep, signal: AbortSignal): Promise<Finding> {
+  const { cfg } = sweep;
+  const check = c.check;
+  switch (check.kind) {
+    case 'icmp': {
+      if (sweep.icmpBatch) {
+        const batch = await sweep.icmpBatch;
+        if (!(batch instanceof Map))
+          return { outcome: batch.outcome, up: false, ...resolved, error: batch.error };
+        const f = batch.get(resolved.address);
+        if (f) return { ...f, ...resolved };
+        return {
+          outcome: 'error',
+          up: false,
+          ...resolved,
+          error: 'fping printed no result for this address',
+        };
+      }
+      return icmpCheck(resolved, cfg, sweep.programs, signal);
+    }
+    case 'tcp':
+      return tcpCheck(resolved, check.port, cfg, signal);
+    case 'rtsp':
+      return rtspCheck(resolved, check.port, check.path, cfg.tcpTimeoutMs, signal);
+    case 'http':
+      return httpCheck(check.url, check.expectStatus, cfg.tcpTimeoutMs, signal, sweep.http);
+    case 'snmp':
+      return snmpCheck(resolved, check.auth, signal);
+  }
+}
+
+function checkPort(check: ResolvedCheck): number | undefined {
+  if (check.kind === 'tcp' || check.kind === 'rtsp') return check.port;
+  if (check.kind === 'snmp') return check.auth.port;
+  return undefined;
+}
+
+async function runCheck(c: Check, sweep: Sweep, ctx: ProbeContext): Promise<ReachabilityResult> {
   const at = ctx.now().toISOString();
   const startedAt = performance.now();
   let finding: Finding;
   if (ctx.signal.aborted) {
     finding = { outcome: 'timeout', up: false, error: 'not started: the probe deadline passed' };
+  } else if (c.check.kind === 'http') {
+    // The URL names its own host (which may differ from the device address).
+    finding = await httpCheck(
+      c.check.url,
+      c.check.expectStatus,
+      sweep.cfg.tcpTimeoutMs,
+      ctx.signal,
+      sweep.http,
+    );
   } else {
-    const resolved = await resolve(c.device);
+    const resolved = await sweep.resolve(c.device);
     if (!resolved.ok) finding = { outcome: resolved.outcome, up: false, error: resolved.error };
-    else if (c.check === 'icmp') finding = await icmpCheck(resolved, cfg, programs, ctx.signal);
-    else finding = await tcpCheck(resolved, c.port ?? 0, cfg, ctx.signal);
+    else finding = await runOne(c, { address: resolved.address, family: resolved.family }, sweep, ctx.signal);
   }
   const result: ReachabilityResult = {
     probe: 'reachability',
     target: c.device.name,
     device: deviceRef(c.room, c.device),
-    check: c.check,
+    check: c.check.kind,
     ...finding,
     durationMs: elapsedMs(startedAt),
     at,
   };
-  if (c.port !== undefined) result.port = c.port;
+  const port = checkPort(c.check);
+  if (port !== undefined) result.port = port;
   return result;
 }
 
+async function fpingBatch(
+  fping: string,
+  checks: Check[],
+  sweep: Sweep,
+  signal: AbortSignal,
+): Promise<BatchOutcome> {
+  const devices = [...new Set(checks.filter((c) => c.check.kind === 'icmp').map((c) => c.device))];
+  const resolved = await Promise.all(devices.map((d) => sweep.resolve(d)));
+  const addresses = resolved.flatMap((r) => (r.ok ? [r.address] : []));
+  const cfg = sweep.cfg;
+  const run = await runFping(fping, addresses, {
+    count: cfg.pingCount,
+    timeoutMs: cfg.tcpTimeoutMs,
+    periodMs: FPING_PERIOD_MS,
+    intervalMs: FPING_INTERVAL_MS,
+    signal,
+  });
+  if (!run.ok) return { outcome: run.aborted ? 'timeout' : 'error', error: run.error };
+  return run.results;
+}
+
 /**
- * Is each inventoried device up? One ICMP check (`ping`, pingCount echo requests) and one TCP
- * connect per listed port, at most `concurrency` at once. Host names are resolved once per device.
+ * Is each inventoried device up? Every check of every device (ICMP, TCP connect, RTSP OPTIONS, HTTP,
+ * SNMP) in one sweep, at most `concurrency` at once, each with its own deadline (tcpTimeoutMs for
+ * TCP/RTSP/HTTP, the SNMP timeout × attempts) joined with the probe's signal. ICMP: one fping
+ * process for the batch when fping exists and the sweep has ≥ FPING_MIN_TARGETS ICMP targets (or
+ * `icmpMethod: fping`); otherwise `ping` per device. Host names are resolved once per device.
  */
 export const reachabilityProbe: Probe = {
   kind: 'reachability',
@@ -268,11 +339,19 @@ export const reachabilityProbe: Probe = {
     const cfg = config.probes.reachability;
     const checks = listChecks(config);
     const programs: PingPrograms = {};
-    if (checks.some((c) => c.check === 'icmp')) {
-      const [p4, p6] = await Promise.all([findExecutable('ping'), findExecutable('ping6')]);
+    const icmpTargets = new Set(checks.filter((c) => c.check.kind === 'icmp').map((c) => c.device)).size;
+    let fping: string | undefined;
+    if (icmpTargets > 0) {
+      const [p4, p6, f] = await Promise.all([
+        findExecutable('ping'),
+        findExecutable('ping6'),
+        cfg.icmpMethod === 'ping' ? undefined : findExecutable('fping'),
+      ]);
       if (p4) programs.ping = p4;
       if (p6) programs.ping6 = p6;
-      if (!p4) ctx.log.warn(PING_MISSING);
+      if (f && (cfg.icmpMethod === 'fping' || icmpTargets >= FPING_MIN_TARGETS)) fping = f;
+      if (!p4 && !fping) ctx.log.warn(PING_MISSING);
+      if (cfg.icmpMethod === 'fping' && !f) ctx.log.warn('icmpMethod fping: fping not found, using ping');
     }
     const resolutions = new Map<DeviceConfig, Promise<Resolution>>();
     const resolve = (device: DeviceConfig): Promise<Resolution> => {
@@ -283,9 +362,34 @@ export const reachabilityProbe: Probe = {
       }
       return r;
     };
-    const results = await mapLimit(checks, cfg.concurrency, (c) => runCheck(c, cfg, programs, resolve, ctx));
+    const http = httpDispatcher(cfg.tcpTimeoutMs);
+    const sweep: Sweep = { cfg, programs, resolve, http };
+    if (fping) sweep.icmpBatch = fpingBatch(fping, checks, sweep, ctx.signal);
+    // Batched ICMP checks only wait for fping: they stay out of the concurrency limit.
+    const batched = sweep.icmpBatch !== undefined;
+    const isBatched = (c: Check) => batched && c.check.kind === 'icmp';
+    const results: ReachabilityResult[] = new Array<ReachabilityResult>(checks.length);
+    const indexed = checks.map((c, i) => ({ c, i }));
+    try {
+      await Promise.all([
+        mapLimit(
+          indexed.filter(({ c }) => !isBatched(c)),
+          cfg.concurrency,
+          async ({ c, i }) => {
+            results[i] = await runCheck(c, sweep, ctx);
+          },
+        ),
+        ...indexed
+          .filter(({ c }) => isBatched(c))
+          .map(async ({ c, i }) => {
+            results[i] = await runCheck(c, sweep, ctx);
+          }),
+      ]);
+    } finally {
+      await http.close().catch(() => undefined);
+    }
     const down = results.filter((r) => !r.up).length;
-    ctx.log.debug({ checks: results.length, down }, 'reachability checks done');
+    ctx.log.debug({ checks: results.length, down, fping: batched }, 'device checks done');
     return results;
   },
 };

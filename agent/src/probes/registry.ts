@@ -1,6 +1,7 @@
 import type { ProbeName } from '../../../protocol/report.js';
 import { bandwidthProbe } from './bandwidth.js';
 import { hostProbe } from './host.js';
+import { ipv6Probe } from './ipv6.js';
 import type { Probe } from './probe.js';
 import { reachabilityProbe } from './reachability.js';
 import { uplinkSnmpProbe } from './uplink-snmp.js';
@@ -11,4 +12,5 @@ export const PROBES: Record<ProbeName, Probe> = {
   reachability: reachabilityProbe,
   bandwidth: bandwidthProbe,
   'uplink-snmp': uplinkSnmpProbe,
+  ipv6: ipv6Probe,
 };

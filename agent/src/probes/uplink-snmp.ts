@@ -78,7 +78,7 @@ interface IfFound extends IfTarget {
 type Failure = { outcome: Outcome; error: string };
 
 /** Thrown inside the probe when ctx.signal aborts; never leaves `run`. */
-class ProbeAbortedError extends Error {
+export class ProbeAbortedError extends Error {
   override readonly name = 'ProbeAbortedError';
 }
 
@@ -98,13 +98,13 @@ function decodeText(buf: Buffer): string {
   }
 }
 
-function asText(value: unknown): string | undefined {
+export function asText(value: unknown): string | undefined {
   if (Buffer.isBuffer(value)) return decodeText(value);
   if (typeof value === 'string') return value;
   return undefined;
 }
 
-function asNumber(value: unknown): number | undefined {
+export function asNumber(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value === 'bigint') return Number(value);
   return undefined;
@@ -128,7 +128,7 @@ function tagSafe(name: string): string {
 }
 
 /** Removes every occurrence of the configured secrets from a text meant for a result or a log. */
-function scrub(text: string, s: SnmpAuth): string {
+export function scrub(text: string, s: SnmpAuth): string {
   let out = text;
   for (const secret of [s.community, s.authKey, s.privKey]) {
     if (secret) out = out.split(secret).join('[redacted]');
@@ -140,7 +140,7 @@ function scrub(text: string, s: SnmpAuth): string {
 // Session
 
 /** A net-snmp session wrapped in promises; every request ends when ctx.signal aborts. */
-class SnmpClient {
+export class SnmpClient {
   private readonly session: snmp.Session;
   private closed = false;
   /** Last error the session emitted (an undecodable datagram): the request it concerned times out. */
@@ -265,8 +265,30 @@ class SnmpClient {
 /** net-snmp ≥ 3.2x rejects v3 answers outside the engine time window; @types/net-snmp lacks the code. */
 const NOT_IN_TIME_WINDOW: unknown = Reflect.get(snmp.ResponseInvalidCode, 'ENotInTimeWindow');
 
+/**
+ * Did an SNMPv3 agent reject the user or keys? An authentication report (wrong user/authKey, or
+ * outside the time window), an undecryptable answer, or — snmpd drops requests it cannot decrypt —
+ * a timeout after the agent answered engine discovery (wrong privKey).
+ */
+export function isSnmpAuthFailure(
+  err: unknown,
+  s: SnmpAuth,
+  session: { engineAnswered(): boolean } | undefined,
+): boolean {
+  if (s.version !== '3') return false;
+  if (err instanceof Error && err.name === 'RequestTimedOutError') return session?.engineAnswered() === true;
+  if (err instanceof snmp.ResponseInvalidError) {
+    return (
+      err.code === snmp.ResponseInvalidCode.EAuthFailure ||
+      err.code === snmp.ResponseInvalidCode.ECouldNotDecrypt ||
+      err.code === NOT_IN_TIME_WINDOW
+    );
+  }
+  return false;
+}
+
 /** Turns a library error into an outcome and a message without secrets (never by message text). */
-function classify(
+export function classify(
   err: unknown,
   s: SnmpAuth,
   where: string,

@@ -2,6 +2,8 @@ import type { ProbeResult, ReachabilityResult } from '../../../protocol/report.j
 import type { School } from '../../../protocol/school.js';
 import type { ComplianceRow } from '../store/state.js';
 import type { TargetsConfig } from '../targets.js';
+import { evaluateIpv6 } from './ipv6.js';
+import { isTeachingTime } from './teaching-hours.js';
 import { evaluateBackbone, evaluateUplink } from './uplink.js';
 
 /** The targets of DESIGN §5, in the order reports list them. */
@@ -31,6 +33,8 @@ interface RoomState {
   name: string;
   up: boolean;
   down: string[];
+  /** The latest check time of the room's results. */
+  at: string;
 }
 
 /** Rooms of one type from reachability results: a device is up when all its checks pass; a room when all its critical devices are. */
@@ -55,7 +59,8 @@ export function roomStates(results: readonly ProbeResult[], roomType: string): R
         );
       }
     }
-    return { name, up: down.length === 0, down };
+    const at = [...devices.values()].flat().reduce((m, c) => (c.at > m ? c.at : m), '');
+    return { name, up: down.length === 0, down, at };
   });
 }
 
@@ -65,8 +70,12 @@ function roomTarget(
   results: readonly ProbeResult[],
   roomType: string,
   minPerSchool: number,
+  inTeaching: (at: string) => boolean,
 ): ComplianceRow {
-  const rooms = roomStates(results, roomType);
+  // outside teaching hours a switched-off device is not an outage: such a room still counts as working
+  const rooms = roomStates(results, roomType).map((r) =>
+    r.up || inTeaching(r.at) ? r : { ...r, up: true, name: `${r.name} (off outside teaching hours)` },
+  );
   if (rooms.length === 0) {
     return {
       target,
@@ -107,27 +116,50 @@ export function evaluateCompliance(
   targets: TargetsConfig,
   /** Past speed tests, any order (the store keeps the last ones). */
   speedtests: readonly ProbeResult[] = [],
+  /** Critical-device samples taken in teaching hours over the rolling window. */
+  availability: { up: number; total: number } = { up: 0, total: 0 },
 ): ComplianceRow[] {
   const tier = tierOf(school, targets);
+  const timetable = targets.deviceAvailability.teachingHours;
+  const inTeaching = (at: string) => isTeachingTime(new Date(at), school.timezone, timetable);
+  const minPct = targets.deviceAvailability.minPct;
+  const pct =
+    availability.total > 0 ? Math.round((availability.up / availability.total) * 10000) / 100 : null;
   return [
     evaluateUplink(speedtests, targets.uplink.tiers[tier].mbps, targets),
     evaluateBackbone(latest, targets),
-    {
-      target: 'ipv6',
-      state: 'no_data',
-      value: null,
-      goal: targets.ipv6.minScore,
-      reason: 'no IPv6 readiness check reported yet',
-    },
-    roomTarget('recording_room', 'recording room', latest, 'recording', targets.recordingRoom.minPerSchool),
-    roomTarget('smart_classroom', 'smart classroom', latest, 'smart', targets.smartClassroom.minPerSchool),
-    {
-      target: 'device_availability',
-      state: 'no_data',
-      value: null,
-      goal: targets.deviceAvailability.minPct,
-      reason: 'teaching-hours availability is not computed yet',
-    },
+    evaluateIpv6(latest, targets),
+    roomTarget(
+      'recording_room',
+      'recording room',
+      latest,
+      'recording',
+      targets.recordingRoom.minPerSchool,
+      inTeaching,
+    ),
+    roomTarget(
+      'smart_classroom',
+      'smart classroom',
+      latest,
+      'smart',
+      targets.smartClassroom.minPerSchool,
+      inTeaching,
+    ),
+    pct === null
+      ? {
+          target: 'device_availability',
+          state: 'no_data',
+          value: null,
+          goal: minPct,
+          reason: `no critical-device checks in teaching hours in the last ${targets.deviceAvailability.windowDays} days`,
+        }
+      : {
+          target: 'device_availability',
+          state: pct >= minPct ? 'met' : 'not_met',
+          value: pct,
+          goal: minPct,
+          reason: `${pct}% of ${availability.total} critical-device checks up in teaching hours over the last ${targets.deviceAvailability.windowDays} days`,
+        },
     {
       target: 'security',
       state: 'no_data',

@@ -5,6 +5,7 @@ import { formatProblem } from '../../../protocol/validate.js';
 import { SENT_AT_HEADER } from '../../../protocol/version.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
+import { teachingSamples, windowStartDay } from '../evaluate/availability.js';
 import { evaluateCompliance, tierOf } from '../evaluate/compliance.js';
 import { InfluxRejectedError, InfluxUnavailableError } from '../store/influx.js';
 import { reportToPoints } from '../store/points.js';
@@ -95,7 +96,13 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         ...ctx.state.history(school.id, 'bandwidth'),
         ...shiftedResults.filter((r) => r.probe === 'bandwidth'),
       ];
-      const compliance = evaluateCompliance(school, latest, ctx.targets, speedtests);
+      const samples = teachingSamples(shiftedResults, school, ctx.targets);
+      const stored = ctx.state.availability(school.id, windowStartDay(receivedAt, school, ctx.targets));
+      const availability = {
+        up: stored.up + samples.availability.filter((s) => s.up).length,
+        total: stored.total + samples.availability.length,
+      };
+      const compliance = evaluateCompliance(school, latest, ctx.targets, speedtests, availability);
 
       if (ctx.influx) {
         const points = reportToPoints(report, {
@@ -111,7 +118,10 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           await ctx.influxReady();
           await ctx.influx.write(points);
         } catch (err) {
-          if (err instanceof InfluxUnavailableError) {
+          // a refusal that is about the collector (auth, missing database: 401/403/404), not the report, is retryable
+          const collectorSide =
+            err instanceof InfluxRejectedError && err.status !== undefined && err.status !== 400;
+          if (err instanceof InfluxUnavailableError || collectorSide) {
             req.log.warn(
               { reportId: report.reportId, err: err.message },
               'InfluxDB unavailable; asking the agent to retry',
@@ -138,6 +148,8 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         clockOffsetMs: offset,
         receivedAt,
         compliance,
+        availability: samples.availability,
+        rooms: samples.rooms,
       });
       if (shiftMs !== 0) {
         req.log.warn(

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
+import { roomAlertCandidates } from '../evaluate/availability.js';
 import { clockFindings } from '../evaluate/clock.js';
 import { tierOf } from '../evaluate/compliance.js';
 import { schoolCompliance, summariseCompliance } from '../evaluate/school-view.js';
@@ -49,6 +50,7 @@ export function schoolRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         })),
         latest: ctx.state.latestResults(school.id),
         findingCandidates: clockFindings(ctx.state.listAgents(school.id), ctx.config.clock.maxOffsetS * 1000),
+        alertCandidates: roomAlertCandidates(ctx.state.roomsDown(school.id), ctx.now(), ctx.targets),
         compliance: schoolCompliance(ctx.state, ctx.targets, school),
       };
     },

@@ -286,6 +286,40 @@ export class InfluxStore {
     }
   }
 
+  /**
+   * Runs a statement (CREATE/ALTER/SHOW) with POST /query and returns the raw JSON body. Errors are
+   * classified like writes; an error inside the body (`results[].error`) is an InfluxRejectedError.
+   */
+  async execute(statement: string): Promise<unknown> {
+    const url = new URL(this.pingUrl.replace(/\/ping$/, '/query'));
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (this.authHeader !== undefined) headers.authorization = this.authHeader;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: new URLSearchParams({ q: statement, db: this.database }).toString(),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new InfluxUnavailableError(`InfluxDB not reachable for a statement: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    const body: unknown = await res.json().catch(() => undefined);
+    if (res.status >= 500)
+      throw new InfluxUnavailableError(`InfluxDB answered HTTP ${res.status} to a statement`);
+    const results = (body as { results?: { error?: string }[]; error?: string } | undefined) ?? {};
+    const error = results.error ?? results.results?.find((r) => r.error)?.error;
+    if (res.status >= 400 || error) {
+      throw new InfluxRejectedError(`InfluxDB refused a statement: ${error ?? `HTTP ${res.status}`}`, {
+        status: res.status,
+      });
+    }
+    return body;
+  }
+
   /** Closes idle keep-alive connections. */
   async close(): Promise<void> {
     this.agent.destroy();

@@ -115,6 +115,17 @@ function resultPoints(r: ProbeResult, tags: Tags, shiftMs: number, uplinkGoalMbp
         },
       ];
     }
+    case 'ipv6': {
+      const fields: IPoint['fields'] = { ok: r.ok ? 1 : 0 };
+      if (r.ms !== undefined) fields.ms = r.ms;
+      if (r.family !== undefined) fields.family = r.family;
+      if (r.scoreV6 !== undefined) fields.score_v6 = r.scoreV6;
+      if (r.scoreV4only !== undefined) fields.score_v4only = r.scoreV4only;
+      if (r.degradation !== undefined) fields.degradation = r.degradation;
+      const t: Tags = { ...tags, check: r.check };
+      if (r.service) t.service = r.service;
+      return [{ measurement: 'ipv6', tags: t, fields, timestamp }];
+    }
     case 'uplink-snmp': {
       const fields: IPoint['fields'] = { ok: r.outcome === 'ok' ? 1 : 0, oper_up: r.operUp ? 1 : 0 };
       if (r.inMbps !== undefined) fields.in_mbps = r.inMbps;

@@ -48,6 +48,7 @@ export function resultKey(r: ProbeResult): string {
   if (r.probe === 'reachability') return `reachability|${r.target}|${r.check}|${r.port ?? ''}`;
   if (r.probe === 'bandwidth') return `bandwidth|${r.direction}`;
   if (r.probe === 'uplink-snmp') return `uplink-snmp|${r.device.name}|${r.ifIndex}`;
+  if (r.probe === 'ipv6') return `ipv6|${r.check}|${r.service ?? r.target}`;
   return `${r.probe}|${r.target}`;
 }
 
@@ -93,6 +94,15 @@ export class StateStore {
       CREATE TABLE IF NOT EXISTS history (
         school_id TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL, json TEXT NOT NULL,
         PRIMARY KEY (school_id, key, at)
+      );
+      CREATE TABLE IF NOT EXISTS availability (
+        school_id TEXT NOT NULL, device TEXT NOT NULL, day TEXT NOT NULL,
+        up INTEGER NOT NULL, total INTEGER NOT NULL,
+        PRIMARY KEY (school_id, device, day)
+      );
+      CREATE TABLE IF NOT EXISTS room_down (
+        school_id TEXT NOT NULL, room TEXT NOT NULL, room_type TEXT NOT NULL, since TEXT NOT NULL, detail TEXT NOT NULL,
+        PRIMARY KEY (school_id, room)
       );
       CREATE TABLE IF NOT EXISTS compliance (
         school_id TEXT NOT NULL, target TEXT NOT NULL, state TEXT NOT NULL,
@@ -243,6 +253,10 @@ export class StateStore {
     clockOffsetMs: number;
     receivedAt: Date;
     compliance: readonly ComplianceRow[];
+    /** Critical-device samples of this report taken in teaching hours (local day). */
+    availability?: readonly { device: string; day: string; up: boolean }[];
+    /** Rooms of this report as seen in teaching hours: down ones open (or keep) a down-since, up ones close it. */
+    rooms?: readonly { room: string; roomType: string; up: boolean; at: string; detail: string }[];
   }): void {
     const at = args.receivedAt.toISOString();
     this.db.transaction(() => {
@@ -274,8 +288,41 @@ export class StateStore {
           trim.run(args.agent.schoolId, key, args.agent.schoolId, key, HISTORY_DEPTH);
         }
       }
+      const sample = this.db.prepare(
+        `INSERT INTO availability (school_id, device, day, up, total) VALUES (?, ?, ?, ?, 1)
+         ON CONFLICT(school_id, device, day) DO UPDATE SET up = up + excluded.up, total = total + 1`,
+      );
+      for (const s of args.availability ?? []) sample.run(args.agent.schoolId, s.device, s.day, s.up ? 1 : 0);
+      const opened = this.db.prepare(
+        `INSERT INTO room_down (school_id, room, room_type, since, detail) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(school_id, room) DO UPDATE SET detail = excluded.detail`,
+      );
+      const closed = this.db.prepare('DELETE FROM room_down WHERE school_id = ? AND room = ?');
+      for (const r of args.rooms ?? []) {
+        if (r.up) closed.run(args.agent.schoolId, r.room);
+        else opened.run(args.agent.schoolId, r.room, r.roomType, r.at, r.detail);
+      }
       this.replaceCompliance(args.agent.schoolId, args.compliance, at);
     })();
+  }
+
+  /** Critical-device samples in teaching hours since a local day (inclusive). */
+  availability(schoolId: string, sinceDay: string): { up: number; total: number } {
+    const row = this.db
+      .prepare(
+        'SELECT coalesce(sum(up), 0) AS up, coalesce(sum(total), 0) AS total FROM availability WHERE school_id = ? AND day >= ?',
+      )
+      .get(schoolId, sinceDay) as { up: number; total: number };
+    return row;
+  }
+
+  /** Rooms down in teaching hours, with the time they were first seen down. */
+  roomsDown(schoolId: string): { room: string; roomType: string; since: string; detail: string }[] {
+    return this.db
+      .prepare(
+        'SELECT room, room_type AS roomType, since, detail FROM room_down WHERE school_id = ? ORDER BY since',
+      )
+      .all(schoolId) as { room: string; roomType: string; since: string; detail: string }[];
   }
 
   /** Past results of the probes judged over several runs (speed tests), newest first. */

@@ -1,0 +1,310 @@
+import type { Socket } from 'node:net';
+import { Agent, request, errors as undiciErrors } from 'undici';
+import type { Outcome } from '../../../protocol/report.js';
+import type { SnmpAuth } from '../config.js';
+import { urlHost } from '../inventory.js';
+import { elapsedMs, errnoCode, errorText, type Family, openTcp, outcomeOfErrno } from './net-util.js';
+import {
+  asNumber,
+  asText,
+  classify,
+  isSnmpAuthFailure,
+  OID,
+  ProbeAbortedError,
+  SnmpClient,
+  scrub,
+} from './uplink-snmp.js';
+
+/**
+ * The application-level checks of the device probe: RTSP OPTIONS, HTTP(S) GET, SNMP system and
+ * interface state. Each takes an already resolved address, a per-check timeout and the probe's
+ * signal; none throws: every failure is an outcome.
+ */
+
+/** What a check found; the common fields (device, target, at, durationMs …) are added around it. */
+export interface Finding {
+  outcome: Outcome;
+  up: boolean;
+  family?: Family;
+  address?: string;
+  rttMs?: number;
+  lossPct?: number;
+  sent?: number;
+  received?: number;
+  status?: number;
+  url?: string;
+  uptimeS?: number;
+  sysDescr?: string;
+  ifDown?: number;
+  authFailure?: boolean;
+  error?: string;
+}
+
+export interface Resolved {
+  address: string;
+  family: Family;
+}
+
+/** A signal that aborts with `parent` or after `ms`; `clear()` removes the timer and the listener. */
+export function deadline(parent: AbortSignal, ms: number): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  const timer = setTimeout(() => controller.abort(), ms);
+  if (parent.aborted) controller.abort();
+  else parent.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// RTSP
+
+const RTSP_STATUS = /^RTSP\/(\d)\.(\d) (\d{3})(?: .*)?$/;
+const MAX_STATUS_LINE = 4096;
+
+/** The status code of an RTSP status line (`RTSP/1.0 200 OK`), or undefined. */
+export function parseRtspStatus(line: string): number | undefined {
+  const m = RTSP_STATUS.exec(line.trim());
+  return m?.[3] ? Number(m[3]) : undefined;
+}
+
+/** Reads from `socket` until the first CRLF; resolves undefined on close, error or abort. */
+function readStatusLine(socket: Socket, signal: AbortSignal): Promise<string | { ended: string }> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const finish = (v: string | { ended: string }) => {
+      socket.removeListener('data', onData);
+      socket.removeListener('end', onEnd);
+      socket.removeListener('close', onEnd);
+      socket.removeListener('error', onError);
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    };
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString('latin1');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) finish(buf.slice(0, nl).replace(/\r$/, ''));
+      else if (buf.length > MAX_STATUS_LINE) finish(buf.slice(0, MAX_STATUS_LINE));
+    };
+    const onEnd = () => finish({ ended: 'the server closed the connection without a status line' });
+    const onError = (err: Error) => finish({ ended: `connection error: ${errorText(err)}` });
+    const onAbort = () => finish({ ended: 'aborted' });
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    socket.on('error', onError);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** RTSP OPTIONS over TCP: any valid RTSP status line means the service answers (401 included). */
+export async function rtspCheck(
+  resolved: Resolved,
+  port: number,
+  path: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Finding> {
+  const startedAt = performance.now();
+  const d = deadline(signal, timeoutMs);
+  try {
+    const c = await openTcp({ host: resolved.address, port, timeoutMs, signal: d.signal });
+    const base = { family: c.family ?? resolved.family, address: c.address ?? resolved.address };
+    if (c.outcome !== 'ok' || !c.socket) {
+      return { outcome: c.outcome, up: false, ...base, error: c.error ?? 'no connection' };
+    }
+    const socket = c.socket;
+    try {
+      const uri = `rtsp://${urlHost(resolved.address)}:${port}${path}`;
+      socket.write(`OPTIONS ${uri} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: campuswatch\r\n\r\n`);
+      const line = await readStatusLine(socket, d.signal);
+      if (typeof line !== 'string') {
+        if (d.signal.aborted) {
+          return {
+            outcome: 'timeout',
+            up: false,
+            ...base,
+            error: signal.aborted
+              ? 'the probe deadline passed while waiting for the RTSP answer'
+              : `no RTSP answer within ${timeoutMs} ms`,
+          };
+        }
+        return { outcome: 'error', up: false, ...base, error: line.ended };
+      }
+      const status = parseRtspStatus(line);
+      if (status === undefined) {
+        return {
+          outcome: 'error',
+          up: false,
+          ...base,
+          error: `not an RTSP status line: ${JSON.stringify(line.slice(0, 200))}`,
+        };
+      }
+      return { outcome: 'ok', up: true, ...base, status, rttMs: elapsedMs(startedAt) };
+    } finally {
+      socket.destroy();
+    }
+  } finally {
+    d.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+/** An undici dispatcher for one sweep: no connection is kept once the sweep ends (`close()`). */
+export function httpDispatcher(timeoutMs: number): Agent {
+  return new Agent({
+    connect: { timeout: timeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    keepAliveTimeout: 1000,
+    connections: 1,
+  });
+}
+
+/** The URL without user:password (results never carry secrets). */
+function safeUrl(url: URL): string {
+  const u = new URL(url.href);
+  u.username = '';
+  u.password = '';
+  return u.href.slice(0, 2000);
+}
+
+function causeOf(err: unknown): unknown {
+  return err instanceof Error && err.cause !== undefined ? err.cause : err;
+}
+
+/** HTTP(S) GET: up when the status is < 500, or one of `expectStatus` when given. */
+export async function httpCheck(
+  url: string,
+  expectStatus: readonly number[] | undefined,
+  timeoutMs: number,
+  signal: AbortSignal,
+  dispatcher: Agent,
+): Promise<Finding> {
+  const startedAt = performance.now();
+  const parsed = new URL(url);
+  const shown = safeUrl(parsed);
+  const d = deadline(signal, timeoutMs);
+  try {
+    const res = await request(parsed, {
+      method: 'GET',
+      signal: d.signal,
+      dispatcher,
+      headers: { 'user-agent': 'campuswatch' },
+    });
+    const rttMs = elapsedMs(startedAt);
+    await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+    const status = res.statusCode;
+    const up = expectStatus ? expectStatus.includes(status) : status < 500;
+    const f: Finding = { outcome: 'ok', up, status, url: shown, rttMs };
+    if (!up)
+      f.error = expectStatus
+        ? `HTTP ${status}, expected ${expectStatus.join(' or ')}`
+        : `HTTP ${status} (server error)`;
+    return f;
+  } catch (err) {
+    if (d.signal.aborted) {
+      return {
+        outcome: 'timeout',
+        up: false,
+        url: shown,
+        error: signal.aborted
+          ? 'the probe deadline passed during the HTTP request'
+          : `no HTTP answer within ${timeoutMs} ms`,
+      };
+    }
+    const inner = causeOf(err);
+    const code = errnoCode(inner) ?? errnoCode(err);
+    if (err instanceof undiciErrors.ConnectTimeoutError || err instanceof undiciErrors.HeadersTimeoutError) {
+      return { outcome: 'timeout', up: false, url: shown, error: `no HTTP answer within ${timeoutMs} ms` };
+    }
+    const outcome = outcomeOfErrno(code);
+    const tls = code !== undefined && /CERT|TLS|SSL|SELF_SIGNED|ERR_OSSL/.test(code);
+    return {
+      outcome,
+      up: false,
+      url: shown,
+      error: `${tls ? 'TLS error' : 'HTTP request failed'} (${code ?? 'error'}): ${errorText(inner)}`.slice(
+        0,
+        2000,
+      ),
+    };
+  } finally {
+    d.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SNMP
+
+const SYS_DESCR = '1.3.6.1.2.1.1.1.0';
+const IF_OPER_UP = 1;
+/** ifOperStatus notPresent(6): a port with no transceiver is not "down". */
+const IF_NOT_PRESENT = 6;
+
+/** sysUpTime, sysDescr and ifOperStatus of every interface (v2c or v3 authPriv). */
+export async function snmpCheck(resolved: Resolved, s: SnmpAuth, signal: AbortSignal): Promise<Finding> {
+  const startedAt = performance.now();
+  const base = { family: resolved.family, address: resolved.address };
+  const where = `${resolved.address} port ${s.port}`;
+  let client: SnmpClient;
+  try {
+    client = new SnmpClient(resolved.address, resolved.family, s, signal);
+  } catch (err) {
+    const f = classify(err, s, where, undefined);
+    return { ...f, up: false, ...base };
+  }
+  const onAbort = () => client.close();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const values = await client.get([OID.sysUpTime, SYS_DESCR]);
+    const rttMs = elapsedMs(startedAt);
+    const statuses = await client.walk(OID.ifOperStatus);
+    let ifDown = 0;
+    for (const v of statuses.values()) {
+      const n = asNumber(v);
+      if (n !== undefined && n !== IF_OPER_UP && n !== IF_NOT_PRESENT) ifDown++;
+    }
+    const f: Finding = { outcome: 'ok', up: true, ...base, rttMs, ifDown };
+    const ticks = asNumber(values.get(OID.sysUpTime));
+    if (ticks !== undefined && ticks >= 0) f.uptimeS = Math.round(ticks) / 100;
+    const descr = asText(values.get(SYS_DESCR));
+    if (descr !== undefined) f.sysDescr = scrub(descr.replace(/\p{Cc}/gu, ' ').trim(), s).slice(0, 500);
+    return f;
+  } catch (caught) {
+    const err = signal.aborted ? new ProbeAbortedError('aborted') : caught;
+    if (isSnmpAuthFailure(err, s, client)) {
+      return {
+        outcome: 'error',
+        up: false,
+        ...base,
+        authFailure: true,
+        error: scrub(
+          `SNMP v3 authentication failed for user "${s.user ?? ''}": the agent answers but rejects the user or keys (check authKey/privKey, ${s.authProtocol}/${s.privProtocol})`,
+          s,
+        ),
+      };
+    }
+    if (err instanceof Error && err.name === 'RequestTimedOutError') {
+      return {
+        outcome: 'timeout',
+        up: false,
+        ...base,
+        error: `no answer (${s.version === '2c' ? 'wrong community or unreachable' : 'unreachable or no SNMP agent'}) from ${where} within ${s.timeoutMs} ms × ${s.retries + 1} attempt(s)`,
+      };
+    }
+    const f = classify(err, s, where, client);
+    return { ...f, up: false, ...base };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    client.close();
+  }
+}

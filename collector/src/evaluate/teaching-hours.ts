@@ -1,0 +1,55 @@
+/** When lessons happen (DESIGN §5): a weekly timetable in the school's time zone, term dates and holidays. */
+export interface Timetable {
+  days: readonly ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+  start: string; // HH:MM, local
+  end: string; // HH:MM, local
+  /** Terms (inclusive local dates, YYYY-MM-DD); when empty, every week counts. */
+  terms?: readonly { from: string; to: string }[];
+  /** Holidays (inclusive local dates) inside terms. */
+  holidays?: readonly { from: string; to: string }[];
+}
+
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The local calendar date, weekday and minute of the day of an instant in a time zone (DST-aware via Intl). */
+export function localTime(
+  instant: Date,
+  timeZone: string,
+): { date: string; weekday: Timetable['days'][number]; minutes: number } {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      weekday: 'short',
+      hourCycle: 'h23',
+    });
+    formatters.set(timeZone, f);
+  }
+  const parts = Object.fromEntries(f.formatToParts(instant).map((p) => [p.type, p.value]));
+  const weekday = WEEKDAYS[['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts.weekday ?? '')]!;
+  return {
+    date: `${parts.year}-${parts.month}-${parts.day}`,
+    weekday,
+    minutes: Number(parts.hour) * 60 + Number(parts.minute),
+  };
+}
+
+const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+const within = (date: string, ranges: readonly { from: string; to: string }[]) =>
+  ranges.some((r) => date >= r.from && date <= r.to);
+
+/** Is this instant inside teaching hours at a school in `timeZone`? Pure. */
+export function isTeachingTime(instant: Date, timeZone: string, t: Timetable): boolean {
+  const { date, weekday, minutes } = localTime(instant, timeZone);
+  if (!t.days.includes(weekday)) return false;
+  if (minutes < toMinutes(t.start) || minutes >= toMinutes(t.end)) return false;
+  if (t.terms && t.terms.length > 0 && !within(date, t.terms)) return false;
+  if (t.holidays && within(date, t.holidays)) return false;
+  return true;
+}
