@@ -396,8 +396,7 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
     expect(second.outcome).toBe('ok');
     expect(second.inMbps).toBeGreaterThanOrEqual(floorMbps);
     expect(second.outMbps).toBeGreaterThanOrEqual(floorMbps);
-    // …and not absurdly more (other loopback traffic of this machine is small next to 256 MiB).
-    expect(second.inMbps).toBeLessThan(floorMbps * 3);
+    // No upper bound: other test files (speed tests on 127.0.0.1) may share lo at the same moment.
     expect(second.utilPct).toBeUndefined(); // lo's ifHighSpeed (10) is not its capacity
   });
 
