@@ -1,13 +1,7 @@
-// bench/bandwidth: the agent's HTTP speed test against iperf3 over the same shaped lab link, same run.
-// Needs root, iproute2 (tc tbf) and iperf3; run with: npm run build && npx tsx bench/bandwidth.ts [rates…]
-// Prints, per rate: iperf3 Mbps, agent Mbps, their ratio, and CPU seconds (agent + collector vs iperf3
-// client + server, the latter from iperf3's own cpu_utilization_percent) with their ratio.
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createLab, iperf3, iperf3Available, labAvailable } from '../tests/lab/lab.js';
+import { createLab, firstJsonLine, iperf3, iperf3Available, labAvailable } from '../tests/lab/lab.js';
 
 const rates = process.argv
   .slice(2)
@@ -45,13 +39,6 @@ function iperfCpu(json: unknown): number {
   return (((cpu?.host_total ?? 0) + (cpu?.remote_total ?? 0)) / 100) * (SECONDS + OMIT);
 }
 
-function firstLine<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (l) => resolve(JSON.parse(l) as T));
-    child.once('exit', (c) => reject(new Error(`collector exited ${c}`)));
-  });
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'cw-bench-bw-'));
 const lab = await createLab({ uplinkMbit: RATES[0]!, name: 'bench' });
 try {
@@ -61,7 +48,7 @@ try {
     join(dir, 'agent'),
     JSON.stringify({ id: 'bench-school', name: '基准测试学校' }),
   ]);
-  const { url, pid } = await firstLine<{ url: string; pid: number }>(collector);
+  const { url, pid } = await firstJsonLine<{ url: string; pid: number }>(collector);
   const rows: string[][] = [];
   let worstRatio = Number.POSITIVE_INFINITY;
   let worstCpu = 0;

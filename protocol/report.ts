@@ -210,6 +210,29 @@ export const Ipv6Result = Type.Object(
 );
 export type Ipv6Result = Static<typeof Ipv6Result>;
 
+/**
+ * One security baseline check (DESIGN §6) against one target: `finding` true when the problem is
+ * present. Passing checks are reported too, so the collector can resolve a finding. Severity, 等保
+ * clause and exceptions are the collector's policy (config/baseline.yaml); the agent reports facts.
+ */
+export const SecurityResult = Type.Object(
+  {
+    probe: Type.Literal('security'),
+    ...common,
+    /** Rule id of config/baseline.yaml, e.g. cleartext-telnet, snmp-default-community, high-risk-port, rtsp-no-auth, tls-expired. */
+    rule: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,63}$' }),
+    finding: Type.Boolean(),
+    /** What was seen (banner, status line, certificate dates, open port …); never a secret. */
+    evidence: ShortText(1000),
+    device: Type.Optional(DeviceRef),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    /** Rule-specific number (days to certificate expiry, open port, …). */
+    value: Type.Optional(Type.Number({ minimum: -1e9, maximum: 1e9 })),
+  },
+  { additionalProperties: false },
+);
+export type SecurityResult = Static<typeof SecurityResult>;
+
 /** Every result kind, keyed by its `probe` discriminator. Add new probe result schemas here. */
 export const RESULT_SCHEMAS = {
   host: HostResult,
@@ -217,6 +240,7 @@ export const RESULT_SCHEMAS = {
   bandwidth: BandwidthResult,
   'uplink-snmp': UplinkSnmpResult,
   ipv6: Ipv6Result,
+  security: SecurityResult,
 } as const;
 export type ProbeName = keyof typeof RESULT_SCHEMAS;
 export const PROBE_NAMES = Object.keys(RESULT_SCHEMAS) as ProbeName[];
@@ -227,6 +251,7 @@ export const ProbeResult = Type.Union([
   BandwidthResult,
   UplinkSnmpResult,
   Ipv6Result,
+  SecurityResult,
 ]);
 export type ProbeResult = Static<typeof ProbeResult>;
 

@@ -198,12 +198,12 @@ probe
       }
       if (live) process.stdout.write('\n');
       process.stdout.write(
-        [
+        `${[
           `download   ${s.download_mbps} Mbps (p90 ${s.download_p90_mbps})`,
           `upload     ${s.upload_mbps} Mbps (p90 ${s.upload_p90_mbps})`,
           `streams    ${s.streams}, ${s.duration_s} s per direction after a ${omitS} s warm-up`,
           `RTT        idle ${s.rtt_idle_ms} ms, under load ${s.rtt_loaded_ms} ms`,
-        ].join('\n') + '\n',
+        ].join('\n')}\n`,
       );
     },
   );

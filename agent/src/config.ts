@@ -272,6 +272,37 @@ export const Ipv6Config = Type.Object(
 );
 export type Ipv6Config = Static<typeof Ipv6Config>;
 
+/** The security baseline scan (DESIGN §6): gentle, connect-only, only inventory devices and the agent host. */
+export const SecurityConfig = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false }),
+    intervalS: Seconds(86_400, 300, 30 * 86_400),
+    timeoutS: Seconds(300, 10, 3_600),
+    /** Connections in flight at once across the whole scan. */
+    concurrency: Type.Integer({ default: 16, minimum: 1, maximum: 128 }),
+    connectTimeoutMs: Type.Integer({ default: 2000, minimum: 100, maximum: 30_000 }),
+    /** Public services whose TLS certificates are checked (expiry, protocol versions, self-signed). */
+    tls: Type.Array(
+      Type.Object(
+        {
+          name: TagValue('service name'),
+          url: Type.String({
+            pattern: '^https://[^\\s/]+(/\\S*)?$',
+            maxLength: 2000,
+            description: 'https URL',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [], maxItems: 64 },
+    ),
+    /** Devices that must speak SNMPv3 only (v1/v2c answering is a finding). */
+    snmpV3Required: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type SecurityConfig = Static<typeof SecurityConfig>;
+
 export const AgentConfig = Type.Object(
   {
     school: School,
@@ -312,6 +343,7 @@ export const AgentConfig = Type.Object(
         bandwidth: BandwidthConfig,
         'uplink-snmp': UplinkSnmpConfig,
         ipv6: Ipv6Config,
+        security: SecurityConfig,
       },
       { additionalProperties: false, default: {} },
     ),

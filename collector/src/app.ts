@@ -1,10 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './baseline.js';
 import type { CollectorConfig } from './config.js';
 import type { CollectorContext } from './context.js';
 import { apiError } from './errors.js';
 import { complianceRoutes } from './routes/compliance.js';
 import { enrollRoutes } from './routes/enroll.js';
+import { findingRoutes } from './routes/findings.js';
 import { healthRoutes } from './routes/health.js';
 import { reportRoutes } from './routes/reports.js';
 import { schoolRoutes } from './routes/schools.js';
@@ -20,6 +22,7 @@ export interface BuildOptions {
   log?: Logger;
   now?: () => Date;
   targets?: TargetsConfig;
+  baseline?: BaselineConfig;
 }
 
 export const REDACT_PATHS = [
@@ -97,6 +100,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     speedtestUrl: config.speedtest.publicUrl,
     config,
     targets,
+    baseline: opts.baseline ?? loadBaseline(config.baselineFile ?? DEFAULT_BASELINE_FILE),
     state,
     influx,
     log,
@@ -129,6 +133,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   reportRoutes(app, ctx);
   schoolRoutes(app, ctx);
   complianceRoutes(app, ctx);
+  findingRoutes(app, ctx);
   if (config.speedtest.enabled) {
     speedtestSlotRoutes(app, ctx, ctx.slots, () => ctx.speedtestUrl);
     if (!config.speedtest.listen) speedtestStreamRoutes(app, ctx, ctx.slots);

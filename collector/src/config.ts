@@ -22,6 +22,9 @@ export const CollectorConfig = Type.Object(
   {
     listen: Type.String({ default: '127.0.0.1:8080', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:]+):\\d{1,5}$' }),
     dataDir: Type.String({ default: '/var/lib/campuswatch-collector', minLength: 1 }),
+    baselineFile: Type.Optional(
+      Type.String({ minLength: 1, description: 'defaults to the packaged config/baseline.yaml' }),
+    ),
     targetsFile: Type.Optional(
       Type.String({ minLength: 1, description: 'defaults to the packaged config/targets.yaml' }),
     ),

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { BaselineConfig } from './baseline.js';
 import type { CollectorConfig } from './config.js';
 import type { SlotScheduler } from './speedtest/slots.js';
 import type { InfluxStore } from './store/influx.js';
@@ -9,6 +10,7 @@ import type { TargetsConfig } from './targets.js';
 export interface CollectorContext {
   config: CollectorConfig;
   targets: TargetsConfig;
+  baseline: BaselineConfig;
   state: StateStore;
   /** Absent on the embedded default: state, API and evaluation work, no series are written. */
   influx: InfluxStore | undefined;

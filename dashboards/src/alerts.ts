@@ -6,6 +6,13 @@
 import { stringify } from 'yaml';
 import { DATASOURCE_UID } from './common.js';
 import { SILENT_AFTER_MIN } from './fleet.js';
+import {
+  failingSeverities,
+  failingSeverityCondition,
+  loadGoals,
+  type TargetsConfig,
+  tierText,
+} from './goals.js';
 import { type Select, select } from './influxql.js';
 
 export const ALERT_FOLDER = 'campuswatch';
@@ -30,96 +37,99 @@ export interface AlertRuleSpec {
 
 const SCHOOL = ['school', 'school_name', 'district', 'group'];
 
-export const ALERT_RULES: AlertRuleSpec[] = [
-  {
-    uid: 'cw-agent-silent',
-    title: '代理沉默 (Agent silent for more than 3 report intervals)',
-    query: select('count("results")')
-      .from('agent')
-      .groupByTime(`${SILENT_AFTER_MIN}m`, 'agent', ...SCHOOL)
-      .fill(0),
-    rangeS: 3600,
-    reducer: 'last',
-    evaluator: { type: 'lt', param: 1 },
-    for: '2m',
-    severity: 'high',
-    summary: '{{ $labels.school_name }}: agent {{ $labels.agent }} has not reported for 3 intervals',
-    description: `No report from the agent in the last ${SILENT_AFTER_MIN} minutes (reports every 60 s).`,
-  },
-  {
-    uid: 'cw-recording-room-down',
-    title: '录播室设备离线 (Recording room down in teaching hours)',
-    query: select('last("up")')
-      .from('device')
-      .where('"room_type" = \'recording\'')
-      .groupBy(...SCHOOL, 'room', 'device'),
-    rangeS: 600,
-    reducer: 'last',
-    evaluator: { type: 'lt', param: 1 },
-    for: '5m',
-    severity: 'high',
-    summary: '{{ $labels.school_name }}: {{ $labels.room }} / {{ $labels.device }} is down',
-    description: `Notifications outside teaching hours are muted by the mute timing ${TEACHING_HOURS_MUTE} (route label teaching_hours=only).`,
-    labels: { teaching_hours: 'only' },
-  },
-  {
-    uid: 'cw-uplink-below-target',
-    title: '上行带宽未达标 (Uplink below target in the last tests)',
-    // Best of the last 3 successful tests per direction, as a share of the tier target: < 0.9 fires.
-    query: select('max("ratio")')
-      .from(
-        select('"mbps" / "target_mbps" AS "ratio"')
-          .from('uplink_speedtest')
-          .where('"ok" = 1')
-          .groupBy(...SCHOOL, 'direction')
-          .orderByTimeDesc()
-          .limit(3),
-      )
-      .noTimeFilter()
-      .groupBy(...SCHOOL, 'direction')
-      .orderByTimeDesc(), // InfluxQL: a subquery is ordered in the same direction as its outer query
-    rangeS: 7 * 86_400,
-    reducer: 'last',
-    evaluator: { type: 'lt', param: 0.9 },
-    for: '0s',
-    severity: 'warning',
-    summary:
-      '{{ $labels.school_name }}: uplink {{ $labels.direction }} below 90% of the tier target in the last 3 tests',
-    description:
-      'Measured throughput / tier target (300/500/1000 Mbps) < 0.9 for each of the last three tests.',
-  },
-  {
-    uid: 'cw-ipv6-score-dropped',
-    title: 'IPv6 得分下降 (IPv6 score dropped below 9)',
-    query: select('last("score_v6")')
-      .from('ipv6')
-      .where('"check" = \'score\'')
-      .groupBy(...SCHOOL),
-    rangeS: 86_400,
-    reducer: 'last',
-    evaluator: { type: 'lt', param: 9 },
-    for: '0s',
-    severity: 'warning',
-    summary: '{{ $labels.school_name }}: IPv6 readiness score below 9/10',
-    description: 'The latest IPv6 readiness score (test-ipv6 style, 0–10) is below the target of 9.',
-  },
-  {
-    uid: 'cw-finding-critical-high',
-    title: '高危安全发现 (Open critical/high finding)',
-    query: select('last("open")')
-      .from('finding')
-      .where('"severity" =~ /^(critical|high)$/')
-      .groupBy(...SCHOOL, 'rule', 'target', 'severity', 'mlps'),
-    rangeS: 86_400,
-    reducer: 'last',
-    evaluator: { type: 'gt', param: 0 },
-    for: '0s',
-    severity: 'critical',
-    summary:
-      '{{ $labels.school_name }}: {{ $labels.severity }} finding {{ $labels.rule }} on {{ $labels.target }}',
-    description: '等保 2.0 clause {{ $labels.mlps }}.',
-  },
-];
+/** The alert rules for these goals (thresholds from config/targets.yaml). */
+export function alertRules(t: TargetsConfig): AlertRuleSpec[] {
+  const pct = Math.round(t.uplink.tolerance * 100);
+  const n = t.uplink.lastTests;
+  return [
+    {
+      uid: 'cw-agent-silent',
+      title: '代理沉默 (Agent silent for more than 3 report intervals)',
+      query: select('count("results")')
+        .from('agent')
+        .groupByTime(`${SILENT_AFTER_MIN}m`, 'agent', ...SCHOOL)
+        .fill(0),
+      rangeS: 3600,
+      reducer: 'last',
+      evaluator: { type: 'lt', param: 1 },
+      for: '2m',
+      severity: 'high',
+      summary: '{{ $labels.school_name }}: agent {{ $labels.agent }} has not reported for 3 intervals',
+      description: `No report from the agent in the last ${SILENT_AFTER_MIN} minutes (reports every 60 s).`,
+    },
+    {
+      uid: 'cw-recording-room-down',
+      title: '录播室设备离线 (Recording room down in teaching hours)',
+      query: select('last("up")')
+        .from('device')
+        .where('"room_type" = \'recording\'')
+        .groupBy(...SCHOOL, 'room', 'device'),
+      rangeS: 600,
+      reducer: 'last',
+      evaluator: { type: 'lt', param: 1 },
+      for: '5m',
+      severity: 'high',
+      summary: '{{ $labels.school_name }}: {{ $labels.room }} / {{ $labels.device }} is down',
+      description: `Notifications outside teaching hours are muted by the mute timing ${TEACHING_HOURS_MUTE} (route label teaching_hours=only).`,
+      labels: { teaching_hours: 'only' },
+    },
+    {
+      uid: 'cw-uplink-below-target',
+      title: '上行带宽未达标 (Uplink below target in the last tests)',
+      // Best of the last N successful tests per direction, as a share of the tier target: < tolerance fires.
+      query: select('max("ratio")')
+        .from(
+          select('"mbps" / "target_mbps" AS "ratio"')
+            .from('uplink_speedtest')
+            .where('"ok" = 1')
+            .groupBy(...SCHOOL, 'direction')
+            .orderByTimeDesc()
+            .limit(n),
+        )
+        .noTimeFilter()
+        .groupBy(...SCHOOL, 'direction')
+        .orderByTimeDesc(), // InfluxQL: a subquery is ordered in the same direction as its outer query
+      rangeS: 7 * 86_400,
+      reducer: 'last',
+      evaluator: { type: 'lt', param: t.uplink.tolerance },
+      for: '0s',
+      severity: 'warning',
+      summary: `{{ $labels.school_name }}: uplink {{ $labels.direction }} below ${pct}% of the tier target in the last ${n} tests`,
+      description: `Measured throughput / tier target (${tierText(t)}) < ${t.uplink.tolerance} for each of the last ${n} tests.`,
+    },
+    {
+      uid: 'cw-ipv6-score-dropped',
+      title: `IPv6 得分下降 (IPv6 score dropped below ${t.ipv6.minScore})`,
+      query: select('last("score_v6")')
+        .from('ipv6')
+        .where('"check" = \'score\'')
+        .groupBy(...SCHOOL),
+      rangeS: 86_400,
+      reducer: 'last',
+      evaluator: { type: 'lt', param: t.ipv6.minScore },
+      for: '0s',
+      severity: 'warning',
+      summary: `{{ $labels.school_name }}: IPv6 readiness score below ${t.ipv6.minScore}/10`,
+      description: `The latest IPv6 readiness score (test-ipv6 style, 0–10) is below the target of ${t.ipv6.minScore}.`,
+    },
+    {
+      uid: 'cw-finding-critical-high',
+      title: `高危安全发现 (Open ${failingSeverities(t).join('/')} finding)`,
+      query: select('last("open")')
+        .from('finding')
+        .where(failingSeverityCondition(t))
+        .groupBy(...SCHOOL, 'rule', 'target', 'severity', 'mlps'),
+      rangeS: 86_400,
+      reducer: 'last',
+      evaluator: { type: 'gt', param: 0 },
+      for: '0s',
+      severity: 'critical',
+      summary:
+        '{{ $labels.school_name }}: {{ $labels.severity }} finding {{ $labels.rule }} on {{ $labels.target }}',
+      description: '等保 2.0 clause {{ $labels.mlps }}.',
+    },
+  ];
+}
 
 function ruleYaml(r: AlertRuleSpec): Record<string, unknown> {
   return {
@@ -171,7 +181,7 @@ function ruleYaml(r: AlertRuleSpec): Record<string, unknown> {
   };
 }
 
-export function alertRulesYaml(): string {
+export function alertRulesYaml(t: TargetsConfig = loadGoals()): string {
   const doc = {
     apiVersion: 1,
     groups: [
@@ -180,7 +190,7 @@ export function alertRulesYaml(): string {
         name: 'campuswatch',
         folder: ALERT_FOLDER,
         interval: '1m',
-        rules: ALERT_RULES.map(ruleYaml),
+        rules: alertRules(t).map(ruleYaml),
       },
     ],
     muteTimes: [

@@ -1,12 +1,15 @@
 /**
- * `npm run dashboards`: writes `dashboards/generated/<uid>.json` (and the Grafana alert rules under
- * `dashboards/provisioning/alerting/`). Deterministic: keys sorted, no timestamps, no random ids.
+ * `npm run dashboards`: writes `dashboards/generated/<uid>.json`, a picture of its layout
+ * `dashboards/generated/<uid>.svg`, and the Grafana alert rules under `dashboards/provisioning/alerting/`.
+ * Goals (thresholds) come from `config/targets.yaml`. Deterministic: keys sorted, no timestamps, no random ids.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alertRulesYaml } from './alerts.js';
 import { fleet } from './fleet.js';
+import { loadGoals, type TargetsConfig } from './goals.js';
+import { layoutSvg } from './layout-svg.js';
 import { overview } from './overview.js';
 import { school } from './school.js';
 import { security } from './security.js';
@@ -35,10 +38,10 @@ export function render(value: unknown): string {
 }
 
 /** Every dashboard, keyed by uid, as the plain JSON object written to disk. */
-export function buildDashboards(): Map<string, Record<string, unknown>> {
+export function buildDashboards(goals: TargetsConfig = loadGoals()): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
   for (const factory of [overview, school, security, fleet]) {
-    const built = factory().build();
+    const built = factory(goals).build();
     const uid = built.uid;
     if (!uid) throw new Error(`dashboard ${built.title} has no uid`);
     // Assign panel ids by position: stable and unique within the dashboard.
@@ -49,17 +52,20 @@ export function buildDashboards(): Map<string, Record<string, unknown>> {
 }
 
 /** File name → content of everything `npm run dashboards` writes. */
-export function buildFiles(): Map<string, string> {
+export function buildFiles(goals: TargetsConfig = loadGoals()): Map<string, string> {
   const files = new Map<string, string>();
-  for (const [uid, json] of buildDashboards()) files.set(join(GENERATED_DIR, `${uid}.json`), render(json));
-  files.set(ALERTING_FILE, alertRulesYaml());
+  for (const [uid, json] of buildDashboards(goals)) {
+    files.set(join(GENERATED_DIR, `${uid}.json`), render(json));
+    files.set(join(GENERATED_DIR, `${uid}.svg`), layoutSvg(json));
+  }
+  files.set(ALERTING_FILE, alertRulesYaml(goals));
   return files;
 }
 
 function main(): void {
   mkdirSync(GENERATED_DIR, { recursive: true });
   for (const name of readdirSync(GENERATED_DIR)) {
-    if (name.endsWith('.json')) rmSync(join(GENERATED_DIR, name));
+    if (name.endsWith('.json') || name.endsWith('.svg')) rmSync(join(GENERATED_DIR, name));
   }
   for (const [path, content] of buildFiles()) {
     mkdirSync(dirname(path), { recursive: true });

@@ -13,6 +13,7 @@ import {
   type VariableName,
   variable,
 } from './common.js';
+import type { TargetsConfig } from './goals.js';
 import { select } from './influxql.js';
 import { barGaugePanel, statPanel, statusHistoryPanel, tablePanel, timeseriesPanel } from './panels.js';
 
@@ -22,7 +23,7 @@ const F = () => filters(...VARS);
 /** Minutes without a report after which an agent counts as silent (3 report intervals of 60 s, rounded up). */
 export const SILENT_AFTER_MIN = 5;
 
-export function fleet(): dashboard.DashboardBuilder {
+export function fleet(_t: TargetsConfig): dashboard.DashboardBuilder {
   const grid = new Grid();
   const d = baseDashboard(
     UIDS.fleet,

@@ -16,6 +16,13 @@ import {
   type VariableName,
   variable,
 } from './common.js';
+import {
+  ALL_SCHOOLS_PCT,
+  failingSeverities,
+  failingSeverityCondition,
+  type TargetsConfig,
+  tierText,
+} from './goals.js';
 import { select, str } from './influxql.js';
 import { barGaugePanel, gaugePanel, statPanel, tablePanel, timeseriesPanel } from './panels.js';
 
@@ -75,7 +82,7 @@ function pctGauge(title: string, target: string, description: string, goal: numb
     .showThresholdLabels(true);
 }
 
-export function overview(): dashboard.DashboardBuilder {
+export function overview(t: TargetsConfig): dashboard.DashboardBuilder {
   const grid = new Grid();
   const d = baseDashboard(
     UIDS.overview,
@@ -91,8 +98,8 @@ export function overview(): dashboard.DashboardBuilder {
       pctStat(
         '上行带宽达标率 (% meeting uplink bandwidth)',
         'uplink_bandwidth',
-        'Schools whose measured down and up speed reach the tier target × 0.9 (300/500/1000 Mbps).',
-        100,
+        `Schools whose measured down and up speed reach the tier target × ${t.uplink.tolerance} (${tierText(t)}).`,
+        ALL_SCHOOLS_PCT,
       ),
       4,
       5,
@@ -103,8 +110,8 @@ export function overview(): dashboard.DashboardBuilder {
       pctStat(
         'IPv6 就绪率 (% IPv6-ready)',
         'ipv6',
-        'Schools with an IPv6 readiness score ≥ 9/10 and their services reachable over IPv6.',
-        100,
+        `Schools with an IPv6 readiness score ≥ ${t.ipv6.minScore}/10${t.ipv6.requireServices ? ' and their services reachable over IPv6' : ''}; goal ${t.ipv6.districtGoalPct}%.`,
+        t.ipv6.districtGoalPct,
       ),
       4,
       5,
@@ -113,10 +120,10 @@ export function overview(): dashboard.DashboardBuilder {
   d.withPanel(
     grid.place(
       pctGauge(
-        '录播室达标率 (% with a working recording room, goal 80%)',
+        `录播室达标率 (% with a working recording room, goal ${t.recordingRoom.districtGoalPct}%)`,
         'recording_room',
-        '智慧教育创新发展行动: 80% of schools have an automatic recording room whose devices are up.',
-        80,
+        `智慧教育创新发展行动: ${t.recordingRoom.districtGoalPct}% of schools have at least ${t.recordingRoom.minPerSchool} automatic recording room whose devices are up.`,
+        t.recordingRoom.districtGoalPct,
       ),
       4,
       5,
@@ -125,10 +132,10 @@ export function overview(): dashboard.DashboardBuilder {
   d.withPanel(
     grid.place(
       pctGauge(
-        '智慧教室达标率 (% with a working smart classroom, goal 100%)',
+        `智慧教室达标率 (% with a working smart classroom, goal ${t.smartClassroom.districtGoalPct}%)`,
         'smart_classroom',
-        'Every school has a smart classroom whose devices are up.',
-        100,
+        `${t.smartClassroom.districtGoalPct}% of schools have at least ${t.smartClassroom.minPerSchool} smart classroom whose devices are up.`,
+        t.smartClassroom.districtGoalPct,
       ),
       4,
       5,
@@ -139,8 +146,8 @@ export function overview(): dashboard.DashboardBuilder {
       pctStat(
         '主干达标率 (% meeting backbone)',
         'backbone',
-        'Core uplinks ≥ 10 Gbit/s and access ports ≥ 1 Gbit/s (SNMP ifHighSpeed).',
-        100,
+        `Core uplinks ≥ ${t.backbone.coreMinMbps} Mbit/s and access ports ≥ ${t.backbone.accessMinMbps} Mbit/s (SNMP ifHighSpeed).`,
+        ALL_SCHOOLS_PCT,
       ),
       4,
       5,
@@ -149,16 +156,15 @@ export function overview(): dashboard.DashboardBuilder {
   d.withPanel(
     grid.place(
       statPanel({
-        title: '未关闭高危发现 (Open critical/high findings)',
-        description:
-          'Open security findings of severity critical or high in the selected schools (等保 2.0).',
+        title: `未关闭高危发现 (Open ${failingSeverities(t).join('/')} findings)`,
+        description: `Open security findings of severity ${failingSeverities(t).join(' or ')} in the selected schools (等保 2.0; security.maxOpenSeverity = ${t.security.maxOpenSeverity}).`,
         targets: targets(
           q(
             select('sum("open") AS "open"')
               .from(
                 select('last("open") AS "open"')
                   .from('finding')
-                  .where('"severity" =~ /^(critical|high)$/', ...filters(...VARS))
+                  .where(failingSeverityCondition(t), ...filters(...VARS))
                   .groupBy('school', 'rule', 'target'),
               )
               .noTimeFilter(),

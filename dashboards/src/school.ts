@@ -15,13 +15,14 @@ import {
   type VariableName,
   variable,
 } from './common.js';
+import { speedText, type TargetsConfig, teachingHoursText, tierText } from './goals.js';
 import { select } from './influxql.js';
 import { statPanel, statusHistoryPanel, tablePanel, timeseriesPanel } from './panels.js';
 
 const VARS: VariableName[] = ['district', 'group', 'school'];
 const F = () => filters(...VARS);
 
-export function school(): dashboard.DashboardBuilder {
+export function school(t: TargetsConfig): dashboard.DashboardBuilder {
   const grid = new Grid();
   const d = baseDashboard(
     UIDS.school,
@@ -66,8 +67,7 @@ export function school(): dashboard.DashboardBuilder {
     grid.place(
       statPanel({
         title: '教学时段设备可用率 (Device availability in teaching hours)',
-        description:
-          'Mon–Fri 07:30–17:30 Asia/Shanghai; outside teaching hours a powered-off device is not an outage. Goal 99%.',
+        description: `Teaching hours ${teachingHoursText(t)} (school time zone); outside teaching hours a powered-off device is not an outage. Goal ${t.deviceAvailability.minPct}%.`,
         unit: 'percent',
         targets: targets(
           q(
@@ -79,8 +79,8 @@ export function school(): dashboard.DashboardBuilder {
       }).thresholds(
         thresholds([
           [null, 'red'],
-          [95, 'orange'],
-          [99, 'green'],
+          [Math.max(0, t.deviceAvailability.minPct - 4), 'orange'],
+          [t.deviceAvailability.minPct, 'green'],
         ]),
       ),
       6,
@@ -91,7 +91,7 @@ export function school(): dashboard.DashboardBuilder {
     grid.place(
       statPanel({
         title: '上行目标 (Uplink tier target)',
-        description: 'Tier target of the school (small 300, medium 500, large 1000 Mbps).',
+        description: `Tier target of the school (${tierText(t)}).`,
         unit: 'Mbits',
         targets: targets(
           q(
@@ -241,7 +241,7 @@ export function school(): dashboard.DashboardBuilder {
   d.withPanel(
     grid.place(
       tablePanel({
-        title: '端口速率 (Port speeds: core ≥ 10G, access ≥ 1G)',
+        title: `端口速率 (Port speeds: core ≥ ${speedText(t.backbone.coreMinMbps)}, access ≥ ${speedText(t.backbone.accessMinMbps)})`,
         description: '万兆主干、千兆到桌面: ifHighSpeed and oper status of the polled interfaces.',
         targets: targets(
           q(
@@ -265,7 +265,7 @@ export function school(): dashboard.DashboardBuilder {
               mode: 'absolute',
               steps: [
                 { value: null, color: 'red' },
-                { value: 1000, color: 'green' },
+                { value: t.backbone.accessMinMbps, color: 'green' },
               ],
             },
           },
@@ -307,7 +307,7 @@ export function school(): dashboard.DashboardBuilder {
     grid.place(
       timeseriesPanel({
         title: 'IPv6 得分 (IPv6 readiness scores)',
-        description: 'Score 0–10 with IPv6 and for an IPv4-only client; target ≥ 9.',
+        description: `Score 0–10 with IPv6 and for an IPv4-only client; target ≥ ${t.ipv6.minScore}.`,
         targets: targets(
           q(
             select('last("score_v6")')
@@ -336,7 +336,7 @@ export function school(): dashboard.DashboardBuilder {
         .thresholds(
           thresholds([
             [null, 'red'],
-            [9, 'green'],
+            [t.ipv6.minScore, 'green'],
           ]),
         ),
       12,
@@ -404,7 +404,7 @@ export function school(): dashboard.DashboardBuilder {
               mode: 'absolute',
               steps: [
                 { value: null, color: 'red' },
-                { value: 99, color: 'green' },
+                { value: t.deviceAvailability.minPct, color: 'green' },
               ],
             },
           },

@@ -14,6 +14,7 @@ import {
   type VariableName,
   variable,
 } from './common.js';
+import type { TargetsConfig } from './goals.js';
 import { select } from './influxql.js';
 import { barGaugePanel, tablePanel, timeseriesPanel } from './panels.js';
 
@@ -55,7 +56,7 @@ function transitions() {
     .fill('none');
 }
 
-export function security(): dashboard.DashboardBuilder {
+export function security(_t: TargetsConfig): dashboard.DashboardBuilder {
   const grid = new Grid();
   const d = baseDashboard(
     UIDS.security,

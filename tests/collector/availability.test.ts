@@ -12,12 +12,7 @@ describe('recording rooms, teaching hours and availability through the API', () 
   beforeAll(async () => {
     await w.startCollector();
     w.app!.campuswatch.now = () => now;
-    const state = w.app!.campuswatch.state;
-    const { code } = state.createEnrollCode(XINGHAI.id, 60_000);
-    const r = state.enroll(code, { hostname: 'x', version: '0.1.0' });
-    if ('error' in r) throw new Error(r.error);
-    token = r.token;
-    agentId = r.agent.id;
+    ({ token, agentId } = w.enrollDirect());
   });
   afterAll(() => w.cleanup());
 
@@ -29,12 +24,7 @@ describe('recording rooms, teaching hours and availability through the API', () 
         x.probe === 'reachability' ? { ...x, up, outcome: up ? 'ok' : 'timeout' } : x,
       ),
     };
-    const res = await w.app!.inject({
-      method: 'POST',
-      url: '/api/v1/reports',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      payload: JSON.stringify(report),
-    });
+    const res = await w.postReport(token, report);
     expect(res.statusCode).toBe(200);
     return (await w.app!.inject({ method: 'GET', url: `/api/v1/schools/${XINGHAI.id}` })).json() as {
       compliance: { target: string; state: string; value: number | null; reason: string }[];

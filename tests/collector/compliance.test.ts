@@ -122,3 +122,20 @@ describe('clockFindings', () => {
     );
   });
 });
+
+describe('SNMP v3 authentication failure', () => {
+  it('is not an outage: the device answered (a credentials problem, reported as such by the agent)', () => {
+    const rooms = roomStates(
+      [
+        check('录播主机', '录播室 9', 'recording', true),
+        check('录播主机', '录播室 9', 'recording', false, {
+          check: 'snmp',
+          outcome: 'error',
+          authFailure: true,
+        }),
+      ],
+      'recording',
+    );
+    expect(rooms[0]).toMatchObject({ up: true, down: [] });
+  });
+});

@@ -18,13 +18,7 @@ describe('GET /api/v1/compliance', () => {
   const tokens = new Map<string, { token: string; agentId: string }>();
   beforeAll(async () => {
     await w.startCollector();
-    const state = w.app!.campuswatch.state;
-    for (const s of schools) {
-      const { code } = state.createEnrollCode(s.id, 60_000);
-      const r = state.enroll(code, { hostname: s.id, version: '0.1.0' });
-      if ('error' in r) throw new Error(r.error);
-      tokens.set(s.id, { token: r.token, agentId: r.agent.id });
-    }
+    for (const s of schools) tokens.set(s.id, w.enrollDirect(s.id, s.id));
   });
   afterAll(() => w.cleanup());
 
@@ -35,12 +29,7 @@ describe('GET /api/v1/compliance', () => {
     const report = build(
       makeReport({ agentId, schoolId, at: new Date(Date.parse('2026-11-23T02:00:00Z') + seq++ * 1000) }),
     );
-    return w.app!.inject({
-      method: 'POST',
-      url: '/api/v1/reports',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      payload: JSON.stringify(report),
-    });
+    return w.postReport(token, report);
   };
 
   it('10 schools, 7 with a working recording room → 70%, below the 80% goal; per district and per group', async () => {
@@ -89,9 +78,9 @@ describe('GET /api/v1/compliance', () => {
       goalPct: 100,
     });
     const byDistrict = Object.fromEntries(body.districts.map((d) => [d.district, d]));
-    expect(byDistrict['苏州工业园区']!.schools).toBe(6);
-    expect(byDistrict['苏州工业园区']!.targets.recording_room).toMatchObject({ pct: 66.7, goalMet: false });
-    expect(byDistrict['太仓市']!.targets.recording_room).toMatchObject({ pct: 75, goalMet: false });
+    expect(byDistrict.苏州工业园区!.schools).toBe(6);
+    expect(byDistrict.苏州工业园区!.targets.recording_room).toMatchObject({ pct: 66.7, goalMet: false });
+    expect(byDistrict.太仓市!.targets.recording_room).toMatchObject({ pct: 75, goalMet: false });
     const group = body.groups.find((g) => g.group === '星海教育集团')!;
     expect(group).toMatchObject({ district: '苏州工业园区' });
     expect(group.targets.recording_room).toMatchObject({ met: 2, notMet: 1, pct: 66.7 });

@@ -59,13 +59,7 @@ describe('speed-test service on loopback', () => {
   beforeAll(() => w.startCollector());
   afterAll(() => w.cleanup());
 
-  const tokenFor = (host: string) => {
-    const state = w.app!.campuswatch.state;
-    const { code } = state.createEnrollCode(XINGHAI.id, 60_000);
-    const r = state.enroll(code, { hostname: host, version: '0.1.0' });
-    if ('error' in r) throw new Error(r.error);
-    return r.token;
-  };
+  const tokenFor = (host: string) => w.enrollDirect(XINGHAI.id, host).token;
   const opts = (token: string) => ({
     server: w.url,
     token,

@@ -10,22 +10,11 @@ describe('uplink compliance through the API (embedded store)', () => {
   let agentId: string;
   beforeAll(async () => {
     await w.startCollector();
-    const state = w.app!.campuswatch.state;
-    const { code } = state.createEnrollCode(XINGHAI.id, 60_000);
-    const r = state.enroll(code, { hostname: 'x', version: '0.1.0' });
-    if ('error' in r) throw new Error(r.error);
-    token = r.token;
-    agentId = r.agent.id;
+    ({ token, agentId } = w.enrollDirect());
   });
   afterAll(() => w.cleanup());
 
-  const post = (report: Report) =>
-    w.app!.inject({
-      method: 'POST',
-      url: '/api/v1/reports',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      payload: JSON.stringify(report),
-    });
+  const post = (report: Report) => w.postReport(token, report);
   const speedtest = (at: string, direction: 'down' | 'up', mbps: number): BandwidthResult => ({
     probe: 'bandwidth',
     target: 'collector',

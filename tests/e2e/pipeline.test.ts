@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd.js';
+import { makeReport } from '../helpers/reports.js';
 import { World, XINGHAI } from '../helpers/world.js';
 
 const skip = influxdAvailable();
@@ -135,6 +136,47 @@ describe.skipIf(skip !== undefined)(
         expect(res.statusCode).toBe(200);
         expect(res.json()).toEqual({ status: 'duplicate', reportId: body.reportId });
         expect(await count(db, 'agent')).toBe(3);
+      } finally {
+        await w.cleanup();
+      }
+    });
+
+    it('security findings land in InfluxDB as `finding` with severity and 等保 clause tags', async () => {
+      const { w, db } = await world();
+      try {
+        const { token, agentId } = w.enrollDirect();
+        const base = makeReport({ agentId, schoolId: XINGHAI.id });
+        const res = await w.postReport(token, {
+          ...base,
+          results: [
+            {
+              probe: 'security',
+              target: '录播主机 A1, 东楼',
+              outcome: 'ok',
+              durationMs: 3,
+              at: base.startedAt,
+              rule: 'high-risk-port',
+              finding: true,
+              evidence: 'TCP 3389 accepted a connection',
+              port: 3389,
+              value: 3389,
+            },
+          ],
+        });
+        expect(res.statusCode).toBe(200);
+        const rows = await influx.query('SELECT * FROM "finding"', db);
+        expect(rows).toHaveLength(1);
+        expect(rows[0]).toMatchObject({
+          rule: 'high-risk-port',
+          severity: 'high',
+          target: '录播主机 A1, 东楼',
+          mlps: '8.1.4.4 入侵防范 (close unneeded services and high-risk ports)',
+          port: '3389',
+          open: 1,
+          school_name: XINGHAI.name,
+        });
+        const compliance = await influx.query(`SELECT * FROM "compliance" WHERE "target" = 'security'`, db);
+        expect(compliance[0]).toMatchObject({ met: 0, value: 1 });
       } finally {
         await w.cleanup();
       }

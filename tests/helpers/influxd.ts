@@ -95,7 +95,17 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-function configText(dir: string, port: number, rpcPort: number): string {
+/** Optional settings of the test influxd; every default is the one the other tests rely on. */
+export interface InfluxdOptions {
+  /** Run continuous queries (default false: no CQ service) every `runInterval` (influxd's default 1s). */
+  continuousQueries?: boolean | { runInterval: string };
+}
+
+function configText(dir: string, port: number, rpcPort: number, opts: InfluxdOptions = {}): string {
+  const cq = opts.continuousQueries;
+  const cqSection = cq
+    ? `  enabled = true\n  log-enabled = false\n  run-interval = "${typeof cq === 'object' ? cq.runInterval : '1s'}"`
+    : '  enabled = false\n  log-enabled = false';
   // Sections not listed keep influxd's built-in defaults; graphite/collectd/opentsdb/udp are
   // disabled by default and are only enabled when a config section turns them on.
   return `reporting-enabled = false
@@ -118,8 +128,7 @@ bind-address = "127.0.0.1:${rpcPort}"
   enabled = false
 
 [continuous_queries]
-  enabled = false
-  log-enabled = false
+${cqSection}
 
 [retention]
   enabled = false
@@ -283,7 +292,7 @@ function rowsOf(body: unknown): InfluxRow[] {
   return rows;
 }
 
-export async function startInfluxd(): Promise<Influxd> {
+export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd> {
   const reason = influxdAvailable();
   if (reason !== undefined) throw new Error(reason);
   installExitHook();
@@ -311,7 +320,7 @@ export async function startInfluxd(): Promise<Influxd> {
       port = ports[0] ?? 0;
       rpcPort = ports[1] ?? 0;
       url = `http://127.0.0.1:${port}`;
-      await writeFile(configPath, configText(dir, port, rpcPort));
+      await writeFile(configPath, configText(dir, port, rpcPort, opts));
       try {
         await start();
         break;

@@ -94,6 +94,25 @@ export class World {
     );
   }
 
+  /** Enrols an agent straight in the state store (no agent process): its id and bearer token. */
+  enrollDirect(schoolId: string = XINGHAI.id, hostname = 'test-agent'): { agentId: string; token: string } {
+    const state = this.app!.campuswatch.state;
+    const { code } = state.createEnrollCode(schoolId, 60_000);
+    const r = state.enroll(code, { hostname, version: '0.1.0' });
+    if ('error' in r) throw new Error(`enrolment failed: ${r.error}`);
+    return { agentId: r.agent.id, token: r.token };
+  }
+
+  /** POST /api/v1/reports through `inject`, as the agent with this token. */
+  postReport(token: string, report: unknown) {
+    return this.app!.inject({
+      method: 'POST',
+      url: '/api/v1/reports',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify(report),
+    });
+  }
+
   /** Enrols an agent through the real API and opens it. */
   async agent(
     name: string,

@@ -1,11 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { createLab, iperf3, iperf3Available, type Lab, labAvailable } from './lab.js';
+import { createLab, firstJsonLine, iperf3, iperf3Available, type Lab, labAvailable } from './lab.js';
 
 const skip = labAvailable() ?? iperf3Available();
 if (skip) console.warn(`[bandwidth.lab.test] SKIPPED: ${skip}`);
@@ -17,19 +15,6 @@ const SCHOOL = {
   tier: 'small', // 300 Mbps target
   area: 'rural',
 };
-
-/** First stdout line of a child, as JSON. */
-function firstLine<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (line) => resolve(JSON.parse(line) as T));
-    child.once('exit', (code) => reject(new Error(`exited ${code} before printing: ${err}`)));
-  });
-}
 
 describe.skipIf(skip !== undefined)(
   `uplink speed test in the lab agrees with iperf3${skip ? ` (SKIPPED: ${skip})` : ''}`,
@@ -48,7 +33,7 @@ describe.skipIf(skip !== undefined)(
         stateDir(),
         JSON.stringify(SCHOOL),
       ]);
-      ({ url } = await firstLine<{ url: string }>(collector));
+      ({ url } = await firstJsonLine<{ url: string }>(collector));
     }, 120_000);
     afterAll(async () => {
       await lab?.destroy();

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import {
   accessSync,
@@ -14,13 +13,22 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { evaluateIpv6 } from '../../collector/src/evaluate/ipv6.js';
+import { DEFAULT_TARGETS_FILE, loadTargets } from '../../collector/src/targets.js';
 import { type Ipv6Result, RESULT_SCHEMAS } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
-import { createLab, LAB_PREFIX, type Lab, labAvailable, labNamespaces, PROJECT_ROOT } from './lab.js';
+import {
+  createLab,
+  firstJsonLine,
+  LAB_PREFIX,
+  type Lab,
+  labAvailable,
+  labNamespaces,
+  PROJECT_ROOT,
+} from './lab.js';
 
 /**
  * Acceptance 1-6 of the IPv6 probe, each in a lab of its own (school ── router ── centre namespaces with
@@ -134,19 +142,6 @@ const STANDARD_RECORDS: Record<string, Rr> = {
   v6only: 'aaaa',
 };
 
-/** First stdout line of a child, as JSON. */
-function firstLine<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (line) => resolve(JSON.parse(line) as T));
-    child.once('exit', (code) => reject(new Error(`exited ${code} before printing: ${err}`)));
-  });
-}
-
 /** /etc/netns/<ns> directories of lab namespaces that no longer exist (left by a killed run). */
 function removeStaleNetnsEtc(): void {
   let entries: string[];
@@ -200,7 +195,7 @@ async function buildWorld(opts: WorldOptions): Promise<World> {
       ...(opts.servers?.(l, dir) ?? []),
     ];
     const server = l.nodeIn('centre', script, [JSON.stringify(specs)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const ports = await firstLine<Record<string, number>>(server);
+    const ports = await firstJsonLine<Record<string, number>>(server);
 
     // dnsmasq in the centre: answers only from its own records (`local=`), never forwards.
     const records = { ...STANDARD_RECORDS, ...opts.records };
@@ -339,6 +334,10 @@ function report(name: string, run: ProbeRun): void {
   );
 }
 
+/** The collector's verdict on these real results (the ipv6 target of config/targets.yaml). */
+const targets = loadTargets(DEFAULT_TARGETS_FILE);
+const verdict = (results: Ipv6Result[]) => evaluateIpv6(results, targets);
+
 describe.skipIf(skip !== undefined)(`IPv6 probe in the lab${skip ? ` (SKIPPED: ${skip})` : ''}`, () => {
   beforeAll(() => {
     removeStaleNetnsEtc();
@@ -349,6 +348,7 @@ describe.skipIf(skip !== undefined)(`IPv6 probe in the lab${skip ? ` (SKIPPED: $
       const run = await runProbe(w, baseIpv6(w));
       report('1 dual stack', run);
       expect(run.score).toMatchObject({ scoreV6: 10, scoreV4only: 10, symptoms: [], ok: true });
+      expect(verdict(run.results)).toMatchObject({ target: 'ipv6', state: 'met', value: 10 });
       for (const r of run.results) expect(r.ok, `${r.check} ${r.target}: ${r.detail ?? r.error}`).toBe(true);
       expect(run.code).toBe(0);
 
@@ -391,6 +391,9 @@ describe.skipIf(skip !== undefined)(`IPv6 probe in the lab${skip ? ` (SKIPPED: $
       expect(run.score.scoreV4only).toBe(0);
       expect(run.score.symptoms).toContain('no global IPv6 address');
       expect(run.score.symptoms).toEqual(['no global IPv6 address', 'no IPv6 default route']);
+      const v = verdict(run.results);
+      expect(v).toMatchObject({ state: 'not_met', value: 0 });
+      expect(v.reason).toContain('no global IPv6 address');
       expect(run.one('host-address')).toMatchObject({ ok: false, outcome: 'unreachable' });
       expect(run.one('host-address').detail).toContain('only link-local/ULA: fe80:');
       // the dual-stack name still loads, over IPv4
@@ -405,6 +408,7 @@ describe.skipIf(skip !== undefined)(`IPv6 probe in the lab${skip ? ` (SKIPPED: $
       const run = await runProbe(w, baseIpv6(w));
       report('3 no default route', run);
       expect(run.score).toMatchObject({ scoreV6: 0, scoreV4only: 0, symptoms: ['no IPv6 default route'] });
+      expect(verdict(run.results).reason).toContain('no IPv6 default route');
       expect(run.one('host-address').ok).toBe(true);
       expect(run.one('default-route')).toMatchObject({ ok: false, outcome: 'unreachable' });
       expect(run.one('tcp-v6')).toMatchObject({ ok: false, outcome: 'unreachable' });
@@ -445,6 +449,9 @@ describe.skipIf(skip !== undefined)(`IPv6 probe in the lab${skip ? ` (SKIPPED: $
         'service library has no AAAA',
       ]);
       expect([run.score.scoreV6, run.score.scoreV4only]).toEqual([5, 0]);
+      const v = verdict(run.results);
+      expect(v.state).toBe('not_met');
+      expect(v.reason).toContain('service platform not reachable over IPv6');
       const platform = run.results.find((r) => r.service === 'platform')!;
       expect(platform).toMatchObject({ ok: false, outcome: 'refused', address: w.lab.centreGlobalV6 });
       expect(platform.detail).toContain('ECONNREFUSED');

@@ -31,6 +31,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -990,4 +991,16 @@ export async function pingRtt(lab: Lab, from: LabNs, to: string, count = 1): Pro
 /** Names of all lab namespaces present now (of any process). */
 export function labNamespaces(): string[] {
   return listLabNamespaces();
+}
+
+/** The first stdout line of a child (a server announcing its address or ports), parsed as JSON. */
+export function firstJsonLine<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line) as T));
+    child.once('exit', (code) => reject(new Error(`exited ${code} before printing: ${err}`)));
+  });
 }

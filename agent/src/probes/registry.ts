@@ -4,6 +4,7 @@ import { hostProbe } from './host.js';
 import { ipv6Probe } from './ipv6.js';
 import type { Probe } from './probe.js';
 import { reachabilityProbe } from './reachability.js';
+import { securityProbe } from './security.js';
 import { uplinkSnmpProbe } from './uplink-snmp.js';
 
 /** Every probe kind by name (DESIGN §7.1): an explicit map, no magic loading. */
@@ -13,4 +14,5 @@ export const PROBES: Record<ProbeName, Probe> = {
   bandwidth: bandwidthProbe,
   'uplink-snmp': uplinkSnmpProbe,
   ipv6: ipv6Probe,
+  security: securityProbe,
 };

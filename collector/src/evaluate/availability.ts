@@ -31,7 +31,7 @@ export function teachingSamples(
     availability.push({
       device,
       day: localTime(new Date(at), school.timezone).date,
-      up: checks.every((c) => c.up),
+      up: checks.every((c) => c.up || c.authFailure === true),
     });
   }
   const roomTypes = new Set(

@@ -2,6 +2,7 @@ import type { ProbeResult, ReachabilityResult } from '../../../protocol/report.j
 import type { School } from '../../../protocol/school.js';
 import type { ComplianceRow } from '../store/state.js';
 import type { TargetsConfig } from '../targets.js';
+import { evaluateSecurity, type FindingRecord } from './findings.js';
 import { evaluateIpv6 } from './ipv6.js';
 import { isTeachingTime } from './teaching-hours.js';
 import { evaluateBackbone, evaluateUplink } from './uplink.js';
@@ -52,7 +53,8 @@ export function roomStates(results: readonly ProbeResult[], roomType: string): R
     const down: string[] = [];
     for (const [device, checks] of devices) {
       const critical = checks.some((c) => c.device.critical !== false);
-      const failed = checks.filter((c) => !c.up);
+      // a device that answers but refuses our SNMPv3 credentials is up: that is a configuration problem
+      const failed = checks.filter((c) => !c.up && !c.authFailure);
       if (critical && failed.length > 0) {
         down.push(
           `${device} (${failed.map((c) => `${c.port ? `${c.check}/${c.port}` : c.check} ${c.outcome}`).join(', ')})`,
@@ -118,6 +120,9 @@ export function evaluateCompliance(
   speedtests: readonly ProbeResult[] = [],
   /** Critical-device samples taken in teaching hours over the rolling window. */
   availability: { up: number; total: number } = { up: 0, total: 0 },
+  /** The school's security findings after this report. */
+  findings: readonly FindingRecord[] = [],
+  now: Date = new Date(),
 ): ComplianceRow[] {
   const tier = tierOf(school, targets);
   const timetable = targets.deviceAvailability.teachingHours;
@@ -160,12 +165,6 @@ export function evaluateCompliance(
           goal: minPct,
           reason: `${pct}% of ${availability.total} critical-device checks up in teaching hours over the last ${targets.deviceAvailability.windowDays} days`,
         },
-    {
-      target: 'security',
-      state: 'no_data',
-      value: null,
-      goal: 0,
-      reason: 'no security baseline scan reported yet',
-    },
+    evaluateSecurity(findings, latest, targets, now, school.timezone),
   ];
 }

@@ -7,6 +7,7 @@ import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { teachingSamples, windowStartDay } from '../evaluate/availability.js';
 import { evaluateCompliance, tierOf } from '../evaluate/compliance.js';
+import { findingKey, nextFindings } from '../evaluate/findings.js';
 import { InfluxRejectedError, InfluxUnavailableError } from '../store/influx.js';
 import { reportToPoints } from '../store/points.js';
 import { resultKey } from '../store/state.js';
@@ -102,7 +103,18 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         up: stored.up + samples.availability.filter((s) => s.up).length,
         total: stored.total + samples.availability.length,
       };
-      const compliance = evaluateCompliance(school, latest, ctx.targets, speedtests, availability);
+      const previousFindings = new Map(ctx.state.findings(school.id).map((f) => [findingKey(f), f]));
+      const findings = nextFindings(previousFindings, shiftedResults, ctx.baseline, school);
+      for (const f of findings) previousFindings.set(findingKey(f), f);
+      const compliance = evaluateCompliance(
+        school,
+        latest,
+        ctx.targets,
+        speedtests,
+        availability,
+        [...previousFindings.values()],
+        receivedAt,
+      );
 
       if (ctx.influx) {
         const points = reportToPoints(report, {
@@ -113,6 +125,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           clockOffsetMs: offset,
           receivedAt,
           compliance,
+          findings,
         });
         try {
           await ctx.influxReady();
@@ -149,6 +162,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         receivedAt,
         compliance,
         availability: samples.availability,
+        findings,
         rooms: samples.rooms,
       });
       if (shiftMs !== 0) {

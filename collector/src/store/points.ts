@@ -1,6 +1,7 @@
 import type { IPoint } from 'influx';
 import type { ProbeResult, Report } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
+import type { FindingRecord } from '../evaluate/findings.js';
 import type { ComplianceRow } from './state.js';
 
 export type Tags = Record<string, string>;
@@ -24,6 +25,8 @@ export interface PointContext {
   clockOffsetMs: number;
   receivedAt: Date;
   compliance: readonly ComplianceRow[];
+  /** Findings this report changed. */
+  findings?: readonly FindingRecord[];
 }
 
 const shifted = (iso: string, shiftMs: number) => new Date(Date.parse(iso) - shiftMs);
@@ -126,6 +129,9 @@ function resultPoints(r: ProbeResult, tags: Tags, shiftMs: number, uplinkGoalMbp
       if (r.service) t.service = r.service;
       return [{ measurement: 'ipv6', tags: t, fields, timestamp }];
     }
+    case 'security':
+      // written as `finding` points by the findings lifecycle (severity and clause are collector policy)
+      return [];
     case 'uplink-snmp': {
       const fields: IPoint['fields'] = { ok: r.outcome === 'ok' ? 1 : 0, oper_up: r.operUp ? 1 : 0 };
       if (r.inMbps !== undefined) fields.in_mbps = r.inMbps;
@@ -170,6 +176,23 @@ export function reportToPoints(report: Report, ctx: PointContext): IPoint[] {
     },
   ];
   for (const r of report.results) points.push(...resultPoints(r, tags, ctx.shiftMs, ctx.uplinkGoalMbps));
+  for (const f of ctx.findings ?? []) {
+    const fields: IPoint['fields'] = { open: f.state === 'open' ? 1 : 0, count: f.count };
+    if (f.value !== null) fields.value = f.value;
+    if (f.acceptedUntil !== null)
+      fields.accepted_until_s = Date.parse(`${f.acceptedUntil}T23:59:59+08:00`) / 1000;
+    const t: Tags = {
+      ...tags,
+      rule: f.rule,
+      severity: f.severity,
+      target: f.target,
+      mlps: f.mlps,
+    };
+    if (f.port) t.port = String(f.port);
+    // open=1 while open; an accepted risk has open=0 and accepted_until_s (no state tag: one series per finding)
+    // findings carry collector-side times already shifted with the report
+    points.push({ measurement: 'finding', tags: t, fields, timestamp: new Date(f.resolvedAt ?? f.lastSeen) });
+  }
   for (const c of ctx.compliance) {
     if (c.state === 'no_data') continue;
     const fields: IPoint['fields'] = { met: c.state === 'met' ? 1 : 0 };

@@ -66,8 +66,19 @@ export function rollupSelect(
   return `SELECT ${fields.join(', ')} INTO ${into} FROM ${from}${where ? ` WHERE ${where}` : ''} GROUP BY time(${interval}), *`;
 }
 
-export function continuousQuery(database: string, m: RollupMeasurement, interval: RollupInterval): string {
-  return `CREATE CONTINUOUS QUERY ${quote(cqName(m.measurement, interval))} ON ${quote(database)} BEGIN ${rollupSelect(database, m, interval)} END`;
+/**
+ * `CREATE CONTINUOUS QUERY`. The collector's CQs run at the end of each interval; `resample` (`RESAMPLE EVERY
+ * … FOR …`) and another `name` exist for tests and backfills that need a copy of the same rollup running sooner.
+ */
+export function continuousQuery(
+  database: string,
+  m: RollupMeasurement,
+  interval: RollupInterval,
+  opts: { name?: string; resample?: { every: string; for: string } } = {},
+): string {
+  const name = opts.name ?? cqName(m.measurement, interval);
+  const resample = opts.resample ? ` RESAMPLE EVERY ${opts.resample.every} FOR ${opts.resample.for}` : '';
+  return `CREATE CONTINUOUS QUERY ${quote(name)} ON ${quote(database)}${resample} BEGIN ${rollupSelect(database, m, interval)} END`;
 }
 
 type Row = Record<string, unknown>;

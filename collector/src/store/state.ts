@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
+import type { FindingRecord } from '../evaluate/findings.js';
 
 export interface AgentRecord {
   id: string;
@@ -49,6 +50,7 @@ export function resultKey(r: ProbeResult): string {
   if (r.probe === 'bandwidth') return `bandwidth|${r.direction}`;
   if (r.probe === 'uplink-snmp') return `uplink-snmp|${r.device.name}|${r.ifIndex}`;
   if (r.probe === 'ipv6') return `ipv6|${r.check}|${r.service ?? r.target}`;
+  if (r.probe === 'security') return `security|${r.rule}|${r.target}|${r.port ?? 0}`;
   return `${r.probe}|${r.target}`;
 }
 
@@ -103,6 +105,10 @@ export class StateStore {
       CREATE TABLE IF NOT EXISTS room_down (
         school_id TEXT NOT NULL, room TEXT NOT NULL, room_type TEXT NOT NULL, since TEXT NOT NULL, detail TEXT NOT NULL,
         PRIMARY KEY (school_id, room)
+      );
+      CREATE TABLE IF NOT EXISTS findings (
+        school_id TEXT NOT NULL, rule TEXT NOT NULL, target TEXT NOT NULL, port INTEGER NOT NULL,
+        json TEXT NOT NULL, PRIMARY KEY (school_id, rule, target, port)
       );
       CREATE TABLE IF NOT EXISTS compliance (
         school_id TEXT NOT NULL, target TEXT NOT NULL, state TEXT NOT NULL,
@@ -255,6 +261,8 @@ export class StateStore {
     compliance: readonly ComplianceRow[];
     /** Critical-device samples of this report taken in teaching hours (local day). */
     availability?: readonly { device: string; day: string; up: boolean }[];
+    /** Findings this report opened, re-opened, accepted or resolved. */
+    findings?: readonly FindingRecord[];
     /** Rooms of this report as seen in teaching hours: down ones open (or keep) a down-since, up ones close it. */
     rooms?: readonly { room: string; roomType: string; up: boolean; at: string; detail: string }[];
   }): void {
@@ -302,8 +310,26 @@ export class StateStore {
         if (r.up) closed.run(args.agent.schoolId, r.room);
         else opened.run(args.agent.schoolId, r.room, r.roomType, r.at, r.detail);
       }
+      const finding = this.db.prepare(
+        `INSERT INTO findings (school_id, rule, target, port, json) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(school_id, rule, target, port) DO UPDATE SET json = excluded.json`,
+      );
+      for (const f of args.findings ?? [])
+        finding.run(f.schoolId, f.rule, f.target, f.port, JSON.stringify(f));
       this.replaceCompliance(args.agent.schoolId, args.compliance, at);
     })();
+  }
+
+  /** Security findings, all schools or one. */
+  findings(schoolId?: string): FindingRecord[] {
+    const rows = (
+      schoolId
+        ? this.db
+            .prepare('SELECT json FROM findings WHERE school_id = ? ORDER BY rule, target, port')
+            .all(schoolId)
+        : this.db.prepare('SELECT json FROM findings ORDER BY school_id, rule, target, port').all()
+    ) as { json: string }[];
+    return rows.map((r) => JSON.parse(r.json) as FindingRecord);
   }
 
   /** Critical-device samples in teaching hours since a local day (inclusive). */

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { CollectorContext } from '../context.js';
+import { sendError } from '../errors.js';
+import { effectiveState } from '../evaluate/findings.js';
+
+/** GET /api/v1/findings?school=&severity=&state=: security findings with evidence, 等保 clause and remediation. */
+export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  app.get<{ Querystring: { school?: string; severity?: string; state?: string } }>(
+    '/api/v1/findings',
+    {
+      schema: {
+        querystring: Type.Object(
+          {
+            school: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            severity: Type.Optional(Type.Enum(['critical', 'high', 'medium', 'low', 'info'])),
+            state: Type.Optional(Type.Enum(['open', 'resolved', 'accepted'])),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const school = req.query.school ? ctx.state.getSchool(req.query.school) : undefined;
+      if (req.query.school && !school)
+        return sendError(reply, 404, `unknown school ${JSON.stringify(req.query.school)}`);
+      const now = ctx.now();
+      const schools = new Map(ctx.state.listSchools().map((s) => [s.id, s]));
+      const findings = ctx.state
+        .findings(req.query.school)
+        .map((f) => {
+          const rule = ctx.baseline.rules[f.rule];
+          return {
+            ...f,
+            state: effectiveState(f, now, schools.get(f.schoolId)?.timezone ?? 'Asia/Shanghai'),
+            schoolName: schools.get(f.schoolId)?.name ?? null,
+            title: rule?.title ?? null,
+            remediation: rule?.remediation ?? null,
+          };
+        })
+        .filter((f) => req.query.severity === undefined || f.severity === req.query.severity)
+        .filter((f) => req.query.state === undefined || f.state === req.query.state);
+      return { findings };
+    },
+  );
+}
