@@ -1,0 +1,257 @@
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { AlertGroup, AlertItem } from '../notifiers/notifier.js';
+import type { SchoolFacts } from './rules.js';
+
+type Desired = Omit<AlertItem, 'status' | 'startsAt' | 'endsAt'>;
+
+export interface AlertRow {
+  fingerprint: string;
+  schoolId: string;
+  state: 'pending' | 'firing' | 'resolved';
+  since: string;
+  firedAt: string | null;
+  lastNotifiedAt: string | null;
+  resolvedAt: string | null;
+  item: Desired;
+}
+
+export interface Silence {
+  id: number;
+  schoolId: string | null;
+  rule: string | null;
+  fingerprint: string | null;
+  startsAt: string;
+  endsAt: string;
+  reason: string;
+  createdBy: string;
+}
+
+export interface AlertManagerOptions {
+  /** Seconds an alert must stay active before it fires (Prometheus `for`). */
+  forS: number;
+  /** Seconds between reminders while an alert keeps firing. */
+  repeatS: number;
+  log: Logger;
+  /** The facts per school, as of `now`. */
+  facts: (now: Date) => SchoolFacts[];
+  desired: (f: SchoolFacts, now: Date) => Desired[];
+  /** Delivers a group to the channels its routes select; resolves when every channel was tried. */
+  notify: (group: AlertGroup) => Promise<void>;
+}
+
+/**
+ * The alert lifecycle (pending → firing → resolved), persisted in the state store so a restart neither
+ * forgets a firing alert nor announces it twice. Notifications are grouped per school; a reminder
+ * follows after `repeatS`; a resolve message follows a notified alert; silences mute notifications
+ * while the lifecycle goes on (Alertmanager semantics).
+ */
+export class AlertManager {
+  private running: Promise<AlertGroup[]> | undefined;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly opts: AlertManagerOptions,
+  ) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS alerts (
+        fingerprint TEXT PRIMARY KEY, school_id TEXT NOT NULL, state TEXT NOT NULL, since TEXT NOT NULL,
+        fired_at TEXT, last_notified_at TEXT, resolved_at TEXT, item TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS silences (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, school_id TEXT, rule TEXT, fingerprint TEXT,
+        starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL
+      );
+    `);
+  }
+
+  alerts(filter: { state?: AlertRow['state']; schoolId?: string } = {}): AlertRow[] {
+    const rows = this.db.prepare('SELECT * FROM alerts ORDER BY since').all() as Record<
+      string,
+      string | null
+    >[];
+    return rows
+      .map((r) => ({
+        fingerprint: r.fingerprint!,
+        schoolId: r.school_id!,
+        state: r.state as AlertRow['state'],
+        since: r.since!,
+        firedAt: r.fired_at ?? null,
+        lastNotifiedAt: r.last_notified_at ?? null,
+        resolvedAt: r.resolved_at ?? null,
+        item: JSON.parse(r.item!) as Desired,
+      }))
+      .filter(
+        (r) =>
+          (filter.state === undefined || r.state === filter.state) &&
+          (filter.schoolId === undefined || r.schoolId === filter.schoolId),
+      );
+  }
+
+  addSilence(s: Omit<Silence, 'id'>): Silence {
+    const info = this.db
+      .prepare(
+        'INSERT INTO silences (school_id, rule, fingerprint, starts_at, ends_at, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(s.schoolId, s.rule, s.fingerprint, s.startsAt, s.endsAt, s.reason, s.createdBy);
+    return { ...s, id: Number(info.lastInsertRowid) };
+  }
+
+  silences(now?: Date): Silence[] {
+    const rows = this.db.prepare('SELECT * FROM silences ORDER BY id').all() as Record<
+      string,
+      string | number | null
+    >[];
+    return rows
+      .map((r) => ({
+        id: Number(r.id),
+        schoolId: (r.school_id as string | null) ?? null,
+        rule: (r.rule as string | null) ?? null,
+        fingerprint: (r.fingerprint as string | null) ?? null,
+        startsAt: String(r.starts_at),
+        endsAt: String(r.ends_at),
+        reason: String(r.reason),
+        createdBy: String(r.created_by),
+      }))
+      .filter((s) => now === undefined || (s.startsAt <= now.toISOString() && now.toISOString() < s.endsAt));
+  }
+
+  /** Ends a silence now; false when there is no such active silence. */
+  expireSilence(id: number, now: Date): boolean {
+    return (
+      this.db
+        .prepare('UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?')
+        .run(now.toISOString(), id, now.toISOString()).changes > 0
+    );
+  }
+
+  private silenced(
+    row: { schoolId: string; fingerprint: string; item: Desired },
+    active: Silence[],
+  ): boolean {
+    return active.some(
+      (s) =>
+        (s.schoolId === null || s.schoolId === row.schoolId) &&
+        (s.rule === null || s.rule === row.item.rule) &&
+        (s.fingerprint === null || s.fingerprint === row.fingerprint),
+    );
+  }
+
+  /** One evaluation; concurrent calls share the running one. Returns the groups it sent. */
+  evaluate(now: Date): Promise<AlertGroup[]> {
+    this.running ??= this.run(now).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async run(now: Date): Promise<AlertGroup[]> {
+    const at = now.toISOString();
+    const facts = this.opts.facts(now);
+    const schools = new Map(facts.map((f) => [f.school.id, f.school]));
+    const desired = new Map<string, { schoolId: string; item: Desired }>();
+    for (const f of facts)
+      for (const d of this.opts.desired(f, now))
+        desired.set(d.fingerprint, { schoolId: f.school.id, item: d });
+    const existing = new Map(this.alerts().map((r) => [r.fingerprint, r]));
+    const active = this.silences(now);
+    const toFire: AlertRow[] = [];
+    const toResolve: AlertRow[] = [];
+    const upsert = this.db.prepare(
+      `INSERT INTO alerts (fingerprint, school_id, state, since, fired_at, last_notified_at, resolved_at, item)
+       VALUES (@fingerprint, @schoolId, @state, @since, @firedAt, @lastNotifiedAt, @resolvedAt, @item)
+       ON CONFLICT(fingerprint) DO UPDATE SET state = excluded.state, since = excluded.since, fired_at = excluded.fired_at,
+         last_notified_at = excluded.last_notified_at, resolved_at = excluded.resolved_at, item = excluded.item`,
+    );
+    const save = (r: AlertRow) => upsert.run({ ...r, item: JSON.stringify(r.item) });
+    this.db.transaction(() => {
+      for (const [fp, d] of desired) {
+        const prev = existing.get(fp);
+        let row: AlertRow =
+          !prev || prev.state === 'resolved'
+            ? {
+                fingerprint: fp,
+                schoolId: d.schoolId,
+                state: 'pending',
+                since: at,
+                firedAt: null,
+                lastNotifiedAt: null,
+                resolvedAt: null,
+                item: d.item,
+              }
+            : { ...prev, item: d.item };
+        if (row.state === 'pending' && now.getTime() - Date.parse(row.since) >= this.opts.forS * 1000) {
+          row = { ...row, state: 'firing', firedAt: at };
+        }
+        if (row.state === 'firing') {
+          const due =
+            row.lastNotifiedAt === null ||
+            now.getTime() - Date.parse(row.lastNotifiedAt) >= this.opts.repeatS * 1000;
+          if (due && !this.silenced(row, active)) toFire.push(row);
+        }
+        save(row);
+      }
+      for (const [fp, prev] of existing) {
+        if (desired.has(fp) || prev.state === 'resolved') continue;
+        if (prev.state === 'pending') {
+          this.db.prepare('DELETE FROM alerts WHERE fingerprint = ?').run(fp);
+          continue;
+        }
+        const row: AlertRow = { ...prev, state: 'resolved', resolvedAt: at };
+        save(row);
+        // only what was announced gets a resolve message
+        if (prev.lastNotifiedAt !== null && !this.silenced(row, active)) toResolve.push(row);
+      }
+    })();
+
+    const groups: AlertGroup[] = [];
+    const bySchool = (rows: AlertRow[]) => {
+      const m = new Map<string, AlertRow[]>();
+      for (const r of rows) m.set(r.schoolId, [...(m.get(r.schoolId) ?? []), r]);
+      return m;
+    };
+    const schoolOf = (id: string) => {
+      const s = schools.get(id);
+      return {
+        id,
+        name: s?.name ?? id,
+        ...(s?.district ? { district: s.district } : {}),
+        ...(s?.group ? { group: s.group } : {}),
+      };
+    };
+    for (const [schoolId, rows] of bySchool(toFire)) {
+      groups.push({
+        status: 'firing',
+        repeat: rows.every((r) => r.lastNotifiedAt !== null),
+        school: schoolOf(schoolId),
+        alerts: rows.map((r) => ({ ...r.item, status: 'firing', startsAt: r.firedAt ?? r.since })),
+      });
+    }
+    for (const [schoolId, rows] of bySchool(toResolve)) {
+      groups.push({
+        status: 'resolved',
+        repeat: false,
+        school: schoolOf(schoolId),
+        alerts: rows.map((r) => ({
+          ...r.item,
+          status: 'resolved',
+          startsAt: r.firedAt ?? r.since,
+          endsAt: at,
+        })),
+      });
+    }
+    const notified = this.db.prepare('UPDATE alerts SET last_notified_at = ? WHERE fingerprint = ?');
+    for (const g of groups) {
+      try {
+        await this.opts.notify(g);
+        if (g.status === 'firing') for (const a of g.alerts) notified.run(at, a.fingerprint);
+      } catch (err) {
+        this.opts.log.error(
+          { school: g.school.id, err: (err as Error).message },
+          'alert notification failed',
+        );
+      }
+    }
+    return groups;
+  }
+}

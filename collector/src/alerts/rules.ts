@@ -1,0 +1,112 @@
+import type { School } from '../../../protocol/school.js';
+import { type BaselineConfig, SEVERITY_RANK, type Severity } from '../baseline.js';
+import type { AlertCandidate } from '../evaluate/availability.js';
+import type { FindingRecord } from '../evaluate/findings.js';
+import type { AlertItem } from '../notifiers/notifier.js';
+import type { AgentRecord, ComplianceRow } from '../store/state.js';
+
+/** What the alert rules look at for one school (all pure data). */
+export interface SchoolFacts {
+  school: School;
+  agents: readonly AgentRecord[];
+  findings: readonly (FindingRecord & { effective: 'open' | 'resolved' | 'accepted' })[];
+  compliance: readonly ComplianceRow[];
+  roomsDown: readonly AlertCandidate[];
+}
+
+export interface AlertRuleSettings {
+  /** Findings at or above this severity alert (default high). */
+  findingSeverity: Severity;
+  /** An agent is silent after this many seconds without a report (3 × its cycle). */
+  agentSilentS: number;
+}
+
+type Desired = Omit<AlertItem, 'status' | 'startsAt' | 'endsAt'>;
+
+/**
+ * The alerts that should be active for a school now (DESIGN §3.7, issue 6): a finding ≥ high, an agent
+ * silent > 3 × its interval, a recording room down in teaching hours > N minutes, uplink below target
+ * in the last K tests, IPv6 score below target. Pure: the manager turns them into a lifecycle.
+ */
+export function desiredAlerts(
+  f: SchoolFacts,
+  baseline: BaselineConfig,
+  s: AlertRuleSettings,
+  now: Date,
+): Desired[] {
+  const out: Desired[] = [];
+  const id = f.school.id;
+  for (const x of f.findings) {
+    if (x.effective !== 'open' || SEVERITY_RANK[x.severity] < SEVERITY_RANK[s.findingSeverity]) continue;
+    const rule = baseline.rules[x.rule];
+    const where = `${x.target}${x.port ? `:${x.port}` : ''}`;
+    out.push({
+      fingerprint: `finding|${id}|${x.rule}|${x.target}|${x.port}`,
+      rule: 'finding',
+      severity: x.severity,
+      title: { zh: `${rule?.title.zh ?? x.rule}：${where}`, en: `${rule?.title.en ?? x.rule}: ${where}` },
+      detail: {
+        zh: `证据：${x.evidence}；等保条款：${x.mlps}；整改：${rule?.remediation ?? ''}`,
+        en: `Evidence: ${x.evidence}; GB/T 22239-2019: ${x.mlps}; fix: ${rule?.remediation ?? ''}`,
+      },
+      labels: { school: id, rule: x.rule, target: x.target },
+    });
+  }
+  for (const a of f.agents) {
+    if (a.lastSeenAt === null) continue;
+    const silentS = (now.getTime() - Date.parse(a.lastSeenAt)) / 1000;
+    if (silentS <= s.agentSilentS) continue;
+    const min = Math.round(silentS / 60);
+    out.push({
+      fingerprint: `agent-silent|${id}|${a.id}`,
+      rule: 'agent-silent',
+      severity: 'high',
+      title: { zh: `探针失联：${a.hostname}`, en: `Agent silent: ${a.hostname}` },
+      detail: {
+        zh: `探针 ${a.id} 已 ${min} 分钟没有上报（最后一次 ${a.lastSeenAt}）`,
+        en: `agent ${a.id} has not reported for ${min} min (last at ${a.lastSeenAt})`,
+      },
+      labels: { school: id, agent: a.id },
+    });
+  }
+  for (const r of f.roomsDown) {
+    out.push({
+      fingerprint: `recording-room-down|${id}|${r.room}`,
+      rule: 'recording-room-down',
+      severity: 'high',
+      title: { zh: `录播室故障：${r.room}`, en: `Recording room down: ${r.room}` },
+      detail: {
+        zh: `上课时间内已中断 ${r.minutes} 分钟：${r.detail}`,
+        en: `down for ${r.minutes} min in teaching hours: ${r.detail}`,
+      },
+      labels: { school: id, room: r.room },
+    });
+  }
+  const row = (t: string) => f.compliance.find((c) => c.target === t);
+  const uplink = row('uplink_bandwidth');
+  if (uplink?.state === 'not_met') {
+    out.push({
+      fingerprint: `uplink-below-target|${id}`,
+      rule: 'uplink-below-target',
+      severity: 'medium',
+      title: {
+        zh: `出口带宽未达标：${uplink.value} / ${uplink.goal} Mbps`,
+        en: `Uplink below target: ${uplink.value} / ${uplink.goal} Mbps`,
+      },
+      detail: { zh: uplink.reason, en: uplink.reason },
+      labels: { school: id },
+    });
+  }
+  const ipv6 = row('ipv6');
+  if (ipv6?.state === 'not_met') {
+    out.push({
+      fingerprint: `ipv6-score-dropped|${id}`,
+      rule: 'ipv6-score-dropped',
+      severity: 'medium',
+      title: { zh: `IPv6 就绪度不足：${ipv6.value}/10`, en: `IPv6 readiness below target: ${ipv6.value}/10` },
+      detail: { zh: ipv6.reason, en: ipv6.reason },
+      labels: { school: id },
+    });
+  }
+  return out;
+}
