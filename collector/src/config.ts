@@ -55,6 +55,37 @@ export const CollectorConfig = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Bearer token of the admin API (silences); the admin API is off without one. */
+    adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 512 })),
+    alerts: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** Seconds an alert must hold before it fires. */
+        forS: Type.Integer({ default: 0, minimum: 0, maximum: 86_400 }),
+        /** Reminder interval while firing. */
+        repeatS: Type.Integer({ default: 14_400, minimum: 60, maximum: 30 * 86_400 }),
+        /** How often the rules are evaluated (also after every report). */
+        evaluateS: Type.Integer({ default: 30, minimum: 1, maximum: 3600 }),
+        findingSeverity: Type.Enum(['critical', 'high', 'medium', 'low', 'info'], { default: 'high' }),
+        /** An agent is silent after this many seconds without a report (3 × its 60 s cycle). */
+        agentSilentS: Type.Integer({ default: 180, minimum: 30, maximum: 86_400 }),
+        channels: Type.Array(Type.Unknown(), { default: [], maxItems: 100 }),
+        /** Which channels get which alerts; with no routes every channel gets everything. */
+        routes: Type.Array(
+          Type.Object(
+            {
+              channels: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+              severity: Type.Optional(Type.Array(Type.Enum(['critical', 'high', 'medium', 'low', 'info']))),
+              district: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+              group: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [] },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     enrollment: Type.Object(
       { codeTtlHours: Type.Number({ default: 24, minimum: 0.1, maximum: 720 }) },
       { additionalProperties: false, default: {} },
