@@ -57,7 +57,16 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
 
   const admin = adminAuth(ctx);
   app.get('/api/v1/silences', { onRequest: admin }, async () => ({ silences: alerts.silences(ctx.now()) }));
-  app.post<{ Body: { school?: string; rule?: string; fingerprint?: string; duration: string; reason: string; createdBy?: string } }>(
+  app.post<{
+    Body: {
+      school?: string;
+      rule?: string;
+      fingerprint?: string;
+      duration: string;
+      reason: string;
+      createdBy?: string;
+    };
+  }>(
     '/api/v1/silences',
     {
       onRequest: admin,
@@ -77,8 +86,10 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
     },
     async (req, reply) => {
       const b = req.body;
-      if (!b.school && !b.rule && !b.fingerprint) return sendError(reply, 400, 'body: give at least one of school, rule, fingerprint');
-      if (b.school && !ctx.state.getSchool(b.school)) return sendError(reply, 400, `body/school: unknown school ${JSON.stringify(b.school)}`);
+      if (!b.school && !b.rule && !b.fingerprint)
+        return sendError(reply, 400, 'body: give at least one of school, rule, fingerprint');
+      if (b.school && !ctx.state.getSchool(b.school))
+        return sendError(reply, 400, `body/school: unknown school ${JSON.stringify(b.school)}`);
       const now = ctx.now();
       const ms = parseDuration(b.duration)!;
       if (ms > 90 * 86_400_000) return sendError(reply, 400, 'body/duration: at most 90d');
@@ -96,7 +107,8 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
   );
   app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', { onRequest: admin }, async (req, reply) => {
     const id = Number(req.params.id);
-    if (!Number.isInteger(id) || !alerts.expireSilence(id, ctx.now())) return sendError(reply, 404, 'no such active silence');
+    if (!Number.isInteger(id) || !alerts.expireSilence(id, ctx.now()))
+      return sendError(reply, 404, 'no such active silence');
     return reply.code(204).send();
   });
 }
