@@ -1,9 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import { createAlerting } from './alerts/service.js';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './baseline.js';
 import type { CollectorConfig } from './config.js';
 import type { CollectorContext } from './context.js';
 import { apiError } from './errors.js';
+import { alertRoutes } from './routes/alerts.js';
 import { complianceRoutes } from './routes/compliance.js';
 import { enrollRoutes } from './routes/enroll.js';
 import { findingRoutes } from './routes/findings.js';
@@ -95,7 +97,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
       })
     : undefined;
   let ready: Promise<void> | undefined;
-  const ctx: CollectorContext = {
+  const base = {
     slots: new SlotScheduler(config.speedtest.maxConcurrent, config.speedtest.slotTtlS * 1000),
     speedtestUrl: config.speedtest.publicUrl,
     config,
@@ -126,6 +128,8 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
       return ready;
     },
   };
+  const alerting = createAlerting(base, config, log);
+  const ctx: CollectorContext = { ...base, alerts: alerting.manager, channelStats: alerting.stats };
 
   const app = baseApp(config, log);
   healthRoutes(app, ctx);
@@ -134,6 +138,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   schoolRoutes(app, ctx);
   complianceRoutes(app, ctx);
   findingRoutes(app, ctx);
+  alertRoutes(app, ctx, ctx.alerts);
   if (config.speedtest.enabled) {
     speedtestSlotRoutes(app, ctx, ctx.slots, () => ctx.speedtestUrl);
     if (!config.speedtest.listen) speedtestStreamRoutes(app, ctx, ctx.slots);

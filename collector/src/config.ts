@@ -2,6 +2,7 @@ import { type Static, Type } from 'typebox';
 import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/config-file.js';
 import { isValidTimezone, School } from '../../protocol/school.js';
 import type { Problem } from '../../protocol/validate.js';
+import { type ChannelConfig, checkChannelConfig, checkChannelNames } from './notifiers/config.js';
 
 export const InfluxConfig = Type.Object(
   {
@@ -112,6 +113,27 @@ const crossCheck: CrossCheck<CollectorConfig> = (c) => {
       });
     }
   });
+  const channels: ChannelConfig[] = [];
+  c.alerts.channels.forEach((raw, i) => {
+    const r = checkChannelConfig(raw, `alerts/channels/${i}`);
+    if (r.ok) channels.push(r.value);
+    else problems.push(...r.problems);
+  });
+  if (channels.length === c.alerts.channels.length) {
+    problems.push(...checkChannelNames(channels, 'alerts/channels'));
+    // keep the defaults the channel schemas filled in
+    c.alerts.channels.splice(0, c.alerts.channels.length, ...channels);
+    const names = new Set(channels.map((ch) => ch.name));
+    c.alerts.routes.forEach((r, i) =>
+      r.channels.forEach((n, j) => {
+        if (!names.has(n))
+          problems.push({
+            path: `alerts/routes/${i}/channels/${j}`,
+            message: `no channel named ${JSON.stringify(n)}`,
+          });
+      }),
+    );
+  }
   if (c.influx && (c.influx.username === undefined) !== (c.influx.password === undefined)) {
     problems.push({ path: 'influx/password', message: 'username and password go together' });
   }

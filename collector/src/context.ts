@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
+import type { AlertManager } from './alerts/manager.js';
 import type { BaselineConfig } from './baseline.js';
 import type { CollectorConfig } from './config.js';
+import type { ChannelStats } from './notifiers/dispatch.js';
 import type { SlotScheduler } from './speedtest/slots.js';
 import type { InfluxStore } from './store/influx.js';
 import type { AgentRecord, StateStore } from './store/state.js';
@@ -19,6 +21,8 @@ export interface CollectorContext {
   log: Logger;
   now: () => Date;
   slots: SlotScheduler;
+  alerts: AlertManager;
+  channelStats: ChannelStats;
   /** Where agents open the speed-test streams; set once the speed-test listener (if any) is up. */
   speedtestUrl: string | undefined;
 }

@@ -42,8 +42,19 @@ export async function startCollector(
     { url, api: `${url}/api/v1`, health: `${url}/healthz`, dataDir: config.dataDir },
     'collector listening',
   );
+  let timer: NodeJS.Timeout | undefined;
+  if (config.alerts.enabled) {
+    // silent agents and expiring acceptances change with time alone: evaluate on a clock too
+    timer = setInterval(() => {
+      void app.campuswatch.alerts
+        .evaluate(new Date())
+        .catch((err: unknown) => log.error({ err: (err as Error).message }, 'alert evaluation failed'));
+    }, config.alerts.evaluateS * 1000);
+    timer.unref();
+  }
   let closing: Promise<void> | undefined;
   const close = () => {
+    if (timer) clearInterval(timer);
     closing ??= Promise.all([app.close(), speedtest?.close()]).then(() => log.info('collector stopped'));
     return closing;
   };

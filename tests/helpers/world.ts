@@ -30,7 +30,14 @@ export class World {
   port = 0;
   private agents: CampusAgent[] = [];
 
-  constructor(opts: { influxUrl?: string; schools?: School[]; database?: string } = {}) {
+  constructor(
+    opts: {
+      influxUrl?: string;
+      schools?: School[];
+      database?: string;
+      collector?: Record<string, unknown>;
+    } = {},
+  ) {
     this.config = parseCollectorConfig(
       JSON.stringify({
         listen: '127.0.0.1:0',
@@ -40,6 +47,7 @@ export class World {
           ? { influx: { url: opts.influxUrl, database: opts.database ?? 'campuswatch', timeoutMs: 3000 } }
           : {}),
         ingest: { retryAfterS: 1 },
+        ...opts.collector,
       }),
     );
   }

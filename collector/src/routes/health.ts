@@ -8,6 +8,6 @@ export function healthRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     let influx: 'ok' | 'unavailable' | 'not configured' = 'not configured';
     if (ctx.influx)
       influx = (await ctx.influx.ping(AbortSignal.timeout(2000)).catch(() => false)) ? 'ok' : 'unavailable';
-    return { status: 'ok', version: PACKAGE_VERSION, influx };
+    return { status: 'ok', version: PACKAGE_VERSION, influx, notifications: ctx.channelStats.snapshot() };
   });
 }

@@ -171,6 +171,12 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           'agent clock not synchronised; its timestamps were shifted to the collector clock',
         );
       }
+      if (ctx.config.alerts.enabled) {
+        // alert rules look at the new state; delivery never delays the agent's answer
+        void ctx.alerts
+          .evaluate(receivedAt)
+          .catch((err: unknown) => req.log.error({ err: (err as Error).message }, 'alert evaluation failed'));
+      }
       return reply.code(200).send({
         status: 'stored',
         reportId: report.reportId,

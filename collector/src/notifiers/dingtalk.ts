@@ -1,0 +1,68 @@
+import { createHmac } from 'node:crypto';
+import { checkRobotAnswer, postBody } from './http.js';
+import { LIMITS, renderMarkdown, titleLine, truncateBytes, utf8Bytes } from './messages.js';
+import type { AlertGroup, Language, Notifier, NotifyContext } from './notifier.js';
+
+export interface DingtalkOptions {
+  name: string;
+  language: Language;
+  /** Robot URL including `?access_token=…`. */
+  url: string;
+  /** The robot's "加签" secret (`SEC…`); without it the request is not signed. */
+  secret?: string;
+  timeoutMs: number;
+  now?: () => number;
+}
+
+/**
+ * DingTalk errcodes worth another try: -1 system busy, 130101 / 410100 sending too fast (the robot is
+ * throttled for 10 minutes after 20 messages a minute). Not retried: 310000 (signature, keyword or IP
+ * check failed — a configuration error that no retry fixes), 300001 / 400101 (invalid token), 43004 …
+ */
+export const DINGTALK_RETRYABLE = new Set([-1, 130101, 410100]);
+
+/** `sign = base64(HmacSHA256(secret, timestamp + "\n" + secret))`, timestamp in milliseconds. */
+export function dingtalkSign(secret: string, timestampMs: number): string {
+  return createHmac('sha256', secret).update(`${timestampMs}\n${secret}`, 'utf8').digest('base64');
+}
+
+/** Appends `timestamp` and the URL-encoded `sign` to the robot URL. */
+export function dingtalkSignedUrl(url: string, secret: string, timestampMs: number): string {
+  const sign = encodeURIComponent(dingtalkSign(secret, timestampMs));
+  return `${url}${url.includes('?') ? '&' : '?'}timestamp=${timestampMs}&sign=${sign}`;
+}
+
+/** DingTalk custom robot, markdown message; delivered only on `errcode: 0`. */
+export class DingtalkNotifier implements Notifier {
+  readonly type = 'dingtalk';
+  readonly name: string;
+  readonly language: Language;
+  readonly #opts: DingtalkOptions;
+
+  constructor(opts: DingtalkOptions) {
+    this.name = opts.name;
+    this.language = opts.language;
+    this.#opts = opts;
+  }
+
+  render(group: AlertGroup): { title: string; text: string } {
+    const title = truncateBytes(titleLine(group, this.language), 256);
+    const text = renderMarkdown(group, this.language, 'dingtalk', {
+      maxBytes: LIMITS.dingtalk - utf8Bytes(title) - 64,
+    });
+    return { title, text };
+  }
+
+  async send(group: AlertGroup, ctx: NotifyContext): Promise<void> {
+    const o = this.#opts;
+    const label = `dingtalk "${this.name}"`;
+    const url = o.secret ? dingtalkSignedUrl(o.url, o.secret, o.now?.() ?? Date.now()) : o.url;
+    const body = JSON.stringify({ msgtype: 'markdown', markdown: this.render(group) });
+    const res = await postBody(url, body, { timeoutMs: o.timeoutMs, signal: ctx.signal, label });
+    checkRobotAnswer(res, label, o.url, {
+      codeFields: ['errcode'],
+      messageFields: ['errmsg'],
+      retryable: DINGTALK_RETRYABLE,
+    });
+  }
+}
