@@ -124,15 +124,15 @@ const crossCheck: CrossCheck<CollectorConfig> = (c) => {
     // keep the defaults the channel schemas filled in
     c.alerts.channels.splice(0, c.alerts.channels.length, ...channels);
     const names = new Set(channels.map((ch) => ch.name));
-    c.alerts.routes.forEach((r, i) =>
-      r.channels.forEach((n, j) => {
+    for (const [i, r] of c.alerts.routes.entries()) {
+      for (const [j, n] of r.channels.entries()) {
         if (!names.has(n))
           problems.push({
             path: `alerts/routes/${i}/channels/${j}`,
             message: `no channel named ${JSON.stringify(n)}`,
           });
-      }),
-    );
+      }
+    }
   }
   if (c.influx && (c.influx.username === undefined) !== (c.influx.password === undefined)) {
     problems.push({ path: 'influx/password', message: 'username and password go together' });

@@ -133,3 +133,33 @@ describe('shipped configs', () => {
     expect(c.ingest.bodyLimitBytes).toBe(1_048_576);
   });
 });
+
+describe('collector alert channels in the config', () => {
+  it('names a bad channel and a route to an unknown channel', () => {
+    const err = errorOf(() =>
+      parseCollectorConfig(
+        JSON.stringify({
+          alerts: {
+            channels: [{ name: 'a', type: 'pager', url: 'http://127.0.0.1:1/' }],
+          },
+        }),
+        'collector.yaml',
+      ),
+    );
+    expect(err.message).toBe(
+      'collector.yaml: alerts.channels[0].type: must be one of: webhook, wecom, dingtalk, feishu, email',
+    );
+    const route = errorOf(() =>
+      parseCollectorConfig(
+        JSON.stringify({
+          alerts: {
+            channels: [{ name: 'ops', type: 'webhook', url: 'http://127.0.0.1:1/hook' }],
+            routes: [{ channels: ['ops', 'oncall'], severity: ['critical'] }],
+          },
+        }),
+        'collector.yaml',
+      ),
+    );
+    expect(route.message).toBe('collector.yaml: alerts.routes[0].channels[1]: no channel named "oncall"');
+  });
+});
