@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-import { EXIT_USAGE, newProgram, runProgram, UsageError } from '../../protocol/cli.js';
+import { EXIT_USAGE, formatTable, newProgram, runProgram, UsageError } from '../../protocol/cli.js';
 import { School } from '../../protocol/school.js';
 import { checker, formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
+import { SilenceStore } from './alerts/silences.js';
 import { createCollectorLogger } from './app.js';
 import { complianceReport, renderComplianceReport } from './compliance-report.js';
 import { type CollectorConfig, loadCollectorConfig, parseCollectorConfig } from './config.js';
+import { parseDuration } from './routes/alerts.js';
 import { startCollector } from './server.js';
 import { StateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
@@ -158,6 +160,110 @@ program
     try {
       const rows = complianceReport(state, targets, opts.district ? { district: opts.district } : {});
       process.stdout.write(`${renderComplianceReport(rows, opts.format as 'table' | 'json' | 'csv')}\n`);
+    } finally {
+      state.close();
+    }
+  });
+
+const silence = program
+  .command('silence')
+  .description('mute alert notifications (the alerts themselves go on)');
+silence
+  .command('add')
+  .description('add a silence for a school, a rule or one alert')
+  .option('--config <file>', 'collector YAML config (for its data directory)')
+  .option('--data <dir>', 'state directory')
+  .option('--school <id>', 'school id')
+  .option(
+    '--rule <rule>',
+    'alert rule: finding, agent-silent, recording-room-down, uplink-below-target, ipv6-score-dropped',
+  )
+  .option('--fingerprint <fp>', 'one alert (see GET /api/v1/alerts)')
+  .requiredOption('--for <duration>', 'how long: 90m, 2h, 7d (at most 90d)')
+  .requiredOption('--reason <text>', 'why (shown to colleagues)')
+  .option('--by <name>', 'who', process.env.USER ?? 'cli')
+  .action(
+    (
+      opts: CommonOpts & {
+        school?: string;
+        rule?: string;
+        fingerprint?: string;
+        for: string;
+        reason: string;
+        by: string;
+      },
+    ) => {
+      const dataDir = requireData(opts);
+      if (!opts.school && !opts.rule && !opts.fingerprint)
+        throw new UsageError('give at least one of --school, --rule, --fingerprint');
+      const ms = parseDuration(opts.for);
+      if (ms === undefined || ms > 90 * 86_400_000)
+        throw new UsageError('--for must look like 90m, 2h or 7d (at most 90d)');
+      if (opts.reason.trim().length < 3)
+        throw new UsageError('--reason must say why (at least 3 characters)');
+      const state = new StateStore(dataDir);
+      try {
+        if (opts.school && !state.getSchool(opts.school))
+          throw new UsageError(`unknown school ${JSON.stringify(opts.school)}`);
+        const now = new Date();
+        const s = new SilenceStore(state.db).add({
+          schoolId: opts.school ?? null,
+          rule: opts.rule ?? null,
+          fingerprint: opts.fingerprint ?? null,
+          startsAt: now.toISOString(),
+          endsAt: new Date(now.getTime() + ms).toISOString(),
+          reason: opts.reason,
+          createdBy: opts.by,
+        });
+        process.stdout.write(`silence ${s.id} until ${s.endsAt}\n`);
+      } finally {
+        state.close();
+      }
+    },
+  );
+silence
+  .command('list')
+  .description('list active silences')
+  .option('--config <file>', 'collector YAML config (for its data directory)')
+  .option('--data <dir>', 'state directory')
+  .option('--all', 'also expired ones')
+  .action((opts: CommonOpts & { all?: boolean }) => {
+    const state = new StateStore(requireData(opts));
+    try {
+      const rows = new SilenceStore(state.db).list(opts.all ? undefined : new Date());
+      process.stdout.write(
+        `${
+          rows.length === 0
+            ? 'no silences'
+            : formatTable(
+                ['id', 'school', 'rule', 'until', 'by', 'reason'],
+                rows.map((s) => [
+                  String(s.id),
+                  s.schoolId ?? '*',
+                  s.rule ?? '*',
+                  s.endsAt,
+                  s.createdBy,
+                  s.reason,
+                ]),
+              )
+        }\n`,
+      );
+    } finally {
+      state.close();
+    }
+  });
+silence
+  .command('expire')
+  .description('end a silence now')
+  .option('--config <file>', 'collector YAML config (for its data directory)')
+  .option('--data <dir>', 'state directory')
+  .requiredOption('--id <n>', 'silence id')
+  .action((opts: CommonOpts & { id: string }) => {
+    const state = new StateStore(requireData(opts));
+    try {
+      if (!new SilenceStore(state.db).expire(Number(opts.id), new Date()))
+        throw new UsageError(`no active silence ${opts.id}`);
+      process.stdout.write(`silence ${opts.id} expired\n`);
     } finally {
       state.close();
     }

@@ -113,6 +113,47 @@ describe('campuswatch-collector CLI', () => {
   });
 });
 
+describe('campuswatch-collector silence', () => {
+  it('add, list, expire; usage errors exit 2', async () => {
+    const add = await runCli('collector', [
+      'silence',
+      'add',
+      '--data',
+      data,
+      '--school',
+      'sz-xinghai-junior',
+      '--for',
+      '2h',
+      '--reason',
+      '机房维护',
+    ]);
+    expect(add.code).toBe(0);
+    const id = /^silence (\d+) until \d{4}-/.exec(add.stdout)?.[1];
+    expect(id).toBeDefined();
+    const list = await runCli('collector', ['silence', 'list', '--data', data]);
+    expect(list.stdout).toMatch(
+      new RegExp(`^${id}\\s+sz-xinghai-junior\\s+\\*\\s+\\S+\\s+\\S+\\s+机房维护$`, 'm'),
+    );
+    const bad = await runCli('collector', [
+      'silence',
+      'add',
+      '--data',
+      data,
+      '--school',
+      'sz-xinghai-junior',
+      '--for',
+      'soon',
+      '--reason',
+      'x y z',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--for must look like 90m, 2h or 7d');
+    const expire = await runCli('collector', ['silence', 'expire', '--data', data, '--id', id!]);
+    expect(expire.stdout).toBe(`silence ${id} expired\n`);
+    expect((await runCli('collector', ['silence', 'list', '--data', data])).stdout).toBe('no silences\n');
+  });
+});
+
 describe('terminal tables', () => {
   it('pads by display width so Chinese names line up', () => {
     const t = formatTable(

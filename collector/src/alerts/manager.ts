@@ -2,6 +2,9 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { AlertGroup, AlertItem } from '../notifiers/notifier.js';
 import type { SchoolFacts } from './rules.js';
+import { type Silence, SilenceStore } from './silences.js';
+
+export type { Silence } from './silences.js';
 
 type Desired = Omit<AlertItem, 'status' | 'startsAt' | 'endsAt'>;
 
@@ -14,17 +17,6 @@ export interface AlertRow {
   lastNotifiedAt: string | null;
   resolvedAt: string | null;
   item: Desired;
-}
-
-export interface Silence {
-  id: number;
-  schoolId: string | null;
-  rule: string | null;
-  fingerprint: string | null;
-  startsAt: string;
-  endsAt: string;
-  reason: string;
-  createdBy: string;
 }
 
 export interface AlertManagerOptions {
@@ -48,19 +40,17 @@ export interface AlertManagerOptions {
  */
 export class AlertManager {
   private running: Promise<AlertGroup[]> | undefined;
+  private readonly silenceStore: SilenceStore;
 
   constructor(
     private readonly db: Database.Database,
     private readonly opts: AlertManagerOptions,
   ) {
+    this.silenceStore = new SilenceStore(db);
     db.exec(`
       CREATE TABLE IF NOT EXISTS alerts (
         fingerprint TEXT PRIMARY KEY, school_id TEXT NOT NULL, state TEXT NOT NULL, since TEXT NOT NULL,
         fired_at TEXT, last_notified_at TEXT, resolved_at TEXT, item TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS silences (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, school_id TEXT, rule TEXT, fingerprint TEXT,
-        starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL
       );
     `);
   }
@@ -89,40 +79,15 @@ export class AlertManager {
   }
 
   addSilence(s: Omit<Silence, 'id'>): Silence {
-    const info = this.db
-      .prepare(
-        'INSERT INTO silences (school_id, rule, fingerprint, starts_at, ends_at, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(s.schoolId, s.rule, s.fingerprint, s.startsAt, s.endsAt, s.reason, s.createdBy);
-    return { ...s, id: Number(info.lastInsertRowid) };
+    return this.silenceStore.add(s);
   }
 
   silences(now?: Date): Silence[] {
-    const rows = this.db.prepare('SELECT * FROM silences ORDER BY id').all() as Record<
-      string,
-      string | number | null
-    >[];
-    return rows
-      .map((r) => ({
-        id: Number(r.id),
-        schoolId: (r.school_id as string | null) ?? null,
-        rule: (r.rule as string | null) ?? null,
-        fingerprint: (r.fingerprint as string | null) ?? null,
-        startsAt: String(r.starts_at),
-        endsAt: String(r.ends_at),
-        reason: String(r.reason),
-        createdBy: String(r.created_by),
-      }))
-      .filter((s) => now === undefined || (s.startsAt <= now.toISOString() && now.toISOString() < s.endsAt));
+    return this.silenceStore.list(now);
   }
 
-  /** Ends a silence now; false when there is no such active silence. */
   expireSilence(id: number, now: Date): boolean {
-    return (
-      this.db
-        .prepare('UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?')
-        .run(now.toISOString(), id, now.toISOString()).changes > 0
-    );
+    return this.silenceStore.expire(id, now);
   }
 
   private silenced(
