@@ -551,13 +551,14 @@ describe('dispatch', () => {
     const by = Object.fromEntries(out.map((o) => [o.channel, o]));
     expect(by['wecom-500']).toMatchObject({ ok: false, attempts: 3 });
     expect(fail500.requests).toHaveLength(3);
-    expect(delays).toEqual([75, 150]); // 100·2^(n−1), half fixed + half × random
+    // two retrying channels (WeCom 500, DingTalk 310000), each 100·2^(n−1), half fixed + half × random
+    expect(delays.sort((a, b) => a - b)).toEqual([75, 75, 150, 150]);
     const reason = (name: string) => {
       const o = by[name];
       return o && !o.ok ? o.error.message : '';
     };
     expect(reason('wecom-500')).toMatch(/HTTP 500 upstream broke/);
-    expect(by['ding-sign']).toMatchObject({ ok: false, attempts: 1 });
+    expect(by['ding-sign']).toMatchObject({ ok: false, attempts: 3 }); // retried, as the issue asks
     expect(reason('ding-sign')).toContain('errcode 310000 sign not match');
     expect(by['feishu-sign']).toMatchObject({ ok: false, attempts: 1 });
     expect(reason('feishu-sign')).toContain('code 19021 sign match fail');
@@ -568,7 +569,7 @@ describe('dispatch', () => {
     expect(smtp.mails).toHaveLength(1);
     expect(stats.get('wecom-500')).toMatchObject({ sent: 0, failed: 1, retried: 2 });
     expect(stats.get('wecom-500').lastError).toMatch(/HTTP 500/);
-    expect(stats.get('ding-sign')).toMatchObject({ failed: 1, retried: 0 });
+    expect(stats.get('ding-sign')).toMatchObject({ failed: 1, retried: 2 });
     expect(stats.get('mail-ok')).toMatchObject({ sent: 1, failed: 0 });
     expect(stats.snapshot().map((s) => s.channel)).toEqual([
       'ding-sign',

@@ -16,10 +16,12 @@ export interface DingtalkOptions {
 
 /**
  * DingTalk errcodes worth another try: -1 system busy, 130101 / 410100 sending too fast (the robot is
- * throttled for 10 minutes after 20 messages a minute). Not retried: 310000 (signature, keyword or IP
- * check failed — a configuration error that no retry fixes), 300001 / 400101 (invalid token), 43004 …
+ * throttled for 10 minutes after 20 messages a minute), 310000 (signature check failed: DingTalk also
+ * answers it when the signed timestamp is more than an hour off, which a retry with a fresh timestamp
+ * after the clock was corrected fixes; a real key mismatch just fails after the few attempts).
+ * Not retried: 300001 / 400101 (invalid token), 43004 …
  */
-export const DINGTALK_RETRYABLE = new Set([-1, 130101, 410100]);
+export const DINGTALK_RETRYABLE = new Set([-1, 130101, 410100, 310000]);
 
 /** `sign = base64(HmacSHA256(secret, timestamp + "\n" + secret))`, timestamp in milliseconds. */
 export function dingtalkSign(secret: string, timestampMs: number): string {
