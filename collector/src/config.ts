@@ -71,6 +71,14 @@ export const CollectorConfig = Type.Object(
         /** An agent is silent after this many seconds without a report (3 × its 60 s cycle). */
         agentSilentS: Type.Integer({ default: 180, minimum: 30, maximum: 86_400 }),
         channels: Type.Array(Type.Unknown(), { default: [], maxItems: 100 }),
+        /** Once a day at this school-local time, a summary of what is still firing, per school. */
+        digest: Type.Object(
+          {
+            enabled: Type.Boolean({ default: false }),
+            at: Type.String({ default: '08:00', pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         /** Which channels get which alerts; with no routes every channel gets everything. */
         routes: Type.Array(
           Type.Object(

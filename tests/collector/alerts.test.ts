@@ -128,3 +128,53 @@ describe('alert lifecycle (issue 6 acceptance 2, with a recording notifier)', ()
     expect(sent).toHaveLength(4);
   });
 });
+
+describe('daily digest', () => {
+  const w = new World({ collector: { alerts: { enabled: false } } });
+  const sent: AlertGroup[] = [];
+  beforeAll(async () => {
+    await w.startCollector();
+  });
+  afterAll(() => w.cleanup());
+
+  it('once a day after the digest time (school-local), what is still firing', async () => {
+    const ctx = w.app!.campuswatch;
+    const { token, agentId } = w.enrollDirect();
+    let now = new Date('2026-11-23T02:00:00Z'); // 10:00 Shanghai
+    const m = new AlertManager(ctx.state.db, {
+      forS: 0,
+      repeatS: 7 * 86_400,
+      digestAt: '08:00',
+      log: pino({ level: 'silent' }),
+      facts: (t) => collectFacts(ctx, t),
+      desired: (f, t) =>
+        desiredAlerts(f, ctx.baseline, { findingSeverity: 'high', agentSilentS: 30 * 86_400 }, t),
+      notify: async (g) => {
+        sent.push(g);
+      },
+    });
+    const base = makeReport({ agentId, schoolId: XINGHAI.id, at: now });
+    const finding: SecurityResult = {
+      probe: 'security',
+      target: '核心交换机',
+      outcome: 'ok',
+      durationMs: 1,
+      at: base.startedAt,
+      rule: 'snmp-default-community',
+      finding: true,
+      evidence: 'community "public" answered',
+    };
+    expect((await w.postReport(token, { ...base, results: [finding] })).statusCode).toBe(200);
+    const first = await m.evaluate(now);
+    // the firing message; no digest for it on the same run (already announced)
+    expect(first.map((g) => [g.status, g.digest ?? false])).toEqual([['firing', false]]);
+    now = new Date('2026-11-23T23:30:00Z'); // 07:30 next day: before the digest time
+    expect(await m.evaluate(now)).toEqual([]);
+    now = new Date('2026-11-24T00:05:00Z'); // 08:05
+    const digest = await m.evaluate(now);
+    expect(digest).toHaveLength(1);
+    expect(digest[0]).toMatchObject({ status: 'firing', digest: true, school: { id: XINGHAI.id } });
+    expect(digest[0]!.alerts.map((a) => a.rule)).toEqual(['finding']);
+    expect(await m.evaluate(new Date('2026-11-24T06:00:00Z'))).toEqual([]); // once a day
+  });
+});

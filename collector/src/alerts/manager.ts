@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { localTime } from '../evaluate/teaching-hours.js';
 import type { AlertGroup, AlertItem } from '../notifiers/notifier.js';
 import type { SchoolFacts } from './rules.js';
 import { type Silence, SilenceStore } from './silences.js';
@@ -28,6 +29,8 @@ export interface AlertManagerOptions {
   /** The facts per school, as of `now`. */
   facts: (now: Date) => SchoolFacts[];
   desired: (f: SchoolFacts, now: Date) => Desired[];
+  /** Daily digest time (school-local HH:MM); off when undefined. */
+  digestAt?: string;
   /** Delivers a group to the channels its routes select; resolves when every channel was tried. */
   notify: (group: AlertGroup) => Promise<void>;
 }
@@ -48,6 +51,7 @@ export class AlertManager {
   ) {
     this.silenceStore = new SilenceStore(db);
     db.exec(`
+      CREATE TABLE IF NOT EXISTS alert_digests (school_id TEXT PRIMARY KEY, day TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS alerts (
         fingerprint TEXT PRIMARY KEY, school_id TEXT NOT NULL, state TEXT NOT NULL, since TEXT NOT NULL,
         fired_at TEXT, last_notified_at TEXT, resolved_at TEXT, item TEXT NOT NULL
@@ -108,6 +112,47 @@ export class AlertManager {
       this.running = undefined;
     });
     return this.running;
+  }
+
+  /**
+   * Once a day per school, after the digest time in its own zone: what is still firing (and not
+   * silenced), unless this evaluation already announces it.
+   */
+  private digests(
+    now: Date,
+    schools: ReadonlyMap<string, SchoolFacts['school']>,
+    announced: readonly AlertRow[],
+  ): AlertGroup[] {
+    if (!this.opts.digestAt) return [];
+    const [hh, mm] = this.opts.digestAt.split(':').map(Number) as [number, number];
+    const out: AlertGroup[] = [];
+    const active = this.silences(now);
+    const sentToday = this.db.prepare('SELECT day FROM alert_digests WHERE school_id = ?');
+    const mark = this.db.prepare('INSERT OR REPLACE INTO alert_digests (school_id, day) VALUES (?, ?)');
+    for (const [id, school] of schools) {
+      const local = localTime(now, school.timezone);
+      if (local.minutes < hh * 60 + mm) continue;
+      const last = (sentToday.get(id) as { day: string } | undefined)?.day;
+      if (last === local.date) continue;
+      mark.run(id, local.date);
+      const firing = this.alerts({ state: 'firing', schoolId: id }).filter(
+        (r) => !this.silenced(r, active) && !announced.some((a) => a.fingerprint === r.fingerprint),
+      );
+      if (firing.length === 0) continue;
+      out.push({
+        status: 'firing',
+        repeat: false,
+        digest: true,
+        school: {
+          id,
+          name: school.name,
+          ...(school.district ? { district: school.district } : {}),
+          ...(school.group ? { group: school.group } : {}),
+        },
+        alerts: firing.map((r) => ({ ...r.item, status: 'firing', startsAt: r.firedAt ?? r.since })),
+      });
+    }
+    return out;
   }
 
   private async run(now: Date): Promise<AlertGroup[]> {
@@ -205,11 +250,12 @@ export class AlertManager {
         })),
       });
     }
+    groups.push(...this.digests(now, schools, toFire));
     const notified = this.db.prepare('UPDATE alerts SET last_notified_at = ? WHERE fingerprint = ?');
     for (const g of groups) {
       try {
         await this.opts.notify(g);
-        if (g.status === 'firing') for (const a of g.alerts) notified.run(at, a.fingerprint);
+        if (g.status === 'firing' && !g.digest) for (const a of g.alerts) notified.run(at, a.fingerprint);
       } catch (err) {
         this.opts.log.error(
           { school: g.school.id, err: (err as Error).message },

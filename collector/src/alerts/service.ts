@@ -23,6 +23,7 @@ export function createAlerting(
   const manager = new AlertManager(ctx.state.db, {
     forS: config.alerts.forS,
     repeatS: config.alerts.repeatS,
+    ...(config.alerts.digest.enabled ? { digestAt: config.alerts.digest.at } : {}),
     log,
     facts: (now) => collectFacts(ctx, now),
     desired: (f, now) =>

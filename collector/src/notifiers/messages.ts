@@ -36,6 +36,7 @@ interface Words {
   firing: string;
   resolved: string;
   repeat: string;
+  digest: string;
   district: string;
   group: string;
   detail: string;
@@ -54,6 +55,7 @@ const WORDS: Record<Language, Words> = {
     firing: '【告警】',
     resolved: '【恢复】',
     repeat: '【重复提醒】',
+    digest: '【每日汇总】',
     district: '区县',
     group: '教育集团',
     detail: '详情',
@@ -73,6 +75,7 @@ const WORDS: Record<Language, Words> = {
     firing: '[FIRING] ',
     resolved: '[RESOLVED] ',
     repeat: '[REPEAT] ',
+    digest: '[DAILY DIGEST] ',
     district: 'District',
     group: 'Group',
     detail: 'Detail',
@@ -157,7 +160,13 @@ export function titleLine(group: AlertGroup, lang: Language): string {
   const w = WORDS[lang];
   const firing = group.alerts.filter((a) => a.status === 'firing').length;
   const resolved = group.alerts.length - firing;
-  const prefix = group.status === 'resolved' ? w.resolved : group.repeat ? w.repeat : w.firing;
+  const prefix = group.digest
+    ? w.digest
+    : group.status === 'resolved'
+      ? w.resolved
+      : group.repeat
+        ? w.repeat
+        : w.firing;
   return `${prefix}${oneLine(group.school.name)}${w.colon}${w.summary(group, firing, resolved)}`;
 }
 

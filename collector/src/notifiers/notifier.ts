@@ -24,6 +24,8 @@ export interface AlertGroup {
   /** 'firing' when any alert fires; 'resolved' when all in the group resolved; a repeat is firing again. */
   status: 'firing' | 'resolved';
   repeat: boolean;
+  /** The daily summary of what is still firing (alerts.digest), not a change. */
+  digest?: boolean;
   school: { id: string; name: string; district?: string; group?: string };
   alerts: AlertItem[];
   /** Link for the reader (Grafana school dashboard or the API). */
