@@ -46,12 +46,17 @@ done
 [ -n "$url" ] || { echo "the collector did not say where it listens" >&2; exit 1; }
 port=${url##*:}
 
+ipv6_enabled=true
+[ "${CAMPUSWATCH_LOOPBACK_ONLY:-0}" = 1 ] && ipv6_enabled=false
+
 # the agent: this machine's own addresses as the demo inventory, and the collector port as a TCP check
 cat >"$home/agent.yaml" <<YAML
 school: { id: $school_id, name: "示范学校 (campuswatch demo), $(hostname)", district: 示范区, group: 示范教育集团, tier: small, area: urban }
 collector: { url: "$url" }
 state: "$home/agent"
 cycle: { intervalS: 60 }
+# the IPv6 checks ask this machine's resolvers; CAMPUSWATCH_LOOPBACK_ONLY=1 (the smoke test) keeps every packet local
+probes: { ipv6: { enabled: ${ipv6_enabled} } }
 rooms:
   - name: 录播室 1
     type: recording

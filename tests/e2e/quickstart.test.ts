@@ -24,7 +24,8 @@ describe('README command 1 (scripts/start.sh)', () => {
 
   it('starts, answers /healthz, prints the compliance summary, and stops on SIGTERM', async () => {
     child = spawn('bash', ['scripts/start.sh'], {
-      env: { ...process.env, CAMPUSWATCH_HOME: home, CAMPUSWATCH_PORT: '0' },
+      // loopback only: the demo agent's IPv6 checks would otherwise ask this machine's resolvers
+      env: { ...process.env, CAMPUSWATCH_HOME: home, CAMPUSWATCH_PORT: '0', CAMPUSWATCH_LOOPBACK_ONLY: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
