@@ -243,7 +243,7 @@ async function drive(
   const totalMs = (opts.omitS + opts.durationS) * 1000;
   const t0 = performance.now();
   let last = 0;
-  let rateAtLastAdd = 0;
+  let previousRate = 0;
   let adapting = opts.streams < opts.maxStreams;
   while (!opts.signal.aborted) {
     const elapsed = performance.now() - t0;
@@ -265,15 +265,17 @@ async function drive(
         streams: running.length,
         elapsedS: round(ticks / 10, 1),
       });
-      // during warm-up: more streams while the last addition still bought >10% more throughput
+      // during warm-up: more streams while throughput still grows (>10% over the previous window);
+      // once it stops growing the link is full (on a LAN-like RTT that is at once) and we stop adding
+      // (the first second is connection set-up and slow start: compared from 1 s on)
       if (adapting && ticks * TICK_MS >= 1000 && ticks * TICK_MS < opts.omitS * 1000) {
-        if (rate > rateAtLastAdd * 1.1) {
-          rateAtLastAdd = rate;
+        if (previousRate > 0 && rate > previousRate * 1.1) {
           add(Math.min(opts.streams, opts.maxStreams - running.length));
           adapting = running.length < opts.maxStreams;
-        } else {
+        } else if (previousRate > 0) {
           adapting = false;
         }
+        previousRate = rate;
       }
     }
   }
