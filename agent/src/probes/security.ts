@@ -868,7 +868,15 @@ async function tlsChecks(
   const resolved = await resolveHost(host, signal);
   if (!resolved.ok) return failAll(resolved.outcome, resolved.error, `cannot resolve ${host}`);
   const servername = resolved.address === host ? undefined : host;
-  const main = await handshake(resolved.address, port, servername, timeoutMs * 2, signal);
+  let main = await handshake(resolved.address, port, servername, timeoutMs * 2, signal);
+  if (!main.ok && main.connected && !signal.aborted) {
+    // a server that speaks only TLS 1.0/1.1 refuses Node's default minimum (1.2): read its certificate
+    // with the old versions allowed, so the old-protocol finding is reported rather than an error
+    main = await handshake(resolved.address, port, servername, timeoutMs * 2, signal, {
+      min: 'TLSv1',
+      max: 'TLSv1.3',
+    });
+  }
   if (!main.ok || !main.cert) {
     const outcome = main.ok ? 'error' : (main.outcome ?? 'error');
     return failAll(
