@@ -58,6 +58,20 @@ export function checkReport(body: unknown): ReportCheck {
   }
   if (problems.length > 0) return fail(problems);
   const report = body as unknown as Report;
+  // the schema's date-time admits forms JavaScript cannot read (leap seconds, RFC 9557 zone suffixes)
+  const unreadable = (path: string, v: string): Problem | undefined =>
+    Number.isFinite(Date.parse(v))
+      ? undefined
+      : {
+          path,
+          message: `${JSON.stringify(v)} is not a date-time this collector can read (RFC 3339 with Z or ±hh:mm)`,
+        };
+  const dateProblems = [
+    unreadable('startedAt', report.startedAt),
+    unreadable('finishedAt', report.finishedAt),
+    ...report.results.map((r, i) => unreadable(`results/${i}/at`, r.at)),
+  ].filter((p): p is Problem => p !== undefined);
+  if (dateProblems.length > 0) return fail(dateProblems);
   const started = Date.parse(report.startedAt);
   const finished = Date.parse(report.finishedAt);
   if (finished < started) {

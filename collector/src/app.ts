@@ -61,7 +61,7 @@ export function baseApp(config: CollectorConfig, log: Logger): FastifyInstance {
     }
     let message = err.message;
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      message = `request body is larger than the limit of ${config.ingest.bodyLimitBytes} bytes`;
+      message = `request body is larger than the limit of ${req.routeOptions.bodyLimit ?? config.ingest.bodyLimitBytes} bytes`;
     } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       message = 'content-type must be application/json';
     }

@@ -38,6 +38,8 @@ export const CollectorConfig = Type.Object(
       {
         bodyLimitBytes: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 64 * 1_048_576 }),
         retryAfterS: Type.Integer({ default: 30, minimum: 1, maximum: 3600 }),
+        /** Reports older than this (after clock correction) are refused with 400: keep it below the raw retention. */
+        maxAgeDays: Type.Integer({ default: 89, minimum: 1, maximum: 3650 }),
       },
       { additionalProperties: false, default: {} },
     ),

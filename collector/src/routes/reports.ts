@@ -13,6 +13,12 @@ import { reportToPoints } from '../store/points.js';
 import { resultKey } from '../store/state.js';
 import { agentAuth } from './auth.js';
 
+const safeIso = (t: number) =>
+  Number.isFinite(new Date(t).getTime()) ? new Date(t).toISOString() : 'a time beyond any calendar';
+
+/** Clock offsets beyond this are not a wrong clock but a broken header. */
+const MAX_CLOCK_OFFSET_MS = 200 * 365.25 * 86_400_000;
+
 /** The agent's clock minus ours, from the time it says it sent the request; undefined without a usable header. */
 export function clockOffsetMs(
   sentAtHeader: string | string[] | undefined,
@@ -72,13 +78,46 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         return sendError(reply, 403, `school ${JSON.stringify(agent.schoolId)} is no longer registered`);
 
       const receivedAt = ctx.now();
-      const offset = clockOffsetMs(req.headers[SENT_AT_HEADER], receivedAt) ?? 0;
+      const sentAt = req.headers[SENT_AT_HEADER];
+      const measured = clockOffsetMs(sentAt, receivedAt);
+      if (sentAt !== undefined && (measured === undefined || Math.abs(measured) > MAX_CLOCK_OFFSET_MS)) {
+        return sendError(
+          reply,
+          400,
+          `${SENT_AT_HEADER}: ${JSON.stringify(String(sentAt)).slice(0, 80)} is not a usable time (RFC 3339, within 200 years of now)`,
+        );
+      }
+      const offset = measured ?? 0;
       // a retried report keeps the shift chosen the first time, so its points land on the same timestamps
       const shiftMs = previous
         ? previous.shiftMs
         : Math.abs(offset) > ctx.config.clock.maxOffsetS * 1000
           ? offset
           : 0;
+      // after the clock correction every time must be one the time-series store keeps: InfluxDB drops
+      // points beyond its retention and refuses ones past 2262, and would store the rest of the batch
+      const oldest = receivedAt.getTime() - ctx.config.ingest.maxAgeDays * 86_400_000;
+      const newest = receivedAt.getTime() + 86_400_000;
+      const outOfRange = [
+        ['startedAt', report.startedAt],
+        ['finishedAt', report.finishedAt],
+        ...report.results.map((r, i): [string, string] => [`results/${i}/at`, r.at]),
+      ]
+        .map(([path, iso]) => ({ path, t: Date.parse(iso as string) - shiftMs }))
+        .filter(({ t }) => t < oldest || t > newest);
+      if (outOfRange.length > 0) {
+        return sendError(
+          reply,
+          400,
+          outOfRange
+            .slice(0, 5)
+            .map(
+              ({ path, t }) =>
+                `${path}: ${safeIso(t)} is ${t < oldest ? `older than ${ctx.config.ingest.maxAgeDays} days` : 'more than a day in the future'} (after clock correction)`,
+            )
+            .join('; '),
+        );
+      }
       if (!previous) {
         ctx.state.beginIngest({
           reportId: report.reportId,
