@@ -155,6 +155,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   }
 
   app.addHook('onClose', async () => {
+    ctx.alerts.cancelPending();
     state.close();
     await influx?.close();
   });

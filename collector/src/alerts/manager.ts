@@ -106,6 +106,29 @@ export class AlertManager {
     );
   }
 
+  private soon: NodeJS.Timeout | undefined;
+
+  /**
+   * An evaluation shortly (after a report): reports coalesce into one evaluation per `delayMs`, so a
+   * burst of reports from many schools costs one pass over all schools, not one pass each.
+   */
+  evaluateSoon(now: () => Date, delayMs = 2000): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.evaluate(now()).catch((err: unknown) =>
+        this.opts.log.error({ err: (err as Error).message }, 'alert evaluation failed'),
+      );
+    }, delayMs);
+    this.soon.unref();
+  }
+
+  /** Stops a pending `evaluateSoon` (shutdown). */
+  cancelPending(): void {
+    if (this.soon) clearTimeout(this.soon);
+    this.soon = undefined;
+  }
+
   /** One evaluation; concurrent calls share the running one. Returns the groups it sent. */
   evaluate(now: Date): Promise<AlertGroup[]> {
     this.running ??= this.run(now).finally(() => {

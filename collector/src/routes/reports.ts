@@ -211,10 +211,8 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         );
       }
       if (ctx.config.alerts.enabled) {
-        // alert rules look at the new state; delivery never delays the agent's answer
-        void ctx.alerts
-          .evaluate(receivedAt)
-          .catch((err: unknown) => req.log.error({ err: (err as Error).message }, 'alert evaluation failed'));
+        // alert rules look at the new state soon: reports coalesce, delivery never delays the agent
+        ctx.alerts.evaluateSoon(ctx.now);
       }
       return reply.code(200).send({
         status: 'stored',
