@@ -74,11 +74,16 @@ function rssMb(pid: number): number | undefined {
 const children: ChildProcess[] = [];
 const servers: Server[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'cw-bench-footprint-'));
-let cleaned = false;
+let cleaning: Promise<void> | undefined;
+let interrupted = false;
 
-async function cleanup(): Promise<void> {
-  if (cleaned) return;
-  cleaned = true;
+/** Stops every child, closes the listeners and removes the temp dir; every caller gets the same promise. */
+function cleanup(): Promise<void> {
+  cleaning ??= stopAll();
+  return cleaning;
+}
+
+async function stopAll(): Promise<void> {
   await Promise.all(
     children.map(
       (c) =>
@@ -99,6 +104,7 @@ async function cleanup(): Promise<void> {
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
+    interrupted = true;
     console.error(`bench/agent-footprint: ${sig}, cleaning up`);
     void cleanup().then(() => process.exit(130));
   });
@@ -327,6 +333,8 @@ async function main(): Promise<void> {
 
 try {
   await main();
+} catch (err) {
+  if (!interrupted) throw err; // after SIGINT the children exiting is expected
 } finally {
   await cleanup();
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { ProbeName, ProbeResult } from '../../protocol/report.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './log.js';
@@ -96,6 +97,8 @@ export async function runProbes(
     names.map(async (name): Promise<ProbeRun> => {
       const deadline = AbortSignal.timeout(config.probes[name].timeoutS * 1000);
       const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline;
+      // hundreds of device checks wait on one probe deadline: that is not a listener leak
+      setMaxListeners(10_000, signal);
       try {
         const results = await registry[name].run(config, {
           signal,
