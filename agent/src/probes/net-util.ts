@@ -244,3 +244,16 @@ export async function findExecutable(
   }
   return undefined;
 }
+
+/** Bytes from a device (SNMP OCTET STRING, an HTTP body) → text: UTF-8, else GB18030 (common on Chinese equipment), else Latin-1. */
+export function decodeText(buf: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    try {
+      return new TextDecoder('gb18030', { fatal: true }).decode(buf);
+    } catch {
+      return buf.toString('latin1');
+    }
+  }
+}

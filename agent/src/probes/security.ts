@@ -13,6 +13,7 @@ import { deviceChecks, type ResolvedCheck, urlHost } from '../inventory.js';
 import { deadline, httpDispatcher } from './device-checks.js';
 import {
   createLimiter,
+  decodeText,
   elapsedMs,
   errnoCode,
   errorText,
@@ -356,18 +357,6 @@ async function tftpCheck(
 const ADMIN_PAGE =
   /type\s*=\s*["']?password|\blog\s?in\b|\blogon\b|\bsign\s?in\b|\badmin|\bmanagement\b|\bpassword\b|登录|登陆|管理|密码|用户名/i;
 
-function decodeBody(buf: Buffer): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
-  } catch {
-    try {
-      return new TextDecoder('gb18030', { fatal: true }).decode(buf);
-    } catch {
-      return buf.toString('latin1');
-    }
-  }
-}
-
 export function htmlTitle(html: string): string | undefined {
   const m = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html);
   return m?.[1] !== undefined ? clean(m[1].replace(/\s+/g, ' '), 200) : undefined;
@@ -412,7 +401,7 @@ async function httpAdminCheck(
     const body = await readBody(res.body).catch(() => Buffer.alloc(0));
     const location = res.headers.location;
     const auth = res.headers['www-authenticate'];
-    const html = decodeBody(body);
+    const html = decodeText(body);
     title = htmlTitle(html);
     if (status >= 300 && status < 400 && typeof location === 'string' && /^https:/i.test(location)) {
       return {

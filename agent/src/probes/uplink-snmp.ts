@@ -3,7 +3,7 @@ import snmp from 'net-snmp';
 import type { Outcome, UplinkSnmpResult } from '../../../protocol/report.js';
 import type { AgentConfig, SnmpAuth } from '../config.js';
 import { type CounterSample, counterRate, utilPct } from './counter-rate.js';
-import { elapsedMs, errnoCode, type Family, outcomeOfErrno, resolveHost } from './net-util.js';
+import { decodeText, elapsedMs, errnoCode, type Family, outcomeOfErrno, resolveHost } from './net-util.js';
 import type { Probe, ProbeContext } from './probe.js';
 
 /**
@@ -84,19 +84,6 @@ export class ProbeAbortedError extends Error {
 
 // ---------------------------------------------------------------------------------------------
 // Values
-
-/** OCTET STRING → text: UTF-8, else GB18030 (common on Chinese equipment), else Latin-1. */
-function decodeText(buf: Buffer): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
-  } catch {
-    try {
-      return new TextDecoder('gb18030', { fatal: true }).decode(buf);
-    } catch {
-      return buf.toString('latin1');
-    }
-  }
-}
 
 export function asText(value: unknown): string | undefined {
   if (Buffer.isBuffer(value)) return decodeText(value);
