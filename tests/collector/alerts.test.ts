@@ -39,7 +39,7 @@ import { collectFacts } from '../../collector/src/alerts/facts.js';
 import { AlertManager } from '../../collector/src/alerts/manager.js';
 import { desiredAlerts } from '../../collector/src/alerts/rules.js';
 import type { SecurityResult } from '../../protocol/report.js';
-import { makeReport } from '../helpers/reports.js';
+import { makeReport, telnetReport } from '../helpers/reports.js';
 import { World, XINGHAI } from '../helpers/world.js';
 
 describe('alert lifecycle (issue 6 acceptance 2, with a recording notifier)', () => {
@@ -70,19 +70,8 @@ describe('alert lifecycle (issue 6 acceptance 2, with a recording notifier)', ()
   afterAll(() => w.cleanup());
 
   const telnet = async (open: boolean) => {
-    const base = makeReport({ agentId, schoolId: XINGHAI.id, at: now });
-    const r: SecurityResult = {
-      probe: 'security',
-      target: '录播主机 A1',
-      outcome: 'ok',
-      durationMs: 2,
-      at: base.startedAt,
-      rule: 'cleartext-telnet',
-      finding: open,
-      evidence: open ? 'TCP 23 open' : 'TCP 23 refused (closed)',
-      port: 23,
-    };
-    expect((await w.postReport(token, { ...base, results: [r] })).statusCode).toBe(200);
+    const report = telnetReport({ agentId, schoolId: XINGHAI.id, at: now, open });
+    expect((await w.postReport(token, report)).statusCode).toBe(200);
   };
 
   it('fires once, repeats only after the interval, survives a restart without a duplicate, resolves once; a silence mutes', async () => {

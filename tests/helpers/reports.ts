@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { Report } from '../../protocol/report.js';
+import type { Report, SecurityResult } from '../../protocol/report.js';
 
 /** A small valid report for tests that need one (spool, forwarder, ingest). */
 export function makeReport(
@@ -41,4 +41,21 @@ export function makeReport(
       },
     ],
   };
+}
+
+/** A report whose one result is the Telnet check of a recording host: open (a finding) or closed. */
+export function telnetReport(opts: { agentId: string; schoolId: string; at: Date; open: boolean }): Report {
+  const base = makeReport(opts);
+  const result: SecurityResult = {
+    probe: 'security',
+    target: '录播主机 A1',
+    outcome: 'ok',
+    durationMs: 2,
+    at: base.startedAt,
+    rule: 'cleartext-telnet',
+    finding: opts.open,
+    evidence: opts.open ? 'TCP 23 open' : 'TCP 23 refused (closed)',
+    port: 23,
+  };
+  return { ...base, results: [result] };
 }
