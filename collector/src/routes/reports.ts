@@ -156,10 +156,11 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
       );
 
       if (ctx.influx) {
+        const tier = tierOf(school, ctx.targets);
         const points = reportToPoints(report, {
           school,
-          tier: tierOf(school, ctx.targets),
-          uplinkGoalMbps: ctx.targets.uplink.tiers[tierOf(school, ctx.targets)].mbps,
+          tier,
+          uplinkGoalMbps: ctx.targets.uplink.tiers[tier].mbps,
           shiftMs,
           clockOffsetMs: offset,
           receivedAt,
