@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from './config-file.js';
+import { ConfigError } from './config-error.js';
 
 /** Exit codes of both programs: 0 ok, 1 runtime failure, 2 bad usage or configuration. */
 export const EXIT_OK = 0;

@@ -47,7 +47,7 @@ export function checkReport(body: unknown): ReportCheck {
   for (let i = 0; i < results.length && problems.length < MAX_PROBLEMS; i++) {
     const r = results[i];
     const probe = isObject(r) ? r.probe : undefined;
-    if (typeof probe !== 'string' || !(PROBE_NAMES as string[]).includes(probe)) {
+    if (typeof probe !== 'string' || !(PROBE_NAMES as readonly string[]).includes(probe)) {
       problems.push({
         path: `results/${i}/probe`,
         message: `must be one of: ${PROBE_NAMES.map((p) => JSON.stringify(p)).join(', ')}`,

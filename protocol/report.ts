@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { PROBE_NAMES, type ProbeName } from './probe-names.js';
 import { TagValue } from './school.js';
 
 /** Outcome of one probe check: failure is data (DESIGN §7.3), never an exception. */
@@ -241,9 +242,8 @@ export const RESULT_SCHEMAS = {
   'uplink-snmp': UplinkSnmpResult,
   ipv6: Ipv6Result,
   security: SecurityResult,
-} as const;
-export type ProbeName = keyof typeof RESULT_SCHEMAS;
-export const PROBE_NAMES = Object.keys(RESULT_SCHEMAS) as ProbeName[];
+} as const satisfies Record<ProbeName, unknown>; // both ways: a schema per name, no schema without one
+export { PROBE_NAMES, type ProbeName };
 
 export const ProbeResult = Type.Union([
   HostResult,

@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
+import { smallRequest } from './http-client.js';
 
 /** What enrolment gave this agent; the token itself lives in its own 0600 file. */
 export interface Identity {
@@ -54,10 +54,10 @@ export async function enroll(opts: {
   stateDir: string;
   signal?: AbortSignal;
 }): Promise<Identity> {
-  const url = new URL('/api/v1/enroll', opts.collectorUrl).toString();
-  let res: Awaited<ReturnType<typeof request>>;
+  const url = new URL('/api/v1/enroll', opts.collectorUrl);
+  let res: Awaited<ReturnType<typeof smallRequest>>;
   try {
-    res = await request(url, {
+    res = await smallRequest(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ code: opts.code, hostname: hostname(), agentVersion: PACKAGE_VERSION }),
@@ -72,15 +72,15 @@ export async function enroll(opts: {
       },
     );
   }
-  const text = await res.body.text();
-  if (res.statusCode !== 201 && res.statusCode !== 200) {
+  const { text } = res;
+  if (res.status !== 201 && res.status !== 200) {
     let message = text;
     try {
       message = (JSON.parse(text) as { message?: string }).message ?? text;
     } catch {
       // keep the raw text
     }
-    throw new EnrollError(`enrolment refused (HTTP ${res.statusCode}): ${message}`, res.statusCode);
+    throw new EnrollError(`enrolment refused (HTTP ${res.status}): ${message}`, res.status);
   }
   const body = JSON.parse(text) as { agentId: string; schoolId: string; token: string };
   const identity: Identity = {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../agent/src/log.js';
 import { runSpeedtest, steadyFigures } from '../../agent/src/probes/speedtest-client.js';
@@ -185,5 +186,115 @@ describe('speed-test streams on their own listener', () => {
       log: silentLogger(),
     });
     expect(results.every((x) => x.outcome === 'ok' && x.mbps > 0)).toBe(true);
+  });
+});
+
+describe('upload stream (HTTP Upgrade) on a real listener', () => {
+  const w = new World();
+  beforeAll(() => w.startCollector());
+  afterAll(() => w.cleanup());
+
+  /** Speaks the upgrade by hand: request, then `bytes` raw bytes, half-close, read everything back. */
+  function rawUpload(
+    path: string,
+    headers: Record<string, string>,
+    bytes: number,
+  ): Promise<{ head: string; rest: string }> {
+    const { hostname, port } = new URL(w.url);
+    return new Promise((resolve, reject) => {
+      const sock = connect({ host: hostname, port: Number(port) });
+      const chunks: Buffer[] = [];
+      let sent = false;
+      sock.on('data', (d: Buffer) => {
+        chunks.push(d);
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (!sent && text.startsWith('HTTP/1.1 101') && text.includes('\r\n\r\n')) {
+          sent = true;
+          const block = Buffer.alloc(64 * 1024, 0x5a);
+          let left = bytes;
+          while (left > 0) {
+            const n = Math.min(left, block.length);
+            sock.write(block.subarray(0, n));
+            left -= n;
+          }
+          sock.end();
+        }
+      });
+      sock.on('error', reject);
+      sock.on('close', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const at = text.indexOf('\r\n\r\n');
+        resolve({ head: text.slice(0, at), rest: text.slice(at + 4) });
+      });
+      const lines = [
+        `GET ${path} HTTP/1.1`,
+        `host: ${hostname}`,
+        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      ];
+      sock.write(`${lines.join('\r\n')}\r\n\r\n`);
+    });
+  }
+
+  it('counts every byte into the slot and answers the count after the agent half-closes', async () => {
+    const { token } = w.enrollDirect(XINGHAI.id, 'uploader');
+    const slot = await w.app!.inject({
+      method: 'POST',
+      url: '/api/v1/speedtest/slots',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const { slotId } = slot.json() as { slotId: string };
+    const size = 5 * 1024 * 1024 + 17;
+    const r = await rawUpload(
+      `/api/v1/speedtest/upload?slot=${slotId}`,
+      { authorization: `Bearer ${token}`, connection: 'upgrade', upgrade: 'campuswatch-speedtest' },
+      size,
+    );
+    expect(r.head).toMatch(/^HTTP\/1\.1 101 /);
+    expect(JSON.parse(r.rest)).toEqual({ bytes: size });
+    const stats = await w.app!.inject({
+      method: 'GET',
+      url: `/api/v1/speedtest/slots/${slotId}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const upload = (stats.json() as { upload: { bytes: number; slices: number[] } }).upload;
+    expect(upload.bytes).toBe(size);
+    expect(upload.slices.reduce((a, b) => a + b, 0)).toBe(size);
+  });
+
+  it('refuses a bad token (401), a slot of another agent (403), another upgrade (400); a plain request gets 426', async () => {
+    const { token } = w.enrollDirect(XINGHAI.id, 'holder');
+    const { token: other } = w.enrollDirect(XINGHAI.id, 'intruder');
+    const slot = await w.app!.inject({
+      method: 'POST',
+      url: '/api/v1/speedtest/slots',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const { slotId } = slot.json() as { slotId: string };
+    const up = { connection: 'upgrade', upgrade: 'campuswatch-speedtest' };
+    const path = `/api/v1/speedtest/upload?slot=${slotId}`;
+    const bad = await rawUpload(path, { ...up, authorization: 'Bearer cw1.nope.nope' }, 0);
+    expect(bad.head).toMatch(/^HTTP\/1\.1 401 /);
+    expect(JSON.parse(bad.rest)).toMatchObject({
+      statusCode: 401,
+      message: 'invalid or missing agent token',
+    });
+    const foreign = await rawUpload(path, { ...up, authorization: `Bearer ${other}` }, 0);
+    expect(foreign.head).toMatch(/^HTTP\/1\.1 403 /);
+    expect(JSON.parse(foreign.rest)).toMatchObject({ message: 'no live speed-test slot' });
+    const ws = await rawUpload(
+      path,
+      { connection: 'upgrade', upgrade: 'websocket', authorization: `Bearer ${token}` },
+      0,
+    );
+    expect(ws.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(ws.rest).message).toMatch(/Upgrade: campuswatch-speedtest/);
+    const plain = await w.app!.inject({
+      method: 'POST',
+      url: path,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(plain.statusCode).toBe(426);
+    expect(plain.headers.upgrade).toBe('campuswatch-speedtest');
+    expect((plain.json() as { message: string }).message).toMatch(/reverse proxy .* must pass Upgrade/);
   });
 });

@@ -1,18 +1,28 @@
-import type { ProbeName } from '../../../protocol/report.js';
-import { bandwidthProbe } from './bandwidth.js';
-import { hostProbe } from './host.js';
-import { ipv6Probe } from './ipv6.js';
+import type { ProbeName } from '../../../protocol/probe-names.js';
 import type { Probe } from './probe.js';
-import { reachabilityProbe } from './reachability.js';
-import { securityProbe } from './security.js';
-import { uplinkSnmpProbe } from './uplink-snmp.js';
+
+/**
+ * A probe whose module is loaded when it first runs: an agent that never runs the speed test or the
+ * security scan does not carry their libraries (SNMP, TLS scanning, systeminformation) in memory, and a
+ * one-shot CLI command starts fast.
+ */
+function lazy(kind: ProbeName, load: () => Promise<Probe>): Probe {
+  let loaded: Promise<Probe> | undefined;
+  return {
+    kind,
+    async run(config, ctx) {
+      loaded ??= load();
+      return (await loaded).run(config, ctx);
+    },
+  };
+}
 
 /** Every probe kind by name (DESIGN §7.1): an explicit map, no magic loading. */
 export const PROBES: Record<ProbeName, Probe> = {
-  host: hostProbe,
-  reachability: reachabilityProbe,
-  bandwidth: bandwidthProbe,
-  'uplink-snmp': uplinkSnmpProbe,
-  ipv6: ipv6Probe,
-  security: securityProbe,
+  host: lazy('host', async () => (await import('./host.js')).hostProbe),
+  reachability: lazy('reachability', async () => (await import('./reachability.js')).reachabilityProbe),
+  bandwidth: lazy('bandwidth', async () => (await import('./bandwidth.js')).bandwidthProbe),
+  'uplink-snmp': lazy('uplink-snmp', async () => (await import('./uplink-snmp.js')).uplinkSnmpProbe),
+  ipv6: lazy('ipv6', async () => (await import('./ipv6.js')).ipv6Probe),
+  security: lazy('security', async () => (await import('./security.js')).securityProbe),
 };

@@ -1,8 +1,10 @@
-import { Readable } from 'node:stream';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
 import type { BandwidthResult } from '../../../protocol/report.js';
+import { smallRequest } from '../http-client.js';
 import type { Logger } from '../log.js';
+import { httpStream } from './http-stream.js';
 
 export interface SpeedtestOptions {
   /** Collector base URL (slots are asked for there). */
@@ -92,21 +94,25 @@ export function steadyFigures(slices: readonly number[], sliceMs: number, omitS:
 export async function runSpeedtest(opts: SpeedtestOptions): Promise<BandwidthResult[]> {
   const api = opts.server.replace(/\/+$/, '');
   const auth = { authorization: `Bearer ${opts.token}` };
-  const dispatcher = new Agent({ connections: opts.maxStreams + 4, pipelining: 1 });
-  const slot = await acquireSlot(api, auth, opts, dispatcher);
+  // keep-alive: the pings reuse one connection, so that they measure the RTT and not a handshake
+  const keepAlive = { keepAlive: true, maxSockets: 2 };
+  const apiAgent = api.startsWith('https:') ? new HttpsAgent(keepAlive) : new HttpAgent(keepAlive);
+  const slot = await acquireSlot(api, auth, opts, apiAgent);
   const base = (slot.url ?? api).replace(/\/+$/, '');
   const q = `slot=${encodeURIComponent(slot.slotId)}`;
   const target = new URL(base).host;
+  const streamAgent =
+    base === api
+      ? apiAgent
+      : base.startsWith('https:')
+        ? new HttpsAgent(keepAlive)
+        : new HttpAgent(keepAlive);
   try {
+    const pingUrl = new URL(`${base}/api/v1/speedtest/ping?${q}`);
     const ping = async (): Promise<number> => {
       const t0 = performance.now();
-      const res = await request(`${base}/api/v1/speedtest/ping?${q}`, {
-        headers: auth,
-        signal: opts.signal,
-        dispatcher,
-      });
-      await res.body.dump();
-      if (res.statusCode !== 204) throw new SpeedtestError(`ping answered HTTP ${res.statusCode}`, 'error');
+      const res = await smallRequest(pingUrl, { headers: auth, signal: opts.signal, agent: streamAgent });
+      if (res.status !== 204) throw new SpeedtestError(`ping answered HTTP ${res.status}`, 'error');
       return performance.now() - t0;
     };
     await ping(); // opens a connection: the handshake is not part of the RTT
@@ -135,8 +141,8 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<BandwidthRes
       try {
         fig =
           direction === 'down'
-            ? await download(base, q, auth, opts, dispatcher)
-            : await upload(api, base, q, auth, opts, dispatcher, slot.sliceMs);
+            ? await download(base, q, auth, opts)
+            : await upload(api, base, q, auth, opts, apiAgent, slot.sliceMs);
       } finally {
         stopPings.abort();
         await pinger;
@@ -161,17 +167,16 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<BandwidthRes
     }
     return results;
   } finally {
-    await request(`${api}/api/v1/speedtest/slots/${encodeURIComponent(slot.slotId)}`, {
+    await smallRequest(new URL(`${api}/api/v1/speedtest/slots/${encodeURIComponent(slot.slotId)}`), {
       method: 'DELETE',
       headers: auth,
-      dispatcher,
+      agent: apiAgent,
       signal: AbortSignal.timeout(5000),
-    })
-      .then((r) => r.body.dump())
-      .catch((err: unknown) =>
-        opts.log.warn({ err: (err as Error).message }, 'could not release the speed-test slot'),
-      );
-    await dispatcher.close();
+    }).catch((err: unknown) =>
+      opts.log.warn({ err: (err as Error).message }, 'could not release the speed-test slot'),
+    );
+    apiAgent.destroy();
+    streamAgent.destroy();
   }
 }
 
@@ -179,17 +184,17 @@ async function acquireSlot(
   api: string,
   auth: Record<string, string>,
   opts: SpeedtestOptions,
-  dispatcher: Agent,
+  agent: HttpAgent | HttpsAgent,
 ): Promise<Slot> {
   for (;;) {
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: Awaited<ReturnType<typeof smallRequest>>;
     try {
-      res = await request(`${api}/api/v1/speedtest/slots`, {
+      res = await smallRequest(new URL(`${api}/api/v1/speedtest/slots`), {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json' },
         body: '{}',
         signal: opts.signal,
-        dispatcher,
+        agent,
       });
     } catch (err) {
       if (opts.signal.aborted)
@@ -201,9 +206,9 @@ async function acquireSlot(
         { cause: err },
       );
     }
-    const text = await res.body.text();
-    if (res.statusCode === 201) return JSON.parse(text) as Slot;
-    if (res.statusCode === 429) {
+    const { text } = res;
+    if (res.status === 201) return JSON.parse(text) as Slot;
+    if (res.status === 429) {
       const wait = Number(res.headers['retry-after'] ?? 1);
       opts.log.info({ retryInS: wait }, 'speed-test slots busy; waiting');
       try {
@@ -216,7 +221,7 @@ async function acquireSlot(
       continue;
     }
     throw new SpeedtestError(
-      `the speed-test service answered HTTP ${res.statusCode}: ${text.slice(0, 200)}`,
+      `the speed-test service answered HTTP ${res.status}: ${text.slice(0, 200)}`,
       'error',
     );
   }
@@ -231,12 +236,18 @@ async function drive(
   opts: SpeedtestOptions,
   counter: { bytes: number },
   open: (stop: AbortSignal) => Promise<void>,
-): Promise<{ slices: number[]; streams: number }> {
+): Promise<{ slices: number[]; streams: number; firstError: Error | undefined }> {
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, opts.signal]);
   const running: Promise<void>[] = [];
+  let firstError: Error | undefined;
   const add = (n: number) => {
-    for (let i = 0; i < n; i++) running.push(open(signal).catch(() => undefined));
+    for (let i = 0; i < n; i++)
+      running.push(
+        open(signal).catch((err: unknown) => {
+          firstError ??= err as Error;
+        }),
+      );
   };
   add(opts.streams);
   const slices: number[] = [];
@@ -281,32 +292,31 @@ async function drive(
   }
   stop.abort();
   await Promise.all(running);
-  return { slices, streams: running.length };
+  return { slices, streams: running.length, firstError };
 }
 
-async function download(
-  base: string,
-  q: string,
-  auth: Record<string, string>,
-  opts: SpeedtestOptions,
-  dispatcher: Agent,
-) {
+async function download(base: string, q: string, auth: Record<string, string>, opts: SpeedtestOptions) {
   const counter = { bytes: 0 };
   const seconds = opts.omitS + opts.durationS + 2;
-  const { slices, streams } = await drive('down', opts, counter, async (signal) => {
-    const res = await request(`${base}/api/v1/speedtest/download?${q}&seconds=${seconds}`, {
+  const { slices, streams, firstError } = await drive('down', opts, counter, async (signal) => {
+    const res = await httpStream({
+      url: new URL(`${base}/api/v1/speedtest/download?${q}&seconds=${seconds}`),
       headers: auth,
       signal,
-      dispatcher,
+      onBody: (n) => {
+        counter.bytes += n;
+      },
     });
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw new SpeedtestError(`download answered HTTP ${res.statusCode}`, 'error');
-    }
-    for await (const chunk of res.body) counter.bytes += (chunk as Buffer).length;
+    if (res.status !== 200 && !res.aborted)
+      throw new SpeedtestError(`download answered HTTP ${res.status}`, 'error');
   });
   const fig = steadyFigures(slices, TICK_MS, opts.omitS);
-  if (fig.bytes === 0) throw new SpeedtestError('no bytes arrived during the download', 'error');
+  if (fig.bytes === 0)
+    throw new SpeedtestError(
+      `no bytes arrived during the download${firstError ? `: ${firstError.message}` : ''}`,
+      'error',
+      { cause: firstError },
+    );
   return { ...fig, streams };
 }
 
@@ -316,37 +326,47 @@ async function upload(
   q: string,
   auth: Record<string, string>,
   opts: SpeedtestOptions,
-  dispatcher: Agent,
+  agent: HttpAgent | HttpsAgent,
   sliceMs: number,
 ) {
   const counter = { bytes: 0 };
   const chunk = Buffer.alloc(256 * 1024);
   // incompressible: random once, then reused
   for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((Math.random() * 0xffffffff) >>> 0, i);
-  const { streams } = await drive('up', opts, counter, async (signal) => {
-    async function* body() {
-      while (!signal.aborted) {
-        counter.bytes += chunk.length;
-        yield chunk;
-      }
-    }
-    const res = await request(`${base}/api/v1/speedtest/upload?${q}`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/octet-stream' },
-      body: Readable.from(body()),
+  const { streams, firstError } = await drive('up', opts, counter, async (signal) => {
+    const res = await httpStream({
+      url: new URL(`${base}/api/v1/speedtest/upload?${q}`),
+      headers: auth,
       signal,
-      dispatcher,
+      upload: {
+        protocol: 'campuswatch-speedtest',
+        chunk,
+        onSent: (n) => {
+          counter.bytes += n;
+        },
+      },
     });
-    await res.body.dump();
+    if (res.status !== 101 && !res.aborted)
+      throw new SpeedtestError(`the upload stream was refused: HTTP ${res.status}`, 'error');
   });
   // the collector counted what really arrived, slice by slice: that is the upload figure
-  const res = await request(`${api}/api/v1/speedtest/slots/${q.slice('slot='.length)}`, {
+  const res = await smallRequest(new URL(`${api}/api/v1/speedtest/slots/${q.slice('slot='.length)}`), {
     headers: auth,
     signal: opts.signal,
-    dispatcher,
+    agent,
   });
-  const stats = (await res.body.json()) as { upload: { slices: number[]; bytes: number }; sliceMs: number };
+  if (res.status !== 200)
+    throw new SpeedtestError(
+      `the upload figures answered HTTP ${res.status}: ${res.text.slice(0, 200)}`,
+      'error',
+    );
+  const stats = JSON.parse(res.text) as { upload: { slices: number[]; bytes: number }; sliceMs: number };
   const fig = steadyFigures(stats.upload.slices, stats.sliceMs ?? sliceMs, opts.omitS);
-  if (fig.bytes === 0) throw new SpeedtestError('the collector received no bytes during the upload', 'error');
+  if (fig.bytes === 0)
+    throw new SpeedtestError(
+      `the collector received no bytes during the upload${firstError ? `: ${firstError.message}` : ''}`,
+      'error',
+      { cause: firstError },
+    );
   return { ...fig, streams };
 }

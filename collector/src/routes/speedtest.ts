@@ -1,10 +1,10 @@
-import type { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { payloadStream } from '../speedtest/payload.js';
 import type { SlotScheduler } from '../speedtest/slots.js';
+import { attachUploadSink, UPLOAD_PATH, UPLOAD_PROTOCOL } from '../speedtest/upload-sink.js';
 import { agentAuth } from './auth.js';
 
 const SlotQuery = Type.Object(
@@ -106,33 +106,27 @@ export function speedtestStreamRoutes(
     },
   );
 
-  app.register(async (scope) => {
-    // the upload body is consumed as a stream and counted, never buffered
-    scope.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
-    scope.post<{ Querystring: { slot: string } }>(
-      '/api/v1/speedtest/upload',
-      { onRequest: auth, schema: { querystring: SlotQuery } },
-      async (req, reply) => {
-        const slot = slots.get(req.query.slot, req.agent!.id);
-        const body = req.body as Readable;
-        if (!slot) {
-          body.resume();
-          return sendError(reply, 403, 'no live speed-test slot');
-        }
-        const until = performance.now() + maxSeconds * 1000;
-        let bytes = 0;
-        try {
-          for await (const chunk of body) {
-            const n = (chunk as Buffer).length;
-            bytes += n;
-            slots.countUpload(slot, n);
-            if (performance.now() > until) break;
-          }
-        } catch {
-          // the agent closed the stream at the end of its test: what arrived is counted
-        }
-        return { bytes };
-      },
-    );
+  attachUploadSink(app.server, {
+    maxSeconds,
+    admit(req, slotId) {
+      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      const agent = m ? ctx.state.authenticate(m[1]!) : undefined;
+      if (!agent) return { status: 401, reason: 'invalid or missing agent token' };
+      const slot = slots.get(slotId, agent.id);
+      if (!slot) return { status: 403, reason: 'no live speed-test slot' };
+      return { count: (n) => slots.countUpload(slot, n) };
+    },
+    onError: (err) => ctx.log.warn({ err: err.message }, 'speed-test upload stream failed'),
   });
+  // without the Upgrade the request reaches the router: say what is missing (a proxy may have dropped it)
+  const upgradeRequired = async (_req: FastifyRequest, reply: FastifyReply) => {
+    reply.header('upgrade', UPLOAD_PROTOCOL).header('connection', 'upgrade');
+    return sendError(
+      reply,
+      426,
+      `the upload stream needs "Upgrade: ${UPLOAD_PROTOCOL}"; a reverse proxy in front of the speed-test service must pass Upgrade requests (or set speedtest.listen)`,
+    );
+  };
+  app.get(UPLOAD_PATH, upgradeRequired);
+  app.post(UPLOAD_PATH, upgradeRequired);
 }

@@ -1,0 +1,108 @@
+import type { IncomingMessage, Server } from 'node:http';
+import { Socket } from 'node:net';
+import { apiError } from '../errors.js';
+
+/** The Upgrade token an agent sends to start an upload stream. */
+export const UPLOAD_PROTOCOL = 'campuswatch-speedtest';
+export const UPLOAD_PATH = '/api/v1/speedtest/upload';
+
+const READ_BUFFER = 256 * 1024;
+
+export interface UploadSinkOptions {
+  /** The slot this request may upload into (token and `slot` checked), or a reason to refuse. */
+  admit(
+    req: IncomingMessage,
+    slotId: string,
+  ): { count: (n: number) => void } | { status: 401 | 403; reason: string };
+  maxSeconds: number;
+  onError?: (err: Error) => void;
+}
+
+/**
+ * The upload half of the speed test, as an HTTP/1.1 Upgrade (like a WebSocket): the agent sends
+ * `GET /api/v1/speedtest/upload?slot=… Upgrade: campuswatch-speedtest`, gets `101`, then raw bytes
+ * until it closes. The bytes are counted as they arrive and never parsed.
+ *
+ * Why not a POST body: at ~100 MB/s a request body costs a 64 KiB allocation per read, and the
+ * external memory it adds starts a full (mark-compact) garbage collection several times a second —
+ * measured as the collector's main cost of an upload test (bench/bandwidth). Here the socket reads
+ * into one buffer per stream (`onread`), so an upload allocates nothing per read.
+ *
+ * When the agent half-closes, the sink answers with one JSON line `{"bytes":N}` and closes.
+ */
+export function attachUploadSink(server: Server, opts: UploadSinkOptions): void {
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://collector');
+    if (url.pathname !== UPLOAD_PATH || req.headers.upgrade?.toLowerCase() !== UPLOAD_PROTOCOL) {
+      refuse(socket, 400, `unsupported upgrade; ${UPLOAD_PATH} accepts Upgrade: ${UPLOAD_PROTOCOL}`);
+      return;
+    }
+    const admitted = opts.admit(req, url.searchParams.get('slot') ?? '');
+    if ('status' in admitted) {
+      refuse(socket, admitted.status, admitted.reason);
+      return;
+    }
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nupgrade: ${UPLOAD_PROTOCOL}\r\nconnection: upgrade\r\n\r\n`,
+    );
+    let bytes = 0;
+    const until = performance.now() + opts.maxSeconds * 1000;
+    const count = (n: number) => {
+      bytes += n;
+      admitted.count(n);
+    };
+    if (head.length > 0) count(head.length);
+    const stream = adoptWithReadBuffer(socket, (n, raw) => {
+      count(n);
+      if (performance.now() > until) raw.destroy();
+    });
+    stream.on('end', () => stream.end(`${JSON.stringify({ bytes })}\n`));
+    stream.on('error', (err) => {
+      // an agent ends its test by closing the connection: ECONNRESET here is the normal end
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') opts.onError?.(err);
+      stream.destroy();
+    });
+  });
+}
+
+/** The API's error shape, written by hand: an upgrade request never reaches Fastify's reply. */
+function refuse(socket: Socket, status: 400 | 401 | 403, reason: string): void {
+  const error = apiError(status, reason);
+  const body = JSON.stringify(error);
+  socket.end(
+    `HTTP/1.1 ${status} ${error.error}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Reads the upgraded socket into one reused buffer. Node only offers that (`onread`) when a socket is
+ * constructed, and the HTTP server constructed this one, so its handle is moved into a new Socket. That
+ * relies on the undocumented `_handle` property: where it is missing the socket is read the ordinary
+ * way (same counts, more garbage).
+ */
+function adoptWithReadBuffer(socket: Socket, onBytes: (n: number, s: Socket) => void): Socket {
+  const inner = socket as unknown as { _handle?: unknown };
+  const handle = inner._handle;
+  if (handle && typeof handle === 'object' && 'readStart' in handle) {
+    inner._handle = null;
+    const adopted: Socket = new Socket({
+      handle,
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER),
+        callback: (n: number) => {
+          onBytes(n, adopted);
+          return true;
+        },
+      },
+    } as ConstructorParameters<typeof Socket>[0]);
+    adopted.resume();
+    // the server counts the connection by the first socket's 'close' (server.close() waits for it), and
+    // shuts connections down through it: tie the two together
+    adopted.once('close', () => socket.destroy());
+    socket.once('close', () => adopted.destroy());
+    return adopted;
+  }
+  socket.on('data', (chunk: Buffer) => onBytes(chunk.length, socket));
+  return socket;
+}
