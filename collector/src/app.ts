@@ -5,11 +5,13 @@ import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './base
 import type { CollectorConfig } from './config.js';
 import type { CollectorContext } from './context.js';
 import { apiError } from './errors.js';
+import { CollectorMetrics } from './metrics.js';
 import { alertRoutes } from './routes/alerts.js';
 import { complianceRoutes } from './routes/compliance.js';
 import { enrollRoutes } from './routes/enroll.js';
 import { findingRoutes } from './routes/findings.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { reportRoutes } from './routes/reports.js';
 import { schoolRoutes } from './routes/schools.js';
 import { speedtestSlotRoutes, speedtestStreamRoutes } from './routes/speedtest.js';
@@ -129,10 +131,23 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     },
   };
   const alerting = createAlerting(base, config, log);
-  const ctx: CollectorContext = { ...base, alerts: alerting.manager, channelStats: alerting.stats };
+  const metrics = new CollectorMetrics({
+    channels: () => alerting.stats.snapshot(),
+    alerts: () => alerting.manager.alerts({}),
+    schools: () => state.listSchools().length,
+    agents: () => state.listAgents().length,
+    slots: () => base.slots.stats(),
+  });
+  const ctx: CollectorContext = {
+    ...base,
+    alerts: alerting.manager,
+    channelStats: alerting.stats,
+    metrics,
+  };
 
   const app = baseApp(config, log);
   healthRoutes(app, ctx);
+  metricsRoutes(app, ctx);
   enrollRoutes(app, ctx);
   reportRoutes(app, ctx);
   schoolRoutes(app, ctx);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AlertManager } from './alerts/manager.js';
 import type { BaselineConfig } from './baseline.js';
 import type { CollectorConfig } from './config.js';
+import type { CollectorMetrics } from './metrics.js';
 import type { ChannelStats } from './notifiers/dispatch.js';
 import type { SlotScheduler } from './speedtest/slots.js';
 import type { InfluxStore } from './store/influx.js';
@@ -23,6 +24,8 @@ export interface CollectorContext {
   slots: SlotScheduler;
   alerts: AlertManager;
   channelStats: ChannelStats;
+  /** The collector's own metrics (GET /metrics). */
+  metrics: CollectorMetrics;
   /** Where agents open the speed-test streams; set once the speed-test listener (if any) is up. */
   speedtestUrl: string | undefined;
 }
@@ -30,5 +33,7 @@ export interface CollectorContext {
 declare module 'fastify' {
   interface FastifyRequest {
     agent?: AgentRecord;
+    /** Set by the ingest route when the report was a replay (for the metrics). */
+    duplicateReport?: boolean;
   }
 }

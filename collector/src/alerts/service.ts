@@ -13,7 +13,7 @@ import { desiredAlerts } from './rules.js';
  * every configured channel the routes select (concurrently; one failing channel never blocks another).
  */
 export function createAlerting(
-  ctx: Omit<CollectorContext, 'alerts' | 'channelStats'>,
+  ctx: Omit<CollectorContext, 'alerts' | 'channelStats' | 'metrics'>,
   config: CollectorConfig,
   log: Logger,
 ): { manager: AlertManager; stats: ChannelStats } {

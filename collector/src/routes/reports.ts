@@ -68,6 +68,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
       }
       const previous = ctx.state.getIngest(report.reportId);
       if (previous?.state === 'done') {
+        req.duplicateReport = true;
         return reply.code(200).send({ status: 'duplicate', reportId: report.reportId });
       }
       if (previous && previous.agentId !== agent.id) {
@@ -170,7 +171,11 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         try {
           await ctx.influxReady();
           await ctx.influx.write(points);
+          ctx.metrics.points.inc(points.length);
         } catch (err) {
+          ctx.metrics.influxErrors.inc({
+            kind: err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected',
+          });
           // a refusal that is about the collector (auth, missing database: 401/403/404), not the report, is retryable
           const collectorSide =
             err instanceof InfluxRejectedError && err.status !== undefined && err.status !== 400;

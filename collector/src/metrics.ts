@@ -1,0 +1,138 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Why a report was not stored, from the answer's status (one label value per kind of problem). */
+export const REJECT_REASONS: Readonly<Record<number, string>> = {
+  400: 'invalid',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  409: 'conflict',
+  413: 'too_large',
+  415: 'media_type',
+  422: 'refused_by_influxdb',
+  429: 'rate_limited',
+  503: 'influxdb_unavailable',
+};
+
+export interface MetricsSources {
+  channels: () => Array<{ channel: string; sent: number; failed: number; retried: number; delayed: number }>;
+  alerts: () => Array<{ state: string }>;
+  schools: () => number;
+  agents: () => number;
+  slots: () => { active: number; granted: number; refused: number };
+}
+
+/**
+ * The collector's own health in Prometheus text format (GET /metrics): ingest counts and latency,
+ * rejections by reason, InfluxDB write errors, notifications, alert states — what an operator graphs
+ * and alerts on, like any exporter. One registry per collector (tests run several in one process).
+ */
+export class CollectorMetrics {
+  readonly registry = new Registry();
+  readonly reports: Counter<'outcome'>;
+  readonly rejected: Counter<'reason'>;
+  readonly ingestSeconds: Histogram<'outcome'>;
+  readonly points: Counter;
+  readonly influxErrors: Counter<'kind'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'campuswatch_collector_' });
+    this.reports = new Counter({
+      name: 'campuswatch_reports_total',
+      help: 'Reports answered, by outcome (stored, duplicate, rejected)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.rejected = new Counter({
+      name: 'campuswatch_reports_rejected_total',
+      help: 'Reports not stored, by reason (the answer status: invalid 400, unauthenticated 401, forbidden 403, conflict 409, too_large 413, media_type 415, refused_by_influxdb 422, rate_limited 429, influxdb_unavailable 503)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.ingestSeconds = new Histogram({
+      name: 'campuswatch_ingest_duration_seconds',
+      help: 'Time from request to answer for POST /api/v1/reports',
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.points = new Counter({
+      name: 'campuswatch_influxdb_points_written_total',
+      help: 'Points written to InfluxDB',
+      registers,
+    });
+    this.influxErrors = new Counter({
+      name: 'campuswatch_influxdb_write_errors_total',
+      help: 'Failed InfluxDB writes: unavailable (the agent retries) or rejected (the points were refused)',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const kind of ['unavailable', 'rejected']) this.influxErrors.inc({ kind }, 0);
+    for (const outcome of ['stored', 'duplicate', 'rejected']) this.reports.inc({ outcome }, 0);
+
+    new Gauge({
+      name: 'campuswatch_notifications',
+      help: 'Notifications per channel since start, by result (sent, failed, retried, delayed by the rate limit)',
+      labelNames: ['channel', 'result'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of sources.channels()) {
+          for (const result of ['sent', 'failed', 'retried', 'delayed'] as const)
+            this.set({ channel: c.channel, result }, c[result]);
+        }
+      },
+    });
+    new Gauge({
+      name: 'campuswatch_alerts',
+      help: 'Alerts by state',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const counts = { pending: 0, firing: 0, resolved: 0 } as Record<string, number>;
+        for (const a of sources.alerts()) counts[a.state] = (counts[a.state] ?? 0) + 1;
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'campuswatch_schools',
+      help: 'Registered schools',
+      registers,
+      collect() {
+        this.set(sources.schools());
+      },
+    });
+    new Gauge({
+      name: 'campuswatch_agents',
+      help: 'Enrolled agents',
+      registers,
+      collect() {
+        this.set(sources.agents());
+      },
+    });
+    new Gauge({
+      name: 'campuswatch_speedtest_slots_active',
+      help: 'Speed tests running now',
+      registers,
+      collect() {
+        this.set(sources.slots().active);
+      },
+    });
+  }
+
+  /** Records one answered POST /api/v1/reports. */
+  observeReport(status: number, seconds: number, duplicate: boolean): void {
+    const outcome = status < 300 ? (duplicate ? 'duplicate' : 'stored') : 'rejected';
+    this.reports.inc({ outcome });
+    this.ingestSeconds.observe({ outcome }, seconds);
+    if (outcome === 'rejected') this.rejected.inc({ reason: REJECT_REASONS[status] ?? `http_${status}` });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
