@@ -1,4 +1,4 @@
-// bench/agent-footprint: the built agent running as users run it (`node dist/agent/src/cli.js run`) with 100
+// bench/agent-footprint: the built agent running as users run it (`node dist/agent-bundle/cli.js run`) with 100
 // devices (ICMP + one TCP port each) at a 60 s cycle, next to a bare `node -e "setInterval(()=>{},1e3)"`
 // started in the same run. Samples both processes' RSS (VmRSS) every 5 s and their CPU (utime + stime)
 // over the run. Goal: agent RSS ≤ 1.6 × bare node, agent CPU ≤ 0.5% of one core on average.
@@ -23,7 +23,7 @@ const RSS_GOAL = 1.6;
 const CPU_GOAL_PCT = 0.5;
 const SCHOOL = { id: 'bench-footprint', name: '基准测试学校' };
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
-const AGENT_CLI = join(ROOT, 'dist', 'agent', 'src', 'cli.js');
+const AGENT_CLI = process.env.AGENT_CLI ?? join(ROOT, 'dist', 'agent-bundle', 'cli.js');
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);

@@ -18,7 +18,7 @@ if (skip) {
   console.error(`bench/bandwidth: cannot run here: ${skip}`);
   process.exit(2);
 }
-if (!existsSync('dist/agent/src/cli.js')) {
+if (!existsSync('dist/agent-bundle/cli.js')) {
   console.error(
     'bench/bandwidth: run `npm run build` first (the agent is measured as users run it, from dist/)',
   );
@@ -59,7 +59,7 @@ try {
     const iperfCpuS = iperfCpu(down.json) + iperfCpu(up.json);
     const collectorBefore = cpuSeconds(pid);
     const cmd = [
-      `${process.execPath} dist/agent/src/cli.js probe bandwidth --server ${url} --token-file ${join(dir, 'agent', 'token')}`,
+      `${process.execPath} dist/agent-bundle/cli.js probe bandwidth --server ${url} --token-file ${join(dir, 'agent', 'token')}`,
       `--streams ${STREAMS} --max-streams ${MAX_STREAMS} --duration ${SECONDS} --json; times`,
     ].join(' ');
     const r = await lab.exec('school', ['bash', '-c', cmd], { timeoutMs: 180_000, check: true });

@@ -15,7 +15,7 @@ bash scripts/install-npm.sh
 npm run --silent build
 
 collector=(node "$root/dist/collector/src/cli.js")
-agent=(node "$root/dist/agent/src/cli.js")
+agent=(node "$root/dist/agent-bundle/cli.js") # the bundled agent, as installed at schools
 school_id=demo-school
 
 "${collector[@]}" school add --data "$home/collector" --id "$school_id" --name "示范学校 (campuswatch demo), $(hostname)" \
