@@ -1,16 +1,102 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { checker, type Problem } from './validate.js';
 
-export { ConfigError, yamlPath } from './config-error.js';
+export { ConfigError, isLoopbackHost, yamlPath } from './config-error.js';
 
 export type CrossCheck<T> = (config: T) => Problem[];
 
-/** Parses YAML text, fills defaults, rejects unknown keys and wrong types, then runs cross-field checks. */
-export function parseConfig<T>(schema: TSchema, text: string, file: string, crossCheck?: CrossCheck<T>): T {
+export interface ParseOptions {
+  /** Where `${file:relative/path}` is looked up (default: the current directory). */
+  baseDir?: string;
+  /** Where `${env:NAME}` is looked up (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+const REFERENCE = /\$\{(env|file):([^}]*)\}/g;
+const WHOLE_UNKNOWN = /^\$\{([A-Za-z]+):[^}]*\}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Replaces secret references in every string value (not in keys): `${env:NAME}` by that environment
+ * variable, `${file:/path}` by the file's content without its trailing newline. A reference may be the
+ * whole value or part of it (a webhook URL with its key). What was substituted is not scanned again.
+ * Problems name the YAML path of the field (slash form, as the schema checker reports them).
+ */
+export function resolveSecretReferences(
+  raw: unknown,
+  opts: ParseOptions = {},
+): { value: unknown; problems: Problem[] } {
+  const env = opts.env ?? process.env;
+  const problems: Problem[] = [];
+  const walk = (v: unknown, path: string): unknown => {
+    if (typeof v === 'string') return resolveString(v, path);
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, path ? `${path}/${i}` : String(i)));
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = walk(x, path ? `${path}/${k}` : k);
+      return out;
+    }
+    return v;
+  };
+  const resolveString = (s: string, path: string): string => {
+    if (!s.includes('${')) return s;
+    const unknown = WHOLE_UNKNOWN.exec(s);
+    if (unknown && unknown[1] !== 'env' && unknown[1] !== 'file') {
+      problems.push({
+        path,
+        message: `unknown reference ${JSON.stringify(s)}: use \${env:NAME} or \${file:/path}`,
+      });
+      return s;
+    }
+    return s.replace(REFERENCE, (_match, kind: string, arg: string) => {
+      if (kind === 'env') {
+        if (!ENV_NAME.test(arg)) {
+          problems.push({ path, message: `${JSON.stringify(arg)} is not an environment variable name` });
+          return '';
+        }
+        const value = env[arg];
+        if (value === undefined) {
+          problems.push({ path, message: `environment variable ${arg} is not set` });
+          return '';
+        }
+        return value;
+      }
+      if (arg === '') {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the reference syntax, not a placeholder
+        problems.push({ path, message: 'a file reference needs a path: ${file:/path}' });
+        return '';
+      }
+      const file = resolve(opts.baseDir ?? '.', arg);
+      try {
+        return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        problems.push({
+          path,
+          message: `cannot read the file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        });
+        return '';
+      }
+    });
+  };
+  return { value: walk(raw, ''), problems };
+}
+
+/**
+ * Parses YAML text, resolves `${env:…}` / `${file:…}` references, fills defaults, rejects unknown keys
+ * and wrong types, then runs cross-field checks.
+ */
+export function parseConfig<T>(
+  schema: TSchema,
+  text: string,
+  file: string,
+  crossCheck?: CrossCheck<T>,
+  opts: ParseOptions = {},
+): T {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
@@ -22,8 +108,9 @@ export function parseConfig<T>(schema: TSchema, text: string, file: string, cros
     });
     throw new ConfigError(file, problems);
   }
-  const raw: unknown = doc.toJS() ?? {};
-  const withDefaults = Value.Default(schema, structuredClone(raw));
+  const resolved = resolveSecretReferences(doc.toJS() ?? {}, opts);
+  if (resolved.problems.length > 0) throw new ConfigError(file, resolved.problems);
+  const withDefaults = Value.Default(schema, structuredClone(resolved.value));
   const problems = checker<T>(schema).problems(withDefaults);
   if (problems.length > 0) throw new ConfigError(file, problems);
   const config = withDefaults as T;
@@ -45,5 +132,27 @@ export function loadConfigFile<T>(schema: TSchema, file: string, crossCheck?: Cr
       },
     );
   }
-  return parseConfig(schema, text, file, crossCheck);
+  // a relative `${file:…}` is relative to the config file, wherever the program was started
+  return parseConfig(schema, text, file, crossCheck, { baseDir: dirname(resolve(file)) });
+}
+
+/**
+ * Reads a file a config field names (a certificate, a key, a CA bundle): a problem at `path` naming the
+ * file when it cannot be read, so that the message reads `tls.certFile: cannot read the file … (ENOENT)`.
+ */
+export function readConfiguredFile(
+  path: string,
+  file: string,
+): { ok: true; content: Buffer } | { ok: false; problem: Problem } {
+  try {
+    return { ok: true, content: readFileSync(file) };
+  } catch (err) {
+    return {
+      ok: false,
+      problem: {
+        path,
+        message: `cannot read the file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      },
+    };
+  }
 }

@@ -186,6 +186,8 @@ export class CampusAgent {
 
   close(): void {
     this.spool.close();
+    // its keep-alive connections; nothing is in flight once the caller stopped the agent
+    this.forwarder.close().catch(() => undefined);
   }
 }
 

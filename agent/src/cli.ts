@@ -8,12 +8,13 @@ import {
   runProgram,
   UsageError,
 } from '../../protocol/cli.js';
+import { isLoopbackHost } from '../../protocol/config-error.js';
 import { PROBE_NAMES } from '../../protocol/probe-names.js';
 import type { BandwidthResult, ReachabilityResult } from '../../protocol/report.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
 import type { CampusAgent } from './agent.js';
 import type { AgentConfig } from './config.js';
-import { smallRequest } from './http-client.js';
+import { CaFileError, describeConnectError, readCaFile, smallRequest } from './http-client.js';
 import { enroll, loadIdentity, tokenFile } from './identity.js';
 import type { Logger } from './log.js';
 import { PROBES } from './probes/registry.js';
@@ -40,17 +41,58 @@ async function openAgent(config: AgentConfig, log?: Logger): Promise<CampusAgent
   return CampusAgent.open(config, log ? { log } : {});
 }
 
+/** A CA file named on the command line: unreadable is a usage error (exit 2) naming the option. */
+function readCaFileOrUsage(file: string, setting: string): Buffer {
+  try {
+    return readCaFile(file, setting);
+  } catch (err) {
+    if (err instanceof CaFileError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 program
   .command('enroll')
   .description('exchange a one-time enrolment code for this agent token (stored with mode 0600)')
   .requiredOption('--collector <url>', 'collector URL, e.g. https://collector.example.edu.cn')
   .requiredOption('--code <code>', 'one-time code from `campuswatch-collector enroll-code`')
   .requiredOption('--state <dir>', 'state directory (token, spool); the same as `state:` in agent.yaml')
-  .action(async (opts: { collector: string; code: string; state: string }) => {
-    if (!/^https?:\/\//.test(opts.collector)) throw new UsageError('--collector must be an http(s):// URL');
-    const identity = await enroll({ collectorUrl: opts.collector, code: opts.code, stateDir: opts.state });
-    process.stdout.write(`enrolled as agent ${identity.agentId} for school ${identity.schoolId}\n`);
-  });
+  .option('--ca-file <file>', 'PEM CA certificate(s) to trust for the collector (as collector.caFile)')
+  .option(
+    '--allow-plain-http',
+    'allow an http:// collector that is not on loopback (the code travels in clear)',
+  )
+  .action(
+    async (opts: {
+      collector: string;
+      code: string;
+      state: string;
+      caFile?: string;
+      allowPlainHttp?: boolean;
+    }) => {
+      let url: URL;
+      try {
+        url = new URL(opts.collector);
+      } catch {
+        throw new UsageError('--collector must be an http(s):// URL');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new UsageError('--collector must be an http(s):// URL');
+      if (url.protocol === 'http:' && !opts.allowPlainHttp && !isLoopbackHost(url.hostname)) {
+        throw new UsageError(
+          `--collector ${opts.collector}: plain HTTP to a non-loopback host sends the enrolment code and the token in clear text; use https:// or --allow-plain-http`,
+        );
+      }
+      const ca = opts.caFile ? readCaFileOrUsage(opts.caFile, '--ca-file') : undefined;
+      const identity = await enroll({
+        collectorUrl: opts.collector,
+        code: opts.code,
+        stateDir: opts.state,
+        ...(ca ? { ca } : {}),
+      });
+      process.stdout.write(`enrolled as agent ${identity.agentId} for school ${identity.schoolId}\n`);
+    },
+  );
 
 program
   .command('once')
@@ -136,11 +178,16 @@ probe
     'add streams during the warm-up while throughput still grows, up to this (1-16)',
   )
   .option('--duration <s>', 'seconds per direction after the warm-up')
+  .option(
+    '--ca-file <file>',
+    'PEM CA certificate(s) to trust for an https server (default: collector.caFile)',
+  )
   .option('--json', 'print one JSON object')
   .action(
     async (opts: {
       server?: string;
       tokenFile?: string;
+      caFile?: string;
       config?: string;
       streams?: string;
       maxStreams?: string;
@@ -172,6 +219,10 @@ probe
           `cannot read the token file ${tokenPath}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
         );
       }
+      const caFile = opts.caFile ?? config?.collector.caFile;
+      const ca = caFile
+        ? readCaFileOrUsage(caFile, opts.caFile ? '--ca-file' : 'collector.caFile')
+        : undefined;
       const live = !opts.json && process.stdout.isTTY;
       const omitS = bw?.omitS ?? 2;
       let results: BandwidthResult[];
@@ -179,6 +230,7 @@ probe
         results = await runSpeedtest({
           server,
           token,
+          ...(ca ? { ca } : {}),
           streams,
           maxStreams,
           durationS,
@@ -373,12 +425,14 @@ program
     const loaded = loadIdentity(config.state);
     let collector: string;
     try {
+      const caFile = config.collector.caFile;
       const res = await smallRequest(new URL('/healthz', config.collector.url), {
         signal: AbortSignal.timeout(5000),
+        ...(caFile ? { ca: readCaFile(caFile) } : {}),
       });
       collector = res.status === 200 ? 'answers' : `answers HTTP ${res.status}`;
     } catch (err) {
-      collector = `does not answer (${(err as Error).message})`;
+      collector = `does not answer (${describeConnectError(err)})`;
     }
     let status: Record<string, unknown> = {
       enrolled: Boolean(loaded),

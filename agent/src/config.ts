@@ -1,5 +1,12 @@
+import { X509Certificate } from 'node:crypto';
 import { type Static, Type } from 'typebox';
-import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/config-file.js';
+import {
+  type CrossCheck,
+  isLoopbackHost,
+  loadConfigFile,
+  parseConfig,
+  readConfiguredFile,
+} from '../../protocol/config-file.js';
 import { isValidTimezone, School, TagValue } from '../../protocol/school.js';
 import type { Problem } from '../../protocol/validate.js';
 import { inventoryProblems } from './inventory.js';
@@ -309,7 +316,10 @@ export const AgentConfig = Type.Object(
     collector: Type.Object(
       {
         url: Type.String({ pattern: '^https?://[^\\s/]+(/.*)?$', description: 'http(s)://host[:port]' }),
+        /** PEM CA certificate(s): when set, only these are trusted for the collector and its speed-test service. */
         caFile: Type.Optional(Type.String({ minLength: 1 })),
+        /** Speak plain HTTP to a collector that is not on loopback (the token travels in clear text). */
+        allowPlainHttp: Type.Boolean({ default: false }),
         requestTimeoutS: Seconds(30, 1, 600),
       },
       { additionalProperties: false },
@@ -354,6 +364,38 @@ export const AgentConfig = Type.Object(
 );
 export type AgentConfig = Static<typeof AgentConfig>;
 
+/** `collector.url`: https, or plain HTTP to loopback, or allowed; `collector.caFile`: a readable PEM bundle. */
+function collectorProblems(c: AgentConfig): Problem[] {
+  const problems: Problem[] = [];
+  let url: URL | undefined;
+  try {
+    url = new URL(c.collector.url);
+  } catch {
+    problems.push({ path: 'collector/url', message: `${JSON.stringify(c.collector.url)} is not a URL` });
+  }
+  if (url?.protocol === 'http:' && !c.collector.allowPlainHttp && !isLoopbackHost(url.hostname)) {
+    problems.push({
+      path: 'collector/url',
+      message: `plain HTTP to the non-loopback host ${url.hostname} sends the agent token in clear text: use https:// or set collector.allowPlainHttp: true`,
+    });
+  }
+  if (c.collector.caFile !== undefined) {
+    const r = readConfiguredFile('collector/caFile', c.collector.caFile);
+    if (!r.ok) problems.push(r.problem);
+    else {
+      try {
+        new X509Certificate(r.content);
+      } catch {
+        problems.push({
+          path: 'collector/caFile',
+          message: `${c.collector.caFile} holds no PEM certificate`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
 const crossCheck: CrossCheck<AgentConfig> = (c) => {
   const problems: Problem[] = [];
   if (!isValidTimezone(c.school.timezone)) {
@@ -362,6 +404,7 @@ const crossCheck: CrossCheck<AgentConfig> = (c) => {
       message: `unknown time zone ${JSON.stringify(c.school.timezone)}`,
     });
   }
+  problems.push(...collectorProblems(c));
   for (const [name, p] of Object.entries(c.probes)) {
     if (p.timeoutS >= p.intervalS) {
       problems.push({

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher, request } from 'undici';
 import { SENT_AT_HEADER } from '../../protocol/version.js';
+import { describeConnectError, readCaFile } from './http-client.js';
 import type { Logger } from './log.js';
 import type { Spool } from './spool/spool.js';
 
@@ -11,7 +11,10 @@ export interface ForwarderOptions {
   spool: Spool;
   log: Logger;
   now?: () => Date;
+  /** PEM CA bundle: when set, only it is trusted for the collector's certificate (read at construction). */
   caFile?: string;
+  /** The same as PEM text or bytes (wins over caFile). */
+  ca?: string | Buffer;
   requestTimeoutMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -62,7 +65,8 @@ export class Forwarder {
 
   constructor(private readonly opts: ForwarderOptions) {
     this.url = new URL('/api/v1/reports', opts.collectorUrl).toString();
-    this.dispatcher = opts.caFile ? new Agent({ connect: { ca: readFileSync(opts.caFile) } }) : undefined;
+    const ca = opts.ca ?? (opts.caFile ? readCaFile(opts.caFile) : undefined);
+    this.dispatcher = ca ? new Agent({ connect: { ca } }) : undefined;
     this.now = opts.now ?? (() => new Date());
     this.random = opts.random ?? Math.random;
   }
@@ -173,7 +177,7 @@ export class Forwarder {
       const text = await res.body.text().catch(() => '');
       const status = res.statusCode;
       if (status >= 200 && status < 300) return { kind: 'delivered' };
-      const message = errorMessage(text, status);
+      const message = this.scrub(errorMessage(text, status));
       if (status === 429 || status === 503) {
         const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.now().getTime());
         return { kind: 'stopped', reason: { kind: 'unavailable', status, message, retryAfterMs } };
@@ -187,9 +191,24 @@ export class Forwarder {
       const e = err as NodeJS.ErrnoException;
       return {
         kind: 'stopped',
-        reason: { kind: 'network', message: e.message, ...(e.code ? { code: e.code } : {}) },
+        reason: {
+          kind: 'network',
+          message: this.scrub(describeConnectError(err)),
+          ...(e.code ? { code: e.code } : {}),
+        },
       };
     }
+  }
+
+  /** What the collector (or a proxy before it) answered may echo the request: the token never goes further. */
+  private scrub(text: string): string {
+    const { token } = this.opts;
+    return token.length >= 8 ? text.split(token).join('[redacted]') : text;
+  }
+
+  /** Closes the connections to the collector (the forwarder's own pool, when it pins a CA). */
+  async close(): Promise<void> {
+    await this.dispatcher?.close();
   }
 }
 

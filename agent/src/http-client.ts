@@ -1,5 +1,49 @@
+import { readFileSync } from 'node:fs';
 import { type Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+/** The CA bundle the agent trusts for the collector could not be read. */
+export class CaFileError extends Error {
+  override readonly name = 'CaFileError';
+}
+
+/**
+ * Reads a PEM CA bundle named by a setting (`collector.caFile`, `--ca-file`); the error names the setting
+ * and the path.
+ */
+export function readCaFile(file: string, setting = 'collector.caFile'): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new CaFileError(
+      `cannot read ${setting} ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * OpenSSL / Node codes of a server certificate that was not trusted (unknown CA, self-signed, expired,
+ * wrong name): the socket error's `code`, never its text.
+ */
+export function isCertificateError(code: string | undefined): boolean {
+  return (
+    code !== undefined &&
+    /^(UNABLE_TO_(GET|VERIFY|DECRYPT)_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|ERR_TLS_CERT_ALTNAME_INVALID$)/.test(
+      code,
+    )
+  );
+}
+
+/** A socket error as one line for a person: `certificate not trusted (CODE: text)` for TLS trust failures. */
+export function describeConnectError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const text = e instanceof Error ? e.message : String(err);
+  if (isCertificateError(e?.code)) {
+    return `the collector's TLS certificate is not trusted (${e.code}: ${text}); check collector.caFile / --ca-file`;
+  }
+  return text;
+}
 
 export interface SmallRequest {
   method?: 'GET' | 'POST' | 'DELETE';

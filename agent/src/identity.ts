@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
-import { smallRequest } from './http-client.js';
+import { describeConnectError, smallRequest } from './http-client.js';
 
 /** What enrolment gave this agent; the token itself lives in its own 0600 file. */
 export interface Identity {
@@ -53,6 +53,8 @@ export async function enroll(opts: {
   code: string;
   stateDir: string;
   signal?: AbortSignal;
+  /** PEM CA bundle: when set, only it is trusted for the collector's certificate. */
+  ca?: string | Buffer;
 }): Promise<Identity> {
   const url = new URL('/api/v1/enroll', opts.collectorUrl);
   let res: Awaited<ReturnType<typeof smallRequest>>;
@@ -62,10 +64,11 @@ export async function enroll(opts: {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ code: opts.code, hostname: hostname(), agentVersion: PACKAGE_VERSION }),
       signal: opts.signal ?? AbortSignal.timeout(30_000),
+      ...(opts.ca ? { ca: opts.ca } : {}),
     });
   } catch (err) {
     throw new EnrollError(
-      `cannot reach the collector at ${opts.collectorUrl}: ${(err as Error).message}`,
+      `cannot reach the collector at ${opts.collectorUrl}: ${describeConnectError(err)}`,
       undefined,
       {
         cause: err,
@@ -80,6 +83,9 @@ export async function enroll(opts: {
     } catch {
       // keep the raw text
     }
+    // a proxy's error page may echo the request: the one-time code goes no further
+    if (opts.code.length >= 4) message = message.split(opts.code).join('[redacted]');
+    message = message.slice(0, 500);
     throw new EnrollError(`enrolment refused (HTTP ${res.status}): ${message}`, res.status);
   }
   const body = JSON.parse(text) as { agentId: string; schoolId: string; token: string };

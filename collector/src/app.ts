@@ -2,9 +2,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { type Logger, pino } from 'pino';
 import { createAlerting } from './alerts/service.js';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './baseline.js';
-import type { CollectorConfig } from './config.js';
+import { type CollectorConfig, httpsOptions } from './config.js';
 import type { CollectorContext } from './context.js';
 import { apiError } from './errors.js';
+import { COLLECTOR_REDACT_PATHS } from './log.js';
 import { CollectorMetrics } from './metrics.js';
 import { alertRoutes } from './routes/alerts.js';
 import { complianceRoutes } from './routes/compliance.js';
@@ -29,27 +30,14 @@ export interface BuildOptions {
   baseline?: BaselineConfig;
 }
 
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'headers.authorization',
-  'token',
-  '*.token',
-  'password',
-  '*.password',
-];
-
-export function createCollectorLogger(level: string = process.env.CAMPUSWATCH_LOG_LEVEL ?? 'info'): Logger {
-  return pino({
-    name: 'campuswatch-collector',
-    level,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
-}
+/** @deprecated use COLLECTOR_REDACT_PATHS from ./log.js (kept for bench/collector-main.ts) */
+export const REDACT_PATHS: string[] = [...COLLECTOR_REDACT_PATHS];
 
 /** A Fastify instance with the API's conventions: TypeBox validation, JSON only, one error shape, 5xx hidden. */
 export function baseApp(config: CollectorConfig, log: Logger): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
+    ...httpsOptions(config), // HTTPS when `tls` is configured (cert and key read here, at start)
     bodyLimit: config.ingest.bodyLimitBytes,
     schemaErrorFormatter,
   });

@@ -4,11 +4,10 @@ import { School } from '../../protocol/school.js';
 import { checker, formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
 import { SilenceStore } from './alerts/silences.js';
-import { createCollectorLogger } from './app.js';
 import { complianceReport, renderComplianceReport } from './compliance-report.js';
 import { type CollectorConfig, loadCollectorConfig, parseCollectorConfig } from './config.js';
 import { parseDuration } from './routes/alerts.js';
-import { startCollector } from './server.js';
+import { createCollectorLogger, startCollector } from './server.js';
 import { StateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
 

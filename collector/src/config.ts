@@ -1,5 +1,14 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import { type Static, Type } from 'typebox';
-import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/config-file.js';
+import {
+  ConfigError,
+  type CrossCheck,
+  isLoopbackHost,
+  loadConfigFile,
+  parseConfig,
+  readConfiguredFile,
+} from '../../protocol/config-file.js';
 import { isValidTimezone, School } from '../../protocol/school.js';
 import type { Problem } from '../../protocol/validate.js';
 import { type ChannelConfig, checkChannelConfig, checkChannelNames } from './notifiers/config.js';
@@ -19,9 +28,26 @@ export const InfluxConfig = Type.Object(
 );
 export type InfluxConfig = Static<typeof InfluxConfig>;
 
+export const TlsConfig = Type.Object(
+  {
+    /** PEM certificate of the collector (with its intermediates, or give those in caFile). */
+    certFile: Type.String({ minLength: 1 }),
+    /** PEM private key of that certificate. */
+    keyFile: Type.String({ minLength: 1 }),
+    /** PEM intermediate CA certificate(s) sent with the certificate to complete its chain. */
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type TlsConfig = Static<typeof TlsConfig>;
+
 export const CollectorConfig = Type.Object(
   {
     listen: Type.String({ default: '127.0.0.1:8080', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:]+):\\d{1,5}$' }),
+    /** HTTPS for the API and the speed-test listener; without it only loopback addresses may listen. */
+    tls: Type.Optional(TlsConfig),
+    /** Listen in plain HTTP on a non-loopback address (behind a TLS-terminating proxy, or a lab). */
+    allowPlainHttp: Type.Boolean({ default: false }),
     dataDir: Type.String({ default: '/var/lib/campuswatch-collector', minLength: 1 }),
     baselineFile: Type.Optional(
       Type.String({ minLength: 1, description: 'defaults to the packaged config/baseline.yaml' }),
@@ -111,6 +137,23 @@ const crossCheck: CrossCheck<CollectorConfig> = (c) => {
   const problems: Problem[] = [];
   const port = Number(c.listen.slice(c.listen.lastIndexOf(':') + 1));
   if (port > 65535) problems.push({ path: 'listen', message: `port ${port} is out of range (0-65535)` });
+  if (c.tls) problems.push(...checkTls(c.tls));
+  else if (!c.allowPlainHttp) {
+    const plain: [string, string | undefined][] = [
+      ['listen', c.listen],
+      ['speedtest/listen', c.speedtest.enabled ? c.speedtest.listen : undefined],
+    ];
+    for (const [path, listen] of plain) {
+      if (listen === undefined) continue;
+      const { host } = splitListen(listen);
+      if (!isLoopbackHost(host)) {
+        problems.push({
+          path,
+          message: `plain HTTP on the non-loopback address ${host}: configure tls (certFile, keyFile) or set allowPlainHttp: true`,
+        });
+      }
+    }
+  }
   const ids = new Set<string>();
   c.schools.forEach((s, i) => {
     if (ids.has(s.id))
@@ -161,4 +204,82 @@ export function parseCollectorConfig(text: string, file = '<inline>'): Collector
 export function splitListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}
+
+interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
+
+function readTls(tls: TlsConfig): { ok: true; material: TlsMaterial } | { ok: false; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const read = (field: 'certFile' | 'keyFile' | 'caFile'): Buffer | undefined => {
+    const file = tls[field];
+    if (file === undefined) return undefined;
+    const r = readConfiguredFile(`tls/${field}`, file);
+    if (r.ok) return r.content;
+    problems.push(r.problem);
+    return undefined;
+  };
+  const cert = read('certFile');
+  const key = read('keyFile');
+  const ca = read('caFile');
+  if (!cert || !key || problems.length > 0) return { ok: false, problems };
+  return { ok: true, material: { cert, key, ...(ca ? { ca } : {}) } };
+}
+
+/** The files exist, hold a PEM certificate and key, and the key belongs to the certificate. */
+function checkTls(tls: TlsConfig): Problem[] {
+  const r = readTls(tls);
+  if (!r.ok) return r.problems;
+  const { cert, key, ca } = r.material;
+  const problems: Problem[] = [];
+  try {
+    new X509Certificate(cert);
+  } catch {
+    problems.push({ path: 'tls/certFile', message: `${tls.certFile} holds no PEM certificate` });
+  }
+  try {
+    createPrivateKey(key);
+  } catch {
+    problems.push({
+      path: 'tls/keyFile',
+      message: `${tls.keyFile} holds no PEM private key (or it is encrypted)`,
+    });
+  }
+  if (ca && tls.caFile) {
+    try {
+      new X509Certificate(ca);
+    } catch {
+      problems.push({ path: 'tls/caFile', message: `${tls.caFile} holds no PEM certificate` });
+    }
+  }
+  if (problems.length > 0) return problems;
+  try {
+    createSecureContext({ cert, key, ...(ca ? { ca } : {}) });
+  } catch (err) {
+    problems.push({
+      path: 'tls/keyFile',
+      message: `does not go with the certificate in tls.certFile (${(err as Error).message})`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Fastify's `https` option from `tls`, read when the collector starts (a certificate renewed on disk is
+ * picked up at the next start). Without `tls`: nothing, plain HTTP. A file that cannot be read is a
+ * ConfigError naming the field and the path.
+ */
+export function httpsOptions(config: CollectorConfig): { https?: TlsMaterial } {
+  if (!config.tls) return {};
+  const r = readTls(config.tls);
+  if (!r.ok) throw new ConfigError('collector config', r.problems);
+  return { https: r.material };
+}
+
+/** `https` or `http`, as the collector's listeners speak. */
+export function listenScheme(config: CollectorConfig): 'https' | 'http' {
+  return config.tls ? 'https' : 'http';
 }

@@ -1,7 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { buildApp, buildSpeedtestApp, createCollectorLogger } from './app.js';
-import { type CollectorConfig, splitListen } from './config.js';
+import { isLoopbackHost } from '../../protocol/config-file.js';
+import { buildApp, buildSpeedtestApp } from './app.js';
+import { type CollectorConfig, listenScheme, splitListen } from './config.js';
+import { createCollectorLogger } from './log.js';
+
+export { COLLECTOR_REDACT_PATHS, createCollectorLogger } from './log.js';
 
 export interface RunningCollector {
   app: FastifyInstance;
@@ -20,14 +24,15 @@ export async function startCollector(
   await app.listen({ host, port });
   const addr = app.server.address();
   const actualPort = typeof addr === 'object' && addr ? addr.port : port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  const scheme = listenScheme(config);
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   let speedtest: FastifyInstance | undefined;
   if (config.speedtest.enabled && config.speedtest.listen) {
     speedtest = buildSpeedtestApp(app.campuswatch);
     const st = splitListen(config.speedtest.listen);
     await speedtest.listen({ host: st.host, port: st.port });
     const a = speedtest.server.address();
-    const stUrl = `http://${st.host.includes(':') ? `[${st.host}]` : st.host}:${typeof a === 'object' && a ? a.port : st.port}`;
+    const stUrl = `${scheme}://${st.host.includes(':') ? `[${st.host}]` : st.host}:${typeof a === 'object' && a ? a.port : st.port}`;
     app.campuswatch.speedtestUrl = config.speedtest.publicUrl ?? stUrl;
     log.info({ url: stUrl }, 'speed-test streams on their own listener');
   }
@@ -38,8 +43,17 @@ export async function startCollector(
       'no InfluxDB configured: running on the embedded default (state, API, compliance); no series are written',
     );
   }
+  if (!config.tls && !isLoopbackHost(host)) {
+    log.warn({ url }, 'plain HTTP (allowPlainHttp): agent tokens and enrolment codes travel in clear text');
+  }
   log.info(
-    { url, api: `${url}/api/v1`, health: `${url}/healthz`, dataDir: config.dataDir },
+    {
+      url,
+      api: `${url}/api/v1`,
+      health: `${url}/healthz`,
+      dataDir: config.dataDir,
+      tls: Boolean(config.tls),
+    },
     'collector listening',
   );
   let timer: NodeJS.Timeout | undefined;

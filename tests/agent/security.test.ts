@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import {
 } from '../../agent/src/probes/security.js';
 import { RESULT_SCHEMAS, type SecurityResult } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
+import { securityCertificates } from '../helpers/certs.js';
 import { type Peer, startTcpListener } from '../helpers/device-peers.js';
 import { type Snmpd, snmpdAvailable, startSnmpd } from '../helpers/snmpd.js';
 
@@ -503,117 +504,7 @@ describe.skipIf(SNMPD_SKIP !== undefined)('security: SNMP default community and 
 // ---------------------------------------------------------------------------------------------
 // TLS
 
-function openssl(args: string[], cwd: string): void {
-  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
-}
-
-const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-
-function selfSigned(dir: string, name: string, days: number): { key: string; cert: string } {
-  openssl(
-    [
-      'req',
-      '-x509',
-      ...EC,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.crt`,
-      '-subj',
-      `/CN=${name}.test`,
-      '-days',
-      String(days),
-    ],
-    dir,
-  );
-  return {
-    key: readFileSync(join(dir, `${name}.key`), 'utf8'),
-    cert: readFileSync(join(dir, `${name}.crt`), 'utf8'),
-  };
-}
-
-/** A self-signed certificate valid 2020-01-01 … 2021-01-01 (`openssl ca -selfsign` sets the dates; no faketime). */
-function expiredCert(dir: string): { key: string; cert: string } {
-  writeFileSync(join(dir, 'index.txt'), '');
-  writeFileSync(join(dir, 'serial'), '1000\n');
-  writeFileSync(
-    join(dir, 'ca.cnf'),
-    `[ca]\ndefault_ca = d\n[d]\ndatabase = ${dir}/index.txt\nnew_certs_dir = ${dir}\nserial = ${dir}/serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\n[p]\ncommonName = supplied\n`,
-  );
-  openssl(
-    ['req', '-new', ...EC, '-keyout', 'expired.key', '-out', 'expired.csr', '-subj', '/CN=expired.test'],
-    dir,
-  );
-  openssl(
-    [
-      'ca',
-      '-batch',
-      '-notext',
-      '-config',
-      'ca.cnf',
-      '-selfsign',
-      '-keyfile',
-      'expired.key',
-      '-in',
-      'expired.csr',
-      '-out',
-      'expired.crt',
-      '-startdate',
-      '20200101000000Z',
-      '-enddate',
-      '20210101000000Z',
-    ],
-    dir,
-  );
-  return {
-    key: readFileSync(join(dir, 'expired.key'), 'utf8'),
-    cert: readFileSync(join(dir, 'expired.crt'), 'utf8'),
-  };
-}
-
-/** A leaf signed by a (test) CA: issuer ≠ subject, not self-signed. */
-function caSigned(dir: string): { key: string; cert: string } {
-  openssl(
-    [
-      'req',
-      '-x509',
-      ...EC,
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-subj',
-      '/CN=Campus Test CA',
-      '-days',
-      '365',
-    ],
-    dir,
-  );
-  openssl(['req', '-new', ...EC, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=leaf.test'], dir);
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'leaf.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '200',
-      '-out',
-      'leaf.crt',
-    ],
-    dir,
-  );
-  return {
-    key: readFileSync(join(dir, 'leaf.key'), 'utf8'),
-    cert: readFileSync(join(dir, 'leaf.crt'), 'utf8'),
-  };
-}
+const { selfSigned, expiredCert, caSigned } = securityCertificates('test');
 
 describe.skipIf(OPENSSL_SKIP !== undefined)('security: TLS services', () => {
   let dir: string;

@@ -93,7 +93,7 @@ describe.skipIf(skip !== undefined)(
         configFile,
         stringify({
           school: SCHOOL,
-          collector: { url },
+          collector: { url, allowPlainHttp: true },
           state: stateDir(),
           probes: {
             host: { enabled: false },

@@ -14,6 +14,8 @@ const school = JSON.parse(schoolJson) as { id: string };
 const config = parseCollectorConfig(
   JSON.stringify({
     listen: `${host}:0`,
+    // a lab address (10.203.x) inside a network namespace: plain HTTP is allowed explicitly
+    allowPlainHttp: true,
     dataDir,
     schools: [school],
     ...(targetsFile ? { targetsFile } : {}),

@@ -277,7 +277,7 @@ async function runProbe(
     file,
     stringify({
       school: { id: `lab-v6-${w.lab.id}`, name: '苏州实验学校 IPv6' },
-      collector: { url: `http://${fqdn('centre')}:${w.ports.main}` },
+      collector: { url: `http://${fqdn('centre')}:${w.ports.main}`, allowPlainHttp: true },
       state: join(w.dir, 'state'),
       probes: { host: { enabled: false }, reachability: { enabled: false }, ipv6 },
     }),

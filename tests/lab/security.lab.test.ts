@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESULT_SCHEMAS, type SecurityResult } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
+import { securityCertificates } from '../helpers/certs.js';
 import { type Snmpd, snmpdAvailable, startSnmpd } from '../helpers/snmpd.js';
 import { addDeviceNet, liveAddress } from './device-net.js';
 import { createLab, firstJsonLine, type Lab, labAvailable, PROJECT_ROOT } from './lab.js';
@@ -47,78 +48,7 @@ const LOGIN_PAGE =
 // ---------------------------------------------------------------------------------------------
 // Certificates (openssl)
 
-function openssl(args: string[], cwd: string): void {
-  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
-}
-
-const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-
-interface CertFiles {
-  keyFile: string;
-  certFile: string;
-}
-
-function selfSigned(dir: string, name: string, days: number): CertFiles {
-  openssl(
-    [
-      'req',
-      '-x509',
-      ...EC,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.crt`,
-      '-subj',
-      `/CN=${name}.lab`,
-    ].concat(['-days', String(days)]),
-    dir,
-  );
-  return { keyFile: join(dir, `${name}.key`), certFile: join(dir, `${name}.crt`) };
-}
-
-/** Self-signed, valid 2020-01-01 … 2021-01-01 (`openssl ca -selfsign` sets the dates). */
-async function expiredCert(dir: string): Promise<CertFiles> {
-  await writeFile(join(dir, 'index.txt'), '');
-  await writeFile(join(dir, 'serial'), '1000\n');
-  await writeFile(
-    join(dir, 'ca.cnf'),
-    `[ca]\ndefault_ca = d\n[d]\ndatabase = ${dir}/index.txt\nnew_certs_dir = ${dir}\nserial = ${dir}/serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\n[p]\ncommonName = supplied\n`,
-  );
-  openssl(
-    ['req', '-new', ...EC, '-keyout', 'expired.key', '-out', 'expired.csr', '-subj', '/CN=expired.lab'],
-    dir,
-  );
-  openssl(
-    ['ca', '-batch', '-notext', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'expired.key']
-      .concat(['-in', 'expired.csr', '-out', 'expired.crt'])
-      .concat(['-startdate', '20200101000000Z', '-enddate', '20210101000000Z']),
-    dir,
-  );
-  return { keyFile: join(dir, 'expired.key'), certFile: join(dir, 'expired.crt') };
-}
-
-/** A leaf valid 200 days, signed by a lab CA (issuer ≠ subject). */
-function caSigned(dir: string): CertFiles {
-  openssl(
-    ['req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=Campus Lab CA'].concat([
-      '-days',
-      '365',
-    ]),
-    dir,
-  );
-  openssl(['req', '-new', ...EC, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=leaf.lab'], dir);
-  openssl(
-    ['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
-      '-days',
-      '200',
-      '-out',
-      'leaf.crt',
-    ]),
-    dir,
-  );
-  return { keyFile: join(dir, 'leaf.key'), certFile: join(dir, 'leaf.crt') };
-}
+const { selfSigned, expiredCert, caSigned } = securityCertificates('lab');
 
 // ---------------------------------------------------------------------------------------------
 

@@ -163,3 +163,90 @@ describe('collector alert channels in the config', () => {
     expect(route.message).toBe('collector.yaml: alerts.routes[0].channels[1]: no channel named "oncall"');
   });
 });
+
+describe('transport: HTTPS, or plain HTTP only on loopback or when allowed', () => {
+  const collectorError = (yaml: string) =>
+    errorOf(() => parseCollectorConfig(yaml, 'collector.yaml')).message;
+  const agentYaml = (collector: string) =>
+    ['school: { id: s1, name: 星海 }', `collector: ${collector}`].join('\n');
+  const agentError = (collector: string) =>
+    errorOf(() => parseAgentConfig(agentYaml(collector), 'agent.yaml')).message;
+
+  it('the collector refuses plain HTTP on a non-loopback address, naming tls and allowPlainHttp', () => {
+    expect(collectorError('listen: 0.0.0.0:8080')).toBe(
+      'collector.yaml: listen: plain HTTP on the non-loopback address 0.0.0.0: configure tls (certFile, keyFile) or set allowPlainHttp: true',
+    );
+    expect(collectorError('listen: "[2001:db8::10]:8080"')).toBe(
+      'collector.yaml: listen: plain HTTP on the non-loopback address 2001:db8::10: configure tls (certFile, keyFile) or set allowPlainHttp: true',
+    );
+    expect(collectorError('listen: 127.0.0.1:8080\nspeedtest: { listen: 10.203.0.2:8081 }')).toBe(
+      'collector.yaml: speedtest.listen: plain HTTP on the non-loopback address 10.203.0.2: configure tls (certFile, keyFile) or set allowPlainHttp: true',
+    );
+  });
+
+  it('allowPlainHttp: true lets it listen anywhere; loopback needs nothing; the default stays plain on 127.0.0.1', () => {
+    const allowed = parseCollectorConfig(
+      'listen: 0.0.0.0:8080\nallowPlainHttp: true\nspeedtest: { listen: 10.203.0.2:8081 }',
+    );
+    expect(allowed).toMatchObject({ listen: '0.0.0.0:8080', allowPlainHttp: true });
+    expect(allowed.tls).toBeUndefined();
+    for (const listen of [
+      '127.0.0.1:0',
+      '127.8.9.10:8080',
+      '"[::1]:8080"',
+      'localhost:8080',
+      '"[::ffff:127.0.0.1]:80"',
+    ]) {
+      expect(parseCollectorConfig(`listen: ${listen}`).allowPlainHttp).toBe(false);
+    }
+    expect(parseCollectorConfig('')).toMatchObject({ listen: '127.0.0.1:8080', allowPlainHttp: false });
+  });
+
+  it('tls: unreadable files are named with their field and path; unknown keys are refused', () => {
+    expect(
+      collectorError(
+        'listen: 0.0.0.0:8443\ntls: { certFile: /nonexistent/collector.crt, keyFile: /nonexistent/collector.key }',
+      ).split('\n'),
+    ).toEqual([
+      'collector.yaml: tls.certFile: cannot read the file /nonexistent/collector.crt (ENOENT)',
+      'collector.yaml: tls.keyFile: cannot read the file /nonexistent/collector.key (ENOENT)',
+    ]);
+    expect(collectorError('tls: { cert: a.pem, keyFile: b.pem }').split('\n')).toEqual([
+      'collector.yaml: tls.certFile: is required',
+      'collector.yaml: tls.cert: unknown key',
+    ]);
+    expect(
+      collectorError('tls: { certFile: config/targets.yaml, keyFile: config/targets.yaml }').split('\n'),
+    ).toEqual([
+      'collector.yaml: tls.certFile: config/targets.yaml holds no PEM certificate',
+      'collector.yaml: tls.keyFile: config/targets.yaml holds no PEM private key (or it is encrypted)',
+    ]);
+  });
+
+  it('the agent refuses an http:// collector that is not on loopback, naming collector.allowPlainHttp', () => {
+    expect(agentError('{ url: "http://collector.example.edu.cn" }')).toBe(
+      'agent.yaml: collector.url: plain HTTP to the non-loopback host collector.example.edu.cn sends the agent token in clear text: use https:// or set collector.allowPlainHttp: true',
+    );
+    expect(agentError('{ url: "http://10.203.0.1:8080/" }')).toBe(
+      'agent.yaml: collector.url: plain HTTP to the non-loopback host 10.203.0.1 sends the agent token in clear text: use https:// or set collector.allowPlainHttp: true',
+    );
+    for (const collector of [
+      '{ url: "https://collector.example.edu.cn" }',
+      '{ url: "http://collector.example.edu.cn", allowPlainHttp: true }',
+      '{ url: "http://127.0.0.1:8080" }',
+      '{ url: "http://[::1]:8080" }',
+      '{ url: "http://localhost:8080" }',
+    ]) {
+      expect(parseAgentConfig(agentYaml(collector)).collector.url).toMatch(/^https?:\/\//);
+    }
+  });
+
+  it('the agent’s collector.caFile must be a readable PEM file', () => {
+    expect(agentError('{ url: "https://collector.example.edu.cn", caFile: /nonexistent/ca.pem }')).toBe(
+      'agent.yaml: collector.caFile: cannot read the file /nonexistent/ca.pem (ENOENT)',
+    );
+    expect(agentError('{ url: "https://collector.example.edu.cn", caFile: config/targets.yaml }')).toBe(
+      'agent.yaml: collector.caFile: config/targets.yaml holds no PEM certificate',
+    );
+  });
+});

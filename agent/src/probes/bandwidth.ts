@@ -1,4 +1,5 @@
 import type { BandwidthResult } from '../../../protocol/report.js';
+import { readCaFile } from '../http-client.js';
 import { loadIdentity } from '../identity.js';
 import { runIperf3 } from './iperf3-client.js';
 import type { Probe } from './probe.js';
@@ -65,9 +66,13 @@ export const bandwidthProbe: Probe = {
         0,
       );
     try {
+      // the collector's CA (collector.caFile) is the only one trusted for its speed-test service too
+      const caFile = config.collector.caFile;
+      const ca = caFile ? readCaFile(caFile) : undefined;
       return await runSpeedtest({
         server,
         token: identity.token,
+        ...(ca ? { ca } : {}),
         streams: bw.streams,
         maxStreams: bw.maxStreams,
         durationS: bw.durationS,

@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 /**
@@ -23,6 +23,10 @@ export interface HttpStreamOptions {
    * `chunk` is sent over and over until `signal` aborts; `onSent` counts what was written.
    */
   upload?: { protocol: string; chunk: Buffer; onSent: (n: number) => void };
+  /** https: PEM CA bundle to verify the server against instead of the system's roots. */
+  ca?: string | Buffer;
+  /** https: the TLS server name (SNI and certificate check); default the URL's host name (none for an IP). */
+  servername?: string;
 }
 
 export interface HttpStreamResult {
@@ -223,7 +227,13 @@ export function httpStream(opts: HttpStreamOptions): Promise<HttpStreamResult> {
     };
     let socket: Socket;
     if (secure) {
-      socket = tlsConnect({ host, port, servername: host.includes(':') ? undefined : host });
+      const servername = opts.servername ?? (isIP(host) ? undefined : host);
+      socket = tlsConnect({
+        host,
+        port,
+        ...(servername ? { servername } : {}),
+        ...(opts.ca ? { ca: opts.ca } : {}),
+      });
       socket.on('data', (b: Buffer) => {
         onData(b, 0, b.length);
       });

@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BandwidthResult } from '../../../protocol/report.js';
-import { smallRequest } from '../http-client.js';
+import { describeConnectError, isCertificateError, smallRequest } from '../http-client.js';
 import type { Logger } from '../log.js';
 import { httpStream } from './http-stream.js';
 
@@ -17,6 +17,8 @@ export interface SpeedtestOptions {
   signal: AbortSignal;
   now: () => Date;
   log: Logger;
+  /** PEM CA bundle: when set, only it is trusted for the speed-test service (API and stream URLs). */
+  ca?: string | Buffer;
   /** Live figures while a direction runs (the CLI shows them on a terminal). */
   onProgress?: (p: { direction: 'down' | 'up'; mbps: number; streams: number; elapsedS: number }) => void;
 }
@@ -96,7 +98,8 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<BandwidthRes
   const auth = { authorization: `Bearer ${opts.token}` };
   // keep-alive: the pings reuse one connection, so that they measure the RTT and not a handshake
   const keepAlive = { keepAlive: true, maxSockets: 2 };
-  const apiAgent = api.startsWith('https:') ? new HttpsAgent(keepAlive) : new HttpAgent(keepAlive);
+  const tlsKeepAlive = { ...keepAlive, ...(opts.ca ? { ca: opts.ca } : {}) };
+  const apiAgent = api.startsWith('https:') ? new HttpsAgent(tlsKeepAlive) : new HttpAgent(keepAlive);
   const slot = await acquireSlot(api, auth, opts, apiAgent);
   const base = (slot.url ?? api).replace(/\/+$/, '');
   const q = `slot=${encodeURIComponent(slot.slotId)}`;
@@ -105,7 +108,7 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<BandwidthRes
     base === api
       ? apiAgent
       : base.startsWith('https:')
-        ? new HttpsAgent(keepAlive)
+        ? new HttpsAgent(tlsKeepAlive)
         : new HttpAgent(keepAlive);
   try {
     const pingUrl = new URL(`${base}/api/v1/speedtest/ping?${q}`);
@@ -201,8 +204,8 @@ async function acquireSlot(
         throw new SpeedtestError('no speed-test slot before the deadline', 'timeout', { cause: err });
       const code = (err as NodeJS.ErrnoException).code;
       throw new SpeedtestError(
-        `cannot reach the speed-test service: ${(err as Error).message}`,
-        code === 'ECONNREFUSED' ? 'refused' : 'unreachable',
+        `cannot reach the speed-test service: ${describeConnectError(err)}`,
+        code === 'ECONNREFUSED' ? 'refused' : isCertificateError(code) ? 'error' : 'unreachable',
         { cause: err },
       );
     }
@@ -303,6 +306,7 @@ async function download(base: string, q: string, auth: Record<string, string>, o
       url: new URL(`${base}/api/v1/speedtest/download?${q}&seconds=${seconds}`),
       headers: auth,
       signal,
+      ...(opts.ca ? { ca: opts.ca } : {}),
       onBody: (n) => {
         counter.bytes += n;
       },
@@ -338,6 +342,7 @@ async function upload(
       url: new URL(`${base}/api/v1/speedtest/upload?${q}`),
       headers: auth,
       signal,
+      ...(opts.ca ? { ca: opts.ca } : {}),
       upload: {
         protocol: 'campuswatch-speedtest',
         chunk,

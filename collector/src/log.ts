@@ -1,0 +1,60 @@
+import { type DestinationStream, type Logger, pino } from 'pino';
+
+/**
+ * What never reaches a log line: bearer tokens and the Authorization header, enrolment codes, passwords,
+ * notifier secrets and robot keys, webhook URLs (they carry their credential), SNMP communities and keys.
+ * Paths are pino `redact` paths; a log object nests them at most a few levels deep.
+ */
+export const COLLECTOR_REDACT_PATHS: readonly string[] = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-campuswatch-signature"]',
+  'headers.authorization',
+  '*.headers.authorization',
+  'authorization',
+  '*.authorization',
+  'token',
+  '*.token',
+  '*.*.token',
+  'adminToken',
+  '*.adminToken',
+  'enrollCode',
+  '*.enrollCode',
+  'req.body.code',
+  'body.code',
+  'password',
+  '*.password',
+  '*.*.password',
+  'pass',
+  '*.pass',
+  'secret',
+  '*.secret',
+  '*.*.secret',
+  'channels[*].secret',
+  'channels[*].key',
+  'channels[*].url',
+  'channels[*].pass',
+  '*.channels[*].secret',
+  '*.channels[*].key',
+  '*.channels[*].url',
+  '*.channels[*].pass',
+  'community',
+  '*.community',
+  'authKey',
+  '*.authKey',
+  'privKey',
+  '*.privKey',
+];
+
+/** The collector's logger: JSON lines on stdout (or `destination`), secrets redacted. */
+export function createCollectorLogger(
+  level: string = process.env.CAMPUSWATCH_LOG_LEVEL ?? 'info',
+  destination?: DestinationStream,
+): Logger {
+  const options = {
+    name: 'campuswatch-collector',
+    level,
+    redact: { paths: [...COLLECTOR_REDACT_PATHS], censor: '[redacted]' },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
