@@ -44,6 +44,8 @@ function mergeLatest(previous: readonly ProbeResult[], incoming: readonly ProbeR
  * de-duplicate by reportId, correct the agent's clock, write the series, and only then answer 2xx.
  */
 export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  /** Reports being written now: a second delivery of one (an agent's retry after its timeout) waits for it. */
+  const inFlight = new Map<string, Promise<unknown>>();
   app.post(
     '/api/v1/reports',
     { bodyLimit: ctx.config.ingest.bodyLimitBytes, onRequest: agentAuth(ctx) },
@@ -66,6 +68,8 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           `this agent's token is bound to school ${JSON.stringify(agent.schoolId)}, not ${JSON.stringify(report.schoolId)}`,
         );
       }
+      const running = inFlight.get(report.reportId);
+      if (running) await running.catch(() => undefined);
       const previous = ctx.state.getIngest(report.reportId);
       if (previous?.state === 'done') {
         req.duplicateReport = true;
@@ -168,9 +172,11 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           compliance,
           findings,
         });
+        const influx = ctx.influx;
+        const write = ctx.influxReady().then(() => influx.write(points));
+        inFlight.set(report.reportId, write);
         try {
-          await ctx.influxReady();
-          await ctx.influx.write(points);
+          await write;
           ctx.metrics.points.inc(points.length);
         } catch (err) {
           ctx.metrics.influxErrors.inc({
@@ -196,9 +202,12 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
             return sendError(reply, 422, `the report's series were refused: ${err.message}`);
           }
           throw err;
+        } finally {
+          // a delivery waiting on this one resumes after this request has completed (or failed) its ingest
+          inFlight.delete(report.reportId);
         }
       }
-      ctx.state.completeIngest({
+      const first = ctx.state.completeIngest({
         reportId: report.reportId,
         agent,
         results: report.results,
@@ -210,6 +219,10 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         findings,
         rooms: samples.rooms,
       });
+      if (!first) {
+        req.duplicateReport = true;
+        return reply.code(200).send({ status: 'duplicate', reportId: report.reportId });
+      }
       if (shiftMs !== 0) {
         req.log.warn(
           { agentId: agent.id, schoolId: school.id, clockOffsetS: offset / 1000 },

@@ -250,7 +250,10 @@ export class StateStore {
       .run(r.reportId, r.agentId, r.schoolId, r.shiftMs, new Date().toISOString(), r.finishedAt);
   }
 
-  /** After the series are stored: mark the report done and keep the latest results and compliance, atomically. */
+  /**
+   * After the series are stored: mark the report done and keep the latest results and compliance,
+   * atomically. False (and nothing applied) when the report was already done.
+   */
   completeIngest(args: {
     reportId: string;
     agent: AgentRecord;
@@ -265,12 +268,16 @@ export class StateStore {
     findings?: readonly FindingRecord[];
     /** Rooms of this report as seen in teaching hours: down ones open (or keep) a down-since, up ones close it. */
     rooms?: readonly { room: string; roomType: string; up: boolean; at: string; detail: string }[];
-  }): void {
+  }): boolean {
     const at = args.receivedAt.toISOString();
-    this.db.transaction(() => {
-      this.db
-        .prepare(`UPDATE ingests SET state = 'done', received_at = ? WHERE report_id = ?`)
+    return this.db.transaction((): boolean => {
+      // only the first completion counts: a concurrent delivery of the same report applies nothing twice
+      const marked = this.db
+        .prepare(
+          `UPDATE ingests SET state = 'done', received_at = ? WHERE report_id = ? AND state = 'writing'`,
+        )
         .run(at, args.reportId);
+      if (marked.changes === 0) return false;
       this.db
         .prepare('UPDATE agents SET last_seen_at = ?, clock_offset_ms = ?, last_report_id = ? WHERE id = ?')
         .run(at, args.clockOffsetMs, args.reportId, args.agent.id);
@@ -317,6 +324,7 @@ export class StateStore {
       for (const f of args.findings ?? [])
         finding.run(f.schoolId, f.rule, f.target, f.port, JSON.stringify(f));
       this.replaceCompliance(args.agent.schoolId, args.compliance, at);
+      return true;
     })();
   }
 
