@@ -35,12 +35,25 @@ export const REDACT_PATHS: string[] = [...COLLECTOR_REDACT_PATHS];
 
 /** A Fastify instance with the API's conventions: TypeBox validation, JSON only, one error shape, 5xx hidden. */
 export function baseApp(config: CollectorConfig, log: Logger): FastifyInstance {
+  const limits = config.http;
+  const serverLimits = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    // how often Node looks for requests past headersTimeout/requestTimeout (default 30 s: too coarse)
+    connectionsCheckingInterval: Math.min(1000, (limits.headersTimeoutS * 1000) / 2),
+  };
+  const tls = httpsOptions(config).https; // HTTPS when `tls` is configured (cert and key read here, at start)
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    ...httpsOptions(config), // HTTPS when `tls` is configured (cert and key read here, at start)
+    // oversized request heads get 431 from Node before any of our code runs
+    ...(tls ? { https: { ...tls, ...serverLimits } } : { http: serverLimits }),
+    requestTimeout: limits.requestTimeoutS * 1000,
+    keepAliveTimeout: limits.keepAliveTimeoutS * 1000,
     bodyLimit: config.ingest.bodyLimitBytes,
     schemaErrorFormatter,
   });
+  // slow-loris: a request head that trickles in is cut off (408) after headersTimeout; Node checks open
+  // requests every connectionsCheckingInterval (30 s by default, too coarse for a short limit)
+  app.server.headersTimeout = limits.headersTimeoutS * 1000;
   app.setValidatorCompiler(validatorCompiler);
   app.removeContentTypeParser('text/plain'); // the API speaks JSON only: anything else is a 415
   app.setErrorHandler((err: FastifyError, req, reply) => {

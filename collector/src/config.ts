@@ -66,6 +66,31 @@ export const CollectorConfig = Type.Object(
         retryAfterS: Type.Integer({ default: 30, minimum: 1, maximum: 3600 }),
         /** Reports older than this (after clock correction) are refused with 400: keep it below the raw retention. */
         maxAgeDays: Type.Integer({ default: 89, minimum: 1, maximum: 3650 }),
+        /**
+         * Reports per agent: a sustained rate and a burst (429 + Retry-After beyond). The defaults let an
+         * agent flush a day of spooled reports (1440) in about a minute and stop one stuck in a loop.
+         */
+        ratePerAgent: Type.Object(
+          {
+            perSecond: Type.Number({ default: 20, minimum: 0.01, maximum: 100_000 }),
+            burst: Type.Integer({ default: 200, minimum: 1, maximum: 1_000_000 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** HTTP server limits: slow or oversized requests are cut off (slow-loris, header floods). */
+    http: Type.Object(
+      {
+        /** The whole request head must arrive within this (Node's headersTimeout): 408 otherwise. */
+        headersTimeoutS: Type.Number({ default: 10, minimum: 1, maximum: 600 }),
+        /** The whole request, body included, within this (Node's requestTimeout). */
+        requestTimeoutS: Type.Number({ default: 60, minimum: 1, maximum: 3600 }),
+        /** An idle keep-alive connection is closed after this. */
+        keepAliveTimeoutS: Type.Number({ default: 65, minimum: 1, maximum: 3600 }),
+        /** Request heads larger than this get 431. */
+        maxHeaderBytes: Type.Integer({ default: 16_384, minimum: 1024, maximum: 1_048_576 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProbeResult } from '../../../protocol/report.js';
 import { checkReport } from '../../../protocol/report-check.js';
 import { formatProblem } from '../../../protocol/validate.js';
@@ -8,6 +8,7 @@ import { sendError } from '../errors.js';
 import { teachingSamples, windowStartDay } from '../evaluate/availability.js';
 import { evaluateCompliance, tierOf } from '../evaluate/compliance.js';
 import { findingKey, nextFindings } from '../evaluate/findings.js';
+import { KeyedRateLimiter } from '../rate-limit.js';
 import { InfluxRejectedError, InfluxUnavailableError } from '../store/influx.js';
 import { reportToPoints } from '../store/points.js';
 import { resultKey } from '../store/state.js';
@@ -46,9 +47,23 @@ function mergeLatest(previous: readonly ProbeResult[], incoming: readonly ProbeR
 export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   /** Reports being written now: a second delivery of one (an agent's retry after its timeout) waits for it. */
   const inFlight = new Map<string, Promise<unknown>>();
+  const { perSecond, burst } = ctx.config.ingest.ratePerAgent;
+  const limiter = new KeyedRateLimiter(perSecond, burst);
+  const rateLimit = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!req.agent || reply.sent) return;
+    const waitS = limiter.take(req.agent.id);
+    if (waitS === undefined) return;
+    const retryAfterS = Math.max(1, Math.ceil(waitS));
+    reply.header('retry-after', String(retryAfterS));
+    await sendError(
+      reply,
+      429,
+      `this agent sends more than ${perSecond} reports a second (burst ${burst}); retry in ${retryAfterS} s`,
+    );
+  };
   app.post(
     '/api/v1/reports',
-    { bodyLimit: ctx.config.ingest.bodyLimitBytes, onRequest: agentAuth(ctx) },
+    { bodyLimit: ctx.config.ingest.bodyLimitBytes, onRequest: [agentAuth(ctx), rateLimit] },
     async (req, reply) => {
       const agent = req.agent!;
       const check = checkReport(req.body);
