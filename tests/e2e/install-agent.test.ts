@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { parseAgentConfig } from '../../agent/src/config.js';
 import { parseCollectorConfig } from '../../collector/src/config.js';
 import { issueCert, makeCa, opensslAvailable } from '../helpers/certs.js';
+import { type CliResult, runCommand } from '../helpers/cli.js';
 import { World, XINGHAI } from '../helpers/world.js';
 
 /**
@@ -36,29 +37,10 @@ function installSkipReason(): string | undefined {
   return undefined;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliResult;
 
 function install(args: string[]): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn('bash', [SCRIPT, ...args], {
-      env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  return runCommand('bash', [SCRIPT, ...args]);
 }
 
 function run(file: string, args: string[]): Run {

@@ -6,14 +6,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs one of the programs from source (tsx), as a user would run the built one. */
-export function runCli(
-  program: 'agent' | 'collector',
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<CliResult> {
+/** Runs a command to its end and collects what it printed. */
+export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${program}/src/cli.ts`, ...args], {
+    const child = spawn(command, args, {
       env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -28,4 +24,13 @@ export function runCli(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs one of the programs from source (tsx), as a user would run the built one. */
+export function runCli(
+  program: 'agent' | 'collector',
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
+  return runCommand(process.execPath, ['--import', 'tsx', `${program}/src/cli.ts`, ...args], env);
 }

@@ -3,19 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { loadAgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { loadCollectorConfig, parseCollectorConfig } from '../../collector/src/config.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from '../../collector/src/targets.js';
-import { ConfigError } from '../../protocol/config-file.js';
+import { errorOf } from '../helpers/config-error.js';
 
 const fixture = (name: string) => `tests/fixtures/config/${name}`;
-
-function errorOf(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError, but the config loaded');
-}
 
 describe('config error messages name the file, the field path and what was expected', () => {
   const cases: [string, (f: string) => unknown, string][] = [

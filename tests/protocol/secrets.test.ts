@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { loadAgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { loadCollectorConfig, parseCollectorConfig } from '../../collector/src/config.js';
-import { ConfigError, resolveSecretReferences } from '../../protocol/config-file.js';
+import { resolveSecretReferences } from '../../protocol/config-file.js';
+import { errorOf } from '../helpers/config-error.js';
 
 // `${env:NAME}` and `${file:/path}` in any string value of a config file, resolved before the schema
 // check: the secrets live in the environment or in files of their own (mode 0600, a Docker/K8s secret).
@@ -20,16 +21,6 @@ function secretFile(name: string, content: string): string {
   const file = join(dir, name);
   writeFileSync(file, content, { mode: 0o600 });
   return file;
-}
-
-function errorOf(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError, but the config loaded');
 }
 
 const AGENT_BASE = ['school: { id: s1, name: 星海 }', 'collector: { url: "http://127.0.0.1:1" }'];
