@@ -33,17 +33,29 @@ export function districtGoals(targets: TargetsConfig): Record<TargetName, number
   };
 }
 
-function kpis(
-  rows: readonly { school: School; compliance: readonly ComplianceRow[] }[],
-  goals: Record<TargetName, number | null>,
-) {
+/** A school's state per target, in TARGET_NAMES order. */
+export type TargetStates = readonly ComplianceRow['state'][];
+
+const TARGET_INDEX = new Map<string, number>(TARGET_NAMES.map((t, i) => [t, i]));
+
+/** The state per target of a school's rows: the first row of a target counts; a target without one is no_data. */
+export function statesOf(compliance: readonly Pick<ComplianceRow, 'target' | 'state'>[]): TargetStates {
+  const states: (ComplianceRow['state'] | undefined)[] = new Array(TARGET_NAMES.length);
+  for (const c of compliance) {
+    const i = TARGET_INDEX.get(c.target);
+    if (i !== undefined && states[i] === undefined) states[i] = c.state;
+  }
+  return Array.from(states, (s) => s ?? 'no_data');
+}
+
+function kpis(schools: readonly TargetStates[], goals: Record<TargetName, number | null>) {
   const out = {} as Record<TargetName, TargetKpi>;
-  for (const t of TARGET_NAMES) {
+  for (const [i, t] of TARGET_NAMES.entries()) {
     let met = 0;
     let notMet = 0;
     let noData = 0;
-    for (const r of rows) {
-      const state = r.compliance.find((c) => c.target === t)?.state ?? 'no_data';
+    for (const states of schools) {
+      const state = states[i];
       if (state === 'met') met++;
       else if (state === 'not_met') notMet++;
       else noData++;
@@ -62,30 +74,66 @@ function kpis(
   return out;
 }
 
-/** District KPIs (pure): the whole set, each district, and each education group within its district. */
+/** Districts and groups sort as Chinese readers expect (one collator, not one per comparison). */
+const zh = new Intl.Collator('zh-CN');
+
+/**
+ * District KPIs (pure): the whole set, each district, and each education group within its district.
+ * Linear in the number of schools.
+ */
 export function aggregateCompliance(
-  rows: readonly { school: School; compliance: readonly ComplianceRow[] }[],
+  rows: readonly { school: School; compliance: readonly Pick<ComplianceRow, 'target' | 'state'>[] }[],
   targets: TargetsConfig,
-): { overall: KpiGroup; districts: KpiGroup[]; groups: KpiGroup[] } {
+): DistrictKpis {
+  return aggregateStates(
+    rows.map((r) => ({ school: r.school, states: statesOf(r.compliance) })),
+    targets,
+  );
+}
+
+export interface DistrictKpis {
+  overall: KpiGroup;
+  districts: KpiGroup[];
+  groups: KpiGroup[];
+}
+
+/** aggregateCompliance over each school's states per target (statesOf), for callers that read only those. */
+export function aggregateStates(
+  rows: readonly { school: School; states: TargetStates }[],
+  targets: TargetsConfig,
+): DistrictKpis {
   const goals = districtGoals(targets);
   const by = (key: (s: School) => string) => {
-    const m = new Map<string, typeof rows>();
-    for (const r of rows) m.set(key(r.school), [...(m.get(key(r.school)) ?? []), r]);
-    return [...m.entries()].sort(([a], [b]) => a.localeCompare(b, 'zh-CN'));
+    const m = new Map<string, { school: School; states: TargetStates[] }>();
+    for (const r of rows) {
+      const k = key(r.school);
+      const g = m.get(k);
+      if (g) g.states.push(r.states);
+      else m.set(k, { school: r.school, states: [r.states] });
+    }
+    return [...m.entries()].sort(([a], [b]) => zh.compare(a, b)).map(([, g]) => g);
   };
   return {
-    overall: { district: null, group: null, schools: rows.length, targets: kpis(rows, goals) },
-    districts: by((s) => s.district ?? '').map(([, rs]) => ({
-      district: rs[0]!.school.district ?? null,
+    overall: {
+      district: null,
       group: null,
-      schools: rs.length,
-      targets: kpis(rs, goals),
+      schools: rows.length,
+      targets: kpis(
+        rows.map((r) => r.states),
+        goals,
+      ),
+    },
+    districts: by((s) => s.district ?? '').map((g) => ({
+      district: g.school.district ?? null,
+      group: null,
+      schools: g.states.length,
+      targets: kpis(g.states, goals),
     })),
-    groups: by((s) => `${s.district ?? ''}\u0000${s.group ?? ''}`).map(([, rs]) => ({
-      district: rs[0]!.school.district ?? null,
-      group: rs[0]!.school.group ?? null,
-      schools: rs.length,
-      targets: kpis(rs, goals),
+    groups: by((s) => `${s.district ?? ''}\u0000${s.group ?? ''}`).map((g) => ({
+      district: g.school.district ?? null,
+      group: g.school.group ?? null,
+      schools: g.states.length,
+      targets: kpis(g.states, goals),
     })),
   };
 }

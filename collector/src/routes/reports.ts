@@ -97,7 +97,9 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
       if (!school)
         return sendError(reply, 403, `school ${JSON.stringify(agent.schoolId)} is no longer registered`);
 
-      const receivedAt = ctx.now();
+      // when the request arrived, not when its turn came: a collector behind on its queue must not take
+      // its own backlog for a wrong agent clock (bench/ingest saw reports shifted by ~63 s that way)
+      const receivedAt = new Date(ctx.now().getTime() - reply.elapsedTime);
       const sentAt = req.headers[SENT_AT_HEADER];
       const measured = clockOffsetMs(sentAt, receivedAt);
       if (sentAt !== undefined && (measured === undefined || Math.abs(measured) > MAX_CLOCK_OFFSET_MS)) {

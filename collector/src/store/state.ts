@@ -79,6 +79,8 @@ export class StateStore {
         hostname TEXT NOT NULL, version TEXT NOT NULL, enrolled_at TEXT NOT NULL,
         last_seen_at TEXT, clock_offset_ms REAL, last_report_id TEXT
       );
+      -- the alert pass looks up each school's agents: without it every lookup scans all agents
+      CREATE INDEX IF NOT EXISTS agents_school ON agents(school_id);
       CREATE TABLE IF NOT EXISTS enroll_codes (
         code_hash BLOB PRIMARY KEY,
         school_id TEXT NOT NULL REFERENCES schools(id),

@@ -1,0 +1,652 @@
+// bench/ingest: the collector's report ingest at district scale. 10,000 agents (default: 1,000 schools ×
+// 10 campuses, enrolled straight through the state store) post realistic reports (bench/school-profile:
+// 20 devices, 40-56 results, 14-18 KB) to ONE real collector process (bench/collector-main →
+// collector/src/server.ts startCollector) that writes to a real InfluxDB 1.6 (`influxd` with its own
+// config on ephemeral ports, tests/helpers/influxd.ts). The load generator runs in its own process
+// (bench/load-gen, undici keep-alive Pool). First every agent's points are written once straight to
+// InfluxDB, so the series exist as in a running deployment (--no-prime: a fresh InfluxDB, where the first
+// cycle creates 450,000 series); then an unmeasured warm-up of the collector, then the phases:
+//   1. steady   — every agent reports every 60 s at its own offset (10,000 agents ≈ 167 reports/s), open loop;
+//   2. raw      — the reference: the same points (collector/src/store/points.ts, serialised as node-influx
+//                 does) POSTed straight to InfluxDB's /write, one report's points per request (the
+//                 collector's batch size), N in flight: the ceiling InfluxDB sets on this machine;
+//   3. flat-out — closed loop, N reports in flight: the collector's sustained maximum;
+//   4. raw      — the reference again; flat-out is compared with the mean of 2 and 4.
+// Prints reports/s, points/s (InfluxDB's own httpd.pointsWrittenOK counter), latency p50/p99, CPU seconds of
+// the collector, influxd and the generator (/proc/<pid>/stat), the collector's RSS at start/middle/end, and
+// the goals: collector points/s ÷ raw points/s ≥ 0.8 (flat-out), steady p99 < 250 ms, no memory growth.
+// Run with: npx tsx bench/ingest.ts [--quick] [--steady-seconds 180] [--flat-seconds 60] [--raw-seconds 30]
+//   [--schools 1000] [--agents 10000] [--concurrency 16] [--raw-concurrency N] [--generators 1]
+//   [--no-prime] [--cpu-prof DIR] (profile the collector) and, to measure proposed changes without editing the
+//   collector: [--alerts off] [--fix-agents-index] [--synchronous NORMAL]
+import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StateStore } from '../collector/src/store/state.js';
+import { type Influxd, startInfluxd } from '../tests/helpers/influxd.js';
+import type { GenCommand, GenMessage, GenResult } from './load-gen.js';
+import {
+  cpuSeconds,
+  findPid,
+  firstJsonLine,
+  fmt,
+  loadLine,
+  median,
+  rssMb,
+  stopChild,
+  summarise,
+} from './proc.js';
+import { type BenchAgent, benchSchools, Templates, variantOf } from './school-profile.js';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
+const P99_GOAL_MS = 250;
+const RATIO_GOAL = 0.8;
+const RSS_GROWTH_GOAL = 0.1;
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+function numArg(name: string, dflt: number, min: number): number {
+  const v = Number(argValue(name) ?? dflt);
+  if (!Number.isFinite(v) || v < min) {
+    console.error(`bench/ingest: ${name} must be a number ≥ ${min}`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const quick = process.argv.includes('--quick');
+const opts = {
+  steadyS: numArg('--steady-seconds', quick ? 15 : 180, 5),
+  flatS: numArg('--flat-seconds', quick ? 8 : 60, 3),
+  rawS: numArg('--raw-seconds', quick ? 5 : 30, 3),
+  /** Unmeasured start of flat-out and raw; the warm-up before the schedule lasts twice as long. */
+  warmupS: numArg('--warmup-seconds', quick ? 1 : 5, 0),
+  cycleS: numArg('--cycle-seconds', 60, 1),
+  schools: numArg('--schools', 1000, 1),
+  agents: numArg('--agents', 10_000, 1),
+  concurrency: numArg('--concurrency', 16, 1),
+  rawConcurrency: numArg('--raw-concurrency', Number(argValue('--concurrency') ?? 16), 1),
+  generators: numArg('--generators', 1, 1),
+  /**
+   * Keep-alive connections to the collector (all generators together). Agents each have their own
+   * connection, so reports must not wait in the generator for a free one (their sent-at header would
+   * age, and the collector would take that for a wrong agent clock): enough for every report in flight.
+   */
+  connections: numArg('--connections', 512, 1),
+  /** /write bodies prepared for the raw phases (default: one per agent, so the same series are written). */
+  rawBatches: numArg('--raw-batches', Number(argValue('--agents') ?? 10_000), 10),
+  cpuProf: argValue('--cpu-prof'),
+  /** `--alerts off`: the collector without alert evaluation (default: on, as deployed). */
+  alerts: argValue('--alerts') !== 'off',
+  /** Adds the index on agents(school_id) proposed for collector/src/store/state.ts before the collector starts. */
+  agentsIndex: process.argv.includes('--fix-agents-index'),
+  /** Write every agent's points once before the schedule (series exist, as in a running deployment). */
+  prime: !process.argv.includes('--no-prime'),
+  /** Sets PRAGMA synchronous on the collector's SQLite connection once it runs (state.ts sets FULL). */
+  synchronous: argValue('--synchronous'),
+};
+if (opts.synchronous !== undefined && !/^(OFF|NORMAL|FULL|EXTRA)$/i.test(opts.synchronous)) {
+  console.error('bench/ingest: --synchronous must be OFF, NORMAL, FULL or EXTRA');
+  process.exit(2);
+}
+if (opts.agents % opts.schools !== 0) {
+  console.error(
+    'bench/ingest: --agents must be a multiple of --schools (each school gets the same number of campuses)',
+  );
+  process.exit(2);
+}
+const campuses = opts.agents / opts.schools;
+
+const children: ChildProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'cw-bench-ingest-'));
+let influxd: Influxd | undefined;
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await Promise.all(children.map((c) => stopChild(c)));
+    await influxd?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    console.error(`bench/ingest: ${sig}, cleaning up`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+
+/** Schools, and `agents` agents enrolled through the state store (one transaction); their tokens. */
+function enrolAll(dataDir: string): { agents: BenchAgent[]; ms: number } {
+  const t0 = performance.now();
+  const state = new StateStore(dataDir);
+  const schools = benchSchools(opts.schools);
+  const agents: BenchAgent[] = [];
+  state.db.transaction(() => {
+    for (const s of schools) state.upsertSchool(s);
+    for (let i = 0; i < opts.agents; i++) {
+      const schoolIndex = i % opts.schools;
+      const school = schools[schoolIndex]!;
+      const { code } = state.createEnrollCode(school.id, 3_600_000);
+      const r = state.enroll(code, { hostname: `agent-${i}`, version: '0.1.0' });
+      if ('error' in r) throw new Error(`enrolment failed: ${r.error}`);
+      agents.push({
+        agentId: r.agent.id,
+        token: r.token,
+        schoolId: school.id,
+        schoolIndex,
+        campus: Math.floor(i / opts.schools),
+      });
+    }
+  })();
+  if (opts.agentsIndex) state.db.exec('CREATE INDEX IF NOT EXISTS agents_school ON agents (school_id)');
+  state.close();
+  return { agents, ms: performance.now() - t0 };
+}
+
+async function pointsWrittenOk(): Promise<number> {
+  const rows = await influxd!.query(`SHOW STATS FOR 'httpd'`);
+  return rows.reduce((sum, r) => sum + (typeof r.pointsWrittenOK === 'number' ? r.pointsWrittenOK : 0), 0);
+}
+
+interface Pids {
+  collector: number;
+  influxd: number;
+  generators: number[];
+}
+
+interface Sample {
+  collector: number;
+  influxd: number;
+  generators: number;
+  points: number;
+  at: number;
+}
+
+async function sample(pids: Pids): Promise<Sample> {
+  const s = {
+    at: Date.now(),
+    collector: cpuSeconds(pids.collector),
+    influxd: cpuSeconds(pids.influxd),
+    generators: pids.generators.reduce((a, p) => a + cpuSeconds(p), 0),
+  };
+  return { ...s, points: await pointsWrittenOk() };
+}
+
+interface PhaseResult {
+  name: string;
+  seconds: number;
+  ok: number;
+  completed: number;
+  outcomes: Record<string, number>;
+  latency: ReturnType<typeof summarise>;
+  lag: ReturnType<typeof summarise> | undefined;
+  /** p99 per consecutive window of `windowS` seconds (steady only). */
+  windows: { fromS: number; n: number; p99: number }[];
+  points: number;
+  bytes: number;
+  cpu: { collector: number; influxd: number; generators: number };
+}
+
+function merge(results: GenResult[]): Omit<PhaseResult, 'name' | 'seconds' | 'points' | 'cpu' | 'windows'> & {
+  doneAt: number[];
+  latencyMs: number[];
+  rawPoints: number;
+} {
+  const outcomes: Record<string, number> = {};
+  for (const r of results)
+    for (const [k, v] of Object.entries(r.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
+  const latencyMs = results.flatMap((r) => r.latencyMs);
+  const lag = results.flatMap((r) => r.lagMs);
+  return {
+    ok: results.reduce((a, r) => a + r.ok, 0),
+    completed: results.reduce((a, r) => a + r.completed, 0),
+    outcomes,
+    latency: summarise(latencyMs),
+    lag: lag.length > 0 ? summarise(lag) : undefined,
+    bytes: results.reduce((a, r) => a + r.bytes, 0),
+    doneAt: results.flatMap((r) => r.doneAt),
+    latencyMs,
+    rawPoints: results.reduce((a, r) => a + r.points, 0),
+  };
+}
+
+class Generators {
+  private readonly waiting = new Map<number, (m: GenMessage) => void>();
+  private closing = false;
+  constructor(readonly procs: ChildProcess[]) {
+    procs.forEach((p, part) => {
+      p.on('message', (m: GenMessage) => {
+        if (m.type === 'error') {
+          console.error(`bench/ingest: generator ${part} failed:\n${m.message}`);
+          void cleanup().then(() => process.exit(1));
+          return;
+        }
+        const w = this.waiting.get(part);
+        this.waiting.delete(part);
+        w?.(m);
+      });
+      p.once('exit', (code) => {
+        if (!cleaning && !this.closing) {
+          console.error(`bench/ingest: generator ${part} exited (${code})`);
+          void cleanup().then(() => process.exit(1));
+        }
+      });
+    });
+  }
+
+  /** Sends a command to every generator and waits for each one's answer. */
+  all(cmd: GenCommand): Promise<GenMessage[]> {
+    return Promise.all(
+      this.procs.map(
+        (p, part) =>
+          new Promise<GenMessage>((resolve) => {
+            this.waiting.set(part, resolve);
+            p.send(cmd);
+          }),
+      ),
+    );
+  }
+
+  /** Asks every generator to close its pools and exit; waits for them. */
+  async exit(): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      this.procs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null || p.signalCode !== null) return resolve();
+            p.once('exit', () => resolve());
+            p.send({ cmd: 'exit' } satisfies GenCommand);
+          }),
+      ),
+    );
+  }
+
+  ready(): Promise<GenMessage[]> {
+    return Promise.all(
+      this.procs.map((_, part) => new Promise<GenMessage>((resolve) => this.waiting.set(part, resolve))),
+    );
+  }
+}
+
+/** Runs one phase; CPU and InfluxDB's point counter are sampled when measuring starts and when it ends. */
+async function phase(
+  name: string,
+  gens: Generators,
+  pids: Pids,
+  cmd: GenCommand,
+  measureFrom: number,
+  endAt: number,
+  windowS = 0,
+  /** Open loop: the phase lasts until the last report due in it is answered (a backlog counts). */
+  drain = false,
+): Promise<PhaseResult> {
+  const at = (t: number) =>
+    new Promise<Sample>((resolve) => setTimeout(() => resolve(sample(pids)), Math.max(0, t - Date.now())));
+  const first = at(measureFrom);
+  const last = drain ? undefined : at(endAt);
+  const answers = (await gens.all(cmd)) as GenResult[];
+  const start = await first;
+  const end = last ? await last : await sample(pids);
+  const m = merge(answers);
+  const lastDone = m.doneAt.reduce((a, t) => Math.max(a, t), endAt);
+  const seconds = ((drain ? lastDone : endAt) - measureFrom) / 1000;
+  const windows: PhaseResult['windows'] = [];
+  if (windowS > 0) {
+    for (let from = measureFrom; from < endAt; from += windowS * 1000) {
+      const to = from + windowS * 1000;
+      // answers that came after the phase ended count in its last window
+      const lat = m.latencyMs.filter((_, k) => m.doneAt[k]! >= from && (m.doneAt[k]! < to || to >= endAt));
+      windows.push({ fromS: (from - measureFrom) / 1000, n: lat.length, p99: summarise(lat).p99 });
+    }
+  }
+  return {
+    name,
+    seconds,
+    ok: m.ok,
+    completed: m.completed,
+    outcomes: m.outcomes,
+    latency: m.latency,
+    lag: m.lag,
+    windows,
+    points: end.points - start.points,
+    bytes: m.bytes,
+    cpu: {
+      collector: end.collector - start.collector,
+      influxd: end.influxd - start.influxd,
+      generators: end.generators - start.generators,
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const loadBefore = loadLine();
+  const commit = (() => {
+    try {
+      return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  influxd = await startInfluxd();
+  const influxPid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
+  if (!influxPid) throw new Error('cannot find the pid of the influxd just started');
+  const dataDir = join(dir, 'collector');
+  const { agents, ms: enrolMs } = enrolAll(dataDir);
+  const agentsFile = join(dir, 'agents.json');
+  writeFileSync(agentsFile, JSON.stringify(agents));
+  const configFile = join(dir, 'collector.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      listen: '127.0.0.1:0',
+      dataDir,
+      influx: { url: influxd.url, database: 'campuswatch', timeoutMs: 10_000 },
+      alerts: { enabled: opts.alerts },
+    }),
+  );
+
+  const collector = spawn(
+    process.execPath,
+    [
+      ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []),
+      '--import',
+      'tsx',
+      join(ROOT, 'bench', 'collector-main.ts'),
+      configFile,
+      ...(opts.synchronous ? ['--synchronous', opts.synchronous.toUpperCase()] : []),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(collector);
+  const { url, pid: collectorPid } = await firstJsonLine<{ url: string; pid: number }>(collector);
+  const collectorLog: string[] = [];
+  collector.stderr?.setEncoding('utf8');
+  collector.stderr?.on('data', (d: string) => {
+    for (const line of d.split('\n')) if (line.trim()) collectorLog.push(line);
+    if (collectorLog.length > 200) collectorLog.splice(0, collectorLog.length - 200);
+  });
+  collector.stdout?.resume();
+
+  const gens = new Generators(
+    Array.from({ length: opts.generators }, (_, part) => {
+      const c = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(ROOT, 'bench', 'load-gen.ts'),
+          JSON.stringify({
+            collectorUrl: url,
+            influxUrl: influxd!.url,
+            database: 'campuswatch',
+            agentsFile,
+            schools: opts.schools,
+            campuses,
+            part,
+            parts: opts.generators,
+            connections: Math.ceil(
+              Math.max(opts.concurrency, opts.rawConcurrency, opts.connections) / opts.generators,
+            ),
+          }),
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+      );
+      children.push(c);
+      return c;
+    }),
+  );
+  await gens.ready();
+  const pids: Pids = {
+    collector: collectorPid,
+    influxd: influxPid,
+    generators: gens.procs.map((p) => p.pid!),
+  };
+
+  // the collector's RSS every second, from before the first report to the end
+  const rss: { at: number; mb: number }[] = [];
+  const rssTimer = setInterval(() => rss.push({ at: Date.now(), mb: rssMb(collectorPid) }), 1000);
+  await new Promise((r) => setTimeout(r, 2000));
+  const rssStart = rssMb(collectorPid);
+  const collectorCpuIdle = cpuSeconds(collectorPid);
+
+  const templates = new Templates(campuses);
+  const sizes = [0, 1, 5].map((c) => {
+    const v = variantOf(0, c);
+    const t = templates.get(agents[0]!, v);
+    return {
+      v,
+      results: t.resultCount,
+      bytes: Buffer.byteLength(t.fill(agents[0]!.schoolId, agents[0]!.agentId, new Date())),
+    };
+  });
+
+  // The raw /write bodies (built before any timing), one per agent: written once now, they create every
+  // series the run writes, as in a deployment that has been running (a fresh InfluxDB spends most of the
+  // first cycle creating 450,000 series; --no-prime shows that)
+  const tPrep = performance.now();
+  const prepared = (await gens.all({
+    cmd: 'prepare-raw',
+    batches: Math.ceil(opts.rawBatches / opts.generators),
+    cycleBase: 2000,
+  })) as Extract<GenMessage, { type: 'ready' }>[];
+  const rawPrepared = prepared.reduce(
+    (acc, r) => ({ batches: acc.batches + r.batches, points: acc.points + r.points }),
+    { batches: 0, points: 0 },
+  );
+  const prepS = (performance.now() - tPrep) / 1000;
+  const primed = opts.prime
+    ? merge(
+        (await gens.all({
+          cmd: 'prime',
+          concurrency: Math.ceil(opts.rawConcurrency / opts.generators),
+        })) as GenResult[],
+      )
+    : undefined;
+  const primeS = (performance.now() - tPrep) / 1000 - prepS;
+
+  // 0. warm-up (not measured): lazy module loads, JIT, the database and its retention policies
+  const warmEnd = Date.now() + opts.warmupS * 2000;
+  const warm = merge(
+    (await gens.all({
+      cmd: 'flat',
+      concurrency: 2,
+      measureFrom: Date.now(),
+      endAt: warmEnd,
+      cycleBase: 500,
+    })) as GenResult[],
+  );
+
+  // 1. the 60 s schedule
+  const steadyStart = Date.now() + 1500;
+  const steadyEnd = steadyStart + opts.steadyS * 1000;
+  const steady = await phase(
+    `steady (${opts.agents} agents / ${opts.cycleS} s)`,
+    gens,
+    pids,
+    {
+      cmd: 'schedule',
+      startAt: steadyStart,
+      measureFrom: steadyStart,
+      endAt: steadyEnd,
+      cycleMs: opts.cycleS * 1000,
+      cycleBase: 0,
+    },
+    steadyStart,
+    steadyEnd,
+    Math.min(opts.cycleS, Math.max(5, Math.round(opts.steadyS / 6))),
+    true,
+  );
+  const rssIn = (from: number, to: number) =>
+    median(rss.filter((s) => s.at >= from && s.at < to).map((s) => s.mb));
+  const steadyMid = (steadyStart + steadyEnd) / 2;
+  const span = Math.max(3000, Math.min(10_000, (opts.steadyS * 1000) / 6));
+  const rssMiddle = rssIn(steadyMid - span, steadyMid + span);
+  const rssEnd = rssIn(steadyEnd - 2 * span, steadyEnd + 1);
+
+  const rawPhase = (label: string) => {
+    const measureFrom = Date.now() + 500 + opts.warmupS * 1000;
+    const endAt = measureFrom + opts.rawS * 1000;
+    return phase(
+      `raw /write ${label} (${opts.rawConcurrency} in flight)`,
+      gens,
+      pids,
+      { cmd: 'raw', concurrency: Math.ceil(opts.rawConcurrency / opts.generators), measureFrom, endAt },
+      measureFrom,
+      endAt,
+    );
+  };
+  const rawBefore = await rawPhase('before');
+
+  // 3. flat out
+  const flatMeasure = Date.now() + 500 + opts.warmupS * 1000;
+  const flatEnd = flatMeasure + opts.flatS * 1000;
+  const flat = await phase(
+    `flat-out (${opts.concurrency} in flight)`,
+    gens,
+    pids,
+    {
+      cmd: 'flat',
+      concurrency: Math.ceil(opts.concurrency / opts.generators),
+      measureFrom: flatMeasure,
+      endAt: flatEnd,
+      cycleBase: 1000,
+    },
+    flatMeasure,
+    flatEnd,
+  );
+  const rssAfterFlat = rssMb(collectorPid);
+
+  // 4. the ceiling again, after flat-out: flat-out is compared with the mean of the two
+  const rawAfter = await rawPhase('after');
+  clearInterval(rssTimer);
+  const loadAfter = loadLine();
+
+  // ---- report --------------------------------------------------------------------------------
+  const out: string[] = [];
+  const p = (s = '') => out.push(s);
+  p(
+    `bench/ingest — ${new Date().toISOString()} — commit ${commit}${quick ? ' — QUICK run (numbers are indicative only)' : ''}`,
+  );
+  p(
+    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}; the load generator, the collector and influxd all compete for these cores`,
+  );
+  p(`load before: ${loadBefore}; after: ${loadAfter}`);
+  p(
+    `setup: ${opts.schools} schools × ${campuses} campus agent(s) = ${opts.agents} agents, enrolled through the state store in ${fmt(enrolMs / 1000)} s; InfluxDB ${influxd.url} (influxd 1.6, own config, pid ${influxPid}); collector ${url} (pid ${collectorPid})`,
+  );
+  p(
+    `report: ${sizes.map((s) => `${s.v} ${s.results} results ${fmt(s.bytes / 1024)} KB`).join(', ')} (base 4 cycles in 5, host every 5th, full 1 in 60)`,
+  );
+  p(
+    `collector: default config${opts.alerts ? ' (alert evaluation on, as deployed)' : ', alert evaluation OFF (--alerts off)'}${opts.agentsIndex ? ', with the proposed index agents(school_id) (--fix-agents-index)' : ''}${opts.synchronous ? `, SQLite synchronous = ${opts.synchronous.toUpperCase()} (--synchronous; state.ts sets FULL)` : ''}; CPU for start-up ${fmt(collectorCpuIdle, 2)} s`,
+  );
+  p(
+    primed
+      ? `influx primed: every agent's points written once straight to /write before the schedule (${primed.ok} requests, ${primed.rawPoints} points in ${fmt(primeS)} s), so the series exist as in a running deployment`
+      : 'influx NOT primed (--no-prime): the first cycle creates every series',
+  );
+  p(
+    `warm-up (not measured): ${warm.ok} reports in ${fmt(opts.warmupS * 2, 0)} s, 2 in flight, p50 ${fmt(warm.latency.p50)} ms${warm.completed > warm.ok ? `, ${warm.completed - warm.ok} errors` : ''}`,
+  );
+  p();
+  const rows = [steady, rawBefore, flat, rawAfter].map((r) => {
+    const rps = r.ok / r.seconds;
+    const errs = r.completed - r.ok;
+    return [
+      r.name,
+      fmt(r.seconds, 0),
+      r.name.startsWith('raw') ? '-' : fmt(rps, 1),
+      fmt(r.points / r.seconds, 0),
+      fmt(r.points / Math.max(1, r.ok), 1),
+      fmt(r.latency.p50, 1),
+      fmt(r.latency.p99, 1),
+      fmt(r.latency.max, 0),
+      String(errs),
+      fmt(r.cpu.collector, 1),
+      fmt(r.cpu.influxd, 1),
+      fmt(r.cpu.generators, 1),
+    ];
+  });
+  const header = [
+    'phase',
+    's',
+    'reports/s',
+    'points/s',
+    'pts/req',
+    'p50 ms',
+    'p99 ms',
+    'max ms',
+    'errors',
+    'collector CPU s',
+    'influxd CPU s',
+    'generator CPU s',
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  p(line(header));
+  for (const r of rows) p(line(r));
+  p();
+  for (const r of [steady, rawBefore, flat, rawAfter]) {
+    const bad = Object.entries(r.outcomes).filter(([k]) => !k.startsWith('200') && k !== '204');
+    if (bad.length > 0) p(`${r.name}: non-OK answers: ${bad.map(([k, v]) => `${v} × ${k}`).join('; ')}`);
+  }
+  if (steady.lag) {
+    p(
+      `steady: generator dispatch lag p50 ${fmt(steady.lag.p50)} ms, p99 ${fmt(steady.lag.p99)} ms, max ${fmt(steady.lag.max)} ms (latency is counted from the due time)`,
+    );
+  }
+  p(
+    `steady: p99 per ${steady.windows[0] ? (steady.windows[1] ? steady.windows[1].fromS - steady.windows[0].fromS : steady.seconds) : 0} s window: ${steady.windows.map((w) => `${fmt(w.p99, 0)}`).join(' ')} ms`,
+  );
+  const perReport = (r: PhaseResult) => (r.cpu.collector * 1000) / Math.max(1, r.ok);
+  p(
+    `collector CPU: ${fmt(perReport(steady), 2)} ms/report steady (${fmt((steady.cpu.collector / steady.seconds) * 100, 0)}% of a core), ${fmt(perReport(flat), 2)} ms/report flat-out (${fmt((flat.cpu.collector / flat.seconds) * 100, 0)}% of a core)`,
+  );
+  p(
+    `influxd CPU per 1000 points: collector flat-out ${fmt((flat.cpu.influxd * 1000) / Math.max(1, flat.points), 3)} s, raw ${fmt(((rawBefore.cpu.influxd + rawAfter.cpu.influxd) * 1000) / Math.max(1, rawBefore.points + rawAfter.points), 3)} s`,
+  );
+  p(
+    `raw reference: ${rawPrepared.batches} prepared /write bodies (${fmt(rawPrepared.points / rawPrepared.batches, 1)} points each, built in ${fmt(prepS)} s), cycled with fresh timestamps`,
+  );
+  p(
+    `collector RSS: start ${fmt(rssStart, 0)} MB (idle, before the first report), middle of steady ${fmt(rssMiddle, 0)} MB, end of steady ${fmt(rssEnd, 0)} MB, after flat-out ${fmt(rssAfterFlat, 0)} MB`,
+  );
+  const collectorPps = flat.points / flat.seconds;
+  const rawPps = (rawBefore.points / rawBefore.seconds + rawAfter.points / rawAfter.seconds) / 2;
+  const ratio = collectorPps / rawPps;
+  const growth = (rssEnd - rssMiddle) / rssMiddle;
+  p();
+  p('goals:');
+  p(
+    `  collector points/s (flat-out) ÷ raw points/s (mean of before and after) = ${fmt(collectorPps, 0)} ÷ ${fmt(rawPps, 0)} = ${fmt(ratio, 2)}  (goal ≥ ${RATIO_GOAL}): ${ratio >= RATIO_GOAL ? 'MET' : 'NOT MET'}`,
+  );
+  const steadyErrors = steady.completed - steady.ok;
+  p(
+    `  steady p99 ${fmt(steady.latency.p99, 1)} ms at ${opts.agents} agents / ${opts.cycleS} s (goal < ${P99_GOAL_MS} ms${steadyErrors > 0 ? ', and no errors' : ''}): ${steady.latency.p99 < P99_GOAL_MS && steadyErrors === 0 ? 'MET' : 'NOT MET'}`,
+  );
+  p(
+    `  memory: RSS end of steady vs middle ${growth >= 0 ? '+' : ''}${fmt(growth * 100, 1)}% (goal ≤ +${RSS_GROWTH_GOAL * 100}%, no growth): ${growth <= RSS_GROWTH_GOAL ? 'MET' : 'NOT MET'}${opts.steadyS < 2 * opts.cycleS ? ` (steady shorter than two ${opts.cycleS} s cycles: not every agent has reported by the middle)` : ''}`,
+  );
+  if (collectorLog.length > 0) {
+    p();
+    p(`collector log (warn+, last ${Math.min(5, collectorLog.length)} of ${collectorLog.length}):`);
+    for (const l of collectorLog.slice(-5)) p(`  ${l.slice(0, 300)}`);
+  }
+  console.log(out.join('\n'));
+  await gens.exit();
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());

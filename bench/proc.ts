@@ -1,0 +1,124 @@
+// Small helpers the collector benches share: /proc readings (CPU seconds, RSS, finding a pid by its
+// command line), percentiles, the machine's load, and child processes that print one JSON line when up.
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
+
+const TICK = 100; // USER_HZ
+
+/** utime + stime of a process in seconds (its own threads, not its children); NaN when it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** VmRSS in MiB, or NaN when the process is gone. */
+export function rssMb(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The pid of the process whose command line contains every one of `parts` (e.g. influxd and its config path). */
+export function findPid(parts: readonly string[]): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+    } catch {
+      continue;
+    }
+    if (parts.every((p) => cmdline.includes(p))) return Number(entry);
+  }
+  return undefined;
+}
+
+/** The q-quantile (0..1) of numbers by the nearest-rank method; NaN for none. Sorts a copy. */
+export function quantile(values: ArrayLike<number>, q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return sorted[rank - 1]!;
+}
+
+export interface LatencySummary {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export function summarise(values: ArrayLike<number>): LatencySummary {
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) =>
+    sorted.length === 0
+      ? Number.NaN
+      : sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1]!;
+  return { n: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+}
+
+export function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** "load 0.42 0.35 0.30 (2 cores)" */
+export function loadLine(): string {
+  const [a, b, c] = loadavg().map((x) => x.toFixed(2));
+  return `load average ${a} ${b} ${c} (${cpus().length} cores)`;
+}
+
+/** The first stdout line of a child, parsed as JSON; rejects with its stderr if it exits first. */
+export function firstJsonLine<T>(child: ChildProcess, timeoutMs = 60_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const onErr = (d: Buffer) => {
+      err = (err + d.toString()).slice(-8000);
+    };
+    child.stderr?.on('data', onErr);
+    const timer = setTimeout(
+      () => reject(new Error(`no JSON line within ${timeoutMs} ms: ${err}`)),
+      timeoutMs,
+    );
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code} before printing: ${err}`));
+    };
+    child.once('exit', onExit);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.stderr?.off('data', onErr);
+      try {
+        resolve(JSON.parse(line) as T);
+      } catch {
+        reject(new Error(`not a JSON line: ${line.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+/** SIGTERM (SIGKILL after `graceMs`) and wait for the exit. */
+export function stopChild(c: ChildProcess, graceMs = 15_000): Promise<void> {
+  return new Promise((resolve) => {
+    if (c.exitCode !== null || c.signalCode !== null) return resolve();
+    const hard = setTimeout(() => c.kill('SIGKILL'), graceMs);
+    c.once('exit', () => {
+      clearTimeout(hard);
+      resolve();
+    });
+    c.kill('SIGTERM');
+  });
+}
+
+export const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
