@@ -26,9 +26,10 @@ import { findingKey, nextFindings } from '../collector/src/evaluate/findings.js'
 import { schoolCompliance } from '../collector/src/evaluate/school-view.js';
 import { localTime } from '../collector/src/evaluate/teaching-hours.js';
 import { schoolStates } from '../collector/src/routes/compliance.js';
-import { resultKey, type StateStore } from '../collector/src/store/state.js';
+import { mergeLatest } from '../collector/src/routes/reports.js';
+import type { StateStore } from '../collector/src/store/state.js';
 import type { TargetsConfig } from '../collector/src/targets.js';
-import type { ProbeResult, Report } from '../protocol/report.js';
+import type { Report } from '../protocol/report.js';
 import type { School } from '../protocol/school.js';
 import { fmt, loadLine, median, summarise } from './proc.js';
 import { type BenchAgent, benchSchools, Templates } from './school-profile.js';
@@ -60,15 +61,6 @@ function lastTeachingInstant(now: Date): Date {
     if (at.getTime() <= now.getTime()) return at;
   }
   return new Date(now.getTime() - 86_400_000);
-}
-
-function mergeLatest(previous: readonly ProbeResult[], incoming: readonly ProbeResult[]): ProbeResult[] {
-  const byKey = new Map(previous.map((r) => [resultKey(r), r]));
-  for (const r of incoming) {
-    const old = byKey.get(resultKey(r));
-    if (!old || Date.parse(r.at) >= Date.parse(old.at)) byKey.set(resultKey(r), r);
-  }
-  return [...byKey.values()];
 }
 
 /** What POST /api/v1/reports stores for a report (clock in sync, no InfluxDB), without HTTP. */

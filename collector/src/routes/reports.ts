@@ -31,7 +31,11 @@ export function clockOffsetMs(
   return Number.isNaN(sent) ? undefined : sent - receivedAt.getTime();
 }
 
-function mergeLatest(previous: readonly ProbeResult[], incoming: readonly ProbeResult[]): ProbeResult[] {
+/** The school's latest result per key after a report (the newer of old and incoming wins). */
+export function mergeLatest(
+  previous: readonly ProbeResult[],
+  incoming: readonly ProbeResult[],
+): ProbeResult[] {
   const byKey = new Map(previous.map((r) => [resultKey(r), r]));
   for (const r of incoming) {
     const old = byKey.get(resultKey(r));
