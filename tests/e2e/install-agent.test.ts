@@ -104,7 +104,8 @@ describe.skipIf(skip !== undefined)(
       dir = mkdtempSync(join(tmpdir(), 'cw-install-'));
       prefix = join(dir, 'root');
       p = layout(prefix);
-      common = ['--no-systemd', '--prefix', prefix, '--from-dir', ROOT, '--no-build'];
+      // --skip-packages: the test never reaches for apt (no network); the script still checks the binaries
+      common = ['--no-systemd', '--skip-packages', '--prefix', prefix, '--from-dir', ROOT, '--no-build'];
       await world.startCollector();
     });
     afterAll(async () => {
@@ -274,6 +275,7 @@ describe.skipIf(skip !== undefined)(
           const t = layout(tlsPrefix);
           const r = await install([
             '--no-systemd',
+            '--skip-packages',
             '--prefix',
             tlsPrefix,
             '--from-dir',
