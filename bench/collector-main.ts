@@ -5,9 +5,8 @@
 // (--synchronous: a what-if for the benches, PRAGMA synchronous on the state store's connection once it
 // runs; collector/src/store/state.ts sets FULL)
 import { pino } from 'pino';
-import { REDACT_PATHS } from '../collector/src/app.js';
 import { loadCollectorConfig } from '../collector/src/config.js';
-import { startCollector } from '../collector/src/server.js';
+import { createCollectorLogger, startCollector } from '../collector/src/server.js';
 
 const [configFile, ...rest] = process.argv.slice(2);
 const synchronous = rest[0] === '--synchronous' ? rest[1] : undefined;
@@ -15,14 +14,7 @@ if (!configFile) {
   process.stderr.write('usage: collector-main.ts CONFIG_FILE\n');
   process.exit(2);
 }
-const log = pino(
-  {
-    name: 'campuswatch-collector',
-    level: process.env.CAMPUSWATCH_LOG_LEVEL ?? 'warn',
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  },
-  pino.destination(2),
-);
+const log = createCollectorLogger(process.env.CAMPUSWATCH_LOG_LEVEL ?? 'warn', pino.destination(2));
 const running = await startCollector(loadCollectorConfig(configFile), { log, handleSignals: true });
 if (synchronous && /^(OFF|NORMAL|FULL|EXTRA)$/.test(synchronous)) {
   running.app.campuswatch.state.db.pragma(`synchronous = ${synchronous}`);

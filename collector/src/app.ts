@@ -5,7 +5,6 @@ import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './base
 import { type CollectorConfig, httpsOptions } from './config.js';
 import type { CollectorContext } from './context.js';
 import { apiError } from './errors.js';
-import { COLLECTOR_REDACT_PATHS } from './log.js';
 import { CollectorMetrics } from './metrics.js';
 import { alertRoutes } from './routes/alerts.js';
 import { complianceRoutes } from './routes/compliance.js';
@@ -29,9 +28,6 @@ export interface BuildOptions {
   targets?: TargetsConfig;
   baseline?: BaselineConfig;
 }
-
-/** @deprecated use COLLECTOR_REDACT_PATHS from ./log.js (kept for bench/collector-main.ts) */
-export const REDACT_PATHS: string[] = [...COLLECTOR_REDACT_PATHS];
 
 /** A Fastify instance with the API's conventions: TypeBox validation, JSON only, one error shape, 5xx hidden. */
 export function baseApp(config: CollectorConfig, log: Logger): FastifyInstance {
