@@ -1,5 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isTeachingTime, localTime, type Timetable } from '../../collector/src/evaluate/teaching-hours.js';
+import {
+  isTeachingTime,
+  localTime,
+  localTimeIntl,
+  type Timetable,
+} from '../../collector/src/evaluate/teaching-hours.js';
 
 const weekdays: Timetable = { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '07:30', end: '17:30' };
 
@@ -46,5 +52,61 @@ describe('teaching hours (pure)', () => {
     expect(isTeachingTime(tenAm('2026-10-05'), 'Asia/Shanghai', t)).toBe(false); // 国庆 holiday Monday
     expect(isTeachingTime(tenAm('2026-10-08'), 'Asia/Shanghai', t)).toBe(true);
     expect(isTeachingTime(tenAm('2027-01-25'), 'Asia/Shanghai', t)).toBe(false); // winter break
+  });
+});
+
+describe('localTime (offset cached per 15-minute slot)', () => {
+  // zones with DST at whole and half hours, a 30-minute DST shift, and offsets of :30 and :45
+  const zones = [
+    'Asia/Shanghai',
+    'America/New_York',
+    'Europe/London',
+    'Australia/Lord_Howe',
+    'Asia/Kathmandu',
+    'Asia/Kolkata',
+    'America/St_Johns',
+    'Pacific/Chatham',
+    'UTC',
+  ];
+
+  it('agrees with Intl at every minute around DST transitions', () => {
+    const transitions = [
+      ['America/New_York', '2026-03-08T06:00:00Z'],
+      ['America/New_York', '2026-11-01T05:00:00Z'],
+      ['Europe/London', '2026-03-29T00:00:00Z'],
+      ['Australia/Lord_Howe', '2026-04-04T15:00:00Z'],
+      ['Australia/Lord_Howe', '2026-10-03T15:30:00Z'],
+      ['America/St_Johns', '2026-03-08T05:30:00Z'],
+    ] as const;
+    let compared = 0;
+    for (const [zone, at] of transitions) {
+      const t0 = Date.parse(at);
+      for (let m = -90; m <= 90; m++) {
+        const instant = new Date(t0 + m * 60_000 + 17_000);
+        expect(localTime(instant, zone), `${zone} ${instant.toISOString()}`).toEqual(
+          localTimeIntl(instant, zone),
+        );
+        compared++;
+      }
+    }
+    expect(compared).toBe(6 * 181);
+  });
+
+  it('agrees with Intl for random instants 1970–2100 (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: Date.parse('2100-01-01T00:00:00Z') }),
+        fc.constantFrom(...zones),
+        (t, zone) => {
+          const instant = new Date(t);
+          expect(localTime(instant, zone)).toEqual(localTimeIntl(instant, zone));
+        },
+      ),
+      { numRuns: 5000, seed: 20261123 },
+    );
+  });
+
+  it('an invalid instant still gets the RangeError Intl gives', () => {
+    expect(() => localTime(new Date(Number.NaN), 'Asia/Shanghai')).toThrow(RangeError);
   });
 });
