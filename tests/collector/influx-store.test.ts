@@ -296,6 +296,37 @@ describe.skipIf(skipReason !== undefined)(
       expect(rows).toEqual([{ time: 0, n: 50 }]);
     });
 
+    it('coalesced writes: concurrent reports share requests; a report InfluxDB refuses fails alone', async () => {
+      const measurement = 'coalesced';
+      await store.write([{ ...devicePoint(0), measurement }]); // rtt_ms is a float from now on
+      const reports = Array.from({ length: 12 }, (_, r) =>
+        Array.from({ length: 20 }, (_, i) => ({
+          ...devicePoint(1000 * (r + 1) + i, { device: `dev-${r}` }),
+          measurement,
+        })),
+      );
+      // report 5 sends rtt_ms as a string: InfluxDB refuses that line (field type conflict, HTTP 400)
+      reports[5] = reports[5]!.map((p) => ({ ...p, fields: { ...p.fields, rtt_ms: 'slow' } }));
+      const outcomes = await Promise.all(
+        reports.map((points) =>
+          store.writeCoalesced(points).then(
+            () => 'stored',
+            (err: unknown) => err,
+          ),
+        ),
+      );
+      expect(outcomes.filter((o) => o === 'stored')).toHaveLength(11);
+      expect(outcomes[5]).toBeInstanceOf(InfluxRejectedError);
+      expect(outcomes[5]).toMatchObject({ status: 400 });
+      const perDevice = await influxd.query(
+        `SELECT COUNT("up") AS n FROM "${measurement}" WHERE time >= ${(T0 + 1_000_000) * 1e6} GROUP BY "device"`,
+        DB,
+      );
+      expect(perDevice).toHaveLength(11);
+      expect(perDevice.every((row) => row.n === 20)).toBe(true);
+      expect(perDevice.map((row) => row.device)).not.toContain('dev-5');
+    });
+
     it('binds placeholders instead of splicing them into the query', async () => {
       await store.write([{ ...devicePoint(0), measurement: 'inject' }]);
       const hostile = `x' OR "school" =~ /.*/ --`;

@@ -194,7 +194,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           findings,
         });
         const influx = ctx.influx;
-        const write = ctx.influxReady().then(() => influx.write(points));
+        const write = ctx.influxReady().then(() => influx.writeCoalesced(points));
         inFlight.set(report.reportId, write);
         try {
           await write;

@@ -9,6 +9,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { InfluxDB, type IPoint, type IResults, type ISingleHostConfig, ResultError } from 'influx';
 import { RequestError, ServiceNotAvailableError } from 'influx/lib/src/pool.js';
+import { WriteBatcher } from './write-batcher.js';
 
 export type { IPoint } from 'influx';
 
@@ -188,6 +189,11 @@ export class InfluxStore {
   private readonly pingUrl: string;
   private readonly authHeader: string | undefined;
   private readonly timeoutMs: number;
+  private readonly batcher = new WriteBatcher((points) => this.writeValidated(points), {
+    maxInFlight: 4,
+    maxPoints: MAX_BATCH_POINTS,
+    isBadData: (err) => err instanceof InfluxRejectedError && err.status === 400,
+  });
 
   constructor(options: InfluxStoreOptions) {
     const url = new URL(options.url);
@@ -240,6 +246,19 @@ export class InfluxStore {
    */
   async write(points: IPoint[]): Promise<void> {
     for (const point of points) validatePoint(point);
+    await this.writeValidated(points);
+  }
+
+  /**
+   * Like `write`, but the points may travel in one request with other reports' points written at the same
+   * time (WriteBatcher): the way the collector writes reports. Invalid points reject only this call.
+   */
+  async writeCoalesced(points: IPoint[]): Promise<void> {
+    for (const point of points) validatePoint(point);
+    await this.batcher.submit(points);
+  }
+
+  private async writeValidated(points: IPoint[]): Promise<void> {
     for (let i = 0; i < points.length; i += MAX_BATCH_POINTS) {
       const batch = points.slice(i, i + MAX_BATCH_POINTS);
       try {
