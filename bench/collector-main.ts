@@ -7,6 +7,7 @@
 import { pino } from 'pino';
 import { loadCollectorConfig } from '../collector/src/config.js';
 import { createCollectorLogger, startCollector } from '../collector/src/server.js';
+import { SqliteStateStore } from '../collector/src/store/sqlite-state.js';
 
 const [configFile, ...rest] = process.argv.slice(2);
 const synchronous = rest[0] === '--synchronous' ? rest[1] : undefined;
@@ -17,6 +18,7 @@ if (!configFile) {
 const log = createCollectorLogger(process.env.CAMPUSWATCH_LOG_LEVEL ?? 'warn', pino.destination(2));
 const running = await startCollector(loadCollectorConfig(configFile), { log, handleSignals: true });
 if (synchronous && /^(OFF|NORMAL|FULL|EXTRA)$/.test(synchronous)) {
-  running.app.campuswatch.state.db.pragma(`synchronous = ${synchronous}`);
+  const state = running.app.campuswatch.state;
+  if (state instanceof SqliteStateStore) state.db.pragma(`synchronous = ${synchronous}`);
 }
 process.stdout.write(`${JSON.stringify({ url: running.url, pid: process.pid })}\n`);

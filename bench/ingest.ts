@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StateStore } from '../collector/src/store/state.js';
+import { SqliteState } from '../collector/src/store/sqlite-state.js';
 import { type Influxd, startInfluxd } from '../tests/helpers/influxd.js';
 import type { GenCommand, GenMessage, GenResult } from './load-gen.js';
 import {
@@ -124,7 +124,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 /** Schools, and `agents` agents enrolled through the state store (one transaction); their tokens. */
 function enrolAll(dataDir: string): { agents: BenchAgent[]; ms: number } {
   const t0 = performance.now();
-  const state = new StateStore(dataDir);
+  const state = new SqliteState(dataDir);
   const schools = benchSchools(opts.schools);
   const agents: BenchAgent[] = [];
   state.db.transaction(() => {

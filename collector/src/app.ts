@@ -18,7 +18,7 @@ import { speedtestSlotRoutes, speedtestStreamRoutes } from './routes/speedtest.j
 import { SlotScheduler } from './speedtest/slots.js';
 import { InfluxStore } from './store/influx.js';
 import { ensureRetention } from './store/retention.js';
-import { StateStore } from './store/state.js';
+import { openStateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from './targets.js';
 import { schemaErrorFormatter, validatorCompiler } from './validation.js';
 
@@ -83,8 +83,8 @@ export function buildSpeedtestApp(ctx: CollectorContext): FastifyInstance {
 export async function buildApp(config: CollectorConfig, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const log = opts.log ?? pino({ level: 'silent' });
   const targets = opts.targets ?? loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);
-  const state = new StateStore(config.dataDir);
-  for (const school of config.schools) state.upsertSchool(school);
+  const state = await openStateStore(config, log);
+  for (const school of config.schools) await state.upsertSchool(school);
   const influx = config.influx
     ? new InfluxStore({
         url: config.influx.url,
@@ -131,8 +131,9 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   const metrics = new CollectorMetrics({
     channels: () => alerting.stats.snapshot(),
     alerts: () => alerting.manager.alerts({}),
-    schools: () => state.listSchools().length,
-    agents: () => state.listAgents().length,
+    schools: async () => (await state.listSchools()).length,
+    agents: async () => (await state.listAgents()).length,
+    alertLeader: () => alerting.manager.leading,
     slots: () => base.slots.stats(),
   });
   const ctx: CollectorContext = {
@@ -168,7 +169,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
 
   app.addHook('onClose', async () => {
     ctx.alerts.cancelPending();
-    state.close();
+    await state.close();
     await influx?.close();
   });
   app.decorate('campuswatch', ctx);

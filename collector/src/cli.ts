@@ -3,12 +3,11 @@ import { EXIT_USAGE, formatTable, newProgram, runProgram, UsageError } from '../
 import { School } from '../../protocol/school.js';
 import { checker, formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
-import { SilenceStore } from './alerts/silences.js';
 import { complianceReport, renderComplianceReport } from './compliance-report.js';
 import { type CollectorConfig, loadCollectorConfig, parseCollectorConfig } from './config.js';
 import { parseDuration } from './routes/alerts.js';
 import { createCollectorLogger, startCollector } from './server.js';
-import { StateStore } from './store/state.js';
+import { openStateStore, type StateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
 
 interface CommonOpts {
@@ -34,6 +33,17 @@ function resolveConfig(opts: CommonOpts & { listen?: string; influxUrl?: string 
 function requireData(opts: CommonOpts): string {
   if (!opts.data && !opts.config) throw new UsageError('--data DIR (or --config FILE) is required');
   return resolveConfig(opts).dataDir;
+}
+
+/** The configured state store (SQLite in --data, or the config's PostgreSQL), closed after `use`. */
+async function withState<T>(opts: CommonOpts, use: (state: StateStore) => Promise<T>): Promise<T> {
+  requireData(opts);
+  const state = await openStateStore(resolveConfig(opts));
+  try {
+    return await use(state);
+  } finally {
+    await state.close();
+  }
 }
 
 const program = newProgram(
@@ -74,7 +84,7 @@ school
   .option('--area <area>', 'urban|rural')
   .option('--timezone <tz>', 'IANA time zone', 'Asia/Shanghai')
   .action(
-    (
+    async (
       opts: CommonOpts & {
         id: string;
         name: string;
@@ -86,7 +96,7 @@ school
         timezone: string;
       },
     ) => {
-      const dataDir = requireData(opts);
+      requireData(opts);
       const candidate: Record<string, unknown> = { id: opts.id, name: opts.name, timezone: opts.timezone };
       for (const k of ['district', 'group', 'tier', 'area'] as const)
         if (opts[k] !== undefined) candidate[k] = opts[k];
@@ -103,12 +113,7 @@ school
             .join('\n'),
         );
       }
-      const state = new StateStore(dataDir);
-      try {
-        state.upsertSchool(candidate);
-      } finally {
-        state.close();
-      }
+      await withState(opts, (state) => state.upsertSchool(candidate));
       process.stdout.write(`school ${candidate.id} (${candidate.name}) saved\n`);
     },
   );
@@ -120,26 +125,23 @@ program
   .option('--data <dir>', 'state directory')
   .requiredOption('--school <id>', 'school id')
   .option('--ttl-hours <h>', 'validity in hours', '24')
-  .action((opts: CommonOpts & { school: string; ttlHours: string }) => {
-    const dataDir = requireData(opts);
+  .action(async (opts: CommonOpts & { school: string; ttlHours: string }) => {
+    requireData(opts);
     const ttl = Number(opts.ttlHours);
     if (!Number.isFinite(ttl) || ttl <= 0 || ttl > 720)
       throw new UsageError('--ttl-hours must be a number from 0 to 720');
-    const state = new StateStore(dataDir);
-    try {
-      if (!state.getSchool(opts.school)) {
+    await withState(opts, async (state) => {
+      if (!(await state.getSchool(opts.school))) {
         throw new UsageError(
           `unknown school ${JSON.stringify(opts.school)}; add it first with 'campuswatch-collector school add'`,
         );
       }
-      const { code, expiresAt } = state.createEnrollCode(opts.school, ttl * 3_600_000);
+      const { code, expiresAt } = await state.createEnrollCode(opts.school, ttl * 3_600_000);
       process.stdout.write(`${code}\n`);
       process.stderr.write(
         `one-time code for school ${opts.school}, valid until ${expiresAt.toISOString()}\n`,
       );
-    } finally {
-      state.close();
-    }
+    });
   });
 
 program
@@ -149,19 +151,16 @@ program
   .option('--data <dir>', 'state directory')
   .option('--district <district>', 'only this district')
   .option('--format <format>', 'table|json|csv', 'table')
-  .action((opts: CommonOpts & { district?: string; format: string }) => {
+  .action(async (opts: CommonOpts & { district?: string; format: string }) => {
     if (!['table', 'json', 'csv'].includes(opts.format))
       throw new UsageError('--format must be one of: table, json, csv');
-    const dataDir = requireData(opts);
+    requireData(opts);
     const config = resolveConfig(opts);
     const targets = loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);
-    const state = new StateStore(dataDir);
-    try {
-      const rows = complianceReport(state, targets, opts.district ? { district: opts.district } : {});
+    await withState(opts, async (state) => {
+      const rows = await complianceReport(state, targets, opts.district ? { district: opts.district } : {});
       process.stdout.write(`${renderComplianceReport(rows, opts.format as 'table' | 'json' | 'csv')}\n`);
-    } finally {
-      state.close();
-    }
+    });
   });
 
 const silence = program
@@ -182,7 +181,7 @@ silence
   .requiredOption('--reason <text>', 'why (shown to colleagues)')
   .option('--by <name>', 'who', process.env.USER ?? 'cli')
   .action(
-    (
+    async (
       opts: CommonOpts & {
         school?: string;
         rule?: string;
@@ -192,7 +191,7 @@ silence
         by: string;
       },
     ) => {
-      const dataDir = requireData(opts);
+      requireData(opts);
       if (!opts.school && !opts.rule && !opts.fingerprint)
         throw new UsageError('give at least one of --school, --rule, --fingerprint');
       const ms = parseDuration(opts.for);
@@ -200,12 +199,11 @@ silence
         throw new UsageError('--for must look like 90m, 2h or 7d (at most 90d)');
       if (opts.reason.trim().length < 3)
         throw new UsageError('--reason must say why (at least 3 characters)');
-      const state = new StateStore(dataDir);
-      try {
-        if (opts.school && !state.getSchool(opts.school))
+      await withState(opts, async (state) => {
+        if (opts.school && !(await state.getSchool(opts.school)))
           throw new UsageError(`unknown school ${JSON.stringify(opts.school)}`);
         const now = new Date();
-        const s = new SilenceStore(state.db).add({
+        const s = await state.addSilence({
           schoolId: opts.school ?? null,
           rule: opts.rule ?? null,
           fingerprint: opts.fingerprint ?? null,
@@ -215,9 +213,7 @@ silence
           createdBy: opts.by,
         });
         process.stdout.write(`silence ${s.id} until ${s.endsAt}\n`);
-      } finally {
-        state.close();
-      }
+      });
     },
   );
 silence
@@ -226,10 +222,9 @@ silence
   .option('--config <file>', 'collector YAML config (for its data directory)')
   .option('--data <dir>', 'state directory')
   .option('--all', 'also expired ones')
-  .action((opts: CommonOpts & { all?: boolean }) => {
-    const state = new StateStore(requireData(opts));
-    try {
-      const rows = new SilenceStore(state.db).list(opts.all ? undefined : new Date());
+  .action(async (opts: CommonOpts & { all?: boolean }) => {
+    await withState(opts, async (state) => {
+      const rows = await state.silences(opts.all ? undefined : new Date());
       process.stdout.write(
         `${
           rows.length === 0
@@ -247,9 +242,7 @@ silence
               )
         }\n`,
       );
-    } finally {
-      state.close();
-    }
+    });
   });
 silence
   .command('expire')
@@ -257,15 +250,12 @@ silence
   .option('--config <file>', 'collector YAML config (for its data directory)')
   .option('--data <dir>', 'state directory')
   .requiredOption('--id <n>', 'silence id')
-  .action((opts: CommonOpts & { id: string }) => {
-    const state = new StateStore(requireData(opts));
-    try {
-      if (!new SilenceStore(state.db).expire(Number(opts.id), new Date()))
+  .action(async (opts: CommonOpts & { id: string }) => {
+    await withState(opts, async (state) => {
+      if (!(await state.expireSilence(Number(opts.id), new Date())))
         throw new UsageError(`no active silence ${opts.id}`);
       process.stdout.write(`silence ${opts.id} expired\n`);
-    } finally {
-      state.close();
-    }
+    });
   });
 
 if (process.argv.length <= 2) {

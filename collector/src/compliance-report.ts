@@ -16,17 +16,17 @@ export interface SchoolComplianceReport {
 }
 
 /** The compliance table per school, for people without Grafana (`campuswatch-collector report`). */
-export function complianceReport(
+export async function complianceReport(
   state: StateStore,
   targets: TargetsConfig,
   filter: { district?: string } = {},
-): SchoolComplianceReport[] {
-  return state
-    .listSchools()
-    .filter((s) => filter.district === undefined || s.district === filter.district)
-    .map((s) => {
-      const seen = state
-        .listAgents(s.id)
+): Promise<SchoolComplianceReport[]> {
+  const schools = (await state.listSchools()).filter(
+    (s) => filter.district === undefined || s.district === filter.district,
+  );
+  return Promise.all(
+    schools.map(async (s) => {
+      const seen = (await state.listAgents(s.id))
         .map((a) => a.lastSeenAt)
         .filter((t): t is string => t !== null)
         .sort();
@@ -38,9 +38,10 @@ export function complianceReport(
         tier: tierOf(s, targets),
         area: s.area ?? null,
         lastSeenAt: seen.at(-1) ?? null,
-        compliance: schoolCompliance(state, targets, s),
+        compliance: await schoolCompliance(state, targets, s),
       };
-    });
+    }),
+  );
 }
 
 const MARK = { met: 'met', not_met: 'NOT MET', no_data: '-' } as const;

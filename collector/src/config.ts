@@ -28,6 +28,22 @@ export const InfluxConfig = Type.Object(
 );
 export type InfluxConfig = Static<typeof InfluxConfig>;
 
+/** Where the state lives: SQLite in dataDir (one collector) or PostgreSQL (several collectors share it). */
+export const StateConfig = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], { default: 'sqlite' }),
+    /**
+     * postgres://user:password@host:port/database (kind postgres). It carries a password: give it as
+     * `${env:NAME}` or `${file:/path}` rather than inline.
+     */
+    url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://\\S+$' })),
+    /** Connections in the pool of each collector (plus one held for the alert leadership lock). */
+    poolMax: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type StateConfig = Static<typeof StateConfig>;
+
 export const TlsConfig = Type.Object(
   {
     /** PEM certificate of the collector (with its intermediates, or give those in caFile). */
@@ -49,6 +65,7 @@ export const CollectorConfig = Type.Object(
     /** Listen in plain HTTP on a non-loopback address (behind a TLS-terminating proxy, or a lab). */
     allowPlainHttp: Type.Boolean({ default: false }),
     dataDir: Type.String({ default: '/var/lib/campuswatch-collector', minLength: 1 }),
+    state: StateConfig,
     baselineFile: Type.Optional(
       Type.String({ minLength: 1, description: 'defaults to the packaged config/baseline.yaml' }),
     ),
@@ -211,6 +228,12 @@ const crossCheck: CrossCheck<CollectorConfig> = (c) => {
           });
       }
     }
+  }
+  if (c.state.kind === 'postgres' && c.state.url === undefined) {
+    problems.push({ path: 'state/url', message: 'kind postgres needs the url of the PostgreSQL database' });
+  }
+  if (c.state.kind === 'sqlite' && c.state.url !== undefined) {
+    problems.push({ path: 'state/url', message: 'a url is only for kind postgres' });
   }
   if (c.influx && (c.influx.username === undefined) !== (c.influx.password === undefined)) {
     problems.push({ path: 'influx/password', message: 'username and password go together' });

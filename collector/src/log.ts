@@ -7,6 +7,8 @@ import { type DestinationStream, type Logger, pino } from 'pino';
  */
 export const COLLECTOR_REDACT_PATHS: readonly string[] = [
   'req.headers.authorization',
+  'state.url',
+  '*.state.url',
   'req.headers.cookie',
   'req.headers["x-campuswatch-signature"]',
   'headers.authorization',

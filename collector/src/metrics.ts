@@ -15,9 +15,11 @@ export const REJECT_REASONS: Readonly<Record<number, string>> = {
 
 export interface MetricsSources {
   channels: () => Array<{ channel: string; sent: number; failed: number; retried: number; delayed: number }>;
-  alerts: () => Array<{ state: string }>;
-  schools: () => number;
-  agents: () => number;
+  alerts: () => Promise<Array<{ state: string }>>;
+  schools: () => Promise<number>;
+  agents: () => Promise<number>;
+  /** Whether this collector leads alerting (undefined before its first evaluation). */
+  alertLeader: () => boolean | undefined;
   slots: () => { active: number; granted: number; refused: number };
 }
 
@@ -88,9 +90,9 @@ export class CollectorMetrics {
       help: 'Alerts by state',
       labelNames: ['state'],
       registers,
-      collect() {
+      async collect() {
         const counts = { pending: 0, firing: 0, resolved: 0 } as Record<string, number>;
-        for (const a of sources.alerts()) counts[a.state] = (counts[a.state] ?? 0) + 1;
+        for (const a of await sources.alerts()) counts[a.state] = (counts[a.state] ?? 0) + 1;
         for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       },
     });
@@ -98,16 +100,25 @@ export class CollectorMetrics {
       name: 'campuswatch_schools',
       help: 'Registered schools',
       registers,
+      async collect() {
+        this.set(await sources.schools());
+      },
+    });
+    new Gauge({
+      name: 'campuswatch_alert_leader',
+      help: 'Whether this collector evaluates and sends alerts (1), or another collector sharing its state store does (0)',
+      registers,
       collect() {
-        this.set(sources.schools());
+        const leading = sources.alertLeader();
+        if (leading !== undefined) this.set(leading ? 1 : 0);
       },
     });
     new Gauge({
       name: 'campuswatch_agents',
       help: 'Enrolled agents',
       registers,
-      collect() {
-        this.set(sources.agents());
+      async collect() {
+        this.set(await sources.agents());
       },
     });
     new Gauge({

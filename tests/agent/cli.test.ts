@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli } from '../helpers/cli.js';
-import { World, XINGHAI } from '../helpers/world.js';
+import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
 
 describe('campuswatch-agent CLI against a running collector', () => {
   const w = new World();
@@ -48,7 +48,7 @@ describe('campuswatch-agent CLI against a running collector', () => {
   });
 
   it('enroll, once, status: delivered, with the last cycle in brief', async () => {
-    const { code } = w.app!.campuswatch.state.createEnrollCode(XINGHAI.id, 60_000);
+    const { code } = sqliteOf(w.app!).createEnrollCode(XINGHAI.id, 60_000);
     const e = await runCli('agent', [
       'enroll',
       '--collector',

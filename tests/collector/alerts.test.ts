@@ -51,7 +51,7 @@ describe('alert lifecycle (issue 6 acceptance 2, with a recording notifier)', ()
   const sent: AlertGroup[] = [];
   const manager = () => {
     const ctx = w.app!.campuswatch;
-    return new AlertManager(ctx.state.db, {
+    return new AlertManager(ctx.state, {
       forS: 0,
       repeatS: 3600,
       log: pino({ level: 'silent' }),
@@ -100,7 +100,7 @@ describe('alert lifecycle (issue 6 acceptance 2, with a recording notifier)', ()
     expect(sent).toHaveLength(3);
 
     // a silence for the school mutes the next firing (the lifecycle still records it)
-    const silence = m.addSilence({
+    const silence = await m.addSilence({
       schoolId: XINGHAI.id,
       rule: null,
       fingerprint: null,
@@ -111,8 +111,8 @@ describe('alert lifecycle (issue 6 acceptance 2, with a recording notifier)', ()
     });
     await telnet(true);
     expect(await m.evaluate(now)).toEqual([]);
-    expect(m.alerts({ state: 'firing' })).toHaveLength(1);
-    expect(m.expireSilence(silence.id, now)).toBe(true);
+    expect(await m.alerts({ state: 'firing' })).toHaveLength(1);
+    expect(await m.expireSilence(silence.id, now)).toBe(true);
     expect(await m.evaluate(now)).toHaveLength(1); // announced once the silence ends
     expect(sent).toHaveLength(4);
   });
@@ -130,7 +130,7 @@ describe('daily digest', () => {
     const ctx = w.app!.campuswatch;
     const { token, agentId } = w.enrollDirect();
     let now = new Date('2026-11-23T02:00:00Z'); // 10:00 Shanghai
-    const m = new AlertManager(ctx.state.db, {
+    const m = new AlertManager(ctx.state, {
       forS: 0,
       repeatS: 7 * 86_400,
       digestAt: '08:00',

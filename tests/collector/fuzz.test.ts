@@ -18,7 +18,7 @@ import { formatProblem } from '../../protocol/validate.js';
 import { SENT_AT_HEADER } from '../../protocol/version.js';
 import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd.js';
 import { makeReport } from '../helpers/reports.js';
-import { World, XINGHAI } from '../helpers/world.js';
+import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
 
 const skip = influxdAvailable();
 if (skip) console.warn(`[fuzz.test] SKIPPED: ${skip}`);
@@ -395,7 +395,7 @@ describe.skipIf(skip !== undefined)(
     /** A school of its own and an agent enrolled for it, so this run's points are told apart by tag. */
     function freshAgent(): { agentId: string; token: string; schoolId: string } {
       const schoolId = `fz-${++schoolSeq}`;
-      w.app!.campuswatch.state.upsertSchool({ ...XINGHAI, id: schoolId, name: `模糊测试学校 ${schoolSeq}` });
+      sqliteOf(w.app!).upsertSchool({ ...XINGHAI, id: schoolId, name: `模糊测试学校 ${schoolSeq}` });
       return { ...w.enrollDirect(schoolId, `fuzz-${schoolSeq}`), schoolId };
     }
 
@@ -631,7 +631,7 @@ describe.skipIf(skip !== undefined)(
     });
 
     it('(f) the enrol endpoint: random and mutated bodies, never 5xx, an agent only for a valid code', async () => {
-      const db = () => w.app!.campuswatch.state.db;
+      const db = () => sqliteOf(w.app!).db;
       const agents = () => (db().prepare('SELECT count(*) AS n FROM agents').get() as { n: number }).n;
       await fc.assert(
         fc.asyncProperty(
@@ -647,7 +647,7 @@ describe.skipIf(skip !== undefined)(
             },
           ),
           async (input) => {
-            const { code } = w.app!.campuswatch.state.createEnrollCode(XINGHAI.id, 60_000);
+            const { code } = sqliteOf(w.app!).createEnrollCode(XINGHAI.id, 60_000);
             const valid = { code, hostname: 'nas', agentVersion: '0.1.0' };
             let payload: string | Buffer;
             if (input.kind === 'mutated') {

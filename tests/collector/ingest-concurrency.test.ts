@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeReport } from '../helpers/reports.js';
-import { World, XINGHAI } from '../helpers/world.js';
+import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
 
 /**
  * An InfluxDB stand-in whose writes wait until the test releases them: the only way to hold a write
@@ -71,7 +71,7 @@ describe('two deliveries of one report at the same time (an agent retrying after
       'stored',
     ]);
     expect(influx.writes - writesBefore).toBe(1);
-    const av = w.app!.campuswatch.state.availability(XINGHAI.id, '2026-11-01');
+    const av = sqliteOf(w.app!).availability(XINGHAI.id, '2026-11-01');
     expect(av).toEqual({ up: 1, total: 1 });
     const metrics = await w.app!.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toContain('campuswatch_reports_total{outcome="stored"} 1');

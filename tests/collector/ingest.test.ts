@@ -4,7 +4,7 @@ import { tokenFile } from '../../agent/src/identity.js';
 import type { Report } from '../../protocol/report.js';
 import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd.js';
 import { makeReport } from '../helpers/reports.js';
-import { World, XINGHAI } from '../helpers/world.js';
+import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
 
 const skip = influxdAvailable();
 if (skip) console.warn(`[ingest.test] SKIPPED: ${skip}`);
@@ -159,7 +159,7 @@ describe.skipIf(skip !== undefined)(
 
     it('after all of that, nothing was written anywhere', async () => {
       expect(await influx.query('SHOW MEASUREMENTS', 'cw_ingest')).toEqual([]);
-      const state = w.app!.campuswatch.state;
+      const state = sqliteOf(w.app!);
       expect(state.ingestOrder(agentA)).toEqual([]);
       expect(state.latestResults(XINGHAI.id)).toEqual([]);
       expect(state.latestResults(OTHER.id)).toEqual([]);
@@ -190,14 +190,11 @@ describe('enrolment', () => {
     const token = readFileSync(file, 'utf8').trim();
     expect(token).toMatch(/^cw1\.ag_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
     const secret = token.split('.')[2]!;
-    const rows = w.app!.campuswatch.state.db.prepare('SELECT * FROM agents').all() as Record<
-      string,
-      unknown
-    >[];
+    const rows = sqliteOf(w.app!).db.prepare('SELECT * FROM agents').all() as Record<string, unknown>[];
     expect(JSON.stringify(rows)).not.toContain(secret);
     expect(rows[0]!.token_hash).toBeInstanceOf(Buffer);
 
-    const state = w.app!.campuswatch.state;
+    const state = sqliteOf(w.app!);
     const { code } = state.createEnrollCode(XINGHAI.id, 60_000);
     const enrollWith = (c: string) =>
       w.app!.inject({

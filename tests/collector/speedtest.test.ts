@@ -5,7 +5,7 @@ import { runSpeedtest, steadyFigures } from '../../agent/src/probes/speedtest-cl
 import { parseCollectorConfig } from '../../collector/src/config.js';
 import { type RunningCollector, startCollector } from '../../collector/src/server.js';
 import { SlotScheduler } from '../../collector/src/speedtest/slots.js';
-import { World, XINGHAI } from '../helpers/world.js';
+import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
 
 describe('SlotScheduler', () => {
   it('grants at most N at once, refuses with a retry time, frees on release and on expiry', () => {
@@ -151,7 +151,7 @@ describe('speed-test streams on their own listener', () => {
   });
 
   it('hands out the stream URL with the slot; the API itself does not serve the streams', async () => {
-    const state = running.app.campuswatch.state;
+    const state = sqliteOf(running.app);
     const { code } = state.createEnrollCode(XINGHAI.id, 60_000);
     const r = state.enroll(code, { hostname: 'x', version: '0.1.0' });
     if ('error' in r) throw new Error(r.error);

@@ -22,7 +22,7 @@ import { ConfigError } from '../../protocol/config-file.js';
 import { type CertPair, issueCert, makeCa, opensslAvailable } from '../helpers/certs.js';
 import { runCli } from '../helpers/cli.js';
 import { makeReport } from '../helpers/reports.js';
-import { XINGHAI } from '../helpers/world.js';
+import { sqliteOf, XINGHAI } from '../helpers/world.js';
 
 // The collector serves HTTPS from its configured certificate and key; agents trust only the CA they are
 // given (collector.caFile / --ca-file) for the API, enrolment, status and the speed-test streams.
@@ -59,7 +59,7 @@ function collectorConfig(name: string, extra: Record<string, unknown> = {}) {
 }
 
 function enrollDirect(running: RunningCollector): { agentId: string; token: string } {
-  const state = running.app.campuswatch.state;
+  const state = sqliteOf(running.app);
   const { code } = state.createEnrollCode(XINGHAI.id, 60_000);
   const r = state.enroll(code, { hostname: 'tls-test', version: '0.1.0' });
   if ('error' in r) throw new Error(r.error);

@@ -10,7 +10,7 @@ import { parseAgentConfig } from '../../agent/src/config.js';
 import { parseCollectorConfig } from '../../collector/src/config.js';
 import { issueCert, makeCa, opensslAvailable } from '../helpers/certs.js';
 import { type CliResult, runCommand } from '../helpers/cli.js';
-import { World, XINGHAI } from '../helpers/world.js';
+import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
 
 /**
  * deploy/: the agent installer run for real (into a --prefix, without systemd) against a real collector,
@@ -113,7 +113,7 @@ describe.skipIf(skip !== undefined)(
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    const newCode = () => world.app!.campuswatch.state.createEnrollCode(XINGHAI.id, 3_600_000).code;
+    const newCode = () => sqliteOf(world.app!).createEnrollCode(XINGHAI.id, 3_600_000).code;
     const identity = () =>
       JSON.parse(readFileSync(p.identity, 'utf8')) as { agentId: string; schoolId: string };
 
@@ -270,7 +270,7 @@ describe.skipIf(skip !== undefined)(
         try {
           await tlsWorld.startCollector();
           const url = `https://127.0.0.1:${tlsWorld.port}`;
-          const code = tlsWorld.app!.campuswatch.state.createEnrollCode(XINGHAI.id, 3_600_000).code;
+          const code = sqliteOf(tlsWorld.app!).createEnrollCode(XINGHAI.id, 3_600_000).code;
           const tlsPrefix = join(dir, 'tls-root');
           const t = layout(tlsPrefix);
           const r = await install([

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd.js';
 import { makeReport } from '../helpers/reports.js';
-import { World, XINGHAI } from '../helpers/world.js';
+import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
 
 const skip = influxdAvailable();
 if (skip) console.warn(`[pipeline.test] SKIPPED: ${skip}`);
@@ -93,9 +93,11 @@ describe.skipIf(skip !== undefined)(
         expect(flush).toEqual({ delivered: 3, rejected: 0 });
         expect(agent.spool.counters().depth).toBe(0);
         expect(await count(db, 'agent')).toBe(3);
-        expect(w.app!.campuswatch.state.ingestOrder(agent.identity.agentId).map((r) => r.reportId)).toEqual(
-          ids,
-        );
+        expect(
+          sqliteOf(w.app!)
+            .ingestOrder(agent.identity.agentId)
+            .map((r) => r.reportId),
+        ).toEqual(ids);
         // the spooled health numbers went along: the third report saw two waiting before it
         const depths = await influx.query('SELECT "spool_depth" FROM "agent" ORDER BY time', db);
         expect(depths.map((r) => r.spool_depth)).toEqual([0, 1, 2]);
@@ -123,8 +125,8 @@ describe.skipIf(skip !== undefined)(
         const flush = await agent.forwarder.flush();
         expect(flush).toEqual({ delivered: 1, rejected: 0 });
         expect(await count(db, 'agent')).toBe(2);
-        expect(w.app!.campuswatch.state.ingestOrder(agent.identity.agentId)).toHaveLength(2);
-        expect(w.app!.campuswatch.state.getIngest(second)?.state).toBe('done');
+        expect(sqliteOf(w.app!).ingestOrder(agent.identity.agentId)).toHaveLength(2);
+        expect(sqliteOf(w.app!).getIngest(second)?.state).toBe('done');
         // a replay of a stored report is answered 200 and writes nothing new
         const body = (await agent.once()).report;
         const res = await w.app!.inject({

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { saveIdentity, spoolFile } from '../../agent/src/identity.js';
 import { Spool } from '../../agent/src/spool/spool.js';
-import { StateStore } from '../../collector/src/store/state.js';
+import { SqliteState } from '../../collector/src/store/sqlite-state.js';
 import type { School } from '../../protocol/school.js';
 import {
   type ChaosAgentConfig,
@@ -316,7 +316,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     log(`${elapsed()}  influxd up at ${influx.url}`);
 
     // schools and agents go straight into the collector's state store before it first starts
-    const state = new StateStore(collectorData);
+    const state = new SqliteState(collectorData);
     try {
       for (const s of schools) state.upsertSchool(s);
       for (let k = 0; k < opts.agents; k++) {

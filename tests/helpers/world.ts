@@ -7,6 +7,7 @@ import { type AgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { enroll } from '../../agent/src/identity.js';
 import { buildApp } from '../../collector/src/app.js';
 import { type CollectorConfig, parseCollectorConfig } from '../../collector/src/config.js';
+import { type SqliteState, SqliteStateStore } from '../../collector/src/store/sqlite-state.js';
 import type { School } from '../../protocol/school.js';
 
 export const XINGHAI: School = {
@@ -104,7 +105,7 @@ export class World {
 
   /** Enrols an agent straight in the state store (no agent process): its id and bearer token. */
   enrollDirect(schoolId: string = XINGHAI.id, hostname = 'test-agent'): { agentId: string; token: string } {
-    const state = this.app!.campuswatch.state;
+    const state = sqliteOf(this.app!);
     const { code } = state.createEnrollCode(schoolId, 60_000);
     const r = state.enroll(code, { hostname, version: '0.1.0' });
     if ('error' in r) throw new Error(`enrolment failed: ${r.error}`);
@@ -127,7 +128,7 @@ export class World {
     opts: AgentOptions & { config?: Partial<AgentConfig> } = {},
   ): Promise<CampusAgent> {
     const config = this.agentConfig(name, opts.config);
-    const { code } = this.app!.campuswatch.state.createEnrollCode(config.school.id, 3_600_000);
+    const { code } = sqliteOf(this.app!).createEnrollCode(config.school.id, 3_600_000);
     await enroll({ collectorUrl: this.url, code, stateDir: config.state });
     const agent = CampusAgent.open(config, { backoffBaseMs: 10, backoffMaxMs: 50, ...opts });
     this.agents.push(agent);
@@ -139,4 +140,15 @@ export class World {
     await this.stopCollector();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The embedded store of a collector built by the tests, answered synchronously (set-up and inspection
+ * in tests); throws for a collector on PostgreSQL.
+ */
+export function sqliteOf(app: FastifyInstance): SqliteState {
+  const state = app.campuswatch.state;
+  if (!(state instanceof SqliteStateStore))
+    throw new Error(`this collector's state store is ${state.kind}, not sqlite`);
+  return state.sync;
 }

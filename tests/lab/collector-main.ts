@@ -4,6 +4,7 @@
 import { saveIdentity } from '../../agent/src/identity.js';
 import { buildApp } from '../../collector/src/app.js';
 import { parseCollectorConfig } from '../../collector/src/config.js';
+import type { SqliteStateStore } from '../../collector/src/store/sqlite-state.js';
 
 const [dataDir, host, agentStateDir, schoolJson, targetsFile] = process.argv.slice(2);
 if (!dataDir || !host || !agentStateDir || !schoolJson) {
@@ -27,7 +28,7 @@ await app.listen({ host, port: 0 });
 const addr = app.server.address();
 const port = typeof addr === 'object' && addr ? addr.port : 0;
 const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-const state = app.campuswatch.state;
+const state = (app.campuswatch.state as SqliteStateStore).sync;
 const { code } = state.createEnrollCode(school.id, 60_000);
 const enrolled = state.enroll(code, { hostname: 'lab-school', version: '0.1.0' });
 if ('error' in enrolled) throw new Error(`enrolment failed: ${enrolled.error}`);

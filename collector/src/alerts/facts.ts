@@ -5,14 +5,39 @@ import { schoolCompliance } from '../evaluate/school-view.js';
 import type { SchoolFacts } from './rules.js';
 
 /** Everything the alert rules look at, read from the state store for every school. */
-export function collectFacts(ctx: Pick<CollectorContext, 'state' | 'targets'>, now: Date): SchoolFacts[] {
-  return ctx.state.listSchools().map((school) => ({
-    school,
-    agents: ctx.state.listAgents(school.id),
-    findings: ctx.state
-      .findings(school.id)
-      .map((f) => ({ ...f, effective: effectiveState(f, now, school.timezone) })),
-    compliance: schoolCompliance(ctx.state, ctx.targets, school),
-    roomsDown: roomAlertCandidates(ctx.state.roomsDown(school.id), now, ctx.targets),
-  }));
+export async function collectFacts(
+  ctx: Pick<CollectorContext, 'state' | 'targets'>,
+  now: Date,
+): Promise<SchoolFacts[]> {
+  const { state } = ctx;
+  const [schools, agents, findings] = await Promise.all([
+    state.listSchools(),
+    state.listAgents(),
+    state.findings(),
+  ]);
+  const agentsOf = groupBy(agents, (a) => a.schoolId);
+  const findingsOf = groupBy(findings, (f) => f.schoolId);
+  return Promise.all(
+    schools.map(async (school) => ({
+      school,
+      agents: agentsOf.get(school.id) ?? [],
+      findings: (findingsOf.get(school.id) ?? []).map((f) => ({
+        ...f,
+        effective: effectiveState(f, now, school.timezone),
+      })),
+      compliance: await schoolCompliance(state, ctx.targets, school),
+      roomsDown: roomAlertCandidates(await state.roomsDown(school.id), now, ctx.targets),
+    })),
+  );
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
 }

@@ -1,24 +1,12 @@
-import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { localTime } from '../evaluate/teaching-hours.js';
-import type { AlertGroup, AlertItem } from '../notifiers/notifier.js';
+import type { AlertGroup } from '../notifiers/notifier.js';
+import type { AlertRow, DesiredAlert, Silence, StateStore } from '../store/state-store.js';
 import type { SchoolFacts } from './rules.js';
-import { type Silence, SilenceStore } from './silences.js';
 
-export type { Silence } from './silences.js';
+export type { AlertRow, Silence } from '../store/state-store.js';
 
-type Desired = Omit<AlertItem, 'status' | 'startsAt' | 'endsAt'>;
-
-export interface AlertRow {
-  fingerprint: string;
-  schoolId: string;
-  state: 'pending' | 'firing' | 'resolved';
-  since: string;
-  firedAt: string | null;
-  lastNotifiedAt: string | null;
-  resolvedAt: string | null;
-  item: Desired;
-}
+type Desired = DesiredAlert;
 
 export interface AlertManagerOptions {
   /** Seconds an alert must stay active before it fires (Prometheus `for`). */
@@ -27,7 +15,7 @@ export interface AlertManagerOptions {
   repeatS: number;
   log: Logger;
   /** The facts per school, as of `now`. */
-  facts: (now: Date) => SchoolFacts[];
+  facts: (now: Date) => Promise<SchoolFacts[]>;
   desired: (f: SchoolFacts, now: Date) => Desired[];
   /** Daily digest time (school-local HH:MM); off when undefined. */
   digestAt?: string;
@@ -43,55 +31,32 @@ export interface AlertManagerOptions {
  */
 export class AlertManager {
   private running: Promise<AlertGroup[]> | undefined;
-  private readonly silenceStore: SilenceStore;
+  /** Whether this collector led the last evaluation (several collectors on one PostgreSQL: one leads). */
+  leading: boolean | undefined;
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly store: StateStore,
     private readonly opts: AlertManagerOptions,
-  ) {
-    this.silenceStore = new SilenceStore(db);
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS alert_digests (school_id TEXT PRIMARY KEY, day TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS alerts (
-        fingerprint TEXT PRIMARY KEY, school_id TEXT NOT NULL, state TEXT NOT NULL, since TEXT NOT NULL,
-        fired_at TEXT, last_notified_at TEXT, resolved_at TEXT, item TEXT NOT NULL
-      );
-    `);
+  ) {}
+
+  async alerts(filter: { state?: AlertRow['state']; schoolId?: string } = {}): Promise<AlertRow[]> {
+    return (await this.store.alerts()).filter(
+      (r) =>
+        (filter.state === undefined || r.state === filter.state) &&
+        (filter.schoolId === undefined || r.schoolId === filter.schoolId),
+    );
   }
 
-  alerts(filter: { state?: AlertRow['state']; schoolId?: string } = {}): AlertRow[] {
-    const rows = this.db.prepare('SELECT * FROM alerts ORDER BY since').all() as Record<
-      string,
-      string | null
-    >[];
-    return rows
-      .map((r) => ({
-        fingerprint: r.fingerprint!,
-        schoolId: r.school_id!,
-        state: r.state as AlertRow['state'],
-        since: r.since!,
-        firedAt: r.fired_at ?? null,
-        lastNotifiedAt: r.last_notified_at ?? null,
-        resolvedAt: r.resolved_at ?? null,
-        item: JSON.parse(r.item!) as Desired,
-      }))
-      .filter(
-        (r) =>
-          (filter.state === undefined || r.state === filter.state) &&
-          (filter.schoolId === undefined || r.schoolId === filter.schoolId),
-      );
+  addSilence(s: Omit<Silence, 'id'>): Promise<Silence> {
+    return this.store.addSilence(s);
   }
 
-  addSilence(s: Omit<Silence, 'id'>): Silence {
-    return this.silenceStore.add(s);
+  silences(now?: Date): Promise<Silence[]> {
+    return this.store.silences(now);
   }
 
-  silences(now?: Date): Silence[] {
-    return this.silenceStore.list(now);
-  }
-
-  expireSilence(id: number, now: Date): boolean {
-    return this.silenceStore.expire(id, now);
+  expireSilence(id: number, now: Date): Promise<boolean> {
+    return this.store.expireSilence(id, now);
   }
 
   private silenced(
@@ -141,24 +106,23 @@ export class AlertManager {
    * Once a day per school, after the digest time in its own zone: what is still firing (and not
    * silenced), unless this evaluation already announces it.
    */
-  private digests(
+  private async digests(
     now: Date,
     schools: ReadonlyMap<string, SchoolFacts['school']>,
     announced: readonly AlertRow[],
-  ): AlertGroup[] {
+  ): Promise<AlertGroup[]> {
     if (!this.opts.digestAt) return [];
     const [hh, mm] = this.opts.digestAt.split(':').map(Number) as [number, number];
     const out: AlertGroup[] = [];
-    const active = this.silences(now);
-    const sentToday = this.db.prepare('SELECT day FROM alert_digests WHERE school_id = ?');
-    const mark = this.db.prepare('INSERT OR REPLACE INTO alert_digests (school_id, day) VALUES (?, ?)');
+    const active = await this.silences(now);
+    const firingBySchool = new Map<string, AlertRow[]>();
+    for (const r of await this.alerts({ state: 'firing' }))
+      firingBySchool.set(r.schoolId, [...(firingBySchool.get(r.schoolId) ?? []), r]);
     for (const [id, school] of schools) {
       const local = localTime(now, school.timezone);
       if (local.minutes < hh * 60 + mm) continue;
-      const last = (sentToday.get(id) as { day: string } | undefined)?.day;
-      if (last === local.date) continue;
-      mark.run(id, local.date);
-      const firing = this.alerts({ state: 'firing', schoolId: id }).filter(
+      if (!(await this.store.claimDigest(id, local.date))) continue;
+      const firing = (firingBySchool.get(id) ?? []).filter(
         (r) => !this.silenced(r, active) && !announced.some((a) => a.fingerprint === r.fingerprint),
       );
       if (firing.length === 0) continue;
@@ -179,63 +143,68 @@ export class AlertManager {
   }
 
   private async run(now: Date): Promise<AlertGroup[]> {
+    // several collectors on one PostgreSQL: only the one holding the lock evaluates and notifies
+    const leading = await this.store.alertLeadership();
+    if (leading !== this.leading && this.leading !== undefined) {
+      this.opts.log.warn(
+        { leading },
+        leading ? 'this collector now leads alerting' : 'another collector leads alerting',
+      );
+    }
+    this.leading = leading;
+    if (!leading) return [];
     const at = now.toISOString();
-    const facts = this.opts.facts(now);
+    const facts = await this.opts.facts(now);
     const schools = new Map(facts.map((f) => [f.school.id, f.school]));
     const desired = new Map<string, { schoolId: string; item: Desired }>();
     for (const f of facts)
       for (const d of this.opts.desired(f, now))
         desired.set(d.fingerprint, { schoolId: f.school.id, item: d });
-    const existing = new Map(this.alerts().map((r) => [r.fingerprint, r]));
-    const active = this.silences(now);
+    const existing = new Map((await this.alerts()).map((r) => [r.fingerprint, r]));
+    const active = await this.silences(now);
     const toFire: AlertRow[] = [];
     const toResolve: AlertRow[] = [];
-    const upsert = this.db.prepare(
-      `INSERT INTO alerts (fingerprint, school_id, state, since, fired_at, last_notified_at, resolved_at, item)
-       VALUES (@fingerprint, @schoolId, @state, @since, @firedAt, @lastNotifiedAt, @resolvedAt, @item)
-       ON CONFLICT(fingerprint) DO UPDATE SET state = excluded.state, since = excluded.since, fired_at = excluded.fired_at,
-         last_notified_at = excluded.last_notified_at, resolved_at = excluded.resolved_at, item = excluded.item`,
-    );
-    const save = (r: AlertRow) => upsert.run({ ...r, item: JSON.stringify(r.item) });
-    this.db.transaction(() => {
-      for (const [fp, d] of desired) {
-        const prev = existing.get(fp);
-        let row: AlertRow =
-          !prev || prev.state === 'resolved'
-            ? {
-                fingerprint: fp,
-                schoolId: d.schoolId,
-                state: 'pending',
-                since: at,
-                firedAt: null,
-                lastNotifiedAt: null,
-                resolvedAt: null,
-                item: d.item,
-              }
-            : { ...prev, item: d.item };
-        if (row.state === 'pending' && now.getTime() - Date.parse(row.since) >= this.opts.forS * 1000) {
-          row = { ...row, state: 'firing', firedAt: at };
-        }
-        if (row.state === 'firing') {
-          const due =
-            row.lastNotifiedAt === null ||
-            now.getTime() - Date.parse(row.lastNotifiedAt) >= this.opts.repeatS * 1000;
-          if (due && !this.silenced(row, active)) toFire.push(row);
-        }
-        save(row);
+    const saved: AlertRow[] = [];
+    const deleted: string[] = [];
+    const save = (r: AlertRow) => saved.push(r);
+    for (const [fp, d] of desired) {
+      const prev = existing.get(fp);
+      let row: AlertRow =
+        !prev || prev.state === 'resolved'
+          ? {
+              fingerprint: fp,
+              schoolId: d.schoolId,
+              state: 'pending',
+              since: at,
+              firedAt: null,
+              lastNotifiedAt: null,
+              resolvedAt: null,
+              item: d.item,
+            }
+          : { ...prev, item: d.item };
+      if (row.state === 'pending' && now.getTime() - Date.parse(row.since) >= this.opts.forS * 1000) {
+        row = { ...row, state: 'firing', firedAt: at };
       }
-      for (const [fp, prev] of existing) {
-        if (desired.has(fp) || prev.state === 'resolved') continue;
-        if (prev.state === 'pending') {
-          this.db.prepare('DELETE FROM alerts WHERE fingerprint = ?').run(fp);
-          continue;
-        }
-        const row: AlertRow = { ...prev, state: 'resolved', resolvedAt: at };
-        save(row);
-        // only what was announced gets a resolve message
-        if (prev.lastNotifiedAt !== null && !this.silenced(row, active)) toResolve.push(row);
+      if (row.state === 'firing') {
+        const due =
+          row.lastNotifiedAt === null ||
+          now.getTime() - Date.parse(row.lastNotifiedAt) >= this.opts.repeatS * 1000;
+        if (due && !this.silenced(row, active)) toFire.push(row);
       }
-    })();
+      save(row);
+    }
+    for (const [fp, prev] of existing) {
+      if (desired.has(fp) || prev.state === 'resolved') continue;
+      if (prev.state === 'pending') {
+        deleted.push(fp);
+        continue;
+      }
+      const row: AlertRow = { ...prev, state: 'resolved', resolvedAt: at };
+      save(row);
+      // only what was announced gets a resolve message
+      if (prev.lastNotifiedAt !== null && !this.silenced(row, active)) toResolve.push(row);
+    }
+    await this.store.saveAlerts(saved, deleted);
 
     const groups: AlertGroup[] = [];
     const bySchool = (rows: AlertRow[]) => {
@@ -273,12 +242,15 @@ export class AlertManager {
         })),
       });
     }
-    groups.push(...this.digests(now, schools, toFire));
-    const notified = this.db.prepare('UPDATE alerts SET last_notified_at = ? WHERE fingerprint = ?');
+    groups.push(...(await this.digests(now, schools, toFire)));
     for (const g of groups) {
       try {
         await this.opts.notify(g);
-        if (g.status === 'firing' && !g.digest) for (const a of g.alerts) notified.run(at, a.fingerprint);
+        if (g.status === 'firing' && !g.digest)
+          await this.store.markNotified(
+            g.alerts.map((a) => a.fingerprint),
+            at,
+          );
       } catch (err) {
         this.opts.log.error(
           { school: g.school.id, err: (err as Error).message },

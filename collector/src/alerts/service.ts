@@ -20,7 +20,7 @@ export function createAlerting(
   const stats = new ChannelStats();
   const channels = (config.alerts.channels as ChannelConfig[]).map((c) => createChannel(c));
   const routes = config.alerts.routes as Route[];
-  const manager = new AlertManager(ctx.state.db, {
+  const manager = new AlertManager(ctx.state, {
     forS: config.alerts.forS,
     repeatS: config.alerts.repeatS,
     ...(config.alerts.digest.enabled ? { digestAt: config.alerts.digest.at } : {}),

@@ -4,8 +4,12 @@ import type { TargetsConfig } from '../targets.js';
 import { evaluateCompliance } from './compliance.js';
 
 /** The compliance rows of a school: as stored at its last report, or all `no_data` before any report. */
-export function schoolCompliance(state: StateStore, targets: TargetsConfig, school: School): ComplianceRow[] {
-  const stored = state.compliance(school.id);
+export async function schoolCompliance(
+  state: StateStore,
+  targets: TargetsConfig,
+  school: School,
+): Promise<ComplianceRow[]> {
+  const stored = await state.compliance(school.id);
   return stored.length > 0 ? stored : evaluateCompliance(school, [], targets);
 }
 

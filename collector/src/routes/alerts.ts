@@ -48,7 +48,7 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
       },
     },
     async (req) => ({
-      alerts: alerts.alerts({
+      alerts: await alerts.alerts({
         ...(req.query.state ? { state: req.query.state } : {}),
         ...(req.query.school ? { schoolId: req.query.school } : {}),
       }),
@@ -56,7 +56,9 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
   );
 
   const admin = adminAuth(ctx);
-  app.get('/api/v1/silences', { onRequest: admin }, async () => ({ silences: alerts.silences(ctx.now()) }));
+  app.get('/api/v1/silences', { onRequest: admin }, async () => ({
+    silences: await alerts.silences(ctx.now()),
+  }));
   app.post<{
     Body: {
       school?: string;
@@ -88,12 +90,12 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
       const b = req.body;
       if (!b.school && !b.rule && !b.fingerprint)
         return sendError(reply, 400, 'body: give at least one of school, rule, fingerprint');
-      if (b.school && !ctx.state.getSchool(b.school))
+      if (b.school && !(await ctx.state.getSchool(b.school)))
         return sendError(reply, 400, `body/school: unknown school ${JSON.stringify(b.school)}`);
       const now = ctx.now();
       const ms = parseDuration(b.duration)!;
       if (ms > 90 * 86_400_000) return sendError(reply, 400, 'body/duration: at most 90d');
-      const silence = alerts.addSilence({
+      const silence = await alerts.addSilence({
         schoolId: b.school ?? null,
         rule: b.rule ?? null,
         fingerprint: b.fingerprint ?? null,
@@ -107,7 +109,7 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
   );
   app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', { onRequest: admin }, async (req, reply) => {
     const id = Number(req.params.id);
-    if (!Number.isInteger(id) || !alerts.expireSilence(id, ctx.now()))
+    if (!Number.isInteger(id) || !(await alerts.expireSilence(id, ctx.now())))
       return sendError(reply, 404, 'no such active silence');
     return reply.code(204).send();
   });

@@ -12,7 +12,7 @@ export function agentAuth(ctx: CollectorContext) {
       return;
     }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const agent = m ? ctx.state.authenticate(m[1]!) : undefined;
+    const agent = m ? await ctx.state.authenticate(m[1]!) : undefined;
     if (!agent) {
       reply.header('www-authenticate', 'Bearer realm="campuswatch", error="invalid_token"');
       await sendError(reply, 401, 'invalid agent token');

@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { School } from '../../../protocol/school.js';
@@ -8,43 +7,13 @@ import { aggregateStates, statesOf, type TargetStates } from '../evaluate/distri
 import type { ComplianceRow, StateStore } from '../store/state.js';
 import type { TargetsConfig } from '../targets.js';
 
-const STATES: readonly ComplianceRow['state'][] = ['no_data', 'met', 'not_met'];
 /**
- * Each school's stored states as one short string: a letter per row, 'A' + 3 × target index + state
- * index (TARGET_NAMES, STATES). The primary key (school_id, target) allows one row per target, so their
- * order does not matter; rows of targets this version does not know are left out (they count as no_data).
+ * Every school's stored state per target in ONE query that returns one short row per school: one query
+ * per school (a statement preparation each, all columns) made this route take most of a second for
+ * 10,000 schools (bench/compliance).
  */
-const SELECT_STATES = `SELECT school_id, group_concat(char(65 + 3 * t + s), '') FROM (
-  SELECT school_id,
-    CASE target ${TARGET_NAMES.map((t, i) => `WHEN '${t}' THEN ${i}`).join(' ')} END AS t,
-    CASE state WHEN 'met' THEN 1 WHEN 'not_met' THEN 2 ELSE 0 END AS s
-  FROM compliance) WHERE t IS NOT NULL GROUP BY school_id`;
-type Row = [schoolId: string, codes: string];
-const statements = new WeakMap<Database.Database, Database.Statement<[], Row>>();
-
-/**
- * Every school's stored state per target in ONE query that returns one short row per school. The KPIs
- * need only the states: one query per school (a statement preparation each, all columns) made this route
- * take most of a second for 10,000 schools. This belongs in StateStore (e.g. `complianceStates()`, its
- * statement prepared once, with an index on compliance (school_id, target, state) to cover it); until
- * it is there, the route reads the table itself.
- */
-function storedStates(state: StateStore): Map<string, TargetStates> {
-  let stmt = statements.get(state.db);
-  if (!stmt) {
-    stmt = state.db.prepare<[], Row>(SELECT_STATES).raw(true);
-    statements.set(state.db, stmt);
-  }
-  const bySchool = new Map<string, TargetStates>();
-  for (const [schoolId, codes] of stmt.all()) {
-    const states = TARGET_NAMES.map((): ComplianceRow['state'] => 'no_data');
-    for (let i = 0; i < codes.length; i++) {
-      const code = codes.charCodeAt(i) - 65;
-      states[Math.floor(code / 3)] = STATES[code % 3]!;
-    }
-    bySchool.set(schoolId, states);
-  }
-  return bySchool;
+async function storedStates(state: StateStore): Promise<Map<string, TargetStates>> {
+  return (await state.complianceStates(TARGET_NAMES)) as Map<string, TargetStates>;
 }
 
 /**
@@ -52,14 +21,13 @@ function storedStates(state: StateStore): Map<string, TargetStates> {
  * evaluated without data before its first (what evaluate/school-view.ts `schoolCompliance` gives, for all
  * schools at once).
  */
-export function schoolStates(
+export async function schoolStates(
   state: StateStore,
   targets: TargetsConfig,
   filter: { district?: string | undefined; group?: string | undefined } = {},
-): { school: School; states: TargetStates }[] {
-  const stored = storedStates(state);
-  return state
-    .listSchools()
+): Promise<{ school: School; states: TargetStates }[]> {
+  const [stored, schools] = await Promise.all([storedStates(state), state.listSchools()]);
+  return schools
     .filter((s) => filter.district === undefined || s.district === filter.district)
     .filter((s) => filter.group === undefined || s.group === filter.group)
     .map((school) => ({
@@ -83,6 +51,6 @@ export function complianceRoutes(app: FastifyInstance, ctx: CollectorContext): v
         ),
       },
     },
-    async (req) => aggregateStates(schoolStates(ctx.state, ctx.targets, req.query), ctx.targets),
+    async (req) => aggregateStates(await schoolStates(ctx.state, ctx.targets, req.query), ctx.targets),
   );
 }

@@ -24,7 +24,7 @@ export function enrollRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     '/api/v1/enroll',
     { schema: { body: EnrollBody }, bodyLimit: 16_384 },
     async (req, reply) => {
-      const result = ctx.state.enroll(req.body.code, {
+      const result = await ctx.state.enroll(req.body.code, {
         hostname: req.body.hostname,
         version: req.body.agentVersion,
       });

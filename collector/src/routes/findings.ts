@@ -21,13 +21,12 @@ export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void
       },
     },
     async (req, reply) => {
-      const school = req.query.school ? ctx.state.getSchool(req.query.school) : undefined;
+      const school = req.query.school ? await ctx.state.getSchool(req.query.school) : undefined;
       if (req.query.school && !school)
         return sendError(reply, 404, `unknown school ${JSON.stringify(req.query.school)}`);
       const now = ctx.now();
-      const schools = new Map(ctx.state.listSchools().map((s) => [s.id, s]));
-      const findings = ctx.state
-        .findings(req.query.school)
+      const schools = new Map((await ctx.state.listSchools()).map((s) => [s.id, s]));
+      const findings = (await ctx.state.findings(req.query.school))
         .map((f) => {
           const rule = ctx.baseline.rules[f.rule];
           return {

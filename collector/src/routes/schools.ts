@@ -10,10 +10,13 @@ import { schoolCompliance, summariseCompliance } from '../evaluate/school-view.j
 /** GET /api/v1/schools and /api/v1/schools/:id: the registry, latest results and compliance. */
 export function schoolRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   app.get('/api/v1/schools', async () => {
-    const schools = ctx.state.listSchools();
+    const [schools, allAgents] = await Promise.all([ctx.state.listSchools(), ctx.state.listAgents()]);
+    const agentsOf = new Map<string, typeof allAgents>();
+    for (const a of allAgents) agentsOf.set(a.schoolId, [...(agentsOf.get(a.schoolId) ?? []), a]);
+    const compliance = await Promise.all(schools.map((s) => schoolCompliance(ctx.state, ctx.targets, s)));
     return {
-      schools: schools.map((s) => {
-        const agents = ctx.state.listAgents(s.id);
+      schools: schools.map((s, i) => {
+        const agents = agentsOf.get(s.id) ?? [];
         const lastSeen = agents
           .map((a) => a.lastSeenAt)
           .filter((t): t is string => t !== null)
@@ -24,7 +27,7 @@ export function schoolRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           tier: tierOf(s, ctx.targets),
           agents: agents.length,
           lastSeenAt: lastSeen ?? null,
-          compliance: summariseCompliance(schoolCompliance(ctx.state, ctx.targets, s)),
+          compliance: summariseCompliance(compliance[i]!),
         };
       }),
     };
@@ -34,11 +37,17 @@ export function schoolRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     '/api/v1/schools/:id',
     { schema: { params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }) } },
     async (req, reply) => {
-      const school = ctx.state.getSchool(req.params.id);
+      const school = await ctx.state.getSchool(req.params.id);
       if (!school) return sendError(reply, 404, `unknown school ${JSON.stringify(req.params.id)}`);
+      const [agents, latest, roomsDown, compliance] = await Promise.all([
+        ctx.state.listAgents(school.id),
+        ctx.state.latestResults(school.id),
+        ctx.state.roomsDown(school.id),
+        schoolCompliance(ctx.state, ctx.targets, school),
+      ]);
       return {
         school: { ...school, tier: tierOf(school, ctx.targets) },
-        agents: ctx.state.listAgents(school.id).map((a) => ({
+        agents: agents.map((a) => ({
           id: a.id,
           hostname: a.hostname,
           version: a.version,
@@ -48,10 +57,10 @@ export function schoolRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           clockSynchronised:
             a.clockOffsetMs === null ? null : Math.abs(a.clockOffsetMs) <= ctx.config.clock.maxOffsetS * 1000,
         })),
-        latest: ctx.state.latestResults(school.id),
-        findingCandidates: clockFindings(ctx.state.listAgents(school.id), ctx.config.clock.maxOffsetS * 1000),
-        alertCandidates: roomAlertCandidates(ctx.state.roomsDown(school.id), ctx.now(), ctx.targets),
-        compliance: schoolCompliance(ctx.state, ctx.targets, school),
+        latest,
+        findingCandidates: clockFindings(agents, ctx.config.clock.maxOffsetS * 1000),
+        alertCandidates: roomAlertCandidates(roomsDown, ctx.now(), ctx.targets),
+        compliance,
       };
     },
   );

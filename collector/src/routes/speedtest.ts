@@ -108,9 +108,10 @@ export function speedtestStreamRoutes(
 
   attachUploadSink(app.server, {
     maxSeconds,
-    admit(req, slotId) {
+    async admit(req, slotId) {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-      const agent = m ? ctx.state.authenticate(m[1]!) : undefined;
+      // awaited: the state store may answer asynchronously (PostgreSQL)
+      const agent = m ? await ctx.state.authenticate(m[1]!) : undefined;
       if (!agent) return { status: 401, reason: 'invalid or missing agent token' };
       const slot = slots.get(slotId, agent.id);
       if (!slot) return { status: 403, reason: 'no live speed-test slot' };

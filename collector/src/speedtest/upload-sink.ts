@@ -8,12 +8,11 @@ export const UPLOAD_PATH = '/api/v1/speedtest/upload';
 
 const READ_BUFFER = 256 * 1024;
 
+export type Admission = { count: (n: number) => void } | { status: 401 | 403; reason: string };
+
 export interface UploadSinkOptions {
   /** The slot this request may upload into (token and `slot` checked), or a reason to refuse. */
-  admit(
-    req: IncomingMessage,
-    slotId: string,
-  ): { count: (n: number) => void } | { status: 401 | 403; reason: string };
+  admit(req: IncomingMessage, slotId: string): Admission | Promise<Admission>;
   maxSeconds: number;
   onError?: (err: Error) => void;
 }
@@ -37,7 +36,28 @@ export function attachUploadSink(server: Server, opts: UploadSinkOptions): void 
       refuse(socket, 400, `unsupported upgrade; ${UPLOAD_PATH} accepts Upgrade: ${UPLOAD_PROTOCOL}`);
       return;
     }
-    const admitted = opts.admit(req, url.searchParams.get('slot') ?? '');
+    const admission = opts.admit(req, url.searchParams.get('slot') ?? '');
+    if (!(admission instanceof Promise)) {
+      start(socket, head, admission);
+      return;
+    }
+    // an agent sends nothing before the 101: no bytes can be missed while the state store answers; a
+    // reset meanwhile must not be an unhandled 'error' (the HTTP server no longer listens on the socket)
+    const early = () => socket.destroy();
+    socket.on('error', early);
+    admission.then(
+      (a) => {
+        socket.off('error', early);
+        if (!socket.destroyed) start(socket, head, a);
+      },
+      (err: unknown) => {
+        opts.onError?.(err as Error);
+        socket.destroy();
+      },
+    );
+  });
+
+  function start(socket: Socket, head: Buffer, admitted: Admission): void {
     if ('status' in admitted) {
       refuse(socket, admitted.status, admitted.reason);
       return;
@@ -62,7 +82,7 @@ export function attachUploadSink(server: Server, opts: UploadSinkOptions): void 
       if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') opts.onError?.(err);
       stream.destroy();
     });
-  });
+  }
 }
 
 /** The API's error shape, written by hand: an upgrade request never reaches Fastify's reply. */

@@ -1,0 +1,803 @@
+/**
+ * The state store on PostgreSQL (`state.kind: postgres`), which several collectors share. Same tables and
+ * answers as the embedded SQLite store (sqlite-state.ts): timestamps are TEXT ISO strings, compared and
+ * ordered bytewise (every text column is `COLLATE "C"`, SQLite's BINARY), so both stores answer alike
+ * whatever collation the database was created with.
+ *
+ * Concurrency between collectors: every change of several rows is one transaction on one pooled client;
+ * a report completes once (the journal row's `writing → done` update is the gate, its row lock makes a
+ * concurrent second completion apply nothing); a code is spent once (its row is locked while spending);
+ * a day's digest is claimed once (one upsert). One collector at a time is the alert leader: it holds a
+ * session advisory lock on a connection of its own (`alertLeadership`).
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { Client, DatabaseError, Pool, type PoolClient, type QueryResultRow } from 'pg';
+import type { Logger } from 'pino';
+import type { ProbeResult } from '../../../protocol/report.js';
+import type { School } from '../../../protocol/school.js';
+import type { FindingRecord } from '../evaluate/findings.js';
+import {
+  type AgentRecord,
+  type AlertRow,
+  type CompleteIngest,
+  type ComplianceRow,
+  type DesiredAlert,
+  ENROLL_CODE_ALPHABET,
+  HISTORY_DEPTH,
+  HISTORY_PROBES,
+  type IngestRecord,
+  parseToken,
+  type RoomDown,
+  resultKey,
+  type Silence,
+  type StateStore,
+  sha256,
+  UnknownSchoolError,
+} from './state-store.js';
+
+/** Advisory lock keys (bigint), per database: one serialises schema creation, one elects the alert leader. */
+export const SCHEMA_LOCK_KEY = '7163412017040101';
+export const LEADER_LOCK_KEY = '7163412017040102';
+
+/** Transactions that lost a deadlock or a serialisation race are run again (everything was rolled back). */
+const RETRIED_SQLSTATES = new Set(['40P01', '40001']);
+const TX_ATTEMPTS = 3;
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const LEADER_QUERY_TIMEOUT_MS = 10_000;
+
+const T = 'text COLLATE "C"';
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS schools (
+    id ${T} PRIMARY KEY, json ${T} NOT NULL, created_at ${T} NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS agents (
+    id ${T} PRIMARY KEY,
+    school_id ${T} NOT NULL REFERENCES schools(id),
+    token_hash bytea NOT NULL,
+    hostname ${T} NOT NULL, version ${T} NOT NULL, enrolled_at ${T} NOT NULL,
+    last_seen_at ${T}, clock_offset_ms double precision, last_report_id ${T}
+  );
+  CREATE INDEX IF NOT EXISTS agents_school ON agents(school_id);
+  CREATE TABLE IF NOT EXISTS enroll_codes (
+    code_hash bytea PRIMARY KEY,
+    school_id ${T} NOT NULL REFERENCES schools(id),
+    expires_at bigint NOT NULL, used_at bigint, agent_id ${T}
+  );
+  CREATE TABLE IF NOT EXISTS ingests (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    report_id ${T} NOT NULL UNIQUE, agent_id ${T} NOT NULL, school_id ${T} NOT NULL,
+    state ${T} NOT NULL, shift_ms double precision NOT NULL, received_at ${T} NOT NULL, finished_at ${T} NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS latest (
+    school_id ${T} NOT NULL, key ${T} NOT NULL, probe ${T} NOT NULL, at ${T} NOT NULL, json ${T} NOT NULL,
+    PRIMARY KEY (school_id, key)
+  );
+  CREATE TABLE IF NOT EXISTS history (
+    school_id ${T} NOT NULL, key ${T} NOT NULL, at ${T} NOT NULL, json ${T} NOT NULL,
+    PRIMARY KEY (school_id, key, at)
+  );
+  CREATE TABLE IF NOT EXISTS availability (
+    school_id ${T} NOT NULL, device ${T} NOT NULL, day ${T} NOT NULL,
+    up integer NOT NULL, total integer NOT NULL,
+    PRIMARY KEY (school_id, device, day)
+  );
+  CREATE TABLE IF NOT EXISTS room_down (
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    school_id ${T} NOT NULL, room ${T} NOT NULL, room_type ${T} NOT NULL, since ${T} NOT NULL, detail ${T} NOT NULL,
+    PRIMARY KEY (school_id, room)
+  );
+  CREATE TABLE IF NOT EXISTS findings (
+    school_id ${T} NOT NULL, rule ${T} NOT NULL, target ${T} NOT NULL, port integer NOT NULL,
+    json ${T} NOT NULL, PRIMARY KEY (school_id, rule, target, port)
+  );
+  -- seq is SQLite's rowid: an upsert keeps it, so rows come back in the order their targets were first stored
+  CREATE TABLE IF NOT EXISTS compliance (
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    school_id ${T} NOT NULL, target ${T} NOT NULL, state ${T} NOT NULL,
+    value double precision, goal double precision, reason ${T} NOT NULL, updated_at ${T} NOT NULL,
+    PRIMARY KEY (school_id, target)
+  );
+  CREATE TABLE IF NOT EXISTS alert_digests (school_id ${T} PRIMARY KEY, day ${T} NOT NULL);
+  CREATE TABLE IF NOT EXISTS alerts (
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    fingerprint ${T} PRIMARY KEY, school_id ${T} NOT NULL, state ${T} NOT NULL, since ${T} NOT NULL,
+    fired_at ${T}, last_notified_at ${T}, resolved_at ${T}, item ${T} NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS silences (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, school_id ${T}, rule ${T}, fingerprint ${T},
+    starts_at ${T} NOT NULL, ends_at ${T} NOT NULL, reason ${T} NOT NULL, created_by ${T} NOT NULL
+  );
+`;
+
+const AGENT_COLUMNS = `id, school_id AS "schoolId", hostname, version, enrolled_at AS "enrolledAt",
+  last_seen_at AS "lastSeenAt", clock_offset_ms AS "clockOffsetMs", last_report_id AS "lastReportId"`;
+
+interface JsonRow {
+  json: string;
+}
+
+interface AlertDbRow {
+  fingerprint: string;
+  school_id: string;
+  state: AlertRow['state'];
+  since: string;
+  fired_at: string | null;
+  last_notified_at: string | null;
+  resolved_at: string | null;
+  item: string;
+}
+
+interface SilenceDbRow {
+  id: string;
+  school_id: string | null;
+  rule: string | null;
+  fingerprint: string | null;
+  starts_at: string;
+  ends_at: string;
+  reason: string;
+  created_by: string;
+}
+
+/** Anything that runs a query: the pool or a client inside a transaction. */
+interface Queryable {
+  query<R extends QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+const toSilence = (r: SilenceDbRow): Silence => ({
+  id: Number(r.id),
+  schoolId: r.school_id,
+  rule: r.rule,
+  fingerprint: r.fingerprint,
+  startsAt: r.starts_at,
+  endsAt: r.ends_at,
+  reason: r.reason,
+  createdBy: r.created_by,
+});
+
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export interface PgStateStoreOptions {
+  /** `postgres://user[:password]@host[:port]/database` (libpq URL; `?sslmode=...` as `pg` understands it). */
+  url: string;
+  /** Connections of the pool (default 10); the leader lock takes one more of its own. */
+  poolMax?: number;
+  log?: Logger;
+}
+
+export class PgStateStore implements StateStore {
+  readonly kind = 'postgres' as const;
+
+  private closed = false;
+  /** The connection holding (or trying for) the leader lock, and whether it holds it. */
+  private leader: { client: Client; held: boolean; broken: boolean } | undefined;
+  /** Calls of alertLeadership run one after another (one connection, one answer at a time). */
+  private leadership: Promise<boolean> = Promise.resolve(false);
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly options: PgStateStoreOptions,
+  ) {}
+
+  /** Connects and creates the schema (serialised by an advisory lock: collectors may start together). */
+  static async open(options: PgStateStoreOptions): Promise<PgStateStore> {
+    const pool = new Pool({
+      connectionString: options.url,
+      max: options.poolMax ?? 10,
+      keepAlive: true,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+    // an idle client whose connection breaks (server restart, backend terminated) is reported here; without
+    // a listener the pool would throw it out of the event loop
+    pool.on('error', (err) => options.log?.warn({ err: err.message }, 'postgres: idle connection failed'));
+    const store = new PgStateStore(pool, options);
+    try {
+      await store.tx(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
+        await c.query(SCHEMA);
+      });
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+    return store;
+  }
+
+  /**
+   * Runs fn in a transaction on one pooled client: COMMIT, or ROLLBACK when fn throws. A deadlock or
+   * serialisation failure runs it again (nothing of the failed attempt stayed).
+   */
+  private async tx<R>(fn: (client: PoolClient) => Promise<R>): Promise<R> {
+    for (let attempt = 1; ; attempt += 1) {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      // the pool listens for errors of idle clients only: one of a checked-out client (its backend
+      // terminated between two queries) would otherwise be thrown out of the event loop
+      const onError = (err: Error) => {
+        broken = err;
+        this.options.log?.warn({ err: err.message }, 'postgres: connection failed in a transaction');
+      };
+      client.on('error', onError);
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+        }
+        const retry =
+          err instanceof DatabaseError && RETRIED_SQLSTATES.has(err.code ?? '') && attempt < TX_ATTEMPTS;
+        if (!retry) throw err;
+        this.options.log?.warn(
+          { code: (err as DatabaseError).code, attempt },
+          'postgres: transaction retried',
+        );
+      } finally {
+        // a client whose connection failed or whose ROLLBACK failed is in an unknown state: the pool discards it
+        client.removeListener('error', onError);
+        client.release(broken);
+      }
+    }
+  }
+
+  private async one<R extends QueryResultRow>(
+    q: Queryable,
+    text: string,
+    values: unknown[],
+  ): Promise<R | undefined> {
+    return (await q.query<R>(text, values)).rows[0];
+  }
+
+  // ---- schools -------------------------------------------------------------------------------
+  async upsertSchool(school: School): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO schools (id, json, created_at) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET json = excluded.json`,
+      [school.id, JSON.stringify(school), new Date().toISOString()],
+    );
+  }
+
+  async getSchool(id: string): Promise<School | undefined> {
+    const row = await this.one<JsonRow>(this.pool, 'SELECT json FROM schools WHERE id = $1', [id]);
+    return row ? (JSON.parse(row.json) as School) : undefined;
+  }
+
+  async listSchools(): Promise<School[]> {
+    const { rows } = await this.pool.query<JsonRow>('SELECT json FROM schools ORDER BY id');
+    return rows.map((r) => JSON.parse(r.json) as School);
+  }
+
+  // ---- enrolment and agents ------------------------------------------------------------------
+  async createEnrollCode(
+    schoolId: string,
+    ttlMs: number,
+    now = Date.now(),
+  ): Promise<{ code: string; expiresAt: Date }> {
+    if (!(await this.getSchool(schoolId))) throw new UnknownSchoolError(schoolId);
+    const bytes = randomBytes(15);
+    let code = '';
+    for (let i = 0; i < 15; i++) {
+      code += ENROLL_CODE_ALPHABET[bytes[i]! % ENROLL_CODE_ALPHABET.length];
+      if (i % 5 === 4 && i < 14) code += '-';
+    }
+    const expiresAt = now + ttlMs;
+    await this.pool.query('INSERT INTO enroll_codes (code_hash, school_id, expires_at) VALUES ($1, $2, $3)', [
+      sha256(code),
+      schoolId,
+      expiresAt,
+    ]);
+    return { code, expiresAt: new Date(expiresAt) };
+  }
+
+  async enroll(
+    code: string,
+    info: { hostname: string; version: string },
+    now = Date.now(),
+  ): Promise<{ agent: AgentRecord; token: string } | { error: 'unknown' | 'used' | 'expired' }> {
+    const hash = sha256(code.trim().toUpperCase());
+    return this.tx(async (c) => {
+      // the row lock makes a second collector spending the same code wait, then see it used
+      const row = await this.one<{ school_id: string; expires_at: string; used_at: string | null }>(
+        c,
+        'SELECT school_id, expires_at, used_at FROM enroll_codes WHERE code_hash = $1 FOR UPDATE',
+        [hash],
+      );
+      if (!row) return { error: 'unknown' as const };
+      if (row.used_at !== null) return { error: 'used' as const };
+      if (Number(row.expires_at) < now) return { error: 'expired' as const };
+      const agentId = `ag_${randomBytes(9).toString('base64url')}`;
+      const secret = randomBytes(32).toString('base64url');
+      const agent = await this.one<AgentRecord>(
+        c,
+        `INSERT INTO agents (id, school_id, token_hash, hostname, version, enrolled_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${AGENT_COLUMNS}`,
+        [agentId, row.school_id, sha256(secret), info.hostname, info.version, new Date(now).toISOString()],
+      );
+      await c.query('UPDATE enroll_codes SET used_at = $1, agent_id = $2 WHERE code_hash = $3', [
+        now,
+        agentId,
+        hash,
+      ]);
+      return { agent: agent!, token: `cw1.${agentId}.${secret}` };
+    });
+  }
+
+  async authenticate(token: string): Promise<AgentRecord | undefined> {
+    const parsed = parseToken(token);
+    if (!parsed) return undefined;
+    const row = await this.one<AgentRecord & { hash: Buffer }>(
+      this.pool,
+      `SELECT token_hash AS hash, ${AGENT_COLUMNS} FROM agents WHERE id = $1`,
+      [parsed.agentId],
+    );
+    const presented = sha256(parsed.secret);
+    // compare against a dummy when the agent is unknown, so both paths take the same time
+    const stored = row?.hash.length === presented.length ? row.hash : Buffer.alloc(presented.length);
+    const equal = timingSafeEqual(stored, presented);
+    if (!row || !equal) return undefined;
+    const { hash: _hash, ...agent } = row;
+    return agent;
+  }
+
+  async getAgent(id: string): Promise<AgentRecord | undefined> {
+    return this.one<AgentRecord>(this.pool, `SELECT ${AGENT_COLUMNS} FROM agents WHERE id = $1`, [id]);
+  }
+
+  async listAgents(schoolId?: string): Promise<AgentRecord[]> {
+    const { rows } =
+      schoolId === undefined
+        ? await this.pool.query<AgentRecord>(`SELECT ${AGENT_COLUMNS} FROM agents ORDER BY id`)
+        : await this.pool.query<AgentRecord>(
+            `SELECT ${AGENT_COLUMNS} FROM agents WHERE school_id = $1 ORDER BY id`,
+            [schoolId],
+          );
+    return rows;
+  }
+
+  // ---- ingest journal ------------------------------------------------------------------------
+  async getIngest(reportId: string): Promise<IngestRecord | undefined> {
+    return this.one<IngestRecord>(
+      this.pool,
+      `SELECT report_id AS "reportId", agent_id AS "agentId", state, shift_ms AS "shiftMs"
+       FROM ingests WHERE report_id = $1`,
+      [reportId],
+    );
+  }
+
+  async beginIngest(r: {
+    reportId: string;
+    agentId: string;
+    schoolId: string;
+    shiftMs: number;
+    finishedAt: string;
+  }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ingests (report_id, agent_id, school_id, state, shift_ms, received_at, finished_at)
+       VALUES ($1, $2, $3, 'writing', $4, $5, $6) ON CONFLICT (report_id) DO NOTHING`,
+      [r.reportId, r.agentId, r.schoolId, r.shiftMs, new Date().toISOString(), r.finishedAt],
+    );
+  }
+
+  async completeIngest(args: CompleteIngest): Promise<boolean> {
+    const at = args.receivedAt.toISOString();
+    const schoolId = args.agent.schoolId;
+    // Rows are written in key order (fewer lock-order deadlocks between collectors completing reports of
+    // one school at once). Several results of one key in a report: what applying them one by one leaves,
+    // the last of those with the greatest time (`excluded.at >= latest.at` then decides against the stored row).
+    const latest = new Map<string, { probe: string; at: string; json: string }>();
+    const history: { key: string; at: string; json: string }[] = [];
+    for (const r of args.results) {
+      const shiftedAt = new Date(Date.parse(r.at) - args.shiftMs).toISOString();
+      const json = JSON.stringify({ ...r, at: shiftedAt });
+      const key = resultKey(r);
+      const prev = latest.get(key);
+      if (prev === undefined || shiftedAt >= prev.at)
+        latest.set(key, { probe: r.probe, at: shiftedAt, json });
+      if (HISTORY_PROBES.has(r.probe)) history.push({ key, at: shiftedAt, json });
+    }
+    const latestKeys = [...latest.keys()].sort();
+    const samples = new Map<string, { device: string; day: string; up: number; total: number }>();
+    for (const s of args.availability ?? []) {
+      const id = JSON.stringify([s.device, s.day]);
+      const sample = samples.get(id) ?? { device: s.device, day: s.day, up: 0, total: 0 };
+      sample.up += s.up ? 1 : 0;
+      sample.total += 1;
+      samples.set(id, sample);
+    }
+    const sampleRows = [...samples.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, s]) => s);
+
+    return this.tx(async (c) => {
+      // only the first completion counts: the row lock makes a concurrent one wait, then change nothing
+      const marked = await c.query(
+        `UPDATE ingests SET state = 'done', received_at = $1 WHERE report_id = $2 AND state = 'writing'`,
+        [at, args.reportId],
+      );
+      if (marked.rowCount !== 1) return false;
+      await c.query(
+        'UPDATE agents SET last_seen_at = $1, clock_offset_ms = $2, last_report_id = $3 WHERE id = $4',
+        [at, args.clockOffsetMs, args.reportId, args.agent.id],
+      );
+      if (latestKeys.length > 0) {
+        await c.query(
+          `INSERT INTO latest (school_id, key, probe, at, json)
+           SELECT $1, u.key, u.probe, u.at, u.json
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(key, probe, at, json)
+           ON CONFLICT (school_id, key) DO UPDATE SET probe = excluded.probe, at = excluded.at, json = excluded.json
+           WHERE excluded.at >= latest.at`,
+          [
+            schoolId,
+            latestKeys,
+            latestKeys.map((k) => latest.get(k)!.probe),
+            latestKeys.map((k) => latest.get(k)!.at),
+            latestKeys.map((k) => latest.get(k)!.json),
+          ],
+        );
+      }
+      for (const h of history) {
+        await c.query(
+          `INSERT INTO history (school_id, key, at, json) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (school_id, key, at) DO UPDATE SET json = excluded.json`,
+          [schoolId, h.key, h.at, h.json],
+        );
+        await c.query(
+          `DELETE FROM history WHERE school_id = $1 AND key = $2 AND at NOT IN
+             (SELECT at FROM history WHERE school_id = $1 AND key = $2 ORDER BY at DESC LIMIT $3)`,
+          [schoolId, h.key, HISTORY_DEPTH],
+        );
+      }
+      if (sampleRows.length > 0) {
+        await c.query(
+          `INSERT INTO availability (school_id, device, day, up, total)
+           SELECT $1, u.device, u.day, u.up, u.total
+           FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS u(device, day, up, total)
+           ON CONFLICT (school_id, device, day) DO UPDATE
+             SET up = availability.up + excluded.up, total = availability.total + excluded.total`,
+          [
+            schoolId,
+            sampleRows.map((s) => s.device),
+            sampleRows.map((s) => s.day),
+            sampleRows.map((s) => s.up),
+            sampleRows.map((s) => s.total),
+          ],
+        );
+      }
+      for (const r of args.rooms ?? []) {
+        if (r.up) {
+          await c.query('DELETE FROM room_down WHERE school_id = $1 AND room = $2', [schoolId, r.room]);
+        } else {
+          await c.query(
+            `INSERT INTO room_down (school_id, room, room_type, since, detail) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (school_id, room) DO UPDATE SET detail = excluded.detail`,
+            [schoolId, r.room, r.roomType, r.at, r.detail],
+          );
+        }
+      }
+      for (const f of args.findings ?? []) {
+        await c.query(
+          `INSERT INTO findings (school_id, rule, target, port, json) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (school_id, rule, target, port) DO UPDATE SET json = excluded.json`,
+          [f.schoolId, f.rule, f.target, f.port, JSON.stringify(f)],
+        );
+      }
+      await this.upsertCompliance(c, schoolId, args.compliance, at);
+      return true;
+    });
+  }
+
+  async ingestOrder(agentId: string): Promise<{ reportId: string; finishedAt: string }[]> {
+    const { rows } = await this.pool.query<{ reportId: string; finishedAt: string }>(
+      `SELECT report_id AS "reportId", finished_at AS "finishedAt" FROM ingests
+       WHERE agent_id = $1 AND state = 'done' ORDER BY seq`,
+      [agentId],
+    );
+    return rows;
+  }
+
+  // ---- per-school state ----------------------------------------------------------------------
+  async latestResults(schoolId: string): Promise<ProbeResult[]> {
+    const { rows } = await this.pool.query<JsonRow>(
+      'SELECT json FROM latest WHERE school_id = $1 ORDER BY key',
+      [schoolId],
+    );
+    return rows.map((r) => JSON.parse(r.json) as ProbeResult);
+  }
+
+  async history(schoolId: string, probe: ProbeResult['probe']): Promise<ProbeResult[]> {
+    const { rows } = await this.pool.query<JsonRow>(
+      'SELECT json FROM history WHERE school_id = $1 AND key LIKE $2 ORDER BY at DESC',
+      [schoolId, `${probe}|%`],
+    );
+    return rows.map((r) => JSON.parse(r.json) as ProbeResult);
+  }
+
+  async findings(schoolId?: string): Promise<FindingRecord[]> {
+    const { rows } =
+      schoolId === undefined
+        ? await this.pool.query<JsonRow>('SELECT json FROM findings ORDER BY school_id, rule, target, port')
+        : await this.pool.query<JsonRow>(
+            'SELECT json FROM findings WHERE school_id = $1 ORDER BY rule, target, port',
+            [schoolId],
+          );
+    return rows.map((r) => JSON.parse(r.json) as FindingRecord);
+  }
+
+  async availability(schoolId: string, sinceDay: string): Promise<{ up: number; total: number }> {
+    // sum(integer) is bigint, which pg hands over as a string
+    const row = await this.one<{ up: string; total: string }>(
+      this.pool,
+      `SELECT coalesce(sum(up), 0) AS up, coalesce(sum(total), 0) AS total
+       FROM availability WHERE school_id = $1 AND day >= $2`,
+      [schoolId, sinceDay],
+    );
+    return { up: Number(row?.up ?? 0), total: Number(row?.total ?? 0) };
+  }
+
+  async roomsDown(schoolId: string): Promise<RoomDown[]> {
+    const { rows } = await this.pool.query<RoomDown>(
+      `SELECT room, room_type AS "roomType", since, detail FROM room_down WHERE school_id = $1 ORDER BY since, seq`,
+      [schoolId],
+    );
+    return rows;
+  }
+
+  async compliance(schoolId: string): Promise<ComplianceRow[]> {
+    const { rows } = await this.pool.query<ComplianceRow>(
+      'SELECT target, state, value, goal, reason FROM compliance WHERE school_id = $1 ORDER BY seq',
+      [schoolId],
+    );
+    return rows;
+  }
+
+  async replaceCompliance(
+    schoolId: string,
+    rows: readonly ComplianceRow[],
+    at = new Date().toISOString(),
+  ): Promise<void> {
+    await this.tx((c) => this.upsertCompliance(c, schoolId, rows, at));
+  }
+
+  /** One row at a time, in the given order: a target's first insert fixes its place (seq). */
+  private async upsertCompliance(
+    c: Queryable,
+    schoolId: string,
+    rows: readonly ComplianceRow[],
+    at: string,
+  ): Promise<void> {
+    for (const r of rows) {
+      await c.query(
+        `INSERT INTO compliance (school_id, target, state, value, goal, reason, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (school_id, target) DO UPDATE SET state = excluded.state, value = excluded.value,
+           goal = excluded.goal, reason = excluded.reason, updated_at = excluded.updated_at`,
+        [schoolId, r.target, r.state, r.value, r.goal, r.reason, at],
+      );
+    }
+  }
+
+  async complianceStates(targets: readonly string[]): Promise<Map<string, ComplianceRow['state'][]>> {
+    // a target named twice gets its state at its first place only (as a CASE over the names would)
+    const index = new Map<string, number>();
+    targets.forEach((t, i) => {
+      if (!index.has(t)) index.set(t, i);
+    });
+    const { rows } = await this.pool.query<{ school_id: string; targets: string[]; states: string[] }>(
+      `SELECT school_id, array_agg(target ORDER BY target) AS targets, array_agg(state ORDER BY target) AS states
+       FROM compliance WHERE target = ANY($1::text[]) GROUP BY school_id ORDER BY school_id`,
+      [[...index.keys()]],
+    );
+    const out = new Map<string, ComplianceRow['state'][]>();
+    for (const r of rows) {
+      const states = targets.map((): ComplianceRow['state'] => 'no_data');
+      r.targets.forEach((t, i) => {
+        const s = r.states[i];
+        states[index.get(t)!] = s === 'met' || s === 'not_met' ? s : 'no_data';
+      });
+      out.set(r.school_id, states);
+    }
+    return out;
+  }
+
+  // ---- alerts --------------------------------------------------------------------------------
+  async alerts(): Promise<AlertRow[]> {
+    // ties (one evaluation's alerts share `since`) in the order the alerts were first stored, as SQLite's rowid
+    const { rows } = await this.pool.query<AlertDbRow>(
+      `SELECT fingerprint, school_id, state, since, fired_at, last_notified_at, resolved_at, item
+       FROM alerts ORDER BY since, seq`,
+    );
+    return rows.map((r) => ({
+      fingerprint: r.fingerprint,
+      schoolId: r.school_id,
+      state: r.state,
+      since: r.since,
+      firedAt: r.fired_at,
+      lastNotifiedAt: r.last_notified_at,
+      resolvedAt: r.resolved_at,
+      item: JSON.parse(r.item) as DesiredAlert,
+    }));
+  }
+
+  async saveAlerts(rows: readonly AlertRow[], deleted: readonly string[]): Promise<void> {
+    if (rows.length === 0 && deleted.length === 0) return;
+    await this.tx(async (c) => {
+      for (const r of rows) {
+        await c.query(
+          `INSERT INTO alerts (fingerprint, school_id, state, since, fired_at, last_notified_at, resolved_at, item)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (fingerprint) DO UPDATE SET state = excluded.state, since = excluded.since,
+             fired_at = excluded.fired_at, last_notified_at = excluded.last_notified_at,
+             resolved_at = excluded.resolved_at, item = excluded.item`,
+          [
+            r.fingerprint,
+            r.schoolId,
+            r.state,
+            r.since,
+            r.firedAt,
+            r.lastNotifiedAt,
+            r.resolvedAt,
+            JSON.stringify(r.item),
+          ],
+        );
+      }
+      if (deleted.length > 0) {
+        await c.query('DELETE FROM alerts WHERE fingerprint = ANY($1::text[])', [[...deleted]]);
+      }
+    });
+  }
+
+  async markNotified(fingerprints: readonly string[], at: string): Promise<void> {
+    if (fingerprints.length === 0) return;
+    await this.pool.query('UPDATE alerts SET last_notified_at = $1 WHERE fingerprint = ANY($2::text[])', [
+      at,
+      [...fingerprints],
+    ]);
+  }
+
+  async claimDigest(schoolId: string, day: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO alert_digests (school_id, day) VALUES ($1, $2)
+       ON CONFLICT (school_id) DO UPDATE SET day = excluded.day WHERE alert_digests.day <> excluded.day
+       RETURNING school_id`,
+      [schoolId, day],
+    );
+    return rowCount === 1;
+  }
+
+  // ---- silences ------------------------------------------------------------------------------
+  async addSilence(s: Omit<Silence, 'id'>): Promise<Silence> {
+    const row = await this.one<{ id: string }>(
+      this.pool,
+      `INSERT INTO silences (school_id, rule, fingerprint, starts_at, ends_at, reason, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+      [s.schoolId, s.rule, s.fingerprint, s.startsAt, s.endsAt, s.reason, s.createdBy],
+    );
+    return { ...s, id: Number(row!.id) };
+  }
+
+  async silences(now?: Date): Promise<Silence[]> {
+    const columns = 'id, school_id, rule, fingerprint, starts_at, ends_at, reason, created_by';
+    const { rows } =
+      now === undefined
+        ? await this.pool.query<SilenceDbRow>(`SELECT ${columns} FROM silences ORDER BY id`)
+        : await this.pool.query<SilenceDbRow>(
+            `SELECT ${columns} FROM silences WHERE starts_at <= $1 AND $1 < ends_at ORDER BY id`,
+            [now.toISOString()],
+          );
+    return rows.map(toSilence);
+  }
+
+  async expireSilence(id: number, now: Date): Promise<boolean> {
+    if (!Number.isSafeInteger(id)) return false;
+    const { rowCount } = await this.pool.query(
+      'UPDATE silences SET ends_at = $1 WHERE id = $2 AND ends_at > $1',
+      [now.toISOString(), id],
+    );
+    return rowCount === 1;
+  }
+
+  // ---- several collectors --------------------------------------------------------------------
+  async alertLeadership(): Promise<boolean> {
+    const next = this.leadership.catch(() => false).then(() => this.lead());
+    this.leadership = next;
+    return next;
+  }
+
+  private async lead(): Promise<boolean> {
+    if (this.closed) return false;
+    let leader = this.leader;
+    if (leader?.broken) {
+      this.leader = undefined;
+      await leader.client.end().catch(() => undefined);
+      leader = undefined;
+    }
+    if (leader === undefined) {
+      leader = await this.connectLeader();
+      if (leader === undefined) return false;
+    }
+    try {
+      if (leader.held) {
+        // the lock lives as long as the session: a round trip shows the session (and so the lock) is still there
+        await leader.client.query('SELECT 1');
+        if (!leader.broken) return true;
+      } else {
+        const row = await this.one<{ locked: boolean }>(
+          leader.client,
+          'SELECT pg_try_advisory_lock($1::bigint) AS locked',
+          [LEADER_LOCK_KEY],
+        );
+        leader.held = row?.locked === true;
+        if (leader.held) this.options.log?.info('postgres: this collector is now the alert leader');
+        return leader.held && !leader.broken;
+      }
+    } catch (err) {
+      this.lostLeader(leader, err);
+    }
+    return false;
+  }
+
+  private async connectLeader(): Promise<{ client: Client; held: boolean; broken: boolean } | undefined> {
+    const client = new Client({
+      connectionString: this.options.url,
+      keepAlive: true,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: LEADER_QUERY_TIMEOUT_MS,
+      application_name: 'campuswatch-alert-leader',
+    });
+    const leader = { client, held: false, broken: false };
+    client.on('error', (err) => this.lostLeader(leader, err));
+    client.on('end', () => this.lostLeader(leader, new Error('connection ended')));
+    try {
+      await client.connect();
+    } catch (err) {
+      leader.broken = true;
+      this.options.log?.warn(
+        { err: errorMessage(err) },
+        'postgres: cannot connect for the alert leader lock',
+      );
+      await client.end().catch(() => undefined);
+      return undefined;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return undefined;
+    }
+    this.leader = leader;
+    return leader;
+  }
+
+  /** The leader connection failed or ended: whatever it held is gone; the next call connects again. */
+  private lostLeader(leader: { client: Client; held: boolean; broken: boolean }, err: unknown): void {
+    if (leader.broken) return;
+    const wasHeld = leader.held;
+    leader.broken = true;
+    leader.held = false;
+    if (this.closed) return;
+    this.options.log?.warn(
+      { err: errorMessage(err), wasLeader: wasHeld },
+      'postgres: alert leader connection lost; trying again on the next evaluation',
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.leadership.catch(() => false);
+    const leader = this.leader;
+    this.leader = undefined;
+    if (leader) {
+      leader.broken = true;
+      leader.held = false;
+      // ending the session releases the advisory lock at once
+      await leader.client.end().catch(() => undefined);
+    }
+    await this.pool.end();
+  }
+}

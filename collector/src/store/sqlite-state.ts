@@ -1,0 +1,605 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ProbeResult } from '../../../protocol/report.js';
+import type { School } from '../../../protocol/school.js';
+import type { FindingRecord } from '../evaluate/findings.js';
+import {
+  type AgentRecord,
+  type AlertRow,
+  type CompleteIngest,
+  type ComplianceRow,
+  ENROLL_CODE_ALPHABET,
+  HISTORY_DEPTH,
+  HISTORY_PROBES,
+  type IngestRecord,
+  parseToken,
+  type RoomDown,
+  resultKey,
+  type Silence,
+  type StateStore,
+  sha256,
+  UnknownSchoolError,
+} from './state-store.js';
+
+/**
+ * The collector's embedded state (DESIGN §2: schools, agents, alerts), SQLite in WAL mode.
+ * It also journals each ingested report so a retried report is recognised and replayed idempotently.
+ */
+export class SqliteState {
+  readonly db: Database.Database;
+  /** Statements prepared once: preparing on every call was 8.7% of ingest CPU (bench/ingest profile). */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Runs fn in a transaction whose commit is synced to disk before it returns (synchronous = FULL). */
+  private durably<T>(fn: () => T): T {
+    // inside a caller's transaction (bulk set-up) its commit decides; the level can't change there
+    if (this.db.inTransaction) return this.db.transaction(fn)();
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  private q(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.db = new Database(join(dataDir, 'state.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a commit survives the collector being killed, and a power cut can lose only the
+    // last commits before a checkpoint (the series are in InfluxDB; a lost journal row makes a retried
+    // report idempotent again, a lost latest row is replaced by the next report). Registrations, which
+    // nothing re-sends, are committed with FULL (`durably`). FULL cost two fsyncs per report: 31.8% of
+    // ingest CPU in bench/ingest.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS schools (
+        id TEXT PRIMARY KEY, json TEXT NOT NULL, created_at TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS agents (
+        id TEXT PRIMARY KEY,
+        school_id TEXT NOT NULL REFERENCES schools(id),
+        token_hash BLOB NOT NULL,
+        hostname TEXT NOT NULL, version TEXT NOT NULL, enrolled_at TEXT NOT NULL,
+        last_seen_at TEXT, clock_offset_ms REAL, last_report_id TEXT
+      );
+      -- the alert pass looks up each school's agents: without it every lookup scans all agents
+      CREATE INDEX IF NOT EXISTS agents_school ON agents(school_id);
+      CREATE TABLE IF NOT EXISTS enroll_codes (
+        code_hash BLOB PRIMARY KEY,
+        school_id TEXT NOT NULL REFERENCES schools(id),
+        expires_at INTEGER NOT NULL, used_at INTEGER, agent_id TEXT
+      );
+      CREATE TABLE IF NOT EXISTS ingests (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        report_id TEXT NOT NULL UNIQUE, agent_id TEXT NOT NULL, school_id TEXT NOT NULL,
+        state TEXT NOT NULL, shift_ms REAL NOT NULL, received_at TEXT NOT NULL, finished_at TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS latest (
+        school_id TEXT NOT NULL, key TEXT NOT NULL, probe TEXT NOT NULL, at TEXT NOT NULL, json TEXT NOT NULL,
+        PRIMARY KEY (school_id, key)
+      );
+      CREATE TABLE IF NOT EXISTS history (
+        school_id TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL, json TEXT NOT NULL,
+        PRIMARY KEY (school_id, key, at)
+      );
+      CREATE TABLE IF NOT EXISTS availability (
+        school_id TEXT NOT NULL, device TEXT NOT NULL, day TEXT NOT NULL,
+        up INTEGER NOT NULL, total INTEGER NOT NULL,
+        PRIMARY KEY (school_id, device, day)
+      );
+      CREATE TABLE IF NOT EXISTS room_down (
+        school_id TEXT NOT NULL, room TEXT NOT NULL, room_type TEXT NOT NULL, since TEXT NOT NULL, detail TEXT NOT NULL,
+        PRIMARY KEY (school_id, room)
+      );
+      CREATE TABLE IF NOT EXISTS findings (
+        school_id TEXT NOT NULL, rule TEXT NOT NULL, target TEXT NOT NULL, port INTEGER NOT NULL,
+        json TEXT NOT NULL, PRIMARY KEY (school_id, rule, target, port)
+      );
+      CREATE TABLE IF NOT EXISTS compliance (
+        school_id TEXT NOT NULL, target TEXT NOT NULL, state TEXT NOT NULL,
+        value REAL, goal REAL, reason TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (school_id, target)
+      );
+      CREATE TABLE IF NOT EXISTS alert_digests (school_id TEXT PRIMARY KEY, day TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS alerts (
+        fingerprint TEXT PRIMARY KEY, school_id TEXT NOT NULL, state TEXT NOT NULL, since TEXT NOT NULL,
+        fired_at TEXT, last_notified_at TEXT, resolved_at TEXT, item TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS silences (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, school_id TEXT, rule TEXT, fingerprint TEXT,
+        starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL
+      );
+    `);
+  }
+
+  // ---- schools -------------------------------------------------------------------------------
+  upsertSchool(school: School): void {
+    this.durably(() =>
+      this.q(
+        `INSERT INTO schools (id, json, created_at) VALUES (?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET json = excluded.json`,
+      ).run(school.id, JSON.stringify(school), new Date().toISOString()),
+    );
+  }
+
+  getSchool(id: string): School | undefined {
+    const row = this.q('SELECT json FROM schools WHERE id = ?').get(id) as { json: string } | undefined;
+    return row ? (JSON.parse(row.json) as School) : undefined;
+  }
+
+  listSchools(): School[] {
+    return (this.q('SELECT json FROM schools ORDER BY id').all() as { json: string }[]).map(
+      (r) => JSON.parse(r.json) as School,
+    );
+  }
+
+  // ---- enrolment -----------------------------------------------------------------------------
+  /** A one-time code, shown once; only its hash is kept. */
+  createEnrollCode(schoolId: string, ttlMs: number, now = Date.now()): { code: string; expiresAt: Date } {
+    if (!this.getSchool(schoolId)) throw new UnknownSchoolError(schoolId);
+    const alphabet = ENROLL_CODE_ALPHABET;
+    const bytes = randomBytes(15);
+    let code = '';
+    for (let i = 0; i < 15; i++) {
+      code += alphabet[bytes[i]! % alphabet.length];
+      if (i % 5 === 4 && i < 14) code += '-';
+    }
+    const expiresAt = now + ttlMs;
+    this.durably(() =>
+      this.q('INSERT INTO enroll_codes (code_hash, school_id, expires_at) VALUES (?, ?, ?)').run(
+        sha256(code),
+        schoolId,
+        expiresAt,
+      ),
+    );
+    return { code, expiresAt: new Date(expiresAt) };
+  }
+
+  /** Spends a code and creates an agent with a fresh token; undefined when the code is unknown, used or expired. */
+  enroll(
+    code: string,
+    info: { hostname: string; version: string },
+    now = Date.now(),
+  ): { agent: AgentRecord; token: string } | { error: 'unknown' | 'used' | 'expired' } {
+    const normalised = code.trim().toUpperCase();
+    return this.durably(() => {
+      const row = this.q(
+        'SELECT school_id AS schoolId, expires_at AS expiresAt, used_at AS usedAt FROM enroll_codes WHERE code_hash = ?',
+      ).get(sha256(normalised)) as { schoolId: string; expiresAt: number; usedAt: number | null } | undefined;
+      if (!row) return { error: 'unknown' as const };
+      if (row.usedAt !== null) return { error: 'used' as const };
+      if (row.expiresAt < now) return { error: 'expired' as const };
+      const agentId = `ag_${randomBytes(9).toString('base64url')}`;
+      const secret = randomBytes(32).toString('base64url');
+      const enrolledAt = new Date(now).toISOString();
+      this.q(
+        'INSERT INTO agents (id, school_id, token_hash, hostname, version, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(agentId, row.schoolId, sha256(secret), info.hostname, info.version, enrolledAt);
+      this.q('UPDATE enroll_codes SET used_at = ?, agent_id = ? WHERE code_hash = ?').run(
+        now,
+        agentId,
+        sha256(normalised),
+      );
+      return { agent: this.getAgent(agentId)!, token: `cw1.${agentId}.${secret}` };
+    });
+  }
+
+  /** The agent a bearer token belongs to, compared in constant time; undefined when it matches none. */
+  authenticate(token: string): AgentRecord | undefined {
+    const parsed = parseToken(token);
+    if (!parsed) return undefined;
+    const row = this.q('SELECT token_hash AS hash FROM agents WHERE id = ?').get(parsed.agentId) as
+      | { hash: Buffer }
+      | undefined;
+    const presented = sha256(parsed.secret);
+    // compare against a dummy when the agent is unknown, so both paths take the same time
+    const stored = row?.hash ?? Buffer.alloc(presented.length);
+    const equal = timingSafeEqual(stored, presented);
+    return row && equal ? this.getAgent(parsed.agentId) : undefined;
+  }
+
+  getAgent(id: string): AgentRecord | undefined {
+    return this.q(
+      `SELECT id, school_id AS schoolId, hostname, version, enrolled_at AS enrolledAt, last_seen_at AS lastSeenAt,
+                clock_offset_ms AS clockOffsetMs, last_report_id AS lastReportId FROM agents WHERE id = ?`,
+    ).get(id) as AgentRecord | undefined;
+  }
+
+  listAgents(schoolId?: string): AgentRecord[] {
+    const sql = `SELECT id, school_id AS schoolId, hostname, version, enrolled_at AS enrolledAt, last_seen_at AS lastSeenAt,
+                 clock_offset_ms AS clockOffsetMs, last_report_id AS lastReportId FROM agents`;
+    return (
+      schoolId
+        ? this.q(`${sql} WHERE school_id = ? ORDER BY id`).all(schoolId)
+        : this.q(`${sql} ORDER BY id`).all()
+    ) as AgentRecord[];
+  }
+
+  // ---- ingest journal ------------------------------------------------------------------------
+  getIngest(reportId: string): IngestRecord | undefined {
+    return this.q(
+      'SELECT report_id AS reportId, agent_id AS agentId, state, shift_ms AS shiftMs FROM ingests WHERE report_id = ?',
+    ).get(reportId) as IngestRecord | undefined;
+  }
+
+  /** Notes that a report's points are being written, with the time shift chosen for it (reused on a retry). */
+  beginIngest(r: {
+    reportId: string;
+    agentId: string;
+    schoolId: string;
+    shiftMs: number;
+    finishedAt: string;
+  }): void {
+    this.q(
+      `INSERT INTO ingests (report_id, agent_id, school_id, state, shift_ms, received_at, finished_at)
+         VALUES (?, ?, ?, 'writing', ?, ?, ?) ON CONFLICT(report_id) DO NOTHING`,
+    ).run(r.reportId, r.agentId, r.schoolId, r.shiftMs, new Date().toISOString(), r.finishedAt);
+  }
+
+  /**
+   * After the series are stored: mark the report done and keep the latest results and compliance,
+   * atomically. False (and nothing applied) when the report was already done.
+   */
+  completeIngest(args: CompleteIngest): boolean {
+    const at = args.receivedAt.toISOString();
+    return this.db.transaction((): boolean => {
+      // only the first completion counts: a concurrent delivery of the same report applies nothing twice
+      const marked = this.q(
+        `UPDATE ingests SET state = 'done', received_at = ? WHERE report_id = ? AND state = 'writing'`,
+      ).run(at, args.reportId);
+      if (marked.changes === 0) return false;
+      this.q('UPDATE agents SET last_seen_at = ?, clock_offset_ms = ?, last_report_id = ? WHERE id = ?').run(
+        at,
+        args.clockOffsetMs,
+        args.reportId,
+        args.agent.id,
+      );
+      const upsert = this.q(
+        `INSERT INTO latest (school_id, key, probe, at, json) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(school_id, key) DO UPDATE SET probe = excluded.probe, at = excluded.at, json = excluded.json
+         WHERE excluded.at >= latest.at`,
+      );
+      const keep = this.q('INSERT OR REPLACE INTO history (school_id, key, at, json) VALUES (?, ?, ?, ?)');
+      const trim = this.q(
+        `DELETE FROM history WHERE school_id = ? AND key = ? AND at NOT IN
+           (SELECT at FROM history WHERE school_id = ? AND key = ? ORDER BY at DESC LIMIT ?)`,
+      );
+      for (const r of args.results) {
+        const shiftedAt = new Date(Date.parse(r.at) - args.shiftMs).toISOString();
+        const json = JSON.stringify({ ...r, at: shiftedAt });
+        const key = resultKey(r);
+        upsert.run(args.agent.schoolId, key, r.probe, shiftedAt, json);
+        if (HISTORY_PROBES.has(r.probe)) {
+          keep.run(args.agent.schoolId, key, shiftedAt, json);
+          trim.run(args.agent.schoolId, key, args.agent.schoolId, key, HISTORY_DEPTH);
+        }
+      }
+      const sample = this.q(
+        `INSERT INTO availability (school_id, device, day, up, total) VALUES (?, ?, ?, ?, 1)
+         ON CONFLICT(school_id, device, day) DO UPDATE SET up = up + excluded.up, total = total + 1`,
+      );
+      for (const s of args.availability ?? []) sample.run(args.agent.schoolId, s.device, s.day, s.up ? 1 : 0);
+      const opened = this.q(
+        `INSERT INTO room_down (school_id, room, room_type, since, detail) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(school_id, room) DO UPDATE SET detail = excluded.detail`,
+      );
+      const closed = this.q('DELETE FROM room_down WHERE school_id = ? AND room = ?');
+      for (const r of args.rooms ?? []) {
+        if (r.up) closed.run(args.agent.schoolId, r.room);
+        else opened.run(args.agent.schoolId, r.room, r.roomType, r.at, r.detail);
+      }
+      const finding = this.q(
+        `INSERT INTO findings (school_id, rule, target, port, json) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(school_id, rule, target, port) DO UPDATE SET json = excluded.json`,
+      );
+      for (const f of args.findings ?? [])
+        finding.run(f.schoolId, f.rule, f.target, f.port, JSON.stringify(f));
+      this.replaceCompliance(args.agent.schoolId, args.compliance, at);
+      return true;
+    })();
+  }
+
+  /** Security findings, all schools or one. */
+  findings(schoolId?: string): FindingRecord[] {
+    const rows = (
+      schoolId
+        ? this.q('SELECT json FROM findings WHERE school_id = ? ORDER BY rule, target, port').all(schoolId)
+        : this.q('SELECT json FROM findings ORDER BY school_id, rule, target, port').all()
+    ) as { json: string }[];
+    return rows.map((r) => JSON.parse(r.json) as FindingRecord);
+  }
+
+  /** Critical-device samples in teaching hours since a local day (inclusive). */
+  availability(schoolId: string, sinceDay: string): { up: number; total: number } {
+    const row = this.q(
+      'SELECT coalesce(sum(up), 0) AS up, coalesce(sum(total), 0) AS total FROM availability WHERE school_id = ? AND day >= ?',
+    ).get(schoolId, sinceDay) as { up: number; total: number };
+    return row;
+  }
+
+  /** Rooms down in teaching hours, with the time they were first seen down. */
+  roomsDown(schoolId: string): { room: string; roomType: string; since: string; detail: string }[] {
+    return this.q(
+      'SELECT room, room_type AS roomType, since, detail FROM room_down WHERE school_id = ? ORDER BY since',
+    ).all(schoolId) as { room: string; roomType: string; since: string; detail: string }[];
+  }
+
+  /** Past results of the probes judged over several runs (speed tests), newest first. */
+  history(schoolId: string, probe: ProbeResult['probe']): ProbeResult[] {
+    return (
+      this.q(`SELECT json FROM history WHERE school_id = ? AND key LIKE ? ORDER BY at DESC`).all(
+        schoolId,
+        `${probe}|%`,
+      ) as { json: string }[]
+    ).map((r) => JSON.parse(r.json) as ProbeResult);
+  }
+
+  ingestOrder(agentId: string): { reportId: string; finishedAt: string }[] {
+    return this.q(
+      `SELECT report_id AS reportId, finished_at AS finishedAt FROM ingests WHERE agent_id = ? AND state = 'done' ORDER BY seq`,
+    ).all(agentId) as { reportId: string; finishedAt: string }[];
+  }
+
+  latestResults(schoolId: string): ProbeResult[] {
+    return (
+      this.q('SELECT json FROM latest WHERE school_id = ? ORDER BY key').all(schoolId) as {
+        json: string;
+      }[]
+    ).map((r) => JSON.parse(r.json) as ProbeResult);
+  }
+
+  replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at = new Date().toISOString()): void {
+    const upsert = this.q(
+      `INSERT INTO compliance (school_id, target, state, value, goal, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(school_id, target) DO UPDATE SET state = excluded.state, value = excluded.value, goal = excluded.goal,
+         reason = excluded.reason, updated_at = excluded.updated_at`,
+    );
+    for (const c of rows) upsert.run(schoolId, c.target, c.state, c.value, c.goal, c.reason, at);
+  }
+
+  compliance(schoolId: string): ComplianceRow[] {
+    return this.q(
+      'SELECT target, state, value, goal, reason FROM compliance WHERE school_id = ? ORDER BY rowid',
+    ).all(schoolId) as ComplianceRow[];
+  }
+
+  /** See StateStore.complianceStates: one query, one short row per school (a letter per stored row). */
+  complianceStates(targets: readonly string[]): Map<string, ComplianceRow['state'][]> {
+    // 'A' + 3 × target index + state index; the primary key allows one row per target, so order is free
+    const sql = `SELECT school_id, group_concat(char(65 + 3 * t + s), '') FROM (
+      SELECT school_id,
+        CASE target ${targets.map((_, i) => `WHEN ? THEN ${i}`).join(' ')} END AS t,
+        CASE state WHEN 'met' THEN 1 WHEN 'not_met' THEN 2 ELSE 0 END AS s
+      FROM compliance) WHERE t IS NOT NULL GROUP BY school_id`;
+    const rows = this.q(sql)
+      .raw(true)
+      .all(...targets) as [string, string][];
+    const out = new Map<string, ComplianceRow['state'][]>();
+    for (const [schoolId, codes] of rows) {
+      const states = targets.map((): ComplianceRow['state'] => 'no_data');
+      for (let i = 0; i < codes.length; i++) {
+        const code = codes.charCodeAt(i) - 65;
+        states[Math.floor(code / 3)] = STATES[code % 3]!;
+      }
+      out.set(schoolId, states);
+    }
+    return out;
+  }
+
+  // ---- alerts ----------------------------------------------------------------------------------
+  alerts(): AlertRow[] {
+    const rows = this.q('SELECT * FROM alerts ORDER BY since').all() as Record<string, string | null>[];
+    return rows.map((r) => ({
+      fingerprint: r.fingerprint!,
+      schoolId: r.school_id!,
+      state: r.state as AlertRow['state'],
+      since: r.since!,
+      firedAt: r.fired_at ?? null,
+      lastNotifiedAt: r.last_notified_at ?? null,
+      resolvedAt: r.resolved_at ?? null,
+      item: JSON.parse(r.item!) as AlertRow['item'],
+    }));
+  }
+
+  saveAlerts(rows: readonly AlertRow[], deleted: readonly string[]): void {
+    const upsert = this.q(
+      `INSERT INTO alerts (fingerprint, school_id, state, since, fired_at, last_notified_at, resolved_at, item)
+       VALUES (@fingerprint, @schoolId, @state, @since, @firedAt, @lastNotifiedAt, @resolvedAt, @item)
+       ON CONFLICT(fingerprint) DO UPDATE SET state = excluded.state, since = excluded.since, fired_at = excluded.fired_at,
+         last_notified_at = excluded.last_notified_at, resolved_at = excluded.resolved_at, item = excluded.item`,
+    );
+    const remove = this.q('DELETE FROM alerts WHERE fingerprint = ?');
+    this.db.transaction(() => {
+      for (const r of rows) upsert.run({ ...r, item: JSON.stringify(r.item) });
+      for (const fp of deleted) remove.run(fp);
+    })();
+  }
+
+  markNotified(fingerprints: readonly string[], at: string): void {
+    const notified = this.q('UPDATE alerts SET last_notified_at = ? WHERE fingerprint = ?');
+    this.db.transaction(() => {
+      for (const fp of fingerprints) notified.run(at, fp);
+    })();
+  }
+
+  claimDigest(schoolId: string, day: string): boolean {
+    return (
+      this.q(
+        `INSERT INTO alert_digests (school_id, day) VALUES (?, ?)
+         ON CONFLICT(school_id) DO UPDATE SET day = excluded.day WHERE alert_digests.day <> excluded.day`,
+      ).run(schoolId, day).changes > 0
+    );
+  }
+
+  // ---- silences --------------------------------------------------------------------------------
+  addSilence(s: Omit<Silence, 'id'>): Silence {
+    const info = this.q(
+      'INSERT INTO silences (school_id, rule, fingerprint, starts_at, ends_at, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(s.schoolId, s.rule, s.fingerprint, s.startsAt, s.endsAt, s.reason, s.createdBy);
+    return { ...s, id: Number(info.lastInsertRowid) };
+  }
+
+  silences(now?: Date): Silence[] {
+    const rows = this.q('SELECT * FROM silences ORDER BY id').all() as Record<
+      string,
+      string | number | null
+    >[];
+    return rows
+      .map((r) => ({
+        id: Number(r.id),
+        schoolId: (r.school_id as string | null) ?? null,
+        rule: (r.rule as string | null) ?? null,
+        fingerprint: (r.fingerprint as string | null) ?? null,
+        startsAt: String(r.starts_at),
+        endsAt: String(r.ends_at),
+        reason: String(r.reason),
+        createdBy: String(r.created_by),
+      }))
+      .filter((s) => now === undefined || (s.startsAt <= now.toISOString() && now.toISOString() < s.endsAt));
+  }
+
+  expireSilence(id: number, now: Date): boolean {
+    return (
+      this.q('UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?').run(
+        now.toISOString(),
+        id,
+        now.toISOString(),
+      ).changes > 0
+    );
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+const STATES: readonly ComplianceRow['state'][] = ['no_data', 'met', 'not_met'];
+
+/**
+ * The embedded store (the default): SQLite in the collector's data directory, answered synchronously by
+ * `sync` (which set-up code such as the benches may use directly, e.g. inside one transaction).
+ */
+export class SqliteStateStore implements StateStore {
+  readonly kind = 'sqlite' as const;
+  readonly sync: SqliteState;
+
+  constructor(dataDir: string) {
+    this.sync = new SqliteState(dataDir);
+  }
+
+  /** The SQLite connection (tests and benches that inspect the tables). */
+  get db(): Database.Database {
+    return this.sync.db;
+  }
+
+  async upsertSchool(school: School): Promise<void> {
+    this.sync.upsertSchool(school);
+  }
+  async getSchool(id: string): Promise<School | undefined> {
+    return this.sync.getSchool(id);
+  }
+  async listSchools(): Promise<School[]> {
+    return this.sync.listSchools();
+  }
+  async createEnrollCode(
+    schoolId: string,
+    ttlMs: number,
+    now?: number,
+  ): Promise<{ code: string; expiresAt: Date }> {
+    return this.sync.createEnrollCode(schoolId, ttlMs, now);
+  }
+  async enroll(
+    code: string,
+    info: { hostname: string; version: string },
+    now?: number,
+  ): Promise<{ agent: AgentRecord; token: string } | { error: 'unknown' | 'used' | 'expired' }> {
+    return this.sync.enroll(code, info, now);
+  }
+  async authenticate(token: string): Promise<AgentRecord | undefined> {
+    return this.sync.authenticate(token);
+  }
+  async getAgent(id: string): Promise<AgentRecord | undefined> {
+    return this.sync.getAgent(id);
+  }
+  async listAgents(schoolId?: string): Promise<AgentRecord[]> {
+    return this.sync.listAgents(schoolId);
+  }
+  async getIngest(reportId: string): Promise<IngestRecord | undefined> {
+    return this.sync.getIngest(reportId);
+  }
+  async beginIngest(r: Parameters<StateStore['beginIngest']>[0]): Promise<void> {
+    this.sync.beginIngest(r);
+  }
+  async completeIngest(args: CompleteIngest): Promise<boolean> {
+    return this.sync.completeIngest(args);
+  }
+  async ingestOrder(agentId: string): Promise<{ reportId: string; finishedAt: string }[]> {
+    return this.sync.ingestOrder(agentId);
+  }
+  async latestResults(schoolId: string): Promise<ProbeResult[]> {
+    return this.sync.latestResults(schoolId);
+  }
+  async history(schoolId: string, probe: ProbeResult['probe']): Promise<ProbeResult[]> {
+    return this.sync.history(schoolId, probe);
+  }
+  async findings(schoolId?: string): Promise<FindingRecord[]> {
+    return this.sync.findings(schoolId);
+  }
+  async availability(schoolId: string, sinceDay: string): Promise<{ up: number; total: number }> {
+    return this.sync.availability(schoolId, sinceDay);
+  }
+  async roomsDown(schoolId: string): Promise<RoomDown[]> {
+    return this.sync.roomsDown(schoolId);
+  }
+  async compliance(schoolId: string): Promise<ComplianceRow[]> {
+    return this.sync.compliance(schoolId);
+  }
+  async replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at?: string): Promise<void> {
+    this.sync.replaceCompliance(schoolId, rows, at);
+  }
+  async complianceStates(targets: readonly string[]): Promise<Map<string, ComplianceRow['state'][]>> {
+    return this.sync.complianceStates(targets);
+  }
+  async alerts(): Promise<AlertRow[]> {
+    return this.sync.alerts();
+  }
+  async saveAlerts(rows: readonly AlertRow[], deleted: readonly string[]): Promise<void> {
+    this.sync.saveAlerts(rows, deleted);
+  }
+  async markNotified(fingerprints: readonly string[], at: string): Promise<void> {
+    this.sync.markNotified(fingerprints, at);
+  }
+  async claimDigest(schoolId: string, day: string): Promise<boolean> {
+    return this.sync.claimDigest(schoolId, day);
+  }
+  async addSilence(s: Omit<Silence, 'id'>): Promise<Silence> {
+    return this.sync.addSilence(s);
+  }
+  async silences(now?: Date): Promise<Silence[]> {
+    return this.sync.silences(now);
+  }
+  async expireSilence(id: number, now: Date): Promise<boolean> {
+    return this.sync.expireSilence(id, now);
+  }
+  /** One collector per embedded store: it always leads. */
+  async alertLeadership(): Promise<boolean> {
+    return true;
+  }
+  async close(): Promise<void> {
+    this.sync.close();
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The collector's state store (DESIGN §2: schools, agents, the ingest journal, latest results, compliance,
+ * findings, alerts and silences) behind one interface with two implementations, chosen by configuration
+ * (`state.kind`): SQLite embedded in the collector (the default, `sqlite-state.ts`) and PostgreSQL
+ * (`pg-state.ts`), which several collectors share.
+ *
+ * Every method is asynchronous (PostgreSQL is a network peer); the SQLite store answers synchronously
+ * inside. Methods that change several rows do so atomically (one transaction).
+ */
+import { createHash } from 'node:crypto';
+import type { ProbeResult } from '../../../protocol/report.js';
+import type { School } from '../../../protocol/school.js';
+import type { FindingRecord } from '../evaluate/findings.js';
+import type { AlertItem } from '../notifiers/notifier.js';
+
+export interface AgentRecord {
+  id: string;
+  schoolId: string;
+  hostname: string;
+  version: string;
+  enrolledAt: string;
+  lastSeenAt: string | null;
+  clockOffsetMs: number | null;
+  lastReportId: string | null;
+}
+
+export interface ComplianceRow {
+  target: string;
+  state: 'met' | 'not_met' | 'no_data';
+  value: number | null;
+  goal: number | null;
+  reason: string;
+}
+
+export interface IngestRecord {
+  reportId: string;
+  agentId: string;
+  state: 'writing' | 'done';
+  shiftMs: number;
+}
+
+export interface CompleteIngest {
+  reportId: string;
+  agent: AgentRecord;
+  results: readonly ProbeResult[];
+  shiftMs: number;
+  clockOffsetMs: number;
+  receivedAt: Date;
+  compliance: readonly ComplianceRow[];
+  /** Critical-device samples of this report taken in teaching hours (local day). */
+  availability?: readonly { device: string; day: string; up: boolean }[];
+  /** Findings this report opened, re-opened, accepted or resolved. */
+  findings?: readonly FindingRecord[];
+  /** Rooms of this report as seen in teaching hours: down ones open (or keep) a down-since, up ones close it. */
+  rooms?: readonly { room: string; roomType: string; up: boolean; at: string; detail: string }[];
+}
+
+export interface RoomDown {
+  room: string;
+  roomType: string;
+  since: string;
+  detail: string;
+}
+
+/** An alert as the rules describe it, before the lifecycle adds status and times. */
+export type DesiredAlert = Omit<AlertItem, 'status' | 'startsAt' | 'endsAt'>;
+
+export interface AlertRow {
+  fingerprint: string;
+  schoolId: string;
+  state: 'pending' | 'firing' | 'resolved';
+  since: string;
+  firedAt: string | null;
+  lastNotifiedAt: string | null;
+  resolvedAt: string | null;
+  item: DesiredAlert;
+}
+
+export interface Silence {
+  id: number;
+  schoolId: string | null;
+  rule: string | null;
+  fingerprint: string | null;
+  startsAt: string;
+  endsAt: string;
+  reason: string;
+  createdBy: string;
+}
+
+export interface StateStore {
+  readonly kind: 'sqlite' | 'postgres';
+
+  // ---- schools
+  upsertSchool(school: School): Promise<void>;
+  getSchool(id: string): Promise<School | undefined>;
+  /** Ordered by id. */
+  listSchools(): Promise<School[]>;
+
+  // ---- enrolment and agents
+  /** A one-time code, shown once; only its hash is kept. Throws UnknownSchoolError. */
+  createEnrollCode(schoolId: string, ttlMs: number, now?: number): Promise<{ code: string; expiresAt: Date }>;
+  /** Spends a code (trimmed, case-insensitive) and creates an agent with a fresh token. */
+  enroll(
+    code: string,
+    info: { hostname: string; version: string },
+    now?: number,
+  ): Promise<{ agent: AgentRecord; token: string } | { error: 'unknown' | 'used' | 'expired' }>;
+  /** The agent a bearer token belongs to, compared in constant time; undefined when it matches none. */
+  authenticate(token: string): Promise<AgentRecord | undefined>;
+  getAgent(id: string): Promise<AgentRecord | undefined>;
+  /** Ordered by id; one school's or all. */
+  listAgents(schoolId?: string): Promise<AgentRecord[]>;
+
+  // ---- ingest journal
+  getIngest(reportId: string): Promise<IngestRecord | undefined>;
+  /** Notes that a report's points are being written, with its time shift (reused on a retry); no-op if known. */
+  beginIngest(r: {
+    reportId: string;
+    agentId: string;
+    schoolId: string;
+    shiftMs: number;
+    finishedAt: string;
+  }): Promise<void>;
+  /**
+   * After the series are stored: mark the report done and keep the latest results (newer wins), speed-test
+   * history, availability samples, rooms down, findings and compliance, atomically. False (and nothing
+   * applied) when the report is not in state 'writing' (already done by a concurrent delivery).
+   */
+  completeIngest(args: CompleteIngest): Promise<boolean>;
+  /** Reports done for an agent, in the order they were begun. */
+  ingestOrder(agentId: string): Promise<{ reportId: string; finishedAt: string }[]>;
+
+  // ---- per-school state
+  /** Latest result per result key, ordered by key. */
+  latestResults(schoolId: string): Promise<ProbeResult[]>;
+  /** Past results of the probes judged over several runs (speed tests), newest first. */
+  history(schoolId: string, probe: ProbeResult['probe']): Promise<ProbeResult[]>;
+  /** Security findings, all schools (ordered by school, rule, target, port) or one (by rule, target, port). */
+  findings(schoolId?: string): Promise<FindingRecord[]>;
+  /** Critical-device samples in teaching hours since a local day (inclusive). */
+  availability(schoolId: string, sinceDay: string): Promise<{ up: number; total: number }>;
+  /** Rooms down in teaching hours, ordered by since. */
+  roomsDown(schoolId: string): Promise<RoomDown[]>;
+  /** One school's stored compliance rows, in the order their targets were first stored. */
+  compliance(schoolId: string): Promise<ComplianceRow[]>;
+  replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at?: string): Promise<void>;
+  /**
+   * Every school's stored state per target, in one query: `targets` names the targets in order, the
+   * answer has one array per school with a state per target ('no_data' where no row is stored; rows of
+   * other targets are left out). Schools without any row are absent.
+   */
+  complianceStates(targets: readonly string[]): Promise<Map<string, ComplianceRow['state'][]>>;
+
+  // ---- alerts (the lifecycle of alerts/manager.ts)
+  /** Ordered by since. */
+  alerts(): Promise<AlertRow[]>;
+  /** Upserts these rows and deletes these fingerprints, atomically. */
+  saveAlerts(rows: readonly AlertRow[], deleted: readonly string[]): Promise<void>;
+  markNotified(fingerprints: readonly string[], at: string): Promise<void>;
+  /** Records that a school's daily digest for `day` is sent; false when it already was (atomic). */
+  claimDigest(schoolId: string, day: string): Promise<boolean>;
+
+  // ---- silences
+  addSilence(s: Omit<Silence, 'id'>): Promise<Silence>;
+  /** All silences (by id), or those active at `now`. */
+  silences(now?: Date): Promise<Silence[]>;
+  /** Ends a silence now; false when there is no such active silence. */
+  expireSilence(id: number, now: Date): Promise<boolean>;
+
+  // ---- several collectors
+  /**
+   * True while this collector is the one that evaluates and sends alerts. The embedded store has one
+   * collector: always true. PostgreSQL: a session advisory lock held on a connection of its own; asked
+   * again, it tries to take the lock when another collector held it (take-over after that one died), and
+   * answers false while another holds it.
+   */
+  alertLeadership(): Promise<boolean>;
+
+  close(): Promise<void>;
+}
+
+export const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** A token is `cw1.<agentId>.<256-bit secret, base64url>`; only a SHA-256 of the secret is stored. */
+export function parseToken(token: string): { agentId: string; secret: string } | undefined {
+  const m = /^cw1\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  return m ? { agentId: m[1]!, secret: m[2]! } : undefined;
+}
+
+/** The enrolment code alphabet (no 0/O, 1/I): 15 characters in groups of five. */
+export const ENROLL_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/** Result identity inside a school: the latest result per probe, target and check. */
+export function resultKey(r: ProbeResult): string {
+  if (r.probe === 'reachability') return `reachability|${r.target}|${r.check}|${r.port ?? ''}`;
+  if (r.probe === 'bandwidth') return `bandwidth|${r.direction}`;
+  if (r.probe === 'uplink-snmp') return `uplink-snmp|${r.device.name}|${r.ifIndex}`;
+  if (r.probe === 'ipv6') return `ipv6|${r.check}|${r.service ?? r.target}`;
+  if (r.probe === 'security') return `security|${r.rule}|${r.target}|${r.port ?? 0}`;
+  return `${r.probe}|${r.target}`;
+}
+
+/** Probes whose verdict looks at several past runs (a target missed only after the last K tests). */
+export const HISTORY_PROBES: ReadonlySet<ProbeResult['probe']> = new Set<ProbeResult['probe']>(['bandwidth']);
+/** Past results kept per school and key for those probes. */
+export const HISTORY_DEPTH = 100;
+
+export class UnknownSchoolError extends Error {
+  override readonly name = 'UnknownSchoolError';
+  constructor(readonly schoolId: string) {
+    super(`unknown school ${JSON.stringify(schoolId)}; add it first with 'campuswatch-collector school add'`);
+  }
+}
