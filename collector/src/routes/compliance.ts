@@ -4,7 +4,7 @@ import type { School } from '../../../protocol/school.js';
 import type { CollectorContext } from '../context.js';
 import { evaluateCompliance, TARGET_NAMES } from '../evaluate/compliance.js';
 import { aggregateStates, statesOf, type TargetStates } from '../evaluate/district.js';
-import type { ComplianceRow, StateStore } from '../store/state.js';
+import type { StateStore } from '../store/state.js';
 import type { TargetsConfig } from '../targets.js';
 
 /**
@@ -12,8 +12,8 @@ import type { TargetsConfig } from '../targets.js';
  * per school (a statement preparation each, all columns) made this route take most of a second for
  * 10,000 schools (bench/compliance).
  */
-async function storedStates(state: StateStore): Promise<Map<string, TargetStates>> {
-  return (await state.complianceStates(TARGET_NAMES)) as Map<string, TargetStates>;
+function storedStates(state: StateStore): Promise<Map<string, TargetStates>> {
+  return state.complianceStates(TARGET_NAMES);
 }
 
 /**
