@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages campuswatch needs, when they are missing and we are root.
 #   --run    what the programs need: ping (iputils-ping) and a C++ toolchain for better-sqlite3
-#   --tests  also what the test suite talks to: influxdb, snmpd, snmp, iperf3, fping, iproute2
+#   --tests  also what the test suite talks to: influxdb, snmpd, snmp, iperf3, fping, iproute2, postgresql
 # Without root it only says what is missing; tests that need a missing binary skip with that reason.
 set -euo pipefail
 mode=${1:---run}
 pkgs=(iputils-ping python3 make g++)
 if [ "$mode" = "--tests" ]; then
-  pkgs+=(influxdb snmpd snmp snmpsim iperf3 fping iproute2 dnsmasq-base nftables)
+  pkgs+=(influxdb snmpd snmp snmpsim iperf3 fping iproute2 dnsmasq-base nftables postgresql)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -23,7 +23,8 @@ fi
 echo "campuswatch: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >&2
-# policy-rc.d keeps Debian from starting the packaged daemons (influxd, snmpd) system-wide: tests start their own.
+# policy-rc.d keeps Debian from starting the packaged daemons (influxd, snmpd, the postgresql package's
+# 'main' cluster on 5432) system-wide: tests start their own (tests/helpers/postgres.ts: initdb in a temp dir).
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d

@@ -318,7 +318,14 @@ export class PgStateStore implements StateStore {
         c,
         `INSERT INTO agents (id, school_id, token_hash, hostname, version, enrolled_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${AGENT_COLUMNS}`,
-        [agentId, row.school_id, sha256(secret), info.hostname, info.version, new Date(now).toISOString()],
+        [
+          agentId,
+          row.school_id,
+          sha256(secret),
+          noNul(info.hostname),
+          noNul(info.version),
+          new Date(now).toISOString(),
+        ],
       );
       await c.query('UPDATE enroll_codes SET used_at = $1, agent_id = $2 WHERE code_hash = $3', [
         now,
@@ -472,12 +479,15 @@ export class PgStateStore implements StateStore {
       }
       for (const r of args.rooms ?? []) {
         if (r.up) {
-          await c.query('DELETE FROM room_down WHERE school_id = $1 AND room = $2', [schoolId, r.room]);
+          await c.query('DELETE FROM room_down WHERE school_id = $1 AND room = $2', [
+            schoolId,
+            noNul(r.room),
+          ]);
         } else {
           await c.query(
             `INSERT INTO room_down (school_id, room, room_type, since, detail) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (school_id, room) DO UPDATE SET detail = excluded.detail`,
-            [schoolId, r.room, r.roomType, r.at, r.detail],
+            [schoolId, noNul(r.room), noNul(r.roomType), r.at, noNul(r.detail)],
           );
         }
       }
@@ -578,7 +588,7 @@ export class PgStateStore implements StateStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (school_id, target) DO UPDATE SET state = excluded.state, value = excluded.value,
            goal = excluded.goal, reason = excluded.reason, updated_at = excluded.updated_at`,
-        [schoolId, r.target, r.state, r.value, r.goal, r.reason, at],
+        [schoolId, r.target, r.state, r.value, r.goal, noNul(r.reason), at],
       );
     }
   }
@@ -677,7 +687,7 @@ export class PgStateStore implements StateStore {
       this.pool,
       `INSERT INTO silences (school_id, rule, fingerprint, starts_at, ends_at, reason, created_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-      [s.schoolId, s.rule, s.fingerprint, s.startsAt, s.endsAt, s.reason, s.createdBy],
+      [s.schoolId, s.rule, s.fingerprint, s.startsAt, s.endsAt, noNul(s.reason), noNul(s.createdBy)],
     );
     return { ...s, id: Number(row!.id) };
   }
@@ -739,6 +749,10 @@ export class PgStateStore implements StateStore {
       }
     } catch (err) {
       this.lostLeader(leader, err);
+      // end the session now (not on the next call), so that a lock it might still hold goes to a standby;
+      // not awaited: over a broken network the goodbye can take as long as TCP does
+      if (this.leader === leader) this.leader = undefined;
+      void leader.client.end().catch(() => undefined);
     }
     return false;
   }
@@ -762,6 +776,18 @@ export class PgStateStore implements StateStore {
         { err: errorMessage(err) },
         'postgres: cannot connect for the alert leader lock',
       );
+      await client.end().catch(() => undefined);
+      return undefined;
+    }
+    try {
+      // The server frees the lock when it notices the session is gone: at once when the collector's
+      // process dies (the kernel closes its socket), but after a host loss or a partition only through TCP
+      // keepalive, by default after hours. On this session: probe after 30 s idle, give up ~60 s later.
+      await client.query(
+        'SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 60000',
+      );
+    } catch (err) {
+      this.lostLeader(leader, err);
       await client.end().catch(() => undefined);
       return undefined;
     }
@@ -800,4 +826,13 @@ export class PgStateStore implements StateStore {
     }
     await this.pool.end();
   }
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000 (SQLite can): free text that comes from agents or people (hostnames,
+ * room names and details, reasons) has it replaced by U+FFFD, so one such character never fails a whole
+ * transaction (a report the collector could never store, retried by its agent forever).
+ */
+function noNul(s: string): string {
+  return s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s;
 }

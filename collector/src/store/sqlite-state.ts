@@ -334,7 +334,7 @@ export class SqliteState {
   /** Rooms down in teaching hours, with the time they were first seen down. */
   roomsDown(schoolId: string): { room: string; roomType: string; since: string; detail: string }[] {
     return this.q(
-      'SELECT room, room_type AS roomType, since, detail FROM room_down WHERE school_id = ? ORDER BY since',
+      'SELECT room, room_type AS roomType, since, detail FROM room_down WHERE school_id = ? ORDER BY since, rowid',
     ).all(schoolId) as { room: string; roomType: string; since: string; detail: string }[];
   }
 
@@ -379,6 +379,7 @@ export class SqliteState {
 
   /** See StateStore.complianceStates: one query, one short row per school (a letter per stored row). */
   complianceStates(targets: readonly string[]): Map<string, ComplianceRow['state'][]> {
+    if (targets.length === 0) return new Map();
     // 'A' + 3 × target index + state index; the primary key allows one row per target, so order is free
     const sql = `SELECT school_id, group_concat(char(65 + 3 * t + s), '') FROM (
       SELECT school_id,
@@ -402,7 +403,10 @@ export class SqliteState {
 
   // ---- alerts ----------------------------------------------------------------------------------
   alerts(): AlertRow[] {
-    const rows = this.q('SELECT * FROM alerts ORDER BY since').all() as Record<string, string | null>[];
+    const rows = this.q('SELECT * FROM alerts ORDER BY since, rowid').all() as Record<
+      string,
+      string | null
+    >[];
     return rows.map((r) => ({
       fingerprint: r.fingerprint!,
       schoolId: r.school_id!,

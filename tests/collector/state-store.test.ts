@@ -1,0 +1,964 @@
+/**
+ * The StateStore contract, run against both implementations: the embedded SQLite store and the
+ * PostgreSQL store on a real, throw-away PostgreSQL (tests/helpers/postgres.ts), each test on a fresh
+ * data directory or database. PostgreSQL databases are created with an ICU en-US collation, so any
+ * ordering that leaned on the database's collation instead of bytewise order would show.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FindingRecord } from '../../collector/src/evaluate/findings.js';
+import { LEADER_LOCK_KEY, PgStateStore } from '../../collector/src/store/pg-state.js';
+import { SqliteStateStore } from '../../collector/src/store/sqlite-state.js';
+import {
+  type AgentRecord,
+  type AlertRow,
+  type CompleteIngest,
+  type ComplianceRow,
+  ENROLL_CODE_ALPHABET,
+  HISTORY_DEPTH,
+  parseToken,
+  type StateStore,
+  UnknownSchoolError,
+} from '../../collector/src/store/state-store.js';
+import type { BandwidthResult, ProbeResult, ReachabilityResult } from '../../protocol/report.js';
+import type { School } from '../../protocol/school.js';
+import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.js';
+
+const T0 = Date.UTC(2025, 8, 1, 0, 30, 0); // 2025-09-01 08:30 in Shanghai
+const iso = (ms: number) => new Date(ms).toISOString();
+const MIN = 60_000;
+
+/** One way to get fresh stores: `fresh()` a store on new, empty state; `another()` one more on the same state. */
+interface Backend {
+  name: 'sqlite' | 'postgres';
+  skip: string | undefined;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  fresh(): Promise<{ store: StateStore; another(): Promise<StateStore> }>;
+  /** Closes what fresh/another opened and removes what they created. */
+  cleanupTest(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  const dirs: string[] = [];
+  const stores: StateStore[] = [];
+  return {
+    name: 'sqlite',
+    skip: undefined,
+    async setup() {},
+    async teardown() {},
+    async fresh() {
+      const dir = await mkdtemp(join(tmpdir(), 'campuswatch-state-'));
+      dirs.push(dir);
+      const open = async () => {
+        const store = new SqliteStateStore(dir);
+        stores.push(store);
+        return store;
+      };
+      return { store: await open(), another: open };
+    },
+    async cleanupTest() {
+      for (const s of stores.splice(0)) await s.close();
+      for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+    },
+  };
+}
+
+let server: Postgres | undefined;
+let databases = 0;
+const stores: StateStore[] = [];
+
+/** A fresh database on the test server (ICU en-US collation). */
+async function freshDatabase(): Promise<string> {
+  databases += 1;
+  return server!.createDatabase(`t${databases}`, { icuLocale: 'en-US' });
+}
+
+async function openPg(url: string, log?: pino.Logger): Promise<PgStateStore> {
+  const store = await PgStateStore.open({ url, poolMax: 4, ...(log ? { log } : {}) });
+  stores.push(store);
+  return store;
+}
+
+function postgresBackend(): Backend {
+  return {
+    name: 'postgres',
+    skip: postgresAvailable(),
+    async setup() {
+      server = await startPostgres();
+    },
+    async teardown() {
+      await server?.cleanup();
+      server = undefined;
+    },
+    async fresh() {
+      const url = await freshDatabase();
+      return { store: await openPg(url), another: () => openPg(url) };
+    },
+    async cleanupTest() {
+      for (const s of stores.splice(0)) await s.close();
+    },
+  };
+}
+
+const BACKENDS: Backend[] = [sqliteBackend(), postgresBackend()];
+
+// ---- sample data -------------------------------------------------------------------------------
+const school = (id: string, name = '苏州工业园区星海实验中学'): School => ({
+  id,
+  name,
+  district: '工业园区',
+  group: '星海教育集团',
+  tier: 'large',
+  pupils: 3200,
+  area: 'urban',
+  timezone: 'Asia/Shanghai',
+});
+
+function reach(
+  at: number,
+  device = '录播主机 A1',
+  extra: Partial<ReachabilityResult> = {},
+): ReachabilityResult {
+  return {
+    probe: 'reachability',
+    target: device,
+    outcome: 'ok',
+    durationMs: 3,
+    at: iso(at),
+    device: { name: device, address: '10.0.0.5', room: '录播室 1', roomType: 'recording', critical: true },
+    check: 'icmp',
+    up: true,
+    rttMs: 0.4,
+    ...extra,
+  };
+}
+
+function bandwidth(at: number, direction: 'down' | 'up', mbps: number): BandwidthResult {
+  return {
+    probe: 'bandwidth',
+    target: 'speedtest.example.edu.cn',
+    outcome: 'ok',
+    durationMs: 10_000,
+    at: iso(at),
+    method: 'http',
+    direction,
+    mbps,
+    streams: 4,
+    durationS: 10,
+    bytes: mbps * 1.25e6 * 10,
+  };
+}
+
+function finding(
+  schoolId: string,
+  rule: string,
+  target: string,
+  port: number,
+  state = 'open',
+): FindingRecord {
+  return {
+    schoolId,
+    rule,
+    target,
+    port,
+    severity: 'high',
+    mlps: '8.1.4.2',
+    state: state as FindingRecord['state'],
+    evidence: `TCP ${port} 开放`,
+    value: port,
+    firstSeen: iso(T0),
+    lastSeen: iso(T0),
+    count: 1,
+    resolvedAt: null,
+    acceptedUntil: null,
+    acceptedReason: null,
+  };
+}
+
+const row = (
+  target: string,
+  state: ComplianceRow['state'],
+  value: number | null,
+  goal: number | null,
+): ComplianceRow => ({
+  target,
+  state,
+  value,
+  goal,
+  reason: `${target}: ${state}（达标判定）`,
+});
+
+function alert(
+  fingerprint: string,
+  schoolId: string,
+  since: number,
+  state: AlertRow['state'] = 'pending',
+): AlertRow {
+  return {
+    fingerprint,
+    schoolId,
+    state,
+    since: iso(since),
+    firedAt: state === 'firing' ? iso(since) : null,
+    lastNotifiedAt: null,
+    resolvedAt: null,
+    item: {
+      fingerprint,
+      rule: 'recording-room-down',
+      severity: 'high',
+      title: { zh: '录播室 1 离线', en: 'recording room 1 down' },
+      detail: { zh: '教学时间内设备无响应', en: 'no answer in teaching hours' },
+      labels: { room: '录播室 1' },
+    },
+  };
+}
+
+/** A school with one enrolled agent. */
+async function enrolled(store: StateStore, schoolId = 'sz-xh-01'): Promise<AgentRecord> {
+  await store.upsertSchool(school(schoolId));
+  const { code } = await store.createEnrollCode(schoolId, 3_600_000, T0);
+  const out = await store.enroll(code, { hostname: 'nas-01', version: '0.1.0' }, T0);
+  if ('error' in out) throw new Error(`enrol failed: ${out.error}`);
+  return out.agent;
+}
+
+let reports = 0;
+/** Begins and completes a report; returns what completeIngest answered. */
+async function ingest(
+  store: StateStore,
+  agent: AgentRecord,
+  patch: Partial<CompleteIngest> & { results?: readonly ProbeResult[] } = {},
+): Promise<boolean> {
+  reports += 1;
+  const reportId = patch.reportId ?? `r-${reports}`;
+  const shiftMs = patch.shiftMs ?? 0;
+  await store.beginIngest({
+    reportId,
+    agentId: agent.id,
+    schoolId: agent.schoolId,
+    shiftMs,
+    finishedAt: iso(T0),
+  });
+  return store.completeIngest({
+    reportId,
+    agent,
+    results: [],
+    shiftMs,
+    clockOffsetMs: 0,
+    receivedAt: new Date(T0),
+    compliance: [],
+    ...patch,
+  });
+}
+
+/** A device name that needs escaping in SQL text, JSON and PostgreSQL array literals. */
+const WEIRD = 'cam "A", {b}\\c\'d 录播';
+
+describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
+  describe.skipIf(backend.skip !== undefined)(backend.skip ?? 'every method', () => {
+    beforeAll(() => backend.setup());
+    afterAll(() => backend.teardown());
+    afterEach(() => backend.cleanupTest());
+
+    it('names its kind', async () => {
+      const { store } = await backend.fresh();
+      expect(store.kind).toBe(backend.name);
+    });
+
+    it('round-trips schools (Chinese names), upserts by id and lists them in bytewise id order', async () => {
+      const { store } = await backend.fresh();
+      expect(await store.listSchools()).toEqual([]);
+      await store.upsertSchool(school('alpha', '苏州市第一中学'));
+      await store.upsertSchool(school('Zeta', '昆山市周市镇中心小学'));
+      await store.upsertSchool(school('9-east', '常州市北郊高级中学'));
+      await store.upsertSchool(school('alpha', '苏州市第一中学（本部）'));
+      expect(await store.getSchool('alpha')).toEqual(school('alpha', '苏州市第一中学（本部）'));
+      expect(await store.getSchool('nope')).toBeUndefined();
+      // bytewise: digits < upper case < lower case (an en-US collation would put 'alpha' before 'Zeta')
+      expect((await store.listSchools()).map((s) => s.id)).toEqual(['9-east', 'Zeta', 'alpha']);
+      const minimal: School = { id: 'min', name: '学校', timezone: 'Asia/Shanghai' };
+      await store.upsertSchool(minimal);
+      expect(await store.getSchool('min')).toEqual(minimal);
+    });
+
+    it('creates one-time enrolment codes for known schools only', async () => {
+      const { store } = await backend.fresh();
+      await expect(store.createEnrollCode('nope', 1000, T0)).rejects.toBeInstanceOf(UnknownSchoolError);
+      await store.upsertSchool(school('sz-01'));
+      const { code, expiresAt } = await store.createEnrollCode('sz-01', 3_600_000, T0);
+      const group = `[${ENROLL_CODE_ALPHABET}]{5}`;
+      expect(code).toMatch(new RegExp(`^${group}-${group}-${group}$`));
+      expect(expiresAt.getTime()).toBe(T0 + 3_600_000);
+      const other = await store.createEnrollCode('sz-01', 3_600_000, T0);
+      expect(other.code).not.toBe(code);
+    });
+
+    it('enrols with a code (trimmed, case-insensitive) once; unknown, used and expired codes fail', async () => {
+      const { store } = await backend.fresh();
+      await store.upsertSchool(school('sz-01'));
+      const { code } = await store.createEnrollCode('sz-01', 60_000, T0);
+      const out = await store.enroll(
+        `  ${code.toLowerCase()}\n`,
+        { hostname: '录播 NAS', version: '0.1.2' },
+        T0 + 5,
+      );
+      if ('error' in out) throw new Error(out.error);
+      expect(out.agent).toEqual({
+        id: expect.stringMatching(/^ag_[A-Za-z0-9_-]{12}$/),
+        schoolId: 'sz-01',
+        hostname: '录播 NAS',
+        version: '0.1.2',
+        enrolledAt: iso(T0 + 5),
+        lastSeenAt: null,
+        clockOffsetMs: null,
+        lastReportId: null,
+      });
+      expect(parseToken(out.token)?.agentId).toBe(out.agent.id);
+      expect(await store.getAgent(out.agent.id)).toEqual(out.agent);
+      expect(await store.enroll(code, { hostname: 'h', version: 'v' }, T0 + 6)).toEqual({ error: 'used' });
+      expect(await store.enroll('AAAAA-BBBBB-CCCCC', { hostname: 'h', version: 'v' }, T0)).toEqual({
+        error: 'unknown',
+      });
+      const late = await store.createEnrollCode('sz-01', 1000, T0);
+      expect(await store.enroll(late.code, { hostname: 'h', version: 'v' }, T0 + 1001)).toEqual({
+        error: 'expired',
+      });
+      // at its expiry instant a code is still good
+      const edge = await store.createEnrollCode('sz-01', 1000, T0);
+      expect('agent' in (await store.enroll(edge.code, { hostname: 'h', version: 'v' }, T0 + 1000))).toBe(
+        true,
+      );
+      expect(await store.listAgents()).toHaveLength(2);
+    });
+
+    it('spends a code once when two stores on the same state enrol with it at once', async () => {
+      const { store, another } = await backend.fresh();
+      const second = await another();
+      await store.upsertSchool(school('sz-01'));
+      const { code } = await store.createEnrollCode('sz-01', 60_000, T0);
+      const outs = await Promise.all([
+        store.enroll(code, { hostname: 'a', version: '1' }, T0),
+        second.enroll(code, { hostname: 'b', version: '1' }, T0),
+      ]);
+      expect(outs.filter((o) => 'agent' in o)).toHaveLength(1);
+      expect(outs.filter((o) => 'error' in o)).toEqual([{ error: 'used' }]);
+      expect(await store.listAgents('sz-01')).toHaveLength(1);
+    });
+
+    it('lists agents by id, one school or all', async () => {
+      const { store } = await backend.fresh();
+      const a = await enrolled(store, 'sz-01');
+      const b = await enrolled(store, 'sz-02');
+      const c = await enrolled(store, 'sz-01');
+      const byId = (x: AgentRecord, y: AgentRecord) => (x.id < y.id ? -1 : 1);
+      expect(await store.listAgents()).toEqual([a, b, c].sort(byId));
+      expect(await store.listAgents('sz-01')).toEqual([a, c].sort(byId));
+      expect(await store.listAgents('sz-03')).toEqual([]);
+      expect(await store.getAgent('ag_nobody')).toBeUndefined();
+    });
+
+    it('authenticates a good token and nothing else', async () => {
+      const { store } = await backend.fresh();
+      await store.upsertSchool(school('sz-01'));
+      const { code } = await store.createEnrollCode('sz-01', 60_000, T0);
+      const out = await store.enroll(code, { hostname: 'h', version: 'v' }, T0);
+      if ('error' in out) throw new Error(out.error);
+      const { agentId, secret } = parseToken(out.token)!;
+      expect(await store.authenticate(out.token)).toEqual(out.agent);
+      const wrong = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+      expect(await store.authenticate(`cw1.${agentId}.${wrong}`)).toBeUndefined();
+      expect(await store.authenticate(`cw1.ag_nobody.${secret}`)).toBeUndefined();
+      expect(await store.authenticate(`cw1.${agentId}.${secret}x`)).toBeUndefined();
+      expect(await store.authenticate('')).toBeUndefined();
+      expect(await store.authenticate(`Bearer ${out.token}`)).toBeUndefined();
+    });
+
+    it('journals reports: begin twice keeps the first shift; complete applies once', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      const base = { agentId: agent.id, schoolId: agent.schoolId, finishedAt: iso(T0) };
+      expect(await store.getIngest('r1')).toBeUndefined();
+      await store.beginIngest({ ...base, reportId: 'r1', shiftMs: 1500 });
+      await store.beginIngest({ ...base, reportId: 'r1', shiftMs: 9999 });
+      expect(await store.getIngest('r1')).toEqual({
+        reportId: 'r1',
+        agentId: agent.id,
+        state: 'writing',
+        shiftMs: 1500,
+      });
+      const args: CompleteIngest = {
+        reportId: 'r1',
+        agent,
+        results: [reach(T0 + 1500)],
+        shiftMs: 1500,
+        clockOffsetMs: -1500.5,
+        receivedAt: new Date(T0 + 2000),
+        compliance: [row('uplink', 'met', 950.5, 900)],
+        availability: [
+          { device: '录播主机 A1', day: '2025-09-01', up: true },
+          { device: '录播主机 A1', day: '2025-09-01', up: false },
+        ],
+      };
+      expect(await store.completeIngest(args)).toBe(true);
+      expect(await store.getIngest('r1')).toEqual({
+        reportId: 'r1',
+        agentId: agent.id,
+        state: 'done',
+        shiftMs: 1500,
+      });
+      expect(await store.getAgent(agent.id)).toEqual({
+        ...agent,
+        lastSeenAt: iso(T0 + 2000),
+        clockOffsetMs: -1500.5,
+        lastReportId: 'r1',
+      });
+      expect(await store.latestResults(agent.schoolId)).toEqual([reach(T0)]);
+      expect(await store.availability(agent.schoolId, '2025-09-01')).toEqual({ up: 1, total: 2 });
+      // a second completion (a concurrent delivery) applies nothing
+      expect(await store.completeIngest({ ...args, receivedAt: new Date(T0 + 9000), clockOffsetMs: 7 })).toBe(
+        false,
+      );
+      expect(await store.availability(agent.schoolId, '2025-09-01')).toEqual({ up: 1, total: 2 });
+      expect((await store.getAgent(agent.id))?.lastSeenAt).toBe(iso(T0 + 2000));
+      expect((await store.getAgent(agent.id))?.clockOffsetMs).toBe(-1500.5);
+      // a report never begun completes nothing
+      expect(await store.completeIngest({ ...args, reportId: 'r-unknown' })).toBe(false);
+      expect(await store.availability(agent.schoolId, '2025-09-01')).toEqual({ up: 1, total: 2 });
+    });
+
+    it('completes a report once when two stores on the same state complete it at once', async () => {
+      const { store, another } = await backend.fresh();
+      const second = await another();
+      const agent = await enrolled(store);
+      const begin = {
+        reportId: 'r1',
+        agentId: agent.id,
+        schoolId: agent.schoolId,
+        shiftMs: 0,
+        finishedAt: iso(T0),
+      };
+      await Promise.all([store.beginIngest(begin), second.beginIngest({ ...begin, shiftMs: 5 })]);
+      const args: CompleteIngest = {
+        reportId: 'r1',
+        agent,
+        results: [reach(T0)],
+        shiftMs: 0,
+        clockOffsetMs: 0,
+        receivedAt: new Date(T0),
+        compliance: [],
+        availability: [{ device: 'cam', day: '2025-09-01', up: true }],
+      };
+      const answers = await Promise.all([store.completeIngest(args), second.completeIngest(args)]);
+      expect(answers.filter(Boolean)).toHaveLength(1);
+      expect(await store.availability(agent.schoolId, '2025-09-01')).toEqual({ up: 1, total: 1 });
+      expect(await second.ingestOrder(agent.id)).toEqual([{ reportId: 'r1', finishedAt: iso(T0) }]);
+    });
+
+    it('orders done reports by when they were begun', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      const other = await enrolled(store, 'sz-02');
+      const begin = (reportId: string, finishedAt: number, a = agent) =>
+        store.beginIngest({
+          reportId,
+          agentId: a.id,
+          schoolId: a.schoolId,
+          shiftMs: 0,
+          finishedAt: iso(finishedAt),
+        });
+      const complete = (reportId: string, a = agent) =>
+        store.completeIngest({
+          reportId,
+          agent: a,
+          results: [],
+          shiftMs: 0,
+          clockOffsetMs: 0,
+          receivedAt: new Date(T0),
+          compliance: [],
+        });
+      await begin('r-b', T0 + 2 * MIN);
+      await begin('r-a', T0 + MIN);
+      await begin('r-c', T0 + 3 * MIN);
+      await begin('r-x', T0, other);
+      await begin('r-open', T0 + 4 * MIN);
+      expect(await complete('r-c')).toBe(true);
+      expect(await complete('r-a')).toBe(true);
+      expect(await complete('r-b')).toBe(true);
+      expect(await complete('r-x', other)).toBe(true);
+      expect(await store.ingestOrder(agent.id)).toEqual([
+        { reportId: 'r-b', finishedAt: iso(T0 + 2 * MIN) },
+        { reportId: 'r-a', finishedAt: iso(T0 + MIN) },
+        { reportId: 'r-c', finishedAt: iso(T0 + 3 * MIN) },
+      ]);
+      expect(await store.ingestOrder('ag_nobody')).toEqual([]);
+    });
+
+    it('keeps the newer result per key (shifted by the report’s shift), ordered by key', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      const other = await enrolled(store, 'sz-02');
+      expect(await store.latestResults(agent.schoolId)).toEqual([]);
+      // key order: 'bandwidth|down' < 'reachability|Cam|…' < 'reachability|cam|…' (bytewise)
+      await ingest(store, agent, {
+        shiftMs: 60_000,
+        results: [
+          reach(T0 + 11 * MIN, 'cam'),
+          reach(T0 + 11 * MIN, 'Cam'),
+          bandwidth(T0 + 11 * MIN, 'down', 900),
+        ],
+      });
+      await ingest(store, agent, {
+        results: [
+          reach(T0 + 5 * MIN, 'cam', { up: false }), // older than the stored one: ignored
+          reach(T0 + 12 * MIN, 'Cam', { rttMs: 1 }), // newer: replaces
+          reach(T0 + 10 * MIN, 'Cam', { rttMs: 2 }), // older than the one before it in this report
+          bandwidth(T0 + 10 * MIN, 'down', 100), // same time as the stored one (shifted): the later wins
+        ],
+      });
+      await ingest(store, other, { results: [reach(T0, WEIRD)] });
+      expect(await store.latestResults(agent.schoolId)).toEqual([
+        bandwidth(T0 + 10 * MIN, 'down', 100),
+        reach(T0 + 12 * MIN, 'Cam', { rttMs: 1 }),
+        reach(T0 + 10 * MIN, 'cam'),
+      ]);
+      // several results of one key in one report: the last of the newest
+      await ingest(store, other, {
+        results: [
+          reach(T0 + MIN, WEIRD, { rttMs: 5 }),
+          reach(T0 + MIN, WEIRD, { rttMs: 6 }),
+          reach(T0 + MIN - 1, WEIRD, { rttMs: 7 }),
+        ],
+      });
+      expect(await store.latestResults(other.schoolId)).toEqual([reach(T0 + MIN, WEIRD, { rttMs: 6 })]);
+    });
+
+    it('keeps speed-test history newest first, trimmed per key to HISTORY_DEPTH', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      const downs = Array.from({ length: HISTORY_DEPTH + 5 }, (_, i) =>
+        bandwidth(T0 + i * MIN, 'down', 100 + i),
+      );
+      const ups = [0, 1, 2].map((i) => bandwidth(T0 + i * MIN + 30_000, 'up', 50 + i));
+      await ingest(store, agent, { results: [...downs, ...ups, reach(T0)], shiftMs: 1000 });
+      const shifted = (r: BandwidthResult) => ({ ...r, at: iso(Date.parse(r.at) - 1000) });
+      const expected = [...downs.slice(5), ...ups].map(shifted).sort((a, b) => (a.at < b.at ? 1 : -1));
+      expect(await store.history(agent.schoolId, 'bandwidth')).toEqual(expected);
+      expect(await store.history(agent.schoolId, 'reachability')).toEqual([]);
+      expect(await store.history('sz-other', 'bandwidth')).toEqual([]);
+      // one more: the oldest 'down' goes, 'up' keeps its three
+      const newest = bandwidth(T0 + 500 * MIN, 'down', 999);
+      await ingest(store, agent, { results: [newest] });
+      const after = await store.history(agent.schoolId, 'bandwidth');
+      expect(after[0]).toEqual(newest);
+      expect(after.filter((r) => r.probe === 'bandwidth' && r.direction === 'down')).toHaveLength(
+        HISTORY_DEPTH,
+      );
+      expect(after.filter((r) => r.probe === 'bandwidth' && r.direction === 'up')).toHaveLength(3);
+      expect(after).not.toContainEqual(shifted(downs[5]!));
+      expect(after).toContainEqual(shifted(downs[6]!));
+    });
+
+    it('sums availability samples since a local day (inclusive), per school', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      const other = await enrolled(store, 'sz-02');
+      await ingest(store, agent, {
+        availability: [
+          { device: 'cam-1', day: '2025-09-01', up: true },
+          { device: 'cam-1', day: '2025-09-01', up: true },
+          { device: 'cam-2', day: '2025-09-01', up: false },
+          { device: 'cam-1', day: '2025-09-02', up: true },
+        ],
+      });
+      await ingest(store, agent, {
+        availability: [
+          { device: 'cam-1', day: '2025-09-02', up: false },
+          { device: 'cam-2', day: '2025-09-03', up: true },
+        ],
+      });
+      await ingest(store, other, { availability: [{ device: 'cam-1', day: '2025-09-02', up: true }] });
+      expect(await store.availability(agent.schoolId, '2025-08-31')).toEqual({ up: 4, total: 6 });
+      expect(await store.availability(agent.schoolId, '2025-09-02')).toEqual({ up: 2, total: 3 });
+      expect(await store.availability(agent.schoolId, '2025-09-03')).toEqual({ up: 1, total: 1 });
+      expect(await store.availability(agent.schoolId, '2025-09-04')).toEqual({ up: 0, total: 0 });
+      expect(await store.availability('sz-none', '2025-01-01')).toEqual({ up: 0, total: 0 });
+    });
+
+    it('opens a room down once (keeping since, updating detail) and closes it when up', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      expect(await store.roomsDown(agent.schoolId)).toEqual([]);
+      await ingest(store, agent, {
+        rooms: [
+          { room: '录播室 2', roomType: 'recording', up: false, at: iso(T0 + MIN), detail: 'cam-2 down' },
+          { room: '录播室 1', roomType: 'recording', up: false, at: iso(T0), detail: 'cam-1 down' },
+          { room: '智慧教室', roomType: 'smart', up: true, at: iso(T0), detail: '' },
+        ],
+      });
+      expect(await store.roomsDown(agent.schoolId)).toEqual([
+        { room: '录播室 1', roomType: 'recording', since: iso(T0), detail: 'cam-1 down' },
+        { room: '录播室 2', roomType: 'recording', since: iso(T0 + MIN), detail: 'cam-2 down' },
+      ]);
+      await ingest(store, agent, {
+        rooms: [
+          { room: '录播室 1', roomType: 'recording', up: true, at: iso(T0 + 2 * MIN), detail: '' },
+          {
+            room: '录播室 2',
+            roomType: 'recording',
+            up: false,
+            at: iso(T0 + 2 * MIN),
+            detail: 'cam-2, mic down',
+          },
+        ],
+      });
+      expect(await store.roomsDown(agent.schoolId)).toEqual([
+        { room: '录播室 2', roomType: 'recording', since: iso(T0 + MIN), detail: 'cam-2, mic down' },
+      ]);
+      expect(await store.roomsDown('sz-none')).toEqual([]);
+    });
+
+    it('upserts findings and orders them by (school,) rule, target, port', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store, 'sz-b');
+      const other = await enrolled(store, 'sz-a');
+      await ingest(store, agent, {
+        findings: [
+          finding('sz-b', 'tls-expired', 'web', 443),
+          finding('sz-b', 'high-risk-port', 'nas', 445),
+          finding('sz-b', 'high-risk-port', 'nas', 80),
+          finding('sz-b', 'high-risk-port', 'NAS', 3389),
+        ],
+      });
+      await ingest(store, other, { findings: [finding('sz-a', 'cleartext-telnet', '录播主机', 23)] });
+      await ingest(store, agent, { findings: [finding('sz-b', 'tls-expired', 'web', 443, 'resolved')] });
+      const mine = await store.findings('sz-b');
+      expect(mine.map((f) => [f.rule, f.target, f.port, f.state])).toEqual([
+        ['high-risk-port', 'NAS', 3389, 'open'],
+        ['high-risk-port', 'nas', 80, 'open'],
+        ['high-risk-port', 'nas', 445, 'open'],
+        ['tls-expired', 'web', 443, 'resolved'],
+      ]);
+      expect(mine[0]).toEqual(finding('sz-b', 'high-risk-port', 'NAS', 3389));
+      expect((await store.findings()).map((f) => f.schoolId)).toEqual([
+        'sz-a',
+        'sz-b',
+        'sz-b',
+        'sz-b',
+        'sz-b',
+      ]);
+      expect(await store.findings('sz-none')).toEqual([]);
+    });
+
+    it('keeps compliance rows in the order their targets were first stored; replace upserts', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      await ingest(store, agent, {
+        compliance: [row('uplink', 'met', 950.25, 900), row('ipv6', 'not_met', 7, 9)],
+      });
+      expect(await store.compliance(agent.schoolId)).toEqual([
+        row('uplink', 'met', 950.25, 900),
+        row('ipv6', 'not_met', 7, 9),
+      ]);
+      await store.replaceCompliance(agent.schoolId, [
+        row('ipv6', 'met', 9.5, 9),
+        row('backbone', 'no_data', null, null),
+        row('uplink', 'not_met', 120, 900),
+      ]);
+      expect(await store.compliance(agent.schoolId)).toEqual([
+        row('uplink', 'not_met', 120, 900),
+        row('ipv6', 'met', 9.5, 9),
+        row('backbone', 'no_data', null, null),
+      ]);
+      await store.replaceCompliance('sz-other', [row('aaa-first', 'met', 1, 1)], iso(T0));
+      expect(await store.compliance('sz-other')).toEqual([row('aaa-first', 'met', 1, 1)]);
+      expect(await store.compliance(agent.schoolId)).toHaveLength(3);
+      expect(await store.compliance('sz-none')).toEqual([]);
+    });
+
+    it('answers every school’s state per target in target order', async () => {
+      const { store } = await backend.fresh();
+      expect(await store.complianceStates(['uplink'])).toEqual(new Map());
+      await store.replaceCompliance('sz-1', [
+        row('uplink', 'not_met', 1, 2),
+        row('ipv6', 'met', 9, 9),
+        row('retired-target', 'met', 1, 1),
+      ]);
+      await store.replaceCompliance('sz-2', [row('retired-target', 'not_met', 0, 1)]);
+      await store.replaceCompliance('sz-3', [
+        row('recording', 'met', 1, 1),
+        row('uplink', 'no_data', null, 900),
+      ]);
+      const states = await store.complianceStates(['ipv6', 'uplink', 'recording']);
+      expect(states).toEqual(
+        new Map([
+          ['sz-1', ['met', 'not_met', 'no_data']],
+          ['sz-3', ['no_data', 'no_data', 'met']],
+        ]),
+      );
+    });
+
+    it('answers no schools when asked for no targets', async () => {
+      const { store } = await backend.fresh();
+      await store.replaceCompliance('sz-1', [row('uplink', 'met', 1, 1)]);
+      expect(await store.complianceStates([])).toEqual(new Map());
+    });
+
+    it('saves alerts (upsert and delete at once), lists them by since and marks them notified', async () => {
+      const { store } = await backend.fresh();
+      expect(await store.alerts()).toEqual([]);
+      const a = alert('fp-a', 'sz-1', T0 + 2 * MIN);
+      const b = alert('fp-b', 'sz-1', T0);
+      const c = alert('fp-c', 'sz-2', T0 + MIN, 'firing');
+      await store.saveAlerts([a, b, c], []);
+      expect(await store.alerts()).toEqual([b, c, a]);
+      const aFiring: AlertRow = { ...a, state: 'firing', firedAt: iso(T0 + 3 * MIN) };
+      const cResolved: AlertRow = { ...c, state: 'resolved', resolvedAt: iso(T0 + 3 * MIN) };
+      await store.saveAlerts([aFiring, cResolved], ['fp-b', 'fp-unknown']);
+      expect(await store.alerts()).toEqual([cResolved, aFiring]);
+      await store.markNotified(['fp-a', 'fp-c', 'fp-unknown'], iso(T0 + 4 * MIN));
+      expect(await store.alerts()).toEqual([
+        { ...cResolved, lastNotifiedAt: iso(T0 + 4 * MIN) },
+        { ...aFiring, lastNotifiedAt: iso(T0 + 4 * MIN) },
+      ]);
+      await store.markNotified([], iso(T0 + 5 * MIN));
+      await store.saveAlerts([], []);
+      expect((await store.alerts()).map((r) => r.lastNotifiedAt)).toEqual([
+        iso(T0 + 4 * MIN),
+        iso(T0 + 4 * MIN),
+      ]);
+    });
+
+    it('claims a school’s digest once per day, also from two stores at once', async () => {
+      const { store, another } = await backend.fresh();
+      expect(await store.claimDigest('sz-1', '2025-09-01')).toBe(true);
+      expect(await store.claimDigest('sz-1', '2025-09-01')).toBe(false);
+      expect(await store.claimDigest('sz-2', '2025-09-01')).toBe(true);
+      const second = await another();
+      const both = await Promise.all([
+        store.claimDigest('sz-1', '2025-09-02'),
+        second.claimDigest('sz-1', '2025-09-02'),
+      ]);
+      expect(both.filter(Boolean)).toHaveLength(1);
+      expect(await second.claimDigest('sz-1', '2025-09-02')).toBe(false);
+    });
+
+    it('adds, lists (all or active) and expires silences', async () => {
+      const { store } = await backend.fresh();
+      expect(await store.silences()).toEqual([]);
+      const s1 = await store.addSilence({
+        schoolId: 'sz-1',
+        rule: 'recording-room-down',
+        fingerprint: null,
+        startsAt: iso(T0),
+        endsAt: iso(T0 + 60 * MIN),
+        reason: '录播室装修',
+        createdBy: '张老师',
+      });
+      const s2 = await store.addSilence({
+        schoolId: null,
+        rule: null,
+        fingerprint: 'fp-a',
+        startsAt: iso(T0 + 120 * MIN),
+        endsAt: iso(T0 + 180 * MIN),
+        reason: 'maintenance window',
+        createdBy: 'ops',
+      });
+      expect(Number.isSafeInteger(s1.id)).toBe(true);
+      expect(s2.id).toBeGreaterThan(s1.id);
+      expect(await store.silences()).toEqual([s1, s2]);
+      expect(await store.silences(new Date(T0 - 1))).toEqual([]);
+      expect(await store.silences(new Date(T0))).toEqual([s1]);
+      expect(await store.silences(new Date(T0 + 60 * MIN))).toEqual([]); // endsAt is exclusive
+      expect(await store.silences(new Date(T0 + 150 * MIN))).toEqual([s2]);
+      expect(await store.expireSilence(s1.id, new Date(T0 + 30 * MIN))).toBe(true);
+      expect(await store.silences(new Date(T0 + 30 * MIN))).toEqual([]);
+      expect(await store.silences()).toEqual([{ ...s1, endsAt: iso(T0 + 30 * MIN) }, s2]);
+      expect(await store.expireSilence(s1.id, new Date(T0 + 40 * MIN))).toBe(false);
+      expect(await store.expireSilence(s2.id + 100, new Date(T0))).toBe(false);
+    });
+  });
+});
+
+describe('SqliteStateStore', () => {
+  const sqlite = BACKENDS.find((b) => b.name === 'sqlite')!;
+  afterEach(() => sqlite.cleanupTest());
+  afterAll(() => sqlite.teardown());
+
+  it('leads alerts always (one collector per embedded store)', async () => {
+    const { store, another } = await sqlite.fresh();
+    expect(await store.alertLeadership()).toBe(true);
+    expect(await (await another()).alertLeadership()).toBe(true);
+    expect(await store.alertLeadership()).toBe(true);
+  });
+});
+
+// ---- PostgreSQL only: several collectors on one database ------------------------------------------
+const pgSkip = postgresAvailable();
+
+describe.skipIf(pgSkip !== undefined)(pgSkip ?? 'PgStateStore with several collectors', () => {
+  const backend = BACKENDS.find((b) => b.name === 'postgres')!;
+  beforeAll(() => backend.setup());
+  afterAll(() => backend.teardown());
+  afterEach(() => backend.cleanupTest());
+
+  /** An admin connection to the server's `postgres` database, ended after fn. */
+  async function admin<R>(fn: (c: Client) => Promise<R>): Promise<R> {
+    const client = new Client({ connectionString: server!.url });
+    await client.connect();
+    try {
+      return await fn(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** The backend pid holding the leader lock in a database, if any. */
+  function leaderPid(database: string): Promise<number | undefined> {
+    return admin(async (c) => {
+      const { rows } = await c.query<{ pid: number }>(
+        `SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND d.datname = $1
+           AND ((l.classid::bigint << 32) | l.objid::bigint) = $2::bigint`,
+        [database, LEADER_LOCK_KEY],
+      );
+      return rows[0]?.pid;
+    });
+  }
+
+  function capture(): { log: pino.Logger; lines: () => { level: number; msg: string }[] } {
+    const out: string[] = [];
+    const log = pino({ level: 'info' }, { write: (s: string) => void out.push(s) });
+    return { log, lines: () => out.map((s) => JSON.parse(s) as { level: number; msg: string }) };
+  }
+
+  it('creates the schema once when several collectors start at once', async () => {
+    const url = await freshDatabase();
+    // allSettled: every store that opened is closed after the test, also when another failed
+    const opened = await Promise.allSettled([openPg(url), openPg(url), openPg(url), openPg(url)]);
+    expect(opened.map((o) => (o.status === 'rejected' ? String(o.reason) : 'opened'))).toEqual(
+      Array(4).fill('opened'),
+    );
+    const all = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    await all[0]!.upsertSchool(school('sz-1'));
+    expect(await all[3]!.getSchool('sz-1')).toEqual(school('sz-1'));
+  });
+
+  it('elects exactly one alert leader; a standby takes over after the leader closes', async () => {
+    const url = await freshDatabase();
+    const [a, b, c] = await Promise.all([openPg(url), openPg(url), openPg(url)]);
+    const first = await Promise.all([a!.alertLeadership(), b!.alertLeadership(), c!.alertLeadership()]);
+    expect(first.filter(Boolean)).toHaveLength(1);
+    // asked again, the answers stay
+    expect(await Promise.all([a!.alertLeadership(), b!.alertLeadership(), c!.alertLeadership()])).toEqual(
+      first,
+    );
+    const stores = [a!, b!, c!];
+    const leader = stores[first.indexOf(true)]!;
+    const standbys = stores.filter((s) => s !== leader);
+    await leader.close();
+    expect(await leader.alertLeadership()).toBe(false);
+    const next = [];
+    for (const s of standbys) next.push(await s.alertLeadership());
+    expect(next).toEqual([true, false]);
+    expect(await standbys[1]!.alertLeadership()).toBe(false);
+    expect(await standbys[0]!.alertLeadership()).toBe(true);
+  });
+
+  it('hands leadership over when the leader’s session dies (backend terminated)', async () => {
+    const url = await freshDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const leaderLog = capture();
+    const leader = await openPg(url, leaderLog.log);
+    const standby = await openPg(url);
+    expect(await leader.alertLeadership()).toBe(true);
+    expect(await standby.alertLeadership()).toBe(false);
+    const pid = await leaderPid(database);
+    expect(pid).toBeTypeOf('number');
+    // as if the leader's process died: PostgreSQL ends its session, which frees the lock; the call waits
+    // (up to 10 s) until the backend is gone
+    expect(
+      await admin(
+        async (c) => (await c.query('SELECT pg_terminate_backend($1, 10000) AS ok', [pid])).rows[0].ok,
+      ),
+    ).toBe(true);
+    expect(await standby.alertLeadership()).toBe(true);
+    expect(await leaderPid(database)).not.toBe(pid);
+    // the old leader notices, says so, and does not claim leadership again while the standby leads
+    expect(await leader.alertLeadership()).toBe(false);
+    expect(await leader.alertLeadership()).toBe(false);
+    expect(leaderLog.lines().some((l) => l.level === 40 && /alert leader connection lost/.test(l.msg))).toBe(
+      true,
+    );
+    // its store goes on working (the pool is separate)
+    await leader.upsertSchool(school('sz-1'));
+    expect(await standby.getSchool('sz-1')).toEqual(school('sz-1'));
+    // and it takes over again once the standby is gone
+    await standby.close();
+    expect(await leader.alertLeadership()).toBe(true);
+  });
+
+  it('stores U+0000 in free text as U+FFFD (PostgreSQL text cannot hold it) instead of failing the report', async () => {
+    const { store } = await backend.fresh();
+    const agent = await enrolled(store);
+    await store.beginIngest({
+      reportId: 'r0',
+      agentId: agent.id,
+      schoolId: agent.schoolId,
+      shiftMs: 0,
+      finishedAt: iso(T0),
+    });
+    const done = await store.completeIngest({
+      reportId: 'r0',
+      agent,
+      results: [reach(T0)],
+      shiftMs: 0,
+      clockOffsetMs: 0,
+      receivedAt: new Date(T0),
+      compliance: [row('uplink', 'met', 1, 1)],
+      rooms: [
+        { room: '录播\u0000室', roomType: 'recording', up: false, at: iso(T0), detail: 'nul \u0000 byte' },
+      ],
+    });
+    expect(done).toBe(true);
+    expect(await store.roomsDown(agent.schoolId)).toEqual([
+      { room: '录播\uFFFD室', roomType: 'recording', since: iso(T0), detail: 'nul \uFFFD byte' },
+    ]);
+  });
+
+  it('rolls a failed completion back entirely (the report stays writing and can be retried)', async () => {
+    const { store } = await backend.fresh();
+    const agent = await enrolled(store);
+    await store.beginIngest({
+      reportId: 'r1',
+      agentId: agent.id,
+      schoolId: agent.schoolId,
+      shiftMs: 0,
+      finishedAt: iso(T0),
+    });
+    const args: CompleteIngest = {
+      reportId: 'r1',
+      agent,
+      results: [reach(T0)],
+      shiftMs: 0,
+      clockOffsetMs: 3,
+      receivedAt: new Date(T0),
+      compliance: [row('uplink', 'met', 1, 1)],
+      availability: [{ device: 'cam', day: '2025-09-01', up: true }],
+      // a port beyond PostgreSQL's integer: this statement fails after the others succeeded
+      findings: [finding(agent.schoolId, 'telnet', '10.0.0.1', 2 ** 40)],
+    };
+    await expect(store.completeIngest(args)).rejects.toThrow(/out of range/);
+    expect((await store.getIngest('r1'))?.state).toBe('writing');
+    expect(await store.latestResults(agent.schoolId)).toEqual([]);
+    expect(await store.availability(agent.schoolId, '2025-01-01')).toEqual({ up: 0, total: 0 });
+    expect(await store.compliance(agent.schoolId)).toEqual([]);
+    expect((await store.getAgent(agent.id))?.lastSeenAt).toBeNull();
+    expect(await store.completeIngest({ ...args, findings: [] })).toBe(true);
+    expect(await store.availability(agent.schoolId, '2025-01-01')).toEqual({ up: 1, total: 1 });
+  });
+});
