@@ -134,6 +134,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     schools: async () => (await state.listSchools()).length,
     agents: async () => (await state.listAgents()).length,
     alertLeader: () => alerting.manager.leading,
+    alertEvaluations: () => alerting.manager.evaluations,
     slots: () => base.slots.stats(),
   });
   const ctx: CollectorContext = {

@@ -20,6 +20,8 @@ export interface MetricsSources {
   agents: () => Promise<number>;
   /** Whether this collector leads alerting (undefined before its first evaluation). */
   alertLeader: () => boolean | undefined;
+  /** Evaluations run as the leader since start. */
+  alertEvaluations: () => number;
   slots: () => { active: number; granted: number; refused: number };
 }
 
@@ -111,6 +113,14 @@ export class CollectorMetrics {
       collect() {
         const leading = sources.alertLeader();
         if (leading !== undefined) this.set(leading ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'campuswatch_alert_evaluations',
+      help: 'Alert evaluations this collector ran as the leader since it started',
+      registers,
+      collect() {
+        this.set(sources.alertEvaluations());
       },
     });
     new Gauge({

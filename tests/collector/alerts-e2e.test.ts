@@ -1,43 +1,16 @@
 import { createHmac } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Receiver, receiver } from '../helpers/receiver.js';
 import { telnetReport } from '../helpers/reports.js';
 import { World, XINGHAI } from '../helpers/world.js';
-
-interface Received {
-  url: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A real loopback receiver that records what arrives and answers like the real service. */
-async function receiver(answer: string): Promise<{ url: string; got: Received[]; server: Server }> {
-  const got: Received[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      body += c;
-    });
-    req.on('end', () => {
-      got.push({ url: req.url ?? '', headers: req.headers, body });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(answer);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got, server };
-}
 
 /** Issue 6 acceptance 2 end to end: reports → findings → alert lifecycle → real channels. */
 describe('alerts delivered to real channels', () => {
   const secret = 'whsec-0123456789abcdef';
   const dingSecret = 'SEC0123456789abcdef0123456789abcdef';
-  let webhook: Awaited<ReturnType<typeof receiver>>;
-  let wecom: Awaited<ReturnType<typeof receiver>>;
-  let dingtalk: Awaited<ReturnType<typeof receiver>>;
+  let webhook: Receiver;
+  let wecom: Receiver;
+  let dingtalk: Receiver;
   let w: World;
   let token: string;
   let agentId: string;

@@ -33,6 +33,8 @@ export class AlertManager {
   private running: Promise<AlertGroup[]> | undefined;
   /** Whether this collector led the last evaluation (several collectors on one PostgreSQL: one leads). */
   leading: boolean | undefined;
+  /** Evaluations this collector ran as the leader (its notifications sent or tried). */
+  evaluations = 0;
 
   constructor(
     private readonly store: StateStore,
@@ -258,6 +260,7 @@ export class AlertManager {
         );
       }
     }
+    this.evaluations++;
     return groups;
   }
 }
