@@ -186,7 +186,7 @@ describe.skipIf(skip !== undefined)(
       const leader = await leaderOf(collectors);
       const standby = collectors.find((c) => c !== leader)!;
       // through the standby: the leader sees it in the shared state store
-      const viaStandby = SCHOOLS.find((s, i) => collectors[i % 2] === standby)!;
+      const viaStandby = SCHOOLS.find((_, i) => collectors[i % 2] === standby)!;
       await post(standby, viaStandby.id, true);
       await hook.until(1);
       await evaluations(leader, 3);
@@ -194,7 +194,7 @@ describe.skipIf(skip !== undefined)(
       expect(await standby.gauge('campuswatch_alert_evaluations')).toBe(0);
 
       // and through the leader
-      const viaLeader = SCHOOLS.find((s, i) => collectors[i % 2] === leader)!;
+      const viaLeader = SCHOOLS.find((_, i) => collectors[i % 2] === leader)!;
       await post(leader, viaLeader.id, true);
       await hook.until(2);
       await evaluations(leader, 3);
