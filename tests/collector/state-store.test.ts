@@ -459,6 +459,49 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
       expect(await second.ingestOrder(agent.id)).toEqual([{ reportId: 'r1', finishedAt: iso(T0) }]);
     });
 
+    it('completions asked for at once are independent: a failing one rolls back alone', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      const ids = ['g1', 'bad', 'g2'];
+      await Promise.all(
+        ids.map((reportId) =>
+          store.beginIngest({
+            reportId,
+            agentId: agent.id,
+            schoolId: agent.schoolId,
+            shiftMs: 0,
+            finishedAt: iso(T0),
+          }),
+        ),
+      );
+      const args = (reportId: string, t: number): CompleteIngest => ({
+        reportId,
+        agent,
+        results: [reach(t)],
+        shiftMs: 0,
+        clockOffsetMs: 0,
+        receivedAt: new Date(t),
+        compliance: [row('uplink', 'met', 1, 1)],
+        availability: [{ device: 'cam', day: '2025-09-01', up: true }],
+      });
+      // a compliance row without a state breaks a NOT NULL constraint in both stores
+      const broken = { ...args('bad', T0 + 1), compliance: [{ ...row('uplink', 'met', 1, 1), state: null }] };
+      const outcomes = await Promise.allSettled([
+        store.completeIngest(args('g1', T0)),
+        store.completeIngest(broken as unknown as CompleteIngest),
+        store.completeIngest(args('g2', T0 + 2)),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((await store.getIngest('bad'))?.state).toBe('writing');
+      expect((await store.getIngest('g1'))?.state).toBe('done');
+      expect((await store.getIngest('g2'))?.state).toBe('done');
+      expect(await store.availability(agent.schoolId, '2025-09-01')).toEqual({ up: 2, total: 2 });
+      expect(await store.ingestOrder(agent.id)).toEqual([
+        { reportId: 'g1', finishedAt: iso(T0) },
+        { reportId: 'g2', finishedAt: iso(T0) },
+      ]);
+    });
+
     it('orders done reports by when they were begun', async () => {
       const { store } = await backend.fresh();
       const agent = await enrolled(store);

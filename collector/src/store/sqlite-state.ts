@@ -545,11 +545,53 @@ export class SqliteStateStore implements StateStore {
   async getIngest(reportId: string): Promise<IngestRecord | undefined> {
     return this.sync.getIngest(reportId);
   }
-  async beginIngest(r: Parameters<StateStore['beginIngest']>[0]): Promise<void> {
-    this.sync.beginIngest(r);
+  beginIngest(r: Parameters<StateStore['beginIngest']>[0]): Promise<void> {
+    return this.coalesced(() => this.sync.beginIngest(r));
   }
-  async completeIngest(args: CompleteIngest): Promise<boolean> {
-    return this.sync.completeIngest(args);
+  completeIngest(args: CompleteIngest): Promise<boolean> {
+    return this.coalesced(() => this.sync.completeIngest(args));
+  }
+
+  private pending: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+
+  /**
+   * Group commit: the ingest writes asked for in one turn of the event loop run in ONE transaction at the
+   * end of that turn, each in a savepoint of its own (better-sqlite3 nests transactions that way), so one
+   * that fails rolls back alone. Under load, reports finish their InfluxDB writes together (WriteBatcher)
+   * and share a commit instead of paying one each.
+   */
+  private coalesced<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.flush());
+      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
+    try {
+      this.sync.db.transaction(() => {
+        for (const p of batch) {
+          try {
+            outcomes.push({ ok: true, value: this.sync.db.transaction(p.fn)() });
+          } catch (err) {
+            outcomes.push({ ok: false, err });
+          }
+        }
+      })();
+    } catch (err) {
+      // the commit itself failed (disk full, I/O error): nothing of the batch is stored
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) p.resolve(o.value);
+      else p.reject(o.err);
+    });
   }
   async ingestOrder(agentId: string): Promise<{ reportId: string; finishedAt: string }[]> {
     return this.sync.ingestOrder(agentId);
@@ -604,6 +646,7 @@ export class SqliteStateStore implements StateStore {
     return true;
   }
   async close(): Promise<void> {
+    if (this.pending.length > 0) this.flush();
     this.sync.close();
   }
 }
