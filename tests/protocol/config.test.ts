@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { loadCollectorConfig, parseCollectorConfig } from '../../collector/src/config.js';
@@ -121,6 +123,33 @@ describe('shipped configs', () => {
     const c = parseCollectorConfig('');
     expect(c.influx).toBeUndefined();
     expect(c.ingest.bodyLimitBytes).toBe(1_048_576);
+    expect(c.state).toEqual({ kind: 'sqlite', poolMax: 10 });
+  });
+
+  it('state: postgres needs a postgres:// url, sqlite takes none; the url may come from a file', () => {
+    const error = (yaml: string) => errorOf(() => parseCollectorConfig(yaml, 'collector.yaml')).message;
+    expect(error('state: { kind: postgres }')).toBe(
+      'collector.yaml: state.url: kind postgres needs the url of the PostgreSQL database',
+    );
+    expect(error('state: { url: "postgres://u:p@db/cw" }')).toBe(
+      'collector.yaml: state.url: a url is only for kind postgres',
+    );
+    expect(error('state: { kind: postgres, url: "mysql://db/cw" }')).toMatch(
+      /^collector\.yaml: state\.url: /,
+    );
+    expect(error('state: { kind: mongo }')).toMatch(/^collector\.yaml: state\.kind: /);
+    const dir = mkdtempSync(join(tmpdir(), 'cw-state-url-'));
+    try {
+      writeFileSync(join(dir, 'url'), 'postgres://cw:s3cret@db.example.edu.cn:5432/campuswatch\n');
+      const c = parseCollectorConfig(`state: { kind: postgres, url: "\${file:${join(dir, 'url')}}" }`);
+      expect(c.state).toEqual({
+        kind: 'postgres',
+        url: 'postgres://cw:s3cret@db.example.edu.cn:5432/campuswatch',
+        poolMax: 10,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
