@@ -5,7 +5,8 @@
 // Everything stays on loopback: the devices are 127.0.1.1-127.0.1.100 (Linux answers all of 127/8 on lo),
 // each with its own TCP listener in this process; the collector (embedded store, no InfluxDB) runs as its
 // own process. Needs `npm run build` first and ICMP (root or ping_group_range; fping if present).
-// Run with: npx tsx bench/agent-footprint.ts [--seconds 600] [--cpu-prof DIR] [--node-arg=FLAG …]
+// The agent gets the node flags of deploy/systemd/campuswatch-agent.service's ExecStart (--no-unit-flags: none).
+// Run with: npx tsx bench/agent-footprint.ts [--seconds 600] [--cpu-prof DIR] [--node-arg=FLAG …] [--no-unit-flags]
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -36,8 +37,23 @@ if (!Number.isFinite(seconds) || seconds < 10) {
   process.exit(2);
 }
 const cpuProfDir = argValue('--cpu-prof');
-/** Extra node flags for the agent only (repeatable), e.g. `--node-arg=--max-semi-space-size=1`. */
-const agentNodeArgs = process.argv.filter((a) => a.startsWith('--node-arg=')).map((a) => a.slice(11));
+
+/**
+ * The node flags the systemd unit starts the agent with (ExecStart between the node binary and cli.js):
+ * the agent is measured as schools run it. `--no-unit-flags` leaves them out.
+ */
+function unitNodeFlags(): string[] {
+  const unit = readFileSync(join(ROOT, 'deploy', 'systemd', 'campuswatch-agent.service'), 'utf8');
+  const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.trim().split(/\s+/) ?? [];
+  const cli = exec.findIndex((w) => w.endsWith('/cli.js'));
+  if (cli < 1) throw new Error('deploy/systemd/campuswatch-agent.service: no ExecStart=… node … cli.js');
+  return exec.slice(1, cli);
+}
+/** Node flags for the agent only: the unit's, then extra ones (repeatable), e.g. `--node-arg=--max-semi-space-size=1`. */
+const agentNodeArgs = [
+  ...(process.argv.includes('--no-unit-flags') ? [] : unitNodeFlags()),
+  ...process.argv.filter((a) => a.startsWith('--node-arg=')).map((a) => a.slice(11)),
+];
 if (!existsSync(AGENT_CLI)) {
   console.error(
     'bench/agent-footprint: run `npm run build` first (the agent is measured as users run it, from dist/)',

@@ -358,6 +358,8 @@ trap - EXIT
 mkdir -p "$bin_dir"
 {
   printf '#!/bin/bash\n# installed by campuswatch deploy/install-agent.sh\n'
+  # the daemon (`run`) with the node flags of the systemd unit's ExecStart (less memory, no WebAssembly)
+  printf 'if [ "${1-}" = run ]; then exec %q --lite-mode --no-expose-wasm %q "$@"; fi\n' "$node_bin" "$opt_dir/dist/agent-bundle/cli.js"
   printf 'exec %q %q "$@"\n' "$node_bin" "$opt_dir/dist/agent-bundle/cli.js"
 } >"$bin_dir/campuswatch-agent.tmp"
 chmod 0755 "$bin_dir/campuswatch-agent.tmp"

@@ -16,6 +16,8 @@ npm run --silent build
 
 collector=(node "$root/dist/collector/src/cli.js")
 agent=(node "$root/dist/agent-bundle/cli.js") # the bundled agent, as installed at schools
+# the daemon with the node flags of deploy/systemd/campuswatch-agent.service (less memory, no WebAssembly)
+agent_run=(node --lite-mode --no-expose-wasm "$root/dist/agent-bundle/cli.js")
 school_id=demo-school
 
 "${collector[@]}" school add --data "$home/collector" --id "$school_id" --name "示范学校 (campuswatch demo), $(hostname)" \
@@ -89,6 +91,6 @@ echo "compliance summary:"
 echo
 echo "(Ctrl-C stops the collector and the agent)"
 
-"${agent[@]}" run --config "$home/agent.yaml" 2>>"$home/agent.log" &
+"${agent_run[@]}" run --config "$home/agent.yaml" 2>>"$home/agent.log" &
 pids+=($!)
 wait "${pids[0]}"

@@ -396,9 +396,18 @@ function collectorProblems(c: AgentConfig): Problem[] {
   return problems;
 }
 
+/**
+ * Is the school's time zone known? A canonical IANA name is found in Intl.supportedValuesOf; only another
+ * spelling (an alias such as UTC or Asia/Chongqing, other letter case) is tried with Intl.DateTimeFormat,
+ * whose first use loads ICU's date-formatting data: ~8 MiB that the daemon would keep for good.
+ */
+function knownTimeZone(tz: string): boolean {
+  return Intl.supportedValuesOf('timeZone').includes(tz) || isValidTimezone(tz);
+}
+
 const crossCheck: CrossCheck<AgentConfig> = (c) => {
   const problems: Problem[] = [];
-  if (!isValidTimezone(c.school.timezone)) {
+  if (!knownTimeZone(c.school.timezone)) {
     problems.push({
       path: 'school/timezone',
       message: `unknown time zone ${JSON.stringify(c.school.timezone)}`,

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher, request } from 'undici';
 import { SENT_AT_HEADER } from '../../protocol/version.js';
-import { describeConnectError, readCaFile } from './http-client.js';
+import { AgentPair, describeConnectError, readCaFile, smallRequest } from './http-client.js';
 import type { Logger } from './log.js';
 import type { Spool } from './spool/spool.js';
 
@@ -37,6 +36,7 @@ export interface FlushResult {
 }
 
 const RETRY_AFTER_CAP_MS = 3_600_000;
+const IDLE_CONNECTION_MS = 4000;
 
 /** Parses Retry-After (delta-seconds or an HTTP date) into milliseconds, capped at an hour. */
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
@@ -54,8 +54,10 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
  * honours Retry-After on 429/503.
  */
 export class Forwarder {
-  private readonly url: string;
-  private readonly dispatcher: Dispatcher | undefined;
+  private readonly url: URL;
+  /** The connection to the collector, kept between reports of one flush (closed after 4 s idle). */
+  private readonly agents: AgentPair;
+  private readonly ca: string | Buffer | undefined;
   private readonly now: () => Date;
   private readonly random: () => number;
   private failures = 0;
@@ -64,9 +66,11 @@ export class Forwarder {
   private kicked = false;
 
   constructor(private readonly opts: ForwarderOptions) {
-    this.url = new URL('/api/v1/reports', opts.collectorUrl).toString();
-    const ca = opts.ca ?? (opts.caFile ? readCaFile(opts.caFile) : undefined);
-    this.dispatcher = ca ? new Agent({ connect: { ca } }) : undefined;
+    this.url = new URL('/api/v1/reports', opts.collectorUrl);
+    this.ca = opts.ca ?? (opts.caFile ? readCaFile(opts.caFile) : undefined);
+    // timeout: an idle connection is closed after 4 s (or just before the server's Keep-Alive hint), so a
+    // report is never sent on a connection the collector is closing; the request's own deadline is the signal.
+    this.agents = new AgentPair({ keepAlive: true, timeout: IDLE_CONNECTION_MS });
     this.now = opts.now ?? (() => new Date());
     this.random = opts.random ?? Math.random;
   }
@@ -161,7 +165,7 @@ export class Forwarder {
     const timeoutMs = this.opts.requestTimeoutMs ?? 30_000;
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      const res = await request(this.url, {
+      const res = await smallRequest(this.url, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${this.opts.token}`,
@@ -170,12 +174,12 @@ export class Forwarder {
         },
         body,
         signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
-        dispatcher: this.dispatcher,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        agent: this.agents.for(this.url),
+        ...(this.ca ? { ca: this.ca } : {}),
+        partialBody: true,
       });
-      const text = await res.body.text().catch(() => '');
-      const status = res.statusCode;
+      const text = res.text;
+      const status = res.status;
       if (status >= 200 && status < 300) return { kind: 'delivered' };
       const message = this.scrub(errorMessage(text, status));
       if (status === 429 || status === 503) {
@@ -206,9 +210,9 @@ export class Forwarder {
     return token.length >= 8 ? text.split(token).join('[redacted]') : text;
   }
 
-  /** Closes the connections to the collector (the forwarder's own pool, when it pins a CA). */
+  /** Closes the connections to the collector. */
   async close(): Promise<void> {
-    await this.dispatcher?.close();
+    this.agents.destroy();
   }
 }
 

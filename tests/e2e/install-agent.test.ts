@@ -355,7 +355,9 @@ describe('deploy/systemd units', () => {
       expect(unit.get('ConfigurationDirectory')).toEqual(['campuswatch']);
       expect(unit.get('EnvironmentFile')).toEqual([`-/etc/campuswatch/${name}.env`]);
       expect(unit.get('ExecStart')?.[0]).toBe(
-        `/usr/bin/node /opt/campuswatch/dist/${name === 'agent' ? 'agent-bundle' : 'collector/src'}/cli.js run --config /etc/campuswatch/${name}.yaml`,
+        name === 'agent'
+          ? '/usr/bin/node --lite-mode --no-expose-wasm /opt/campuswatch/dist/agent-bundle/cli.js run --config /etc/campuswatch/agent.yaml'
+          : '/usr/bin/node /opt/campuswatch/dist/collector/src/cli.js run --config /etc/campuswatch/collector.yaml',
       );
       for (const [k, v] of Object.entries({
         NoNewPrivileges: 'yes',

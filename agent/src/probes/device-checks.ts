@@ -1,19 +1,9 @@
 import type { Socket } from 'node:net';
-import { Agent, request, errors as undiciErrors } from 'undici';
 import type { Outcome } from '../../../protocol/report.js';
 import type { SnmpAuth } from '../config.js';
+import { AgentPair, HttpTimeoutError, smallRequest } from '../http-client.js';
 import { urlHost } from '../inventory.js';
 import { elapsedMs, errnoCode, errorText, type Family, openTcp, outcomeOfErrno } from './net-util.js';
-import {
-  asNumber,
-  asText,
-  classify,
-  isSnmpAuthFailure,
-  OID,
-  ProbeAbortedError,
-  SnmpClient,
-  scrub,
-} from './uplink-snmp.js';
 
 /**
  * The application-level checks of the device probe: RTSP OPTIONS, HTTP(S) GET, SNMP system and
@@ -158,16 +148,16 @@ export async function rtspCheck(
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-/** An undici dispatcher for one sweep: no connection is kept once the sweep ends (`close()`). */
-export function httpDispatcher(timeoutMs: number): Agent {
-  return new Agent({
-    connect: { timeout: timeoutMs },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    keepAliveTimeout: 1000,
-    connections: 1,
-  });
+/**
+ * The HTTP connections of one sweep: at most one per origin (checks of one web server queue rather than
+ * open several), kept alive 1 s between checks; none is kept once the sweep ends (`destroy()`).
+ */
+export function httpAgents(): AgentPair {
+  return new AgentPair({ keepAlive: true, maxSockets: 1, timeout: 1000 });
 }
+
+/** How much of a page an HTTP check reads before it closes the connection (a camera may stream forever). */
+const HTTP_CHECK_MAX_BODY = 64 * 1024;
 
 /** The URL without user:password (results never carry secrets). */
 function safeUrl(url: URL): string {
@@ -187,22 +177,25 @@ export async function httpCheck(
   expectStatus: readonly number[] | undefined,
   timeoutMs: number,
   signal: AbortSignal,
-  dispatcher: Agent,
+  agents: AgentPair,
 ): Promise<Finding> {
   const startedAt = performance.now();
   const parsed = new URL(url);
   const shown = safeUrl(parsed);
   const d = deadline(signal, timeoutMs);
   try {
-    const res = await request(parsed, {
+    const res = await smallRequest(parsed, {
       method: 'GET',
       signal: d.signal,
-      dispatcher,
+      agent: agents.for(parsed),
       headers: { 'user-agent': 'campuswatch' },
+      connectTimeoutMs: timeoutMs,
+      headersTimeoutMs: timeoutMs,
+      maxBody: HTTP_CHECK_MAX_BODY,
+      partialBody: true,
     });
-    const rttMs = elapsedMs(startedAt);
-    await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-    const status = res.statusCode;
+    const rttMs = elapsedMs(startedAt, res.headAt);
+    const status = res.status;
     const up = expectStatus ? expectStatus.includes(status) : status < 500;
     const f: Finding = { outcome: 'ok', up, status, url: shown, rttMs };
     if (!up)
@@ -223,7 +216,7 @@ export async function httpCheck(
     }
     const inner = causeOf(err);
     const code = errnoCode(inner) ?? errnoCode(err);
-    if (err instanceof undiciErrors.ConnectTimeoutError || err instanceof undiciErrors.HeadersTimeoutError) {
+    if (err instanceof HttpTimeoutError) {
       return { outcome: 'timeout', up: false, url: shown, error: `no HTTP answer within ${timeoutMs} ms` };
     }
     const outcome = outcomeOfErrno(code);
@@ -252,10 +245,13 @@ const IF_NOT_PRESENT = 6;
 
 /** sysUpTime, sysDescr and ifOperStatus of every interface (v2c or v3 authPriv). */
 export async function snmpCheck(resolved: Resolved, s: SnmpAuth, signal: AbortSignal): Promise<Finding> {
+  // net-snmp is loaded with the first SNMP check: an inventory without one does not carry it in memory.
+  const { asNumber, asText, classify, isSnmpAuthFailure, OID, ProbeAbortedError, SnmpClient, scrub } =
+    await import('./uplink-snmp.js');
   const startedAt = performance.now();
   const base = { family: resolved.family, address: resolved.address };
   const where = `${resolved.address} port ${s.port}`;
-  let client: SnmpClient;
+  let client: InstanceType<typeof SnmpClient>;
   try {
     client = new SnmpClient(resolved.address, resolved.family, s, signal);
   } catch (err) {

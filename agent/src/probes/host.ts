@@ -1,4 +1,4 @@
-import { hostname, networkInterfaces as osNetworkInterfaces } from 'node:os';
+import { hostname, networkInterfaces as osNetworkInterfaces, uptime } from 'node:os';
 import si from 'systeminformation';
 import type { HostResult } from '../../../protocol/report.js';
 import { elapsedMs, errorText, raceAbort } from './net-util.js';
@@ -96,7 +96,9 @@ function fill(result: HostResult, g: Gathered): void {
     kernel: text(g.os.kernel),
     arch: text(g.os.arch),
   };
-  result.uptimeS = count(si.time().uptime, 1e10);
+  // os.uptime() is what si.time() reports as uptime; si.time() also runs `date` synchronously and asks
+  // Intl for the zone name, which loads ICU's date-formatting data (~8 MiB kept for good by the daemon).
+  result.uptimeS = count(uptime(), 1e10);
   const model = [g.cpu.manufacturer, g.cpu.brand].filter((s) => typeof s === 'string' && s !== '').join(' ');
   const load = g.load.currentLoad;
   result.cpu = {

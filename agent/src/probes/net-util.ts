@@ -98,9 +98,9 @@ export function errorText(err: unknown): string {
   return text.slice(0, 2000);
 }
 
-/** Milliseconds since `startedAt` (a `performance.now()` value), rounded to microseconds. */
-export function elapsedMs(startedAt: number): number {
-  return Math.max(0, Math.round((performance.now() - startedAt) * 1000) / 1000);
+/** Milliseconds since `startedAt` (a `performance.now()` value) until `until` (now), rounded to microseconds. */
+export function elapsedMs(startedAt: number, until = performance.now()): number {
+  return Math.max(0, Math.round((until - startedAt) * 1000) / 1000);
 }
 
 export type Resolution =

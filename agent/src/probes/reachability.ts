@@ -2,7 +2,7 @@ import ping, { type PingResponse } from 'ping';
 import type { DeviceRef, Outcome, ReachabilityResult } from '../../../protocol/report.js';
 import type { AgentConfig, DeviceConfig, RoomConfig } from '../config.js';
 import { deviceChecks, type ResolvedCheck } from '../inventory.js';
-import { type Finding, httpCheck, httpDispatcher, rtspCheck, snmpCheck } from './device-checks.js';
+import { type Finding, httpAgents, httpCheck, rtspCheck, snmpCheck } from './device-checks.js';
 import { runFping } from './fping.js';
 import {
   elapsedMs,
@@ -227,7 +227,7 @@ interface Sweep {
   resolve: (device: DeviceConfig) => Promise<Resolution>;
   /** ICMP findings of the fping batch by address, when the batch runs. */
   icmpBatch?: Promise<BatchOutcome>;
-  http: ReturnType<typeof httpDispatcher>;
+  http: ReturnType<typeof httpAgents>;
 }
 
 type BatchOutcome = Map<string, Omit<Finding, 'family' | 'address'>> | { error: string; outcome: Outcome };
@@ -362,7 +362,7 @@ export const reachabilityProbe: Probe = {
       }
       return r;
     };
-    const http = httpDispatcher(cfg.tcpTimeoutMs);
+    const http = httpAgents();
     const sweep: Sweep = { cfg, programs, resolve, http };
     if (fping) sweep.icmpBatch = fpingBatch(fping, checks, sweep, ctx.signal);
     // Batched ICMP checks only wait for fping: they stay out of the concurrency limit.
@@ -386,7 +386,7 @@ export const reachabilityProbe: Probe = {
           }),
       ]);
     } finally {
-      await http.close().catch(() => undefined);
+      http.destroy();
     }
     const down = results.filter((r) => !r.up).length;
     ctx.log.debug({ checks: results.length, down, fping: batched }, 'device checks done');

@@ -5,12 +5,11 @@ import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import si from 'systeminformation';
-import type { Agent } from 'undici';
-import { request, errors as undiciErrors } from 'undici';
 import type { DeviceRef, Outcome, SecurityResult } from '../../../protocol/report.js';
 import type { AgentConfig, DeviceConfig, RoomConfig, SnmpAuth } from '../config.js';
+import { type AgentPair, HttpTimeoutError, smallRequest } from '../http-client.js';
 import { deviceChecks, type ResolvedCheck, urlHost } from '../inventory.js';
-import { deadline, httpDispatcher } from './device-checks.js';
+import { deadline, httpAgents } from './device-checks.js';
 import {
   createLimiter,
   decodeText,
@@ -362,43 +361,33 @@ export function htmlTitle(html: string): string | undefined {
   return m?.[1] !== undefined ? clean(m[1].replace(/\s+/g, ' '), 200) : undefined;
 }
 
-async function readBody(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= MAX_BODY) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_BODY);
-}
-
 async function httpAdminCheck(
   address: string,
   httpPort: number,
   httpsPort: number,
   timeoutMs: number,
   signal: AbortSignal,
-  dispatcher: Agent,
+  agents: AgentPair,
 ): Promise<Verdict> {
-  const url = `http://${urlHost(address)}:${httpPort}/`;
+  const url = new URL(`http://${urlHost(address)}:${httpPort}/`);
   const d = deadline(signal, timeoutMs * 2);
   let status: number;
   let title: string | undefined;
   let admin: boolean;
   let why: string;
   try {
-    const res = await request(url, {
+    const res = await smallRequest(url, {
       method: 'GET',
       signal: d.signal,
-      dispatcher,
+      agent: agents.for(url),
       headers: { 'user-agent': 'campuswatch' },
+      connectTimeoutMs: timeoutMs * 2,
+      headersTimeoutMs: timeoutMs * 2,
+      maxBody: MAX_BODY,
+      partialBody: true,
     });
-    status = res.statusCode;
-    const body = await readBody(res.body).catch(() => Buffer.alloc(0));
+    status = res.status;
+    const body = res.bodyError ? Buffer.alloc(0) : res.bytes;
     const location = res.headers.location;
     const auth = res.headers['www-authenticate'];
     const html = decodeText(body);
@@ -430,7 +419,7 @@ async function httpAdminCheck(
     const code = errnoCode(inner) ?? errnoCode(err);
     if (code === 'ECONNREFUSED')
       return { outcome: 'ok', finding: false, evidence: `TCP ${httpPort} refused (no HTTP)` };
-    if (err instanceof undiciErrors.ConnectTimeoutError)
+    if (err instanceof HttpTimeoutError && err.phase === 'connect')
       return {
         outcome: 'timeout',
         finding: false,
@@ -1331,7 +1320,7 @@ export function createSecurityProbe(options: SecurityProbeOptions = {}): Probe {
           });
         });
 
-      const dispatcher = httpDispatcher(timeoutMs * 2);
+      const agents = httpAgents();
       const jobs: Promise<void>[] = [];
       try {
         for (const e of deviceEntries(config)) {
@@ -1381,7 +1370,7 @@ export function createSecurityProbe(options: SecurityProbeOptions = {}): Probe {
           jobs.push(
             task([subj('http-admin-no-tls', http)], () =>
               withAddress(1, async (a) => [
-                await httpAdminCheck(a, http, ports.https, timeoutMs, signal, dispatcher),
+                await httpAdminCheck(a, http, ports.https, timeoutMs, signal, agents),
               ]),
             ),
           );
@@ -1482,7 +1471,7 @@ export function createSecurityProbe(options: SecurityProbeOptions = {}): Probe {
 
         await Promise.all(jobs);
       } finally {
-        await dispatcher.close().catch(() => undefined);
+        agents.destroy();
       }
       const findings = results.filter((r) => r.finding).length;
       ctx.log.debug({ results: results.length, findings }, 'security scan done');
