@@ -1,8 +1,13 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, connect as netConnect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkedCounter, httpStream } from '../../agent/src/probes/http-stream.js';
+import {
+  ChunkedCounter,
+  httpStream,
+  loadSockopt,
+  setReceiveLowWater,
+} from '../../agent/src/probes/http-stream.js';
 
 /** A chunked body of the given chunk sizes, with an extension and a trailer thrown in. */
 function chunked(sizes: number[]): Buffer {
@@ -111,3 +116,86 @@ describe('httpStream download against a real server', () => {
     ).rejects.toMatchObject({ name: 'HttpStreamError', code: 'ECONNREFUSED' });
   });
 });
+
+const sockopt = loadSockopt();
+const noAddon = sockopt.addon
+  ? undefined
+  : `the native/sockopt addon is not available (${sockopt.reason}); build it with scripts/build-native.sh`;
+if (noAddon) console.warn(`[http-stream.test] SO_RCVLOWAT tests SKIPPED: ${noAddon}`);
+
+describe.skipIf(noAddon !== undefined)(
+  `SO_RCVLOWAT through the native/sockopt addon${noAddon ? ` (SKIPPED: ${noAddon})` : ''}`,
+  () => {
+    it('loads, sets the option on a connected socket and reads it back with getsockopt', async () => {
+      const server = createNetServer((c) => c.end());
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const sock = netConnect((server.address() as AddressInfo).port, '127.0.0.1');
+        await new Promise<void>((r, j) => sock.once('connect', r).once('error', j));
+        const { addon } = sockopt;
+        const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
+        expect(setReceiveLowWater(sock, 65_536)).toBe(true);
+        expect(addon!.getInt(fd, addon!.SOL_SOCKET, addon!.SO_RCVLOWAT)).toBe(65_536);
+        expect(setReceiveLowWater(sock, 0)).toBe(false); // 0 = off: nothing is set
+        expect(addon!.getInt(fd, addon!.SOL_SOCKET, addon!.SO_RCVLOWAT)).toBe(65_536);
+        expect(() => addon!.setInt(-1, addon!.SOL_SOCKET, addon!.SO_RCVLOWAT, 1)).toThrow(/setsockopt/);
+        sock.destroy();
+      } finally {
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    });
+
+    it('counts a stream exactly with it on, the bytes short of the low-water mark included at FIN', async () => {
+      // head + 5 bytes, then after 300 ms 20,003 more (below the mark: held by the kernel), then after
+      // another 300 ms the end of the body and FIN
+      const server = createServer((req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        if (req.url === '/big') {
+          for (let i = 0; i < 25; i++) res.write(Buffer.alloc(100_003, 4));
+          res.end();
+          return;
+        }
+        res.write('hello');
+        setTimeout(() => {
+          res.write(Buffer.alloc(20_003, 3));
+          setTimeout(() => res.end(), 300);
+        }, 300);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+        const t0 = performance.now();
+        const arrivals: Array<[number, number]> = [];
+        const r = await httpStream({
+          url,
+          headers: {},
+          signal: AbortSignal.timeout(10_000),
+          receiveLowWater: 64 * 1024,
+          onBody: (n) => arrivals.push([performance.now() - t0, n]),
+        });
+        expect(r).toEqual({ status: 200, bytes: 20_008, aborted: false });
+        expect(arrivals.reduce((a, [, n]) => a + n, 0)).toBe(20_008);
+        // the 20,003 bytes came with the FIN (~600 ms), not when they were sent (~300 ms): the option was on
+        const late = arrivals.filter(([, n]) => n > 5);
+        expect(late.length).toBeGreaterThan(0);
+        expect(late[0]![0]).toBeGreaterThan(500);
+        // and a large stream, its length no multiple of the mark, counts byte for byte
+        let seen = 0;
+        const big = await httpStream({
+          url: new URL('/big', url),
+          headers: {},
+          signal: AbortSignal.timeout(10_000),
+          receiveLowWater: 128 * 1024,
+          onBody: (n) => {
+            seen += n;
+          },
+        });
+        expect(big).toEqual({ status: 200, bytes: 2_500_075, aborted: false });
+        expect(seen).toBe(2_500_075);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    });
+  },
+);

@@ -1,5 +1,8 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { findSockopt, type SockoptLoad, setLowWater } from '../../../protocol/sockopt.js';
+
+export type { SockoptAddon, SockoptLoad } from '../../../protocol/sockopt.js';
 
 /**
  * One HTTP/1.1 exchange on its own connection for the speed test's byte streams, without an HTTP
@@ -11,6 +14,30 @@ import { connect as tlsConnect } from 'node:tls';
  */
 
 const READ_BUFFER = 256 * 1024;
+
+/**
+ * Where scripts/build-native.sh puts the addon (protocol/sockopt.ts), relative to this module: beside the
+ * agent bundle (dist/agent-bundle/sockopt.node, for cli.js or a chunk in chunks/), or in the checkout
+ * (native/sockopt/build/, from agent/src/probes or dist/agent/src/probes).
+ */
+const SOCKOPT_PATHS = [
+  './sockopt.node',
+  '../sockopt.node',
+  '../../../native/sockopt/build/sockopt.node',
+  '../../../../native/sockopt/build/sockopt.node',
+];
+let sockopt: SockoptLoad | undefined;
+
+/** Loads the addon once; when it is not built or does not load, says why (the speed test works without it). */
+export function loadSockopt(): SockoptLoad {
+  sockopt ??= findSockopt(SOCKOPT_PATHS.map((rel) => new URL(rel, import.meta.url)));
+  return sockopt;
+}
+
+/** SO_RCVLOWAT on a download socket (protocol/sockopt.ts setLowWater); false without the addon. */
+export function setReceiveLowWater(socket: Socket, bytes: number): boolean {
+  return setLowWater(loadSockopt(), socket, bytes);
+}
 
 export interface HttpStreamOptions {
   url: URL;
@@ -27,6 +54,11 @@ export interface HttpStreamOptions {
   ca?: string | Buffer;
   /** https: the TLS server name (SNI and certificate check); default the URL's host name (none for an IP). */
   servername?: string;
+  /**
+   * Plain HTTP download: once the response head is read, SO_RCVLOWAT of this many bytes on the socket
+   * (setReceiveLowWater; ignored without the addon). The last bytes before the server's FIN still arrive.
+   */
+  receiveLowWater?: number;
 }
 
 export interface HttpStreamResult {
@@ -201,6 +233,8 @@ export function httpStream(opts: HttpStreamOptions): Promise<HttpStreamResult> {
           return;
         }
         if (head.chunked) chunked = new ChunkedCounter();
+        if (opts.receiveLowWater && !secure && head.status === 200)
+          setReceiveLowWater(socket, opts.receiveLowWater);
         const rest = joined.subarray(at + 4);
         headBuf = Buffer.alloc(0);
         count(rest, 0, rest.length);

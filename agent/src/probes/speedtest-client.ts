@@ -1,10 +1,14 @@
+import { randomFillSync } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BandwidthResult } from '../../../protocol/report.js';
+import { receiveLowWater } from '../../../protocol/sockopt.js';
 import { describeConnectError, isCertificateError, smallRequest } from '../http-client.js';
 import type { Logger } from '../log.js';
-import { httpStream } from './http-stream.js';
+import { httpStream, loadSockopt } from './http-stream.js';
+
+export { receiveLowWater };
 
 export interface SpeedtestOptions {
   /** Collector base URL (slots are asked for there). */
@@ -31,6 +35,8 @@ interface Slot {
 
 const WINDOW_MS = 500;
 const TICK_MS = 100;
+
+let sockoptLogged = false;
 
 export class SpeedtestError extends Error {
   override readonly name = 'SpeedtestError';
@@ -232,14 +238,15 @@ async function acquireSlot(
 
 /**
  * Runs `open(stop)` streams, adding streams during the warm-up while throughput still grows, and samples
- * the byte counter every TICK_MS. Returns the slices (bytes per tick) and the number of streams used.
+ * the byte counter every TICK_MS for progress and for that decision. Returns those samples, the number of
+ * streams used and when it stopped them; the figures come from time-binned slices (SliceMeter, or the collector's).
  */
 async function drive(
   direction: 'down' | 'up',
   opts: SpeedtestOptions,
   counter: { bytes: number },
   open: (stop: AbortSignal) => Promise<void>,
-): Promise<{ slices: number[]; streams: number; firstError: Error | undefined }> {
+): Promise<{ slices: number[]; streams: number; firstError: Error | undefined; stoppedAt: number }> {
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, opts.signal]);
   const running: Promise<void>[] = [];
@@ -293,28 +300,63 @@ async function drive(
       }
     }
   }
+  const stoppedAt = performance.now();
   stop.abort();
   await Promise.all(running);
-  return { slices, streams: running.length, firstError };
+  return { slices, streams: running.length, firstError, stoppedAt };
+}
+
+/**
+ * Bytes counted into slices of TICK_MS by the time they were read (from `t0`), as the collector counts
+ * upload bytes. The loop in drive() samples a counter every TICK_MS, but a timer that fires late (a busy
+ * or stalled process) would put more than TICK_MS of bytes into a slice: fine for progress, not for the
+ * figure.
+ */
+class SliceMeter {
+  bytes = 0;
+  readonly slices: number[] = [];
+  readonly t0 = performance.now();
+
+  add(n: number): void {
+    this.bytes += n;
+    const i = Math.floor((performance.now() - this.t0) / TICK_MS);
+    while (this.slices.length <= i) this.slices.push(0);
+    this.slices[i]! += n;
+  }
+
+  /** The slices up to `until` (a performance.now() time), the last one partial. */
+  until(until: number): number[] {
+    const n = Math.max(0, Math.ceil((until - this.t0) / TICK_MS));
+    const out = this.slices.slice(0, n);
+    while (out.length < n) out.push(0);
+    return out;
+  }
 }
 
 async function download(base: string, q: string, auth: Record<string, string>, opts: SpeedtestOptions) {
-  const counter = { bytes: 0 };
+  const meter = new SliceMeter();
+  const lowWater = receiveLowWater();
+  if (!sockoptLogged && lowWater > 0) {
+    sockoptLogged = true;
+    const s = loadSockopt();
+    if (s.addon)
+      opts.log.debug({ addon: s.path, rcvlowat: lowWater }, 'speed test: SO_RCVLOWAT on downloads');
+    else opts.log.debug({ reason: s.reason }, 'speed test: no SO_RCVLOWAT (reads as they come)');
+  }
   const seconds = opts.omitS + opts.durationS + 2;
-  const { slices, streams, firstError } = await drive('down', opts, counter, async (signal) => {
+  const { streams, firstError, stoppedAt } = await drive('down', opts, meter, async (signal) => {
     const res = await httpStream({
       url: new URL(`${base}/api/v1/speedtest/download?${q}&seconds=${seconds}`),
       headers: auth,
       signal,
       ...(opts.ca ? { ca: opts.ca } : {}),
-      onBody: (n) => {
-        counter.bytes += n;
-      },
+      receiveLowWater: lowWater,
+      onBody: (n) => meter.add(n),
     });
     if (res.status !== 200 && !res.aborted)
       throw new SpeedtestError(`download answered HTTP ${res.status}`, 'error');
   });
-  const fig = steadyFigures(slices, TICK_MS, opts.omitS);
+  const fig = steadyFigures(meter.until(stoppedAt), TICK_MS, opts.omitS);
   if (fig.bytes === 0)
     throw new SpeedtestError(
       `no bytes arrived during the download${firstError ? `: ${firstError.message}` : ''}`,
@@ -334,9 +376,9 @@ async function upload(
   sliceMs: number,
 ) {
   const counter = { bytes: 0 };
-  const chunk = Buffer.alloc(256 * 1024);
-  // incompressible: random once, then reused
-  for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((Math.random() * 0xffffffff) >>> 0, i);
+  // incompressible: random once, then reused; 1 MiB per write, because the JavaScript cost of an upload
+  // is per write (its callback, 'drain', the next write) while libuv finishes a partly sent write alone
+  const chunk = randomFillSync(Buffer.allocUnsafe(1024 * 1024));
   const { streams, firstError } = await drive('up', opts, counter, async (signal) => {
     const res = await httpStream({
       url: new URL(`${base}/api/v1/speedtest/upload?${q}`),

@@ -118,6 +118,7 @@ export function speedtestStreamRoutes(
       return { count: (n) => slots.countUpload(slot, n) };
     },
     onError: (err) => ctx.log.warn({ err: err.message }, 'speed-test upload stream failed'),
+    onDebug: (fields, msg) => ctx.log.debug(fields, msg),
   });
   // without the Upgrade the request reaches the router: say what is missing (a proxy may have dropped it)
   const upgradeRequired = async (_req: FastifyRequest, reply: FastifyReply) => {

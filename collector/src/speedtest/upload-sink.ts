@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { Socket } from 'node:net';
 import { apiError } from '../errors.js';
+import { loadSockopt, receiveLowWater, setReceiveLowWater } from './sockopt.js';
 
 /** The Upgrade token an agent sends to start an upload stream. */
 export const UPLOAD_PROTOCOL = 'campuswatch-speedtest';
@@ -15,6 +16,8 @@ export interface UploadSinkOptions {
   admit(req: IncomingMessage, slotId: string): Admission | Promise<Admission>;
   maxSeconds: number;
   onError?: (err: Error) => void;
+  /** Logged once, at debug: whether upload sockets get SO_RCVLOWAT (the optional addon). */
+  onDebug?: (fields: Record<string, unknown>, msg: string) => void;
 }
 
 /**
@@ -30,6 +33,8 @@ export interface UploadSinkOptions {
  * When the agent half-closes, the sink answers with one JSON line `{"bytes":N}` and closes.
  */
 export function attachUploadSink(server: Server, opts: UploadSinkOptions): void {
+  const lowWater = receiveLowWater();
+  let logged = false;
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://collector');
     if (url.pathname !== UPLOAD_PATH || req.headers.upgrade?.toLowerCase() !== UPLOAD_PROTOCOL) {
@@ -76,6 +81,17 @@ export function attachUploadSink(server: Server, opts: UploadSinkOptions): void 
       count(n);
       if (performance.now() > until) raw.destroy();
     });
+    if (lowWater > 0) {
+      const set = setReceiveLowWater(stream, lowWater);
+      if (!logged) {
+        logged = true;
+        const s = loadSockopt();
+        opts.onDebug?.(
+          s.addon ? { addon: s.path, rcvlowat: lowWater, set } : { reason: s.reason },
+          s.addon ? 'speed test: SO_RCVLOWAT on uploads' : 'speed test: no SO_RCVLOWAT (reads as they come)',
+        );
+      }
+    }
     stream.on('end', () => stream.end(`${JSON.stringify({ bytes })}\n`));
     stream.on('error', (err) => {
       // an agent ends its test by closing the connection: ECONNRESET here is the normal end
