@@ -484,14 +484,17 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
         compliance: [row('uplink', 'met', 1, 1)],
         availability: [{ device: 'cam', day: '2025-09-01', up: true }],
       });
-      // a compliance row without a state breaks a NOT NULL constraint in both stores
-      const broken = { ...args('bad', T0 + 1), compliance: [{ ...row('uplink', 'met', 1, 1), state: null }] };
+      // a compliance row without a state breaks a NOT NULL constraint in both stores; its result is the
+      // newest, so it would show in the latest results if any of it stayed (or stayed cached)
+      const broken = { ...args('bad', T0 + 5), compliance: [{ ...row('uplink', 'met', 1, 1), state: null }] };
+      expect(await store.latestResults(agent.schoolId)).toEqual([]);
       const outcomes = await Promise.allSettled([
         store.completeIngest(args('g1', T0)),
         store.completeIngest(broken as unknown as CompleteIngest),
         store.completeIngest(args('g2', T0 + 2)),
       ]);
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await store.latestResults(agent.schoolId)).toEqual([{ ...reach(T0 + 2) }]);
       expect((await store.getIngest('bad'))?.state).toBe('writing');
       expect((await store.getIngest('g1'))?.state).toBe('done');
       expect((await store.getIngest('g2'))?.state).toBe('done');

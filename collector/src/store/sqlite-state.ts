@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
 import type { FindingRecord } from '../evaluate/findings.js';
+import { LatestCache } from './latest-cache.js';
 import {
   type AgentRecord,
   type AlertRow,
@@ -53,7 +54,13 @@ export class SqliteState {
     return stmt;
   }
 
-  constructor(dataDir: string) {
+  /** Parsed latest results of recently active schools (see LatestCache). */
+  readonly latestCache: LatestCache;
+  /** Latest rows written inside a caller's transaction: cached once that transaction commits. */
+  private latestPending: { schoolId: string; written: LatestWrite[] }[] = [];
+
+  constructor(dataDir: string, options: { latestCacheResults?: number } = {}) {
+    this.latestCache = new LatestCache(options.latestCacheResults ?? 500_000);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.db = new Database(join(dataDir, 'state.sqlite'));
     this.db.pragma('journal_mode = WAL');
@@ -256,7 +263,8 @@ export class SqliteState {
    */
   completeIngest(args: CompleteIngest): boolean {
     const at = args.receivedAt.toISOString();
-    return this.db.transaction((): boolean => {
+    const written: LatestWrite[] = [];
+    const applied = this.db.transaction((): boolean => {
       // only the first completion counts: a concurrent delivery of the same report applies nothing twice
       const marked = this.q(
         `UPDATE ingests SET state = 'done', received_at = ? WHERE report_id = ? AND state = 'writing'`,
@@ -280,9 +288,11 @@ export class SqliteState {
       );
       for (const r of args.results) {
         const shiftedAt = new Date(Date.parse(r.at) - args.shiftMs).toISOString();
-        const json = JSON.stringify({ ...r, at: shiftedAt });
+        const stored = { ...r, at: shiftedAt };
+        const json = JSON.stringify(stored);
         const key = resultKey(r);
         upsert.run(args.agent.schoolId, key, r.probe, shiftedAt, json);
+        written.push({ key, at: shiftedAt, result: stored });
         if (HISTORY_PROBES.has(r.probe)) {
           keep.run(args.agent.schoolId, key, shiftedAt, json);
           trim.run(args.agent.schoolId, key, args.agent.schoolId, key, HISTORY_DEPTH);
@@ -311,6 +321,24 @@ export class SqliteState {
       this.replaceCompliance(args.agent.schoolId, args.compliance, at);
       return true;
     })();
+    if (applied) {
+      // the cache follows what is committed: inside a caller's transaction, only once that one commits
+      if (this.db.inTransaction) this.latestPending.push({ schoolId: args.agent.schoolId, written });
+      else this.latestCache.apply(args.agent.schoolId, written);
+    }
+    return applied;
+  }
+
+  /** The caller's transaction around completeIngest calls committed: their latest rows join the cache. */
+  latestCommitted(): void {
+    for (const p of this.latestPending) this.latestCache.apply(p.schoolId, p.written);
+    this.latestPending = [];
+  }
+
+  /** It rolled back: forget those schools' cached rows (read again from the table next time). */
+  latestRolledBack(): void {
+    for (const p of this.latestPending) this.latestCache.drop(p.schoolId);
+    this.latestPending = [];
   }
 
   /** Security findings, all schools or one. */
@@ -354,12 +382,20 @@ export class SqliteState {
     ).all(agentId) as { reportId: string; finishedAt: string }[];
   }
 
+  /** Latest result per key, ordered by key; from the cache when the school is in it (shared objects: read-only). */
   latestResults(schoolId: string): ProbeResult[] {
-    return (
-      this.q('SELECT json FROM latest WHERE school_id = ? ORDER BY key').all(schoolId) as {
+    const cached = this.latestCache.get(schoolId);
+    if (cached) return cached;
+    const rows = (
+      this.q('SELECT key, at, json FROM latest WHERE school_id = ? ORDER BY key').all(schoolId) as {
+        key: string;
+        at: string;
         json: string;
       }[]
-    ).map((r) => JSON.parse(r.json) as ProbeResult);
+    ).map((r) => ({ key: r.key, at: r.at, result: JSON.parse(r.json) as ProbeResult }));
+    // not while a caller's transaction may still roll back what it read
+    if (!this.db.inTransaction) this.latestCache.fill(schoolId, rows);
+    return rows.map((r) => r.result);
   }
 
   replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at = new Date().toISOString()): void {
@@ -493,6 +529,8 @@ export class SqliteState {
 
 const STATES: readonly ComplianceRow['state'][] = ['no_data', 'met', 'not_met'];
 
+type LatestWrite = { key: string; at: string; result: ProbeResult };
+
 /**
  * The embedded store (the default): SQLite in the collector's data directory, answered synchronously by
  * `sync` (which set-up code such as the benches may use directly, e.g. inside one transaction).
@@ -501,8 +539,8 @@ export class SqliteStateStore implements StateStore {
   readonly kind = 'sqlite' as const;
   readonly sync: SqliteState;
 
-  constructor(dataDir: string) {
-    this.sync = new SqliteState(dataDir);
+  constructor(dataDir: string, options: { latestCacheResults?: number } = {}) {
+    this.sync = new SqliteState(dataDir, options);
   }
 
   /** The SQLite connection (tests and benches that inspect the tables). */
@@ -584,9 +622,11 @@ export class SqliteStateStore implements StateStore {
       })();
     } catch (err) {
       // the commit itself failed (disk full, I/O error): nothing of the batch is stored
+      this.sync.latestRolledBack();
       for (const p of batch) p.reject(err);
       return;
     }
+    this.sync.latestCommitted();
     batch.forEach((p, i) => {
       const o = outcomes[i]!;
       if (o.ok) p.resolve(o.value);
