@@ -60,7 +60,7 @@ export class SqliteState {
   private latestPending: { schoolId: string; written: LatestWrite[] }[] = [];
 
   constructor(dataDir: string, options: { latestCacheResults?: number } = {}) {
-    this.latestCache = new LatestCache(options.latestCacheResults ?? 500_000);
+    this.latestCache = new LatestCache(options.latestCacheResults ?? DEFAULT_LATEST_CACHE_RESULTS);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.db = new Database(join(dataDir, 'state.sqlite'));
     this.db.pragma('journal_mode = WAL');
@@ -530,6 +530,9 @@ export class SqliteState {
 const STATES: readonly ComplianceRow['state'][] = ['no_data', 'met', 'not_met'];
 
 type LatestWrite = { key: string; at: string; result: ProbeResult };
+
+/** Latest results cached by default (state.latestCacheResults): ≈ 350 MB at most. */
+export const DEFAULT_LATEST_CACHE_RESULTS = 200_000;
 
 /**
  * The embedded store (the default): SQLite in the collector's data directory, answered synchronously by

@@ -23,5 +23,5 @@ export async function openStateStore(
       ...(log ? { log } : {}),
     });
   }
-  return new SqliteStateStore(config.dataDir);
+  return new SqliteStateStore(config.dataDir, { latestCacheResults: config.state.latestCacheResults });
 }
