@@ -40,7 +40,8 @@ export const StateConfig = Type.Object(
     /** Connections in the pool of each collector (plus one held for the alert leadership lock). */
     poolMax: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
     /**
-     * SQLite: latest results kept parsed in memory (≈ 1.7 KB each), so a report does not re-read its
+     * SQLite: latest results kept parsed in memory (≈ 340 B of heap each, but RSS grows 2–5× that, see
+     * bench/README.md), so a report does not re-read its
      * school's; 0 turns it off. A school with one agent has ~40, with ten campus agents ~400.
      */
     latestCacheResults: Type.Integer({ default: 200_000, minimum: 0, maximum: 100_000_000 }),

@@ -31,7 +31,7 @@ interface SchoolLatest {
  * The latest result per key of recently active schools, parsed, as the embedded store holds them
  * (`latest` table). Every report of a school reads all of them to evaluate its compliance: with ten
  * campus agents a school has ~400, and reading and parsing them was a quarter of the collector's ingest
- * CPU at 10,000 agents (bench/ingest). Bounded by a number of results (≈ 1.7 KB each in bench/ingest);
+ * CPU at 10,000 agents (bench/ingest). Bounded by a number of results (≈ 340 B of heap each);
  * when new keys of cached schools overflow it, the least recently used schools go. The store updates it
  * only after its writes committed. The results it returns are shared: read-only.
  */
