@@ -18,14 +18,17 @@
 // Run with: npx tsx bench/ingest.ts [--quick] [--steady-seconds 180] [--flat-seconds 60] [--raw-seconds 30]
 //   [--schools 1000] [--agents 10000] [--concurrency 16] [--raw-concurrency N] [--generators 1]
 //   [--no-prime] [--cpu-prof DIR] (profile the collector) and, to measure proposed changes without editing the
-//   collector: [--alerts off] [--fix-agents-index] [--synchronous NORMAL]
+//   collector: [--alerts off] [--fix-agents-index] [--synchronous NORMAL]; [--state postgres] puts the
+//   collector's state in a throw-away PostgreSQL (its CPU is printed too)
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PgStateStore } from '../collector/src/store/pg-state.js';
 import { SqliteState } from '../collector/src/store/sqlite-state.js';
 import { type Influxd, startInfluxd } from '../tests/helpers/influxd.js';
+import { type Postgres, startPostgres } from '../tests/helpers/postgres.js';
 import type { GenCommand, GenMessage, GenResult } from './load-gen.js';
 import {
   cpuSeconds,
@@ -88,7 +91,13 @@ const opts = {
   prime: !process.argv.includes('--no-prime'),
   /** Sets PRAGMA synchronous on the collector's SQLite connection once it runs (state.ts sets FULL). */
   synchronous: argValue('--synchronous'),
+  /** `--state postgres`: the collector's state in a throw-away PostgreSQL (tests/helpers/postgres.ts). */
+  state: argValue('--state') ?? 'sqlite',
 };
+if (opts.state !== 'sqlite' && opts.state !== 'postgres') {
+  console.error('bench/ingest: --state must be sqlite or postgres');
+  process.exit(2);
+}
 if (opts.synchronous !== undefined && !/^(OFF|NORMAL|FULL|EXTRA)$/i.test(opts.synchronous)) {
   console.error('bench/ingest: --synchronous must be OFF, NORMAL, FULL or EXTRA');
   process.exit(2);
@@ -104,12 +113,14 @@ const campuses = opts.agents / opts.schools;
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'cw-bench-ingest-'));
 let influxd: Influxd | undefined;
+let postgres: Postgres | undefined;
 let cleaning: Promise<void> | undefined;
 
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await Promise.all(children.map((c) => stopChild(c)));
     await influxd?.cleanup();
+    await postgres?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   })();
   return cleaning;
@@ -149,6 +160,61 @@ function enrolAll(dataDir: string): { agents: BenchAgent[]; ms: number } {
   return { agents, ms: performance.now() - t0 };
 }
 
+/** The same through a PostgreSQL state store (its schema made by PgStateStore.open), 32 enrolments at a time. */
+async function enrolAllPg(url: string): Promise<{ agents: BenchAgent[]; ms: number }> {
+  const t0 = performance.now();
+  const store = await PgStateStore.open({ url, poolMax: 32 });
+  try {
+    const schools = benchSchools(opts.schools);
+    for (const s of schools) await store.upsertSchool(s);
+    const agents: BenchAgent[] = new Array(opts.agents);
+    for (let from = 0; from < opts.agents; from += 32) {
+      await Promise.all(
+        Array.from({ length: Math.min(32, opts.agents - from) }, async (_, k) => {
+          const i = from + k;
+          const schoolIndex = i % opts.schools;
+          const school = schools[schoolIndex]!;
+          const { code } = await store.createEnrollCode(school.id, 3_600_000);
+          const r = await store.enroll(code, { hostname: `agent-${i}`, version: '0.1.0' });
+          if ('error' in r) throw new Error(`enrolment failed: ${r.error}`);
+          agents[i] = {
+            agentId: r.agent.id,
+            token: r.token,
+            schoolId: school.id,
+            schoolIndex,
+            campus: Math.floor(i / opts.schools),
+          };
+        }),
+      );
+    }
+    return { agents, ms: performance.now() - t0 };
+  } finally {
+    await store.close();
+  }
+}
+
+/** CPU seconds of a process and its children, live (utime + stime) and exited (cutime + cstime). */
+function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = (p: string) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return undefined;
+    }
+  };
+  const own = fields(String(pid));
+  if (!own) return Number.NaN;
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = fields(entry);
+    if (f && Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100;
+}
+
 async function pointsWrittenOk(): Promise<number> {
   const rows = await influxd!.query(`SHOW STATS FOR 'httpd'`);
   return rows.reduce((sum, r) => sum + (typeof r.pointsWrittenOK === 'number' ? r.pointsWrittenOK : 0), 0);
@@ -158,12 +224,15 @@ interface Pids {
   collector: number;
   influxd: number;
   generators: number[];
+  /** The PostgreSQL postmaster (--state postgres). */
+  postgres?: number;
 }
 
 interface Sample {
   collector: number;
   influxd: number;
   generators: number;
+  postgres: number;
   points: number;
   at: number;
 }
@@ -174,6 +243,7 @@ async function sample(pids: Pids): Promise<Sample> {
     collector: cpuSeconds(pids.collector),
     influxd: cpuSeconds(pids.influxd),
     generators: pids.generators.reduce((a, p) => a + cpuSeconds(p), 0),
+    postgres: treeCpuSeconds(pids.postgres),
   };
   return { ...s, points: await pointsWrittenOk() };
 }
@@ -190,7 +260,7 @@ interface PhaseResult {
   windows: { fromS: number; n: number; p99: number }[];
   points: number;
   bytes: number;
-  cpu: { collector: number; influxd: number; generators: number };
+  cpu: { collector: number; influxd: number; generators: number; postgres: number };
 }
 
 function merge(results: GenResult[]): Omit<PhaseResult, 'name' | 'seconds' | 'points' | 'cpu' | 'windows'> & {
@@ -321,6 +391,7 @@ async function phase(
       collector: end.collector - start.collector,
       influxd: end.influxd - start.influxd,
       generators: end.generators - start.generators,
+      postgres: end.postgres - start.postgres,
     },
   };
 }
@@ -338,7 +409,19 @@ async function main(): Promise<void> {
   const influxPid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
   if (!influxPid) throw new Error('cannot find the pid of the influxd just started');
   const dataDir = join(dir, 'collector');
-  const { agents, ms: enrolMs } = enrolAll(dataDir);
+  let stateConfig: Record<string, unknown> = {};
+  let postgresPid: number | undefined;
+  let enrolled: { agents: BenchAgent[]; ms: number };
+  if (opts.state === 'postgres') {
+    postgres = await startPostgres();
+    const url = await postgres.createDatabase('campuswatch');
+    postgresPid = findPid(['postgres', '-D', postgres.dir]);
+    stateConfig = { state: { kind: 'postgres', url, poolMax: 10 } };
+    enrolled = await enrolAllPg(url);
+  } else {
+    enrolled = enrolAll(dataDir);
+  }
+  const { agents, ms: enrolMs } = enrolled;
   const agentsFile = join(dir, 'agents.json');
   writeFileSync(agentsFile, JSON.stringify(agents));
   const configFile = join(dir, 'collector.json');
@@ -347,6 +430,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       listen: '127.0.0.1:0',
       dataDir,
+      ...stateConfig,
       influx: { url: influxd.url, database: 'campuswatch', timeoutMs: 10_000 },
       alerts: { enabled: opts.alerts },
     }),
@@ -407,6 +491,7 @@ async function main(): Promise<void> {
     collector: collectorPid,
     influxd: influxPid,
     generators: gens.procs.map((p) => p.pid!),
+    ...(postgresPid === undefined ? {} : { postgres: postgresPid }),
   };
 
   // the collector's RSS every second, from before the first report to the end
@@ -572,6 +657,7 @@ async function main(): Promise<void> {
       fmt(r.cpu.collector, 1),
       fmt(r.cpu.influxd, 1),
       fmt(r.cpu.generators, 1),
+      ...(pids.postgres === undefined ? [] : [fmt(r.cpu.postgres, 1)]),
     ];
   });
   const header = [
@@ -587,6 +673,7 @@ async function main(): Promise<void> {
     'collector CPU s',
     'influxd CPU s',
     'generator CPU s',
+    ...(pids.postgres === undefined ? [] : ['postgres CPU s']),
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
