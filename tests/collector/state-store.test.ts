@@ -724,6 +724,16 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
       expect(await store.compliance('sz-other')).toEqual([row('aaa-first', 'met', 1, 1)]);
       expect(await store.compliance(agent.schoolId)).toHaveLength(3);
       expect(await store.compliance('sz-none')).toEqual([]);
+      // new targets in one call keep the call's order; a target named twice: first place, last values
+      await store.replaceCompliance('sz-new', [
+        row('zeta', 'met', 1, 1),
+        row('alpha', 'not_met', 2, 3),
+        row('zeta', 'not_met', 0, 1),
+      ]);
+      expect(await store.compliance('sz-new')).toEqual([
+        row('zeta', 'not_met', 0, 1),
+        row('alpha', 'not_met', 2, 3),
+      ]);
     });
 
     it('answers every school’s state per target in target order', async () => {

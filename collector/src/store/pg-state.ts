@@ -582,15 +582,31 @@ export class PgStateStore implements StateStore {
     rows: readonly ComplianceRow[],
     at: string,
   ): Promise<void> {
-    for (const r of rows) {
-      await c.query(
-        `INSERT INTO compliance (school_id, target, state, value, goal, reason, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (school_id, target) DO UPDATE SET state = excluded.state, value = excluded.value,
-           goal = excluded.goal, reason = excluded.reason, updated_at = excluded.updated_at`,
-        [schoolId, r.target, r.state, r.value, r.goal, noNul(r.reason), at],
-      );
-    }
+    if (rows.length === 0) return;
+    // one statement (a round trip per row was a third of completeIngest's); a target named twice is
+    // stored once, at its first place with its last values, as row-by-row upserts would leave it
+    const last = new Map<string, ComplianceRow>();
+    for (const r of rows) last.set(r.target, r);
+    const targets = [...last.keys()];
+    const unique = targets.map((t) => last.get(t)!);
+    await c.query(
+      `INSERT INTO compliance (school_id, target, state, value, goal, reason, updated_at)
+       SELECT $1, u.target, u.state, u.value, u.goal, u.reason, $7
+       FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[])
+         WITH ORDINALITY AS u(target, state, value, goal, reason, ord)
+       ORDER BY u.ord
+       ON CONFLICT (school_id, target) DO UPDATE SET state = excluded.state, value = excluded.value,
+         goal = excluded.goal, reason = excluded.reason, updated_at = excluded.updated_at`,
+      [
+        schoolId,
+        targets,
+        unique.map((r) => r.state),
+        unique.map((r) => r.value),
+        unique.map((r) => r.goal),
+        unique.map((r) => noNul(r.reason)),
+        at,
+      ],
+    );
   }
 
   async complianceStates(targets: readonly string[]): Promise<Map<string, ComplianceRow['state'][]>> {
