@@ -3,12 +3,13 @@
  * data directory, started from its own config file (never /etc/influxdb/influxdb.conf).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { dirs, installExitHook, live } from './exit-cleanup.js';
 
 export const INFLUXD_BIN = '/usr/bin/influxd';
 const SETPRIV_BIN = '/usr/bin/setpriv';
@@ -50,27 +51,6 @@ export function influxdAvailable(): string | undefined {
     return `${INFLUXD_BIN} not found (install Debian's influxdb package: apt-get install influxdb)`;
   }
   return undefined;
-}
-
-// Every influxd this process started and that has not exited yet, and every temporary directory not
-// cleaned up yet: when the process exits, the former are SIGKILLed and the latter removed.
-const live = new Set<ChildProcess>();
-const dirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-    for (const dir of dirs) {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {
-        // best effort while exiting
-      }
-    }
-  });
 }
 
 /** Distinct free TCP ports on 127.0.0.1: listen on port 0 (all at once, so they differ), then close. */

@@ -5,12 +5,13 @@
  * As root it runs as the `postgres` user (the server refuses to run as root).
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, escapeIdentifier } from 'pg';
+import { dirs, installExitHook, live } from './exit-cleanup.js';
 import { freePorts } from './influxd.js';
 
 const execFileAsync = promisify(execFile);
@@ -114,27 +115,6 @@ function childEnv(): NodeJS.ProcessEnv {
     if (!key.startsWith('PG') && key !== 'LC_ALL' && key !== 'LANG') env[key] = value;
   }
   return env;
-}
-
-// Every server this process started and that has not exited yet, and every temporary directory not
-// cleaned up yet: when the process exits, the former are SIGKILLed and the latter removed.
-const live = new Set<ChildProcess>();
-const dirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-    for (const dir of dirs) {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {
-        // best effort while exiting
-      }
-    }
-  });
 }
 
 interface Running {

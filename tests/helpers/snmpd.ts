@@ -9,13 +9,14 @@
  * set by `persistentDir` in the config file and by SNMP_PERSISTENT_DIR for snmpd and the CLI tools
  * (which otherwise create /var/lib/snmp/cert_indexes).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dirs, installExitHook, live } from './exit-cleanup.js';
 
 export const SNMPD_BIN = '/usr/sbin/snmpd';
 export const SNMPGET_BIN = '/usr/bin/snmpget';
@@ -81,27 +82,6 @@ export function snmpdAvailable(opts: { netns?: boolean } = {}): string | undefin
     if (!existsSync(IP_BIN)) return `${IP_BIN} not found (install iproute2)`;
   }
   return undefined;
-}
-
-// Every snmpd started here that has not exited, and every directory not removed yet: killed and
-// removed when the process exits, whatever happened to the test.
-const live = new Set<ChildProcess>();
-const dirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-    for (const dir of dirs) {
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {
-        // best effort while exiting
-      }
-    }
-  });
 }
 
 /** A UDP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, close). */
