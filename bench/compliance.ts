@@ -8,7 +8,6 @@
 // HTTP). Requests alternate between the two, one at a time, over keep-alive connections.
 // Goal: p99 < 200 ms. Run with: npx tsx bench/compliance.ts [--schools 10000] [--requests 200] [--quick]
 //   [--keep-state DIR] (populate DIR once and reuse it in later runs)
-import { execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +30,7 @@ import { type SqliteState, SqliteStateStore } from '../collector/src/store/sqlit
 import type { TargetsConfig } from '../collector/src/targets.js';
 import type { Report } from '../protocol/report.js';
 import type { School } from '../protocol/school.js';
-import { fmt, loadLine, median, summarise } from './proc.js';
+import { fmt, gitCommit, loadLine, median, summarise } from './proc.js';
 import { type BenchAgent, benchSchools, Templates } from './school-profile.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
@@ -140,13 +139,7 @@ async function timeIt(n: number, fn: () => unknown): Promise<number> {
 
 async function main(): Promise<void> {
   const loadBefore = loadLine();
-  const commit = (() => {
-    try {
-      return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = gitCommit(ROOT);
   const dir = keepState ?? mkdtempSync(join(tmpdir(), 'cw-bench-compliance-'));
   const reuse = keepState !== undefined && existsSync(join(dir, 'collector', 'state.sqlite'));
   let app: FastifyInstance | undefined;

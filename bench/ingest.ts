@@ -20,7 +20,7 @@
 //   [--no-prime] [--cpu-prof DIR] (profile the collector) and, to measure proposed changes without editing the
 //   collector: [--alerts off] [--fix-agents-index] [--synchronous NORMAL]; [--state postgres] puts the
 //   collector's state in a throw-away PostgreSQL (its CPU is printed too)
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ import {
   findPid,
   firstJsonLine,
   fmt,
+  gitCommit,
   loadLine,
   median,
   rssMb,
@@ -398,13 +399,7 @@ async function phase(
 
 async function main(): Promise<void> {
   const loadBefore = loadLine();
-  const commit = (() => {
-    try {
-      return execSync('git rev-parse --short HEAD', { cwd: ROOT, encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = gitCommit(ROOT);
   influxd = await startInfluxd();
   const influxPid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
   if (!influxPid) throw new Error('cannot find the pid of the influxd just started');

@@ -1,6 +1,6 @@
 // Small helpers the collector benches share: /proc readings (CPU seconds, RSS, finding a pid by its
 // command line), percentiles, the machine's load, and child processes that print one JSON line when up.
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -122,3 +122,12 @@ export function stopChild(c: ChildProcess, graceMs = 15_000): Promise<void> {
 }
 
 export const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+
+/** The short commit of the checkout at `dir` (printed in bench headers), or 'unknown'. */
+export function gitCommit(dir: string): string {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: dir, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}

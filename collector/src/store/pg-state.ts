@@ -19,6 +19,7 @@ import type { FindingRecord } from '../evaluate/findings.js';
 import {
   type AgentRecord,
   type AlertRow,
+  type BeginIngest,
   type CompleteIngest,
   type ComplianceRow,
   type DesiredAlert,
@@ -378,13 +379,7 @@ export class PgStateStore implements StateStore {
     );
   }
 
-  async beginIngest(r: {
-    reportId: string;
-    agentId: string;
-    schoolId: string;
-    shiftMs: number;
-    finishedAt: string;
-  }): Promise<void> {
+  async beginIngest(r: BeginIngest): Promise<void> {
     await this.pool.query(
       `INSERT INTO ingests (report_id, agent_id, school_id, state, shift_ms, received_at, finished_at)
        VALUES ($1, $2, $3, 'writing', $4, $5, $6) ON CONFLICT (report_id) DO NOTHING`,

@@ -9,6 +9,7 @@ import { LatestCache } from './latest-cache.js';
 import {
   type AgentRecord,
   type AlertRow,
+  type BeginIngest,
   type CompleteIngest,
   type ComplianceRow,
   ENROLL_CODE_ALPHABET,
@@ -244,13 +245,7 @@ export class SqliteState {
   }
 
   /** Notes that a report's points are being written, with the time shift chosen for it (reused on a retry). */
-  beginIngest(r: {
-    reportId: string;
-    agentId: string;
-    schoolId: string;
-    shiftMs: number;
-    finishedAt: string;
-  }): void {
+  beginIngest(r: BeginIngest): void {
     this.q(
       `INSERT INTO ingests (report_id, agent_id, school_id, state, shift_ms, received_at, finished_at)
          VALUES (?, ?, ?, 'writing', ?, ?, ?) ON CONFLICT(report_id) DO NOTHING`,
@@ -586,7 +581,7 @@ export class SqliteStateStore implements StateStore {
   async getIngest(reportId: string): Promise<IngestRecord | undefined> {
     return this.sync.getIngest(reportId);
   }
-  beginIngest(r: Parameters<StateStore['beginIngest']>[0]): Promise<void> {
+  beginIngest(r: BeginIngest): Promise<void> {
     return this.coalesced(() => this.sync.beginIngest(r));
   }
   completeIngest(args: CompleteIngest): Promise<boolean> {

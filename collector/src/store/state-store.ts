@@ -39,6 +39,15 @@ export interface IngestRecord {
   shiftMs: number;
 }
 
+/** A report whose points are about to be written, and the time shift chosen for it. */
+export interface BeginIngest {
+  reportId: string;
+  agentId: string;
+  schoolId: string;
+  shiftMs: number;
+  finishedAt: string;
+}
+
 export interface CompleteIngest {
   reportId: string;
   agent: AgentRecord;
@@ -114,13 +123,7 @@ export interface StateStore {
   // ---- ingest journal
   getIngest(reportId: string): Promise<IngestRecord | undefined>;
   /** Notes that a report's points are being written, with its time shift (reused on a retry); no-op if known. */
-  beginIngest(r: {
-    reportId: string;
-    agentId: string;
-    schoolId: string;
-    shiftMs: number;
-    finishedAt: string;
-  }): Promise<void>;
+  beginIngest(r: BeginIngest): Promise<void>;
   /**
    * After the series are stored: mark the report done and keep the latest results (newer wins), speed-test
    * history, availability samples, rooms down, findings and compliance, atomically. False (and nothing
