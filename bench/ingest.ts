@@ -3,9 +3,10 @@
 // 20 devices, 40-56 results, 14-18 KB) to ONE real collector process (bench/collector-main →
 // collector/src/server.ts startCollector) that writes to a real InfluxDB 1.6 (`influxd` with its own
 // config on ephemeral ports, tests/helpers/influxd.ts). The load generator runs in its own process
-// (bench/load-gen, undici keep-alive Pool). First every agent's points are written once straight to
-// InfluxDB, so the series exist as in a running deployment (--no-prime: a fresh InfluxDB, where the first
-// cycle creates 450,000 series); then an unmeasured warm-up of the collector, then the phases:
+// (bench/load-gen, undici keep-alive Pool). First the points of every agent's `full` and `host` reports
+// are written once straight to InfluxDB, and every agent reports once through the collector, so the series
+// and the state store are as in a running deployment (--no-prime: a fresh InfluxDB and state, where the
+// first cycle creates ~500,000 series); then an unmeasured warm-up of the collector, then the phases:
 //   1. steady   — every agent reports every 60 s at its own offset (10,000 agents ≈ 167 reports/s), open loop;
 //   2. raw      — the reference: the same points (collector/src/store/points.ts, serialised as node-influx
 //                 does) POSTed straight to InfluxDB's /write, one report's points per request (the
@@ -19,8 +20,10 @@
 //   [--schools 1000] [--agents 10000] [--concurrency 16] [--raw-concurrency N] [--generators 1]
 //   [--no-prime] [--cpu-prof DIR] (profile the collector) and, to measure proposed changes without editing the
 //   collector: [--alerts off] [--fix-agents-index] [--synchronous NORMAL]; [--state postgres] puts the
-//   collector's state in a throw-away PostgreSQL (its CPU is printed too)
-import { type ChildProcess, spawn } from 'node:child_process';
+//   collector's state in a throw-away PostgreSQL (its CPU is printed too); [--influx-cores 1] runs influxd
+//   on those cores alone and everything else (collector, generators, PostgreSQL, this process) on the
+//   others, in every phase (taskset), as a deployment gives InfluxDB cores of its own
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +97,8 @@ const opts = {
   synchronous: argValue('--synchronous'),
   /** `--state postgres`: the collector's state in a throw-away PostgreSQL (tests/helpers/postgres.ts). */
   state: argValue('--state') ?? 'sqlite',
+  /** `--influx-cores 1` (a taskset list): influxd on these cores only, the rest of the bench on the others. */
+  influxCores: argValue('--influx-cores'),
 };
 if (opts.state !== 'sqlite' && opts.state !== 'postgres') {
   console.error('bench/ingest: --state must be sqlite or postgres');
@@ -110,6 +115,35 @@ if (opts.agents % opts.schools !== 0) {
   process.exit(2);
 }
 const campuses = opts.agents / opts.schools;
+
+/** The cores of a taskset list (`1`, `0,2`, `2-3`), or an error naming --influx-cores. */
+function coreList(list: string): number[] {
+  const out: number[] = [];
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) throw new Error(`bench/ingest: --influx-cores: "${part}" is not a core or a range of cores`);
+    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.push(c);
+  }
+  return out;
+}
+const pinning = (() => {
+  if (opts.influxCores === undefined) return undefined;
+  const all = cpus().map((_, i) => i);
+  const influx = coreList(opts.influxCores);
+  const bad = influx.find((c) => !all.includes(c));
+  if (bad !== undefined)
+    throw new Error(`bench/ingest: --influx-cores: core ${bad} does not exist (${all.length} cores)`);
+  const rest = all.filter((c) => !influx.includes(c));
+  if (rest.length === 0)
+    throw new Error('bench/ingest: --influx-cores must leave at least one core for the rest');
+  return { influx: influx.join(','), rest: rest.join(',') };
+})();
+/** Every thread of a running process onto these cores (threads it starts later inherit them). */
+function pin(pid: number | undefined, cores: string | undefined): void {
+  if (pid === undefined || cores === undefined) return;
+  execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
+}
+pin(process.pid, pinning?.rest);
 
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'cw-bench-ingest-'));
@@ -216,9 +250,11 @@ function treeCpuSeconds(pid: number | undefined): number {
   return ticks / 100;
 }
 
-async function pointsWrittenOk(): Promise<number> {
+/** InfluxDB's own httpd counters: points written, and /write requests (points per request = their ratio). */
+async function httpdCounters(): Promise<{ points: number; writes: number }> {
   const rows = await influxd!.query(`SHOW STATS FOR 'httpd'`);
-  return rows.reduce((sum, r) => sum + (typeof r.pointsWrittenOK === 'number' ? r.pointsWrittenOK : 0), 0);
+  const sum = (k: string) => rows.reduce((s, r) => s + (typeof r[k] === 'number' ? (r[k] as number) : 0), 0);
+  return { points: sum('pointsWrittenOK'), writes: sum('writeReq') };
 }
 
 interface Pids {
@@ -235,6 +271,8 @@ interface Sample {
   generators: number;
   postgres: number;
   points: number;
+  writes: number;
+  series: number;
   at: number;
 }
 
@@ -246,7 +284,14 @@ async function sample(pids: Pids): Promise<Sample> {
     generators: pids.generators.reduce((a, p) => a + cpuSeconds(p), 0),
     postgres: treeCpuSeconds(pids.postgres),
   };
-  return { ...s, points: await pointsWrittenOk() };
+  const { points, writes } = await httpdCounters();
+  return { ...s, points, writes, series: await seriesCount() };
+}
+
+/** Series in the bench database (InfluxDB's `database` statistics): new ones are what a phase created. */
+async function seriesCount(): Promise<number> {
+  const rows = await influxd!.query(`SHOW STATS FOR 'database'`);
+  return rows.reduce((sum, r) => sum + (typeof r.numSeries === 'number' ? r.numSeries : 0), 0);
 }
 
 interface PhaseResult {
@@ -260,11 +305,18 @@ interface PhaseResult {
   /** p99 per consecutive window of `windowS` seconds (steady only). */
   windows: { fromS: number; n: number; p99: number }[];
   points: number;
+  /** Series InfluxDB created during the measured window. */
+  newSeries: number;
+  /** `/write` requests InfluxDB answered during the measured window. */
+  writes: number;
   bytes: number;
   cpu: { collector: number; influxd: number; generators: number; postgres: number };
 }
 
-function merge(results: GenResult[]): Omit<PhaseResult, 'name' | 'seconds' | 'points' | 'cpu' | 'windows'> & {
+function merge(results: GenResult[]): Omit<
+  PhaseResult,
+  'name' | 'seconds' | 'points' | 'newSeries' | 'writes' | 'cpu' | 'windows'
+> & {
   doneAt: number[];
   latencyMs: number[];
   rawPoints: number;
@@ -387,6 +439,8 @@ async function phase(
     lag: m.lag,
     windows,
     points: end.points - start.points,
+    newSeries: end.series - start.series,
+    writes: end.writes - start.writes,
     bytes: m.bytes,
     cpu: {
       collector: end.collector - start.collector,
@@ -403,6 +457,7 @@ async function main(): Promise<void> {
   influxd = await startInfluxd();
   const influxPid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
   if (!influxPid) throw new Error('cannot find the pid of the influxd just started');
+  pin(influxPid, pinning?.influx);
   const dataDir = join(dir, 'collector');
   let stateConfig: Record<string, unknown> = {};
   let postgresPid: number | undefined;
@@ -411,6 +466,7 @@ async function main(): Promise<void> {
     postgres = await startPostgres();
     const url = await postgres.createDatabase('campuswatch');
     postgresPid = findPid(['postgres', '-D', postgres.dir]);
+    pin(postgresPid, pinning?.rest);
     stateConfig = { state: { kind: 'postgres', url, poolMax: 10 } };
     enrolled = await enrolAllPg(url);
   } else {
@@ -444,6 +500,7 @@ async function main(): Promise<void> {
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(collector);
+  pin(collector.pid, pinning?.rest);
   const { url, pid: collectorPid } = await firstJsonLine<{ url: string; pid: number }>(collector);
   const collectorLog: string[] = [];
   collector.stderr?.setEncoding('utf8');
@@ -478,6 +535,7 @@ async function main(): Promise<void> {
         { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
       );
       children.push(c);
+      pin(c.pid, pinning?.rest);
       return c;
     }),
   );
@@ -530,6 +588,24 @@ async function main(): Promise<void> {
       )
     : undefined;
   const primeS = (performance.now() - tPrep) / 1000 - prepS;
+  // …and every agent reports once through the collector: the state store holds every school's latest
+  // results, and InfluxDB every series the collector writes beyond the raw ones (compliance targets a
+  // single report has no data for), as after the first cycle of a deployment
+  const tPrimeCollector = performance.now();
+  const primedCollector = opts.prime
+    ? merge(
+        (await gens.all({
+          cmd: 'flat',
+          once: true,
+          concurrency: Math.ceil(opts.concurrency / opts.generators),
+          measureFrom: 0,
+          // (finite: the command goes over IPC as JSON, where Infinity would become null)
+          endAt: Date.now() + 86_400_000,
+          cycleBase: 400,
+        })) as GenResult[],
+      )
+    : undefined;
+  const primeCollectorS = (performance.now() - tPrimeCollector) / 1000;
 
   // 0. warm-up (not measured): lazy module loads, JIT, the database and its retention policies
   const warmEnd = Date.now() + opts.warmupS * 2000;
@@ -615,7 +691,7 @@ async function main(): Promise<void> {
     `bench/ingest — ${new Date().toISOString()} — commit ${commit}${quick ? ' — QUICK run (numbers are indicative only)' : ''}`,
   );
   p(
-    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}; the load generator, the collector and influxd all compete for these cores`,
+    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}; ${pinning ? `influxd pinned to core(s) ${pinning.influx}, the collector, the load generator and the rest to core(s) ${pinning.rest} (--influx-cores)` : 'the load generator, the collector and influxd all compete for these cores'}`,
   );
   p(`load before: ${loadBefore}; after: ${loadAfter}`);
   p(
@@ -632,6 +708,10 @@ async function main(): Promise<void> {
       ? `influx primed: every agent's points written once straight to /write before the schedule (${primed.ok} requests, ${primed.rawPoints} points in ${fmt(primeS)} s), so the series exist as in a running deployment`
       : 'influx NOT primed (--no-prime): the first cycle creates every series',
   );
+  if (primedCollector)
+    p(
+      `collector primed: every agent reported once through the collector (${primedCollector.ok} of ${primedCollector.completed} stored, ${opts.concurrency} in flight, ${fmt(primeCollectorS)} s = ${fmt(primedCollector.ok / primeCollectorS)} reports/s), so every school's latest results are in its state store and every series it writes exists`,
+    );
   p(
     `warm-up (not measured): ${warm.ok} reports in ${fmt(opts.warmupS * 2, 0)} s, 2 in flight, p50 ${fmt(warm.latency.p50)} ms${warm.completed > warm.ok ? `, ${warm.completed - warm.ok} errors` : ''}`,
   );
@@ -691,6 +771,12 @@ async function main(): Promise<void> {
   const perReport = (r: PhaseResult) => (r.cpu.collector * 1000) / Math.max(1, r.ok);
   p(
     `collector CPU: ${fmt(perReport(steady), 2)} ms/report steady (${fmt((steady.cpu.collector / steady.seconds) * 100, 0)}% of a core), ${fmt(perReport(flat), 2)} ms/report flat-out (${fmt((flat.cpu.collector / flat.seconds) * 100, 0)}% of a core)`,
+  );
+  p(
+    `InfluxDB points per /write request (its httpd counters): steady ${fmt(steady.points / Math.max(1, steady.writes))}, raw before ${fmt(rawBefore.points / Math.max(1, rawBefore.writes))}, flat-out ${fmt(flat.points / Math.max(1, flat.writes))}, raw after ${fmt(rawAfter.points / Math.max(1, rawAfter.writes))}`,
+  );
+  p(
+    `InfluxDB series created: steady ${steady.newSeries}, raw before ${rawBefore.newSeries}, flat-out ${flat.newSeries}, raw after ${rawAfter.newSeries}`,
   );
   p(
     `influxd CPU per 1000 points: collector flat-out ${fmt((flat.cpu.influxd * 1000) / Math.max(1, flat.points), 3)} s, raw ${fmt(((rawBefore.cpu.influxd + rawAfter.cpu.influxd) * 1000) / Math.max(1, rawBefore.points + rawAfter.points), 3)} s`,

@@ -34,7 +34,15 @@ export type GenCommand =
       cycleMs: number;
       cycleBase: number;
     }
-  | { cmd: 'flat'; concurrency: number; measureFrom: number; endAt: number; cycleBase: number }
+  | {
+      cmd: 'flat';
+      concurrency: number;
+      measureFrom: number;
+      endAt: number;
+      cycleBase: number;
+      /** Each agent of this generator once, then done (priming the collector). */
+      once?: boolean;
+    }
   | { cmd: 'prepare-raw'; batches: number; cycleBase: number }
   | { cmd: 'raw'; concurrency: number; measureFrom: number; endAt: number }
   | { cmd: 'prime'; concurrency: number }
@@ -221,7 +229,7 @@ async function flat(c: Extract<GenCommand, { cmd: 'flat' }>): Promise<Window> {
   const w = new Window(c.measureFrom, c.endAt);
   let next = 0;
   const worker = async () => {
-    while (Date.now() < c.endAt) {
+    while (c.once ? next < mine.length : Date.now() < c.endAt) {
       const i = mine[next++ % mine.length]!;
       await postReport(i, c.cycleBase, performance.now(), w);
     }
@@ -236,37 +244,60 @@ let baseline: BaselineConfig | undefined;
 
 /** The `/write` bodies of `batches` reports (agents in the order flat-out uses), built before timing. */
 function prepareRaw(c: Extract<GenCommand, { cmd: 'prepare-raw' }>): { batches: number; points: number } {
-  targets ??= loadTargets(DEFAULT_TARGETS_FILE);
-  baseline ??= loadBaseline(DEFAULT_BASELINE_FILE);
-  const schools = benchSchools(init.schools);
   const at = new Date(Math.floor(Date.now() / 1000) * 1000);
   rawBodies = [];
   let points = 0;
   for (let j = 0; j < c.batches; j++) {
     const i = mine[j % mine.length]!;
-    const agent = allAgents[i]!;
-    const cycle = c.cycleBase + Math.floor(j / mine.length);
-    const report = templates.report(agent, cycle, at, i);
-    const pts = pointsOfReport(report, schools[agent.schoolIndex]!, targets, baseline, at);
-    const body = new TimedBody(pts, at.getTime());
-    if (!body.timedEverywhere) throw new Error('a point of a bench report does not carry the report time');
+    const body = rawBody(i, c.cycleBase + Math.floor(j / mine.length), at);
     rawBodies.push(body);
-    points += pts.length;
+    points += body.points;
   }
   return { batches: rawBodies.length, points };
+}
+
+function rawBody(i: number, cycle: number, at: Date): TimedBody {
+  targets ??= loadTargets(DEFAULT_TARGETS_FILE);
+  baseline ??= loadBaseline(DEFAULT_BASELINE_FILE);
+  schools ??= benchSchools(init.schools);
+  const agent = allAgents[i]!;
+  const report = templates.report(agent, cycle, at, i);
+  const pts = pointsOfReport(report, schools[agent.schoolIndex]!, targets, baseline, at);
+  const body = new TimedBody(pts, at.getTime());
+  if (!body.timedEverywhere) throw new Error('a point of a bench report does not carry the report time');
+  return body;
+}
+let schools: ReturnType<typeof benchSchools> | undefined;
+
+/**
+ * The priming bodies: each agent's `full` report (IPv6, security, speed test) and its `host` report, so
+ * every series of every variant exists (a deployment has them after its first hour), not only those of
+ * the variant the raw phases happen to start with.
+ */
+function primeBodies(): TimedBody[] {
+  const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const bodies: TimedBody[] = [];
+  for (const i of mine) {
+    const full = (60 - (i % 60)) % 60; // (i + cycle) % 60 === 0
+    let host = (5 - (i % 5)) % 5; // (i + cycle) % 5 === 0 …
+    if ((i + host) % 60 === 0) host += 5; // … but not a full cycle
+    bodies.push(rawBody(i, full, at), rawBody(i, host, at));
+  }
+  return bodies;
 }
 
 /** Raw writes until `endAt`, cycling through the prepared bodies; or (`once`) each body once. */
 async function raw(
   c: { concurrency: number; measureFrom: number; endAt: number },
   once = false,
+  bodies: TimedBody[] = rawBodies,
 ): Promise<Window> {
   const w = new Window(c.measureFrom, c.endAt);
   const path = `/write?db=${encodeURIComponent(init.database)}&precision=ms`;
   let next = 0;
   const worker = async () => {
-    while (once ? next < rawBodies.length : Date.now() < c.endAt) {
-      const b = rawBodies[next++ % rawBodies.length]!;
+    while (once ? next < bodies.length : Date.now() < c.endAt) {
+      const b = bodies[next++ % bodies.length]!;
       const t0 = performance.now();
       const body = b.fill(Date.now());
       try {
@@ -313,10 +344,11 @@ process.on('message', (raw0: unknown) => {
       raw(c).then(done('raw'), fail);
       break;
     case 'prime':
-      raw({ concurrency: c.concurrency, measureFrom: 0, endAt: Number.POSITIVE_INFINITY }, true).then(
-        done('prime'),
-        fail,
-      );
+      raw(
+        { concurrency: c.concurrency, measureFrom: 0, endAt: Number.POSITIVE_INFINITY },
+        true,
+        primeBodies(),
+      ).then(done('prime'), fail);
       break;
     case 'exit':
       void Promise.all([collector.close(), influx.close()]).finally(() => process.exit(0));
