@@ -273,6 +273,7 @@ interface Sample {
   points: number;
   writes: number;
   series: number;
+  compactionS: number;
   at: number;
 }
 
@@ -285,7 +286,20 @@ async function sample(pids: Pids): Promise<Sample> {
     postgres: treeCpuSeconds(pids.postgres),
   };
   const { points, writes } = await httpdCounters();
-  return { ...s, points, writes, series: await seriesCount() };
+  return { ...s, points, writes, series: await seriesCount(), compactionS: await compactionSeconds() };
+}
+
+/**
+ * Seconds InfluxDB's TSM engines have spent snapshotting their caches and compacting files so far (the
+ * `*Duration` counters of its `tsm1_engine` statistics, nanoseconds): work a phase may inherit from the
+ * points of the phases before it.
+ */
+async function compactionSeconds(): Promise<number> {
+  const rows = await influxd!.query(`SHOW STATS FOR 'tsm1_engine'`);
+  let ns = 0;
+  for (const r of rows)
+    for (const [k, v] of Object.entries(r)) if (k.endsWith('Duration') && typeof v === 'number') ns += v;
+  return ns / 1e9;
 }
 
 /** Series in the bench database (InfluxDB's `database` statistics): new ones are what a phase created. */
@@ -309,13 +323,15 @@ interface PhaseResult {
   newSeries: number;
   /** `/write` requests InfluxDB answered during the measured window. */
   writes: number;
+  /** Seconds InfluxDB spent snapshotting and compacting during the window (wall time of those tasks). */
+  compactionS: number;
   bytes: number;
   cpu: { collector: number; influxd: number; generators: number; postgres: number };
 }
 
 function merge(results: GenResult[]): Omit<
   PhaseResult,
-  'name' | 'seconds' | 'points' | 'newSeries' | 'writes' | 'cpu' | 'windows'
+  'name' | 'seconds' | 'points' | 'newSeries' | 'writes' | 'compactionS' | 'cpu' | 'windows'
 > & {
   doneAt: number[];
   latencyMs: number[];
@@ -441,6 +457,7 @@ async function phase(
     points: end.points - start.points,
     newSeries: end.series - start.series,
     writes: end.writes - start.writes,
+    compactionS: end.compactionS - start.compactionS,
     bytes: m.bytes,
     cpu: {
       collector: end.collector - start.collector,
@@ -774,6 +791,9 @@ async function main(): Promise<void> {
   );
   p(
     `InfluxDB points per /write request (its httpd counters): steady ${fmt(steady.points / Math.max(1, steady.writes))}, raw before ${fmt(rawBefore.points / Math.max(1, rawBefore.writes))}, flat-out ${fmt(flat.points / Math.max(1, flat.writes))}, raw after ${fmt(rawAfter.points / Math.max(1, rawAfter.writes))}`,
+  );
+  p(
+    `InfluxDB snapshot + compaction time (its tsm1_engine counters, s): steady ${fmt(steady.compactionS)}, raw before ${fmt(rawBefore.compactionS)}, flat-out ${fmt(flat.compactionS)}, raw after ${fmt(rawAfter.compactionS)}`,
   );
   p(
     `InfluxDB series created: steady ${steady.newSeries}, raw before ${rawBefore.newSeries}, flat-out ${flat.newSeries}, raw after ${rawAfter.newSeries}`,

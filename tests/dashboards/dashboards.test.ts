@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadIdentity } from '../../agent/src/identity.js';
 import { buildApp } from '../../collector/src/app.js';
 import {
@@ -781,9 +782,33 @@ describe.skipIf(influxSkip !== undefined)(
         range,
       );
 
+    // The lab's reports are 6 and 3 minutes old: with the packaged timetable (Mon–Fri 07:30–17:30 school
+    // time) a run in the evening or at a weekend has no teaching-hours sample, so no device_availability
+    // compliance and an empty panel. The lab's collector teaches every day, 00:00–23:59 (of two samples
+    // 3 minutes apart, at least one is inside), so the panel has data whenever the suite runs.
+    const labDir = mkdtempSync(join(tmpdir(), 'cw-dash-lab-'));
+    const labTargets = join(labDir, 'targets.yaml');
+
     beforeAll(async () => {
+      const targets = parseYaml(readFileSync(TARGETS_YAML, 'utf8')) as {
+        deviceAvailability: { teachingHours: Record<string, unknown> };
+      };
+      targets.deviceAvailability.teachingHours = {
+        ...targets.deviceAvailability.teachingHours,
+        days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+        start: '00:00',
+        end: '23:59',
+        terms: [],
+        holidays: [],
+      };
+      writeFileSync(labTargets, stringifyYaml(targets));
       influx = await startInfluxd();
-      w = new World({ influxUrl: influx.url, database: db, schools: SCHOOLS });
+      w = new World({
+        influxUrl: influx.url,
+        database: db,
+        schools: SCHOOLS,
+        collector: { targetsFile: labTargets },
+      });
       await w.startCollector(); // creates the database, the retention policies and the rollups
       await fillLab(w);
 
@@ -829,6 +854,7 @@ describe.skipIf(influxSkip !== undefined)(
     afterAll(async () => {
       await w?.cleanup();
       await influx?.cleanup();
+      rmSync(labDir, { recursive: true, force: true });
     });
 
     it('the variable queries return exactly the registered districts, groups and schools', async () => {

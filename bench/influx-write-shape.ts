@@ -1,0 +1,128 @@
+// Diagnostic for bench/ingest: what InfluxDB's CPU per point depends on, with the same points (the bench's
+// reports, evaluated and serialised as in bench/raw-points.ts) written in different shapes:
+//   raw-1     one report per /write, undici (the bench's raw reference)
+//   raw-3     three reports (three schools) per /write, undici (as the collector's WriteBatcher coalesces)
+//   influx-1  one report per writePoints() of node-influx (the collector's HTTP client), IPoint objects
+//   influx-3  three reports per writePoints()
+// Each shape runs for --seconds (default 10) with 16 requests in flight, shapes in turn, --rounds times.
+// Prints influxd CPU seconds per 1,000 points (its /proc stat and its own httpd.pointsWrittenOK).
+// Run with: npx tsx bench/influx-write-shape.ts [--agents 2000] [--seconds 10] [--rounds 2]
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { InfluxDB, type IPoint } from 'influx';
+import { Pool } from 'undici';
+import { DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.js';
+import { DEFAULT_TARGETS_FILE, loadTargets } from '../collector/src/targets.js';
+import { startInfluxd } from '../tests/helpers/influxd.js';
+import { cpuSeconds, findPid, fmt } from './proc.js';
+import { pointsOfReport, TimedBody } from './raw-points.js';
+import { benchSchools, Templates } from './school-profile.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+const agentsN = arg('--agents', 2000);
+const seconds = arg('--seconds', 10);
+const rounds = arg('--rounds', 2);
+const CAMPUSES = 10;
+
+const influxd = await startInfluxd();
+try {
+  const pid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
+  if (pid === undefined) throw new Error('no influxd pid');
+  await influxd.query('CREATE DATABASE shape');
+  const targets = loadTargets(DEFAULT_TARGETS_FILE);
+  const baseline = loadBaseline(DEFAULT_BASELINE_FILE);
+  const schools = benchSchools(agentsN / CAMPUSES);
+  const templates = new Templates(CAMPUSES);
+  const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const reports: { points: IPoint[]; body: TimedBody }[] = [];
+  for (let i = 0; i < agentsN; i++) {
+    const schoolIndex = Math.floor(i / CAMPUSES);
+    const agent = {
+      agentId: randomUUID(),
+      token: '',
+      schoolId: schools[schoolIndex]!.id,
+      schoolIndex,
+      campus: i % CAMPUSES,
+    };
+    const report = templates.report(agent, 1 + (i % 4), at, i); // base variants only
+    const points = pointsOfReport(report, schools[schoolIndex]!, targets, baseline, at);
+    reports.push({ points, body: new TimedBody(points, at.getTime()) });
+  }
+  const pool = new Pool(influxd.url, { connections: 16, pipelining: 1 });
+  const client = new InfluxDB({
+    host: new URL(influxd.url).hostname,
+    port: Number(new URL(influxd.url).port),
+    database: 'shape',
+  });
+  const path = '/write?db=shape&precision=ms';
+  // every report written once: the series exist before measuring
+  for (let i = 0; i < reports.length; i += 16)
+    await Promise.all(
+      reports
+        .slice(i, i + 16)
+        .map((r) =>
+          pool
+            .request({ path, method: 'POST', body: r.body.fill(Date.now()) })
+            .then((res) => res.body.text()),
+        ),
+    );
+
+  async function pointsOk(): Promise<number> {
+    const rows = await influxd.query(`SHOW STATS FOR 'httpd'`);
+    return rows.reduce((s, r) => s + (typeof r.pointsWrittenOK === 'number' ? r.pointsWrittenOK : 0), 0);
+  }
+  const shapes: Record<string, (batch: typeof reports) => Promise<void>> = {
+    raw: async (batch) => {
+      const now = Date.now();
+      const res = await pool.request({
+        path,
+        method: 'POST',
+        body: batch.map((r) => r.body.fill(now)).join('\n'),
+      });
+      await res.body.text();
+      if (res.statusCode !== 204) throw new Error(`write: ${res.statusCode}`);
+    },
+    influx: async (batch) => {
+      const now = new Date();
+      await client.writePoints(
+        batch.flatMap((r) => r.points.map((p) => ({ ...p, timestamp: now }))),
+        { precision: 'ms' },
+      );
+    },
+  };
+  console.log(
+    `influx-write-shape: ${agentsN} agents' base reports (${reports[0]!.points.length} points each), 16 in flight, ${seconds} s per shape`,
+  );
+  for (let round = 1; round <= rounds; round++) {
+    for (const [name, write] of Object.entries(shapes)) {
+      for (const per of [1, 3]) {
+        let next = 0;
+        const end = Date.now() + seconds * 1000;
+        const cpu0 = cpuSeconds(pid);
+        const p0 = await pointsOk();
+        await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            while (Date.now() < end) {
+              const batch = Array.from({ length: per }, () => {
+                next += 7919; // a stride through the schools
+                return reports[next % reports.length]!;
+              });
+              await write(batch);
+            }
+          }),
+        );
+        const cpu = cpuSeconds(pid) - cpu0;
+        const pts = (await pointsOk()) - p0;
+        console.log(
+          `round ${round} ${name}-${per}: ${fmt(pts / seconds, 0)} points/s, influxd ${fmt(cpu, 1)} s CPU, ${fmt((cpu * 1000) / pts, 3)} s per 1000 points`,
+        );
+      }
+    }
+  }
+  await pool.close();
+} finally {
+  await influxd.cleanup();
+}
