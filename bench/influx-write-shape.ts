@@ -14,7 +14,7 @@ import { Pool } from 'undici';
 import { DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from '../collector/src/targets.js';
 import { startInfluxd } from '../tests/helpers/influxd.js';
-import { cpuSeconds, findPid, fmt } from './proc.js';
+import { cpuSeconds, findPid, fmt, influxStats } from './proc.js';
 import { pointsOfReport, TimedBody } from './raw-points.js';
 import { benchSchools, Templates } from './school-profile.js';
 
@@ -70,10 +70,7 @@ try {
         ),
     );
 
-  async function pointsOk(): Promise<number> {
-    const rows = await influxd.query(`SHOW STATS FOR 'httpd'`);
-    return rows.reduce((s, r) => s + (typeof r.pointsWrittenOK === 'number' ? r.pointsWrittenOK : 0), 0);
-  }
+  const pointsOk = async () => (await influxStats(influxd, 'httpd')).get('pointsWrittenOK') ?? 0;
   const shapes: Record<string, (batch: typeof reports) => Promise<void>> = {
     raw: async (batch) => {
       const now = Date.now();

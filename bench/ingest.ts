@@ -39,6 +39,7 @@ import {
   firstJsonLine,
   fmt,
   gitCommit,
+  influxStats,
   loadLine,
   median,
   rssMb,
@@ -252,9 +253,8 @@ function treeCpuSeconds(pid: number | undefined): number {
 
 /** InfluxDB's own httpd counters: points written, and /write requests (points per request = their ratio). */
 async function httpdCounters(): Promise<{ points: number; writes: number }> {
-  const rows = await influxd!.query(`SHOW STATS FOR 'httpd'`);
-  const sum = (k: string) => rows.reduce((s, r) => s + (typeof r[k] === 'number' ? (r[k] as number) : 0), 0);
-  return { points: sum('pointsWrittenOK'), writes: sum('writeReq') };
+  const httpd = await influxStats(influxd!, 'httpd');
+  return { points: httpd.get('pointsWrittenOK') ?? 0, writes: httpd.get('writeReq') ?? 0 };
 }
 
 interface Pids {
@@ -295,17 +295,14 @@ async function sample(pids: Pids): Promise<Sample> {
  * points of the phases before it.
  */
 async function compactionSeconds(): Promise<number> {
-  const rows = await influxd!.query(`SHOW STATS FOR 'tsm1_engine'`);
   let ns = 0;
-  for (const r of rows)
-    for (const [k, v] of Object.entries(r)) if (k.endsWith('Duration') && typeof v === 'number') ns += v;
+  for (const [k, v] of await influxStats(influxd!, 'tsm1_engine')) if (k.endsWith('Duration')) ns += v;
   return ns / 1e9;
 }
 
 /** Series in the bench database (InfluxDB's `database` statistics): new ones are what a phase created. */
 async function seriesCount(): Promise<number> {
-  const rows = await influxd!.query(`SHOW STATS FOR 'database'`);
-  return rows.reduce((sum, r) => sum + (typeof r.numSeries === 'number' ? r.numSeries : 0), 0);
+  return (await influxStats(influxd!, 'database')).get('numSeries') ?? 0;
 }
 
 interface PhaseResult {

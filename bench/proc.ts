@@ -131,3 +131,17 @@ export function gitCommit(dir: string): string {
     return 'unknown';
   }
 }
+
+/**
+ * Sums of the numeric counters of one module of InfluxDB's `SHOW STATS` (over every row of it: databases,
+ * shards, engines), keyed by counter name.
+ */
+export async function influxStats(
+  influxd: { query(influxql: string): Promise<Record<string, unknown>[]> },
+  module: string,
+): Promise<Map<string, number>> {
+  const sums = new Map<string, number>();
+  for (const row of await influxd.query(`SHOW STATS FOR '${module}'`))
+    for (const [k, v] of Object.entries(row)) if (typeof v === 'number') sums.set(k, (sums.get(k) ?? 0) + v);
+  return sums;
+}
