@@ -16,13 +16,18 @@
 // Prints reports/s, points/s (InfluxDB's own httpd.pointsWrittenOK counter), latency p50/p99, CPU seconds of
 // the collector, influxd and the generator (/proc/<pid>/stat), the collector's RSS at start/middle/end, and
 // the goals: collector points/s ÷ raw points/s ≥ 0.8 (flat-out), steady p99 < 250 ms, no memory growth.
-// Run with: npx tsx bench/ingest.ts [--quick] [--steady-seconds 180] [--flat-seconds 60] [--raw-seconds 30]
+// Before each measured phase after steady, the bench waits until influxd is idle (its CPU under 5% of a core
+// for a second): the snapshots and compactions the points of one phase cause are not charged to the next
+// one (a 30 s raw phase at 22,000 points/s used to leave ~10 s of compaction to flat-out). That settling
+// time and influxd's CPU in it are printed, and counted in each phase's influxd CPU per 1000 points.
+// Run with: npx tsx bench/ingest.ts [--quick] [--steady-seconds 180] [--flat-seconds 60] [--raw-seconds 60]
 //   [--schools 1000] [--agents 10000] [--concurrency 16] [--raw-concurrency N] [--generators 1]
 //   [--no-prime] [--cpu-prof DIR] (profile the collector) and, to measure proposed changes without editing the
 //   collector: [--alerts off] [--fix-agents-index] [--synchronous NORMAL]; [--state postgres] puts the
 //   collector's state in a throw-away PostgreSQL (its CPU is printed too); [--influx-cores 1] runs influxd
 //   on those cores alone and everything else (collector, generators, PostgreSQL, this process) on the
-//   others, in every phase (taskset), as a deployment gives InfluxDB cores of its own
+//   others, in every phase (taskset), as a deployment gives InfluxDB cores of its own; [--record-writes]
+//   replays the collector's own flat-out /write bodies straight to InfluxDB in a 5th phase (diagnostic)
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -70,7 +75,8 @@ const quick = process.argv.includes('--quick');
 const opts = {
   steadyS: numArg('--steady-seconds', quick ? 15 : 180, 5),
   flatS: numArg('--flat-seconds', quick ? 8 : 60, 3),
-  rawS: numArg('--raw-seconds', quick ? 5 : 30, 3),
+  /** As long as flat-out by default: both then pay the same share of their own deferred InfluxDB work. */
+  rawS: numArg('--raw-seconds', Number(argValue('--flat-seconds') ?? (quick ? 8 : 60)), 3),
   /** Unmeasured start of flat-out and raw; the warm-up before the schedule lasts twice as long. */
   warmupS: numArg('--warmup-seconds', quick ? 1 : 5, 0),
   cycleS: numArg('--cycle-seconds', 60, 1),
@@ -100,6 +106,13 @@ const opts = {
   state: argValue('--state') ?? 'sqlite',
   /** `--influx-cores 1` (a taskset list): influxd on these cores only, the rest of the bench on the others. */
   influxCores: argValue('--influx-cores'),
+  /**
+   * `--record-writes`: the collector writes through bench/write-recorder, which keeps its /write bodies of
+   * the flat-out phase; a 5th phase POSTs those bodies (re-timed) straight to InfluxDB, so InfluxDB's CPU
+   * per point for exactly what the collector writes is measured next to the raw reference's. (The proxy
+   * costs CPU on the collector's cores: flat-out's own figures are then not the goal's.)
+   */
+  recordWrites: process.argv.includes('--record-writes'),
 };
 if (opts.state !== 'sqlite' && opts.state !== 'postgres') {
   console.error('bench/ingest: --state must be sqlite or postgres');
@@ -307,6 +320,8 @@ async function seriesCount(): Promise<number> {
 
 interface PhaseResult {
   name: string;
+  /** Until influxd was idle again after the phase: its deferred work (snapshots, compactions). */
+  settle?: Settle;
   seconds: number;
   ok: number;
   completed: number;
@@ -411,6 +426,27 @@ class Generators {
   }
 }
 
+interface Settle {
+  seconds: number;
+  influxdCpu: number;
+  /** False when influxd was still busy when the bench gave up waiting. */
+  idle: boolean;
+}
+
+/** Waits until influxd uses < 5% of a core over a second (at most `maxS`): the work earlier phases left. */
+async function settle(influxPid: number, maxS = 180): Promise<Settle> {
+  const t0 = Date.now();
+  const c0 = cpuSeconds(influxPid);
+  for (;;) {
+    const before = cpuSeconds(influxPid);
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = cpuSeconds(influxPid);
+    const idle = after - before < 0.05;
+    if (idle || Date.now() - t0 > maxS * 1000)
+      return { seconds: (Date.now() - t0) / 1000, influxdCpu: after - c0, idle };
+  }
+}
+
 /** Runs one phase; CPU and InfluxDB's point counter are sampled when measuring starts and when it ends. */
 async function phase(
   name: string,
@@ -487,6 +523,20 @@ async function main(): Promise<void> {
     enrolled = enrolAll(dataDir);
   }
   const { agents, ms: enrolMs } = enrolled;
+  let recorderUrl: string | undefined;
+  if (opts.recordWrites) {
+    const rec = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'bench', 'write-recorder.ts'), influxd.url],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    children.push(rec);
+    pin(rec.pid, pinning?.rest);
+    recorderUrl = (await firstJsonLine<{ url: string }>(rec)).url;
+  }
   const agentsFile = join(dir, 'agents.json');
   writeFileSync(agentsFile, JSON.stringify(agents));
   const configFile = join(dir, 'collector.json');
@@ -496,7 +546,7 @@ async function main(): Promise<void> {
       listen: '127.0.0.1:0',
       dataDir,
       ...stateConfig,
-      influx: { url: influxd.url, database: 'campuswatch', timeoutMs: 10_000 },
+      influx: { url: recorderUrl ?? influxd.url, database: 'campuswatch', timeoutMs: 10_000 },
       alerts: { enabled: opts.alerts },
     }),
   );
@@ -620,6 +670,8 @@ async function main(): Promise<void> {
       )
     : undefined;
   const primeCollectorS = (performance.now() - tPrimeCollector) / 1000;
+  // the priming's burst of points leaves InfluxDB compactions a deployment would not have pending
+  const primeSettle = await settle(influxPid);
 
   // 0. warm-up (not measured): lazy module loads, JIT, the database and its retention policies
   const warmEnd = Date.now() + opts.warmupS * 2000;
@@ -672,13 +724,27 @@ async function main(): Promise<void> {
       endAt,
     );
   };
+  steady.settle = await settle(influxPid);
   const rawBefore = await rawPhase('before');
+  rawBefore.settle = await settle(influxPid);
 
   // 3. flat out
   const flatMeasure = Date.now() + 500 + opts.warmupS * 1000;
   const flatEnd = flatMeasure + opts.flatS * 1000;
+  const recordFile = join(dir, 'collector-writes.jsonl');
+  const recordStart = recorderUrl
+    ? new Promise<void>((resolve, reject) =>
+        setTimeout(
+          () =>
+            fetch(`${recorderUrl}/_recorder/start`)
+              .then((r) => r.text())
+              .then(() => resolve(), reject),
+          Math.max(0, flatMeasure - Date.now()),
+        ),
+      )
+    : undefined;
   const flat = await phase(
-    `flat-out (${opts.concurrency} in flight)`,
+    `flat-out (${opts.concurrency} in flight${recorderUrl ? ', through the write recorder' : ''})`,
     gens,
     pids,
     {
@@ -692,9 +758,38 @@ async function main(): Promise<void> {
     flatEnd,
   );
   const rssAfterFlat = rssMb(collectorPid);
+  flat.settle = await settle(influxPid);
+  let recordedWrites = 0;
+  if (recorderUrl) {
+    await recordStart;
+    const r = await fetch(`${recorderUrl}/_recorder/stop?file=${encodeURIComponent(recordFile)}`);
+    recordedWrites = ((await r.json()) as { writes: number }).writes;
+  }
 
   // 4. the ceiling again, after flat-out: flat-out is compared with the mean of the two
   const rawAfter = await rawPhase('after');
+  rawAfter.settle = await settle(influxPid);
+  // 5. (--record-writes) the collector's own flat-out /write bodies, re-timed, straight to InfluxDB
+  let replay: PhaseResult | undefined;
+  if (recorderUrl) {
+    const measureFrom = Date.now() + 500 + opts.warmupS * 1000;
+    const endAt = measureFrom + opts.rawS * 1000;
+    replay = await phase(
+      `replay of the collector's writes (${opts.rawConcurrency} in flight)`,
+      gens,
+      pids,
+      {
+        cmd: 'replay',
+        file: recordFile,
+        concurrency: Math.ceil(opts.rawConcurrency / opts.generators),
+        measureFrom,
+        endAt,
+      },
+      measureFrom,
+      endAt,
+    );
+    replay.settle = await settle(influxPid);
+  }
   clearInterval(rssTimer);
   const loadAfter = loadLine();
 
@@ -722,6 +817,9 @@ async function main(): Promise<void> {
       ? `influx primed: every agent's points written once straight to /write before the schedule (${primed.ok} requests, ${primed.rawPoints} points in ${fmt(primeS)} s), so the series exist as in a running deployment`
       : 'influx NOT primed (--no-prime): the first cycle creates every series',
   );
+  p(
+    `InfluxDB settled after priming in ${fmt(primeSettle.seconds)} s (${fmt(primeSettle.influxdCpu)} s CPU)${primeSettle.idle ? '' : ', still busy when the bench went on'}`,
+  );
   if (primedCollector)
     p(
       `collector primed: every agent reported once through the collector (${primedCollector.ok} of ${primedCollector.completed} stored, ${opts.concurrency} in flight, ${fmt(primeCollectorS)} s = ${fmt(primedCollector.ok / primeCollectorS)} reports/s), so every school's latest results are in its state store and every series it writes exists`,
@@ -730,13 +828,14 @@ async function main(): Promise<void> {
     `warm-up (not measured): ${warm.ok} reports in ${fmt(opts.warmupS * 2, 0)} s, 2 in flight, p50 ${fmt(warm.latency.p50)} ms${warm.completed > warm.ok ? `, ${warm.completed - warm.ok} errors` : ''}`,
   );
   p();
-  const rows = [steady, rawBefore, flat, rawAfter].map((r) => {
+  const phases = [steady, rawBefore, flat, rawAfter, ...(replay ? [replay] : [])];
+  const rows = phases.map((r) => {
     const rps = r.ok / r.seconds;
     const errs = r.completed - r.ok;
     return [
       r.name,
       fmt(r.seconds, 0),
-      r.name.startsWith('raw') ? '-' : fmt(rps, 1),
+      r.name.startsWith('raw') || r === replay ? '-' : fmt(rps, 1),
       fmt(r.points / r.seconds, 0),
       fmt(r.points / Math.max(1, r.ok), 1),
       fmt(r.latency.p50, 1),
@@ -770,7 +869,7 @@ async function main(): Promise<void> {
   p(line(header));
   for (const r of rows) p(line(r));
   p();
-  for (const r of [steady, rawBefore, flat, rawAfter]) {
+  for (const r of phases) {
     const bad = Object.entries(r.outcomes).filter(([k]) => !k.startsWith('200') && k !== '204');
     if (bad.length > 0) p(`${r.name}: non-OK answers: ${bad.map(([k, v]) => `${v} × ${k}`).join('; ')}`);
   }
@@ -795,8 +894,16 @@ async function main(): Promise<void> {
   p(
     `InfluxDB series created: steady ${steady.newSeries}, raw before ${rawBefore.newSeries}, flat-out ${flat.newSeries}, raw after ${rawAfter.newSeries}`,
   );
+  const withSettle = (r: PhaseResult) =>
+    `${fmt(((r.cpu.influxd + (r.settle?.influxdCpu ?? 0)) * 1000) / Math.max(1, r.points), 3)} s`;
   p(
-    `influxd CPU per 1000 points: collector flat-out ${fmt((flat.cpu.influxd * 1000) / Math.max(1, flat.points), 3)} s, raw ${fmt(((rawBefore.cpu.influxd + rawAfter.cpu.influxd) * 1000) / Math.max(1, rawBefore.points + rawAfter.points), 3)} s`,
+    `InfluxDB settling after each phase (until idle; the phase's deferred work): ${phases.map((r) => `${r.name.split(' (')[0]} ${r.settle ? `${fmt(r.settle.seconds)} s, ${fmt(r.settle.influxdCpu)} s CPU${r.settle.idle ? '' : ' (still busy)'}` : '-'}`).join('; ')}`,
+  );
+  p(
+    `influxd CPU per 1000 points with its settling: ${phases.map((r) => `${r.name.split(' (')[0]} ${withSettle(r)}`).join(', ')}`,
+  );
+  p(
+    `influxd CPU per 1000 points: collector flat-out ${fmt((flat.cpu.influxd * 1000) / Math.max(1, flat.points), 3)} s, raw ${fmt(((rawBefore.cpu.influxd + rawAfter.cpu.influxd) * 1000) / Math.max(1, rawBefore.points + rawAfter.points), 3)} s${replay ? `, replay of the collector's ${recordedWrites} recorded flat-out writes ${fmt((replay.cpu.influxd * 1000) / Math.max(1, replay.points), 3)} s (${fmt(replay.points / replay.seconds, 0)} points/s)` : ''}`,
   );
   p(
     `raw reference: ${rawPrepared.batches} prepared /write bodies (${fmt(rawPrepared.points / rawPrepared.batches, 1)} points each, built in ${fmt(prepS)} s), cycled with fresh timestamps`,

@@ -5,6 +5,7 @@
 // flat out (closed loop, N in flight); or it posts the same points as raw line protocol straight to
 // InfluxDB (`POST /write`, one report's points per request, N in flight) for the ceiling.
 import { readFileSync } from 'node:fs';
+import type { Dispatcher } from 'undici';
 import { Pool } from 'undici';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.js';
 import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from '../collector/src/targets.js';
@@ -45,12 +46,14 @@ export type GenCommand =
     }
   | { cmd: 'prepare-raw'; batches: number; cycleBase: number }
   | { cmd: 'raw'; concurrency: number; measureFrom: number; endAt: number }
+  /** The collector's own /write bodies (bench/write-recorder JSON lines), re-timed, straight to InfluxDB. */
+  | { cmd: 'replay'; file: string; concurrency: number; measureFrom: number; endAt: number }
   | { cmd: 'prime'; concurrency: number }
   | { cmd: 'exit' };
 
 export interface GenResult {
   type: 'result';
-  phase: 'schedule' | 'flat' | 'raw' | 'prime';
+  phase: 'schedule' | 'flat' | 'raw' | 'prime' | 'replay';
   part: number;
   /** Requests completed inside the measured window (all of them, whatever the status). */
   completed: number;
@@ -286,22 +289,69 @@ function primeBodies(): TimedBody[] {
   return bodies;
 }
 
+/**
+ * A recorded /write body of the collector whose timestamps all move with the time it is sent: each line
+ * keeps its offset from the body's earliest timestamp (finding points at earlier times stay earlier).
+ */
+class ShiftedBody {
+  private readonly heads: string[] = [];
+  private readonly offsets: number[] = [];
+  readonly points: number;
+
+  constructor(
+    readonly path: string,
+    body: string,
+  ) {
+    const lines = body.split('\n').filter((l) => l.length > 0);
+    const stamps = lines.map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+    if (stamps.some((t) => !Number.isSafeInteger(t)))
+      throw new Error(`replay: a recorded line has no integer timestamp (${path})`);
+    const base = Math.min(...stamps);
+    lines.forEach((l, k) => {
+      this.heads.push(l.slice(0, l.lastIndexOf(' ') + 1));
+      this.offsets.push(stamps[k]! - base);
+    });
+    this.points = lines.length;
+  }
+
+  fill(atMs: number): string {
+    return this.heads.map((h, k) => `${h}${atMs + this.offsets[k]!}`).join('\n');
+  }
+}
+
+/** This generator's share of the recorded bodies (bench/write-recorder JSON lines), every `parts`-th. */
+function replayBodies(file: string): ShiftedBody[] {
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
+  const out: ShiftedBody[] = [];
+  for (let k = init.part; k < lines.length; k += init.parts) {
+    const r = JSON.parse(lines[k]!) as { path: string; body: string };
+    if (!/[?&]precision=ms(&|$)/.test(r.path))
+      throw new Error(`replay: recorded write ${r.path} is not in ms precision`);
+    out.push(new ShiftedBody(r.path, r.body));
+  }
+  if (out.length === 0) throw new Error(`replay: no recorded writes for generator ${init.part} in ${file}`);
+  return out;
+}
+
 /** Raw writes until `endAt`, cycling through the prepared bodies; or (`once`) each body once. */
 async function raw(
   c: { concurrency: number; measureFrom: number; endAt: number },
   once = false,
-  bodies: TimedBody[] = rawBodies,
+  bodies: readonly (TimedBody | ShiftedBody)[] = rawBodies,
 ): Promise<Window> {
   const w = new Window(c.measureFrom, c.endAt);
-  const path = `/write?db=${encodeURIComponent(init.database)}&precision=ms`;
+  const rawPath = `/write?db=${encodeURIComponent(init.database)}&precision=ms`;
   let next = 0;
   const worker = async () => {
     while (once ? next < bodies.length : Date.now() < c.endAt) {
       const b = bodies[next++ % bodies.length]!;
       const t0 = performance.now();
       const body = b.fill(Date.now());
+      const path = b instanceof ShiftedBody ? b.path : rawPath;
       try {
-        const res = await influx.request({ path, method: 'POST', body });
+        const res: Dispatcher.ResponseData = await influx.request({ path, method: 'POST', body });
         const text = await res.body.text();
         const ok = res.statusCode === 204;
         w.record(
@@ -342,6 +392,13 @@ process.on('message', (raw0: unknown) => {
       break;
     case 'raw':
       raw(c).then(done('raw'), fail);
+      break;
+    case 'replay':
+      try {
+        raw(c, false, replayBodies(c.file)).then(done('replay'), fail);
+      } catch (err) {
+        fail(err);
+      }
       break;
     case 'prime':
       raw(
