@@ -113,6 +113,8 @@ const opts = {
    * costs CPU on the collector's cores: flat-out's own figures are then not the goal's.)
    */
   recordWrites: process.argv.includes('--record-writes'),
+  /** `--latest-cache N`: the collector's state.latestCacheResults (default: the collector's default). */
+  latestCache: argValue('--latest-cache') === undefined ? undefined : numArg('--latest-cache', 0, 0),
 };
 if (opts.state !== 'sqlite' && opts.state !== 'postgres') {
   console.error('bench/ingest: --state must be sqlite or postgres');
@@ -509,7 +511,8 @@ async function main(): Promise<void> {
   if (!influxPid) throw new Error('cannot find the pid of the influxd just started');
   pin(influxPid, pinning?.influx);
   const dataDir = join(dir, 'collector');
-  let stateConfig: Record<string, unknown> = {};
+  let stateConfig: Record<string, unknown> =
+    opts.latestCache === undefined ? {} : { state: { kind: 'sqlite', latestCacheResults: opts.latestCache } };
   let postgresPid: number | undefined;
   let enrolled: { agents: BenchAgent[]; ms: number };
   if (opts.state === 'postgres') {
@@ -810,7 +813,7 @@ async function main(): Promise<void> {
     `report: ${sizes.map((s) => `${s.v} ${s.results} results ${fmt(s.bytes / 1024)} KB`).join(', ')} (base 4 cycles in 5, host every 5th, full 1 in 60)`,
   );
   p(
-    `collector: default config${opts.alerts ? ' (alert evaluation on, as deployed)' : ', alert evaluation OFF (--alerts off)'}${opts.agentsIndex ? ', with the proposed index agents(school_id) (--fix-agents-index)' : ''}${opts.synchronous ? `, SQLite synchronous = ${opts.synchronous.toUpperCase()} (--synchronous; state.ts sets FULL)` : ''}; CPU for start-up ${fmt(collectorCpuIdle, 2)} s`,
+    `collector: default config${opts.alerts ? ' (alert evaluation on, as deployed)' : ', alert evaluation OFF (--alerts off)'}${opts.agentsIndex ? ', with the proposed index agents(school_id) (--fix-agents-index)' : ''}${opts.synchronous ? `, SQLite synchronous = ${opts.synchronous.toUpperCase()} (--synchronous; state.ts sets FULL)` : ''}${opts.latestCache === undefined ? '' : `, state.latestCacheResults = ${opts.latestCache} (--latest-cache)`}; CPU for start-up ${fmt(collectorCpuIdle, 2)} s`,
   );
   p(
     primed

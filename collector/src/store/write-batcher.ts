@@ -9,14 +9,14 @@ export interface WriteBatcherOptions {
   isBadData: (err: unknown) => boolean;
 }
 
-interface Pending {
-  points: IPoint[];
+interface Pending<T> {
+  points: T[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 /**
- * Coalesces the points of reports that arrive while earlier writes are still in InfluxDB into one `/write`
+ * Coalesces the points (IPoint objects, or their lines of line protocol) of reports that arrive while earlier writes are still in InfluxDB into one `/write`
  * (as Telegraf's output buffer does): under light load every report is written at once on its own, under
  * heavy load the requests grow instead of queueing, which costs InfluxDB and the collector far less per point.
  *
@@ -25,15 +25,15 @@ interface Pending {
  * stored (InfluxDB keeps the valid lines of a refused batch, and writing a point again is idempotent).
  * Every other failure (unavailable, auth) is the same for all reports of the batch.
  */
-export class WriteBatcher {
-  private readonly queue: Pending[] = [];
+export class WriteBatcher<T = IPoint> {
+  private readonly queue: Pending<T>[] = [];
   private queuedPoints = 0;
   private inFlight = 0;
   /** Writes sent and points sent, for tests and self-monitoring. */
   writes = 0;
 
   constructor(
-    private readonly write: (points: IPoint[]) => Promise<void>,
+    private readonly write: (points: T[]) => Promise<void>,
     private readonly options: WriteBatcherOptions,
   ) {
     if (!Number.isInteger(options.maxInFlight) || options.maxInFlight < 1)
@@ -43,7 +43,7 @@ export class WriteBatcher {
   }
 
   /** Resolves once these points are stored (alone or with others), rejects with this report's own error. */
-  submit(points: IPoint[]): Promise<void> {
+  submit(points: T[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ points, resolve, reject });
       this.queuedPoints += points.length;
@@ -56,7 +56,7 @@ export class WriteBatcher {
       this.queue.length > 0 &&
       (this.inFlight < this.options.maxInFlight || this.queuedPoints >= this.options.maxPoints)
     ) {
-      const batch: Pending[] = [];
+      const batch: Pending<T>[] = [];
       let points = 0;
       // always take at least one report, then as many as fit
       while (this.queue.length > 0) {
@@ -70,7 +70,7 @@ export class WriteBatcher {
     }
   }
 
-  private async send(batch: Pending[]): Promise<void> {
+  private async send(batch: Pending<T>[]): Promise<void> {
     this.inFlight++;
     try {
       try {
