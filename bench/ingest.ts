@@ -115,6 +115,8 @@ const opts = {
   recordWrites: process.argv.includes('--record-writes'),
   /** `--latest-cache N`: the collector's state.latestCacheResults (default: the collector's default). */
   latestCache: argValue('--latest-cache') === undefined ? undefined : numArg('--latest-cache', 0, 0),
+  /** `--collector-node-flags "--max-semi-space-size=64"`: V8/Node flags for the collector process. */
+  collectorNodeFlags: (argValue('--collector-node-flags') ?? '').split(' ').filter((f) => f.length > 0),
 };
 if (opts.state !== 'sqlite' && opts.state !== 'postgres') {
   console.error('bench/ingest: --state must be sqlite or postgres');
@@ -558,6 +560,7 @@ async function main(): Promise<void> {
     process.execPath,
     [
       ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []),
+      ...opts.collectorNodeFlags,
       '--import',
       'tsx',
       join(ROOT, 'bench', 'collector-main.ts'),
@@ -813,7 +816,7 @@ async function main(): Promise<void> {
     `report: ${sizes.map((s) => `${s.v} ${s.results} results ${fmt(s.bytes / 1024)} KB`).join(', ')} (base 4 cycles in 5, host every 5th, full 1 in 60)`,
   );
   p(
-    `collector: default config${opts.alerts ? ' (alert evaluation on, as deployed)' : ', alert evaluation OFF (--alerts off)'}${opts.agentsIndex ? ', with the proposed index agents(school_id) (--fix-agents-index)' : ''}${opts.synchronous ? `, SQLite synchronous = ${opts.synchronous.toUpperCase()} (--synchronous; state.ts sets FULL)` : ''}${opts.latestCache === undefined ? '' : `, state.latestCacheResults = ${opts.latestCache} (--latest-cache)`}; CPU for start-up ${fmt(collectorCpuIdle, 2)} s`,
+    `collector: default config${opts.alerts ? ' (alert evaluation on, as deployed)' : ', alert evaluation OFF (--alerts off)'}${opts.agentsIndex ? ', with the proposed index agents(school_id) (--fix-agents-index)' : ''}${opts.synchronous ? `, SQLite synchronous = ${opts.synchronous.toUpperCase()} (--synchronous; state.ts sets FULL)` : ''}${opts.latestCache === undefined ? '' : `, state.latestCacheResults = ${opts.latestCache} (--latest-cache)`}${opts.collectorNodeFlags.length > 0 ? `, node ${opts.collectorNodeFlags.join(' ')}` : ''}; CPU for start-up ${fmt(collectorCpuIdle, 2)} s`,
   );
   p(
     primed

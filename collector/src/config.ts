@@ -44,7 +44,7 @@ export const StateConfig = Type.Object(
      * bench/README.md), so a report does not re-read its
      * school's; 0 turns it off. A school with one agent has ~40, with ten campus agents ~400.
      */
-    latestCacheResults: Type.Integer({ default: 200_000, minimum: 0, maximum: 100_000_000 }),
+    latestCacheResults: Type.Integer({ default: 500_000, minimum: 0, maximum: 100_000_000 }),
   },
   { additionalProperties: false, default: {} },
 );

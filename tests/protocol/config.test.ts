@@ -123,7 +123,7 @@ describe('shipped configs', () => {
     const c = parseCollectorConfig('');
     expect(c.influx).toBeUndefined();
     expect(c.ingest.bodyLimitBytes).toBe(1_048_576);
-    expect(c.state).toEqual({ kind: 'sqlite', poolMax: 10, latestCacheResults: 200_000 });
+    expect(c.state).toEqual({ kind: 'sqlite', poolMax: 10, latestCacheResults: 500_000 });
   });
 
   it('state: postgres needs a postgres:// url, sqlite takes none; the url may come from a file', () => {
@@ -146,7 +146,7 @@ describe('shipped configs', () => {
         kind: 'postgres',
         url: 'postgres://cw:s3cret@db.example.edu.cn:5432/campuswatch',
         poolMax: 10,
-        latestCacheResults: 200_000,
+        latestCacheResults: 500_000,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
