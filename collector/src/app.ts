@@ -135,6 +135,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     agents: async () => (await state.listAgents()).length,
     alertLeader: () => alerting.manager.leading,
     alertEvaluations: () => alerting.manager.evaluations,
+    alertEvaluationSeconds: () => alerting.manager.evaluationSeconds,
     slots: () => base.slots.stats(),
   });
   const ctx: CollectorContext = {

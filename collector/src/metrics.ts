@@ -22,6 +22,8 @@ export interface MetricsSources {
   alertLeader: () => boolean | undefined;
   /** Evaluations run as the leader since start. */
   alertEvaluations: () => number;
+  /** Seconds those evaluations took, notifications not included. */
+  alertEvaluationSeconds: () => number;
   slots: () => { active: number; granted: number; refused: number };
 }
 
@@ -121,6 +123,14 @@ export class CollectorMetrics {
       registers,
       collect() {
         this.set(sources.alertEvaluations());
+      },
+    });
+    new Gauge({
+      name: 'campuswatch_alert_evaluation_seconds',
+      help: 'Seconds the alert evaluations this collector ran as the leader took in all (reading state, rules, saving; not sending notifications)',
+      registers,
+      collect() {
+        this.set(sources.alertEvaluationSeconds());
       },
     });
     new Gauge({

@@ -192,6 +192,9 @@ describe.skipIf(skip !== undefined)(
       await evaluations(leader, 3);
       expect(schoolsNotified()).toEqual([viaStandby.id]);
       expect(await standby.gauge('campuswatch_alert_evaluations')).toBe(0);
+      // the time the leader's evaluations took is counted; the standby evaluated nothing
+      expect(await leader.gauge('campuswatch_alert_evaluation_seconds')).toBeGreaterThan(0);
+      expect(await standby.gauge('campuswatch_alert_evaluation_seconds')).toBe(0);
 
       // and through the leader
       const viaLeader = SCHOOLS.find((_, i) => collectors[i % 2] === leader)!;

@@ -79,6 +79,8 @@ export async function freePorts(count: number): Promise<number[]> {
 export interface InfluxdOptions {
   /** Run continuous queries (default false: no CQ service) every `runInterval` (influxd's default 1s). */
   continuousQueries?: boolean | { runInterval: string };
+  /** More `[data]` settings, e.g. `{ 'cache-snapshot-memory-size': '256m' }` (digits are written as integers). */
+  data?: Record<string, string>;
 }
 
 function configText(dir: string, port: number, rpcPort: number, opts: InfluxdOptions = {}): string {
@@ -100,7 +102,9 @@ bind-address = "127.0.0.1:${rpcPort}"
   wal-dir = "${join(dir, 'wal')}"
   query-log-enabled = false
   trace-logging-enabled = false
-
+${Object.entries(opts.data ?? {})
+  .map(([k, v]) => `  ${k} = ${/^\d+$/.test(v) ? v : JSON.stringify(v)}\n`)
+  .join('')}
 [monitor]
   store-enabled = false
 

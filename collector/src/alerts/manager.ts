@@ -35,6 +35,11 @@ export class AlertManager {
   leading: boolean | undefined;
   /** Evaluations this collector ran as the leader (its notifications sent or tried). */
   evaluations = 0;
+  /**
+   * Seconds spent evaluating as the leader (reading the state, rules, saving alert rows), without sending
+   * notifications: the alert pass's share of the collector, as Prometheus reports its rule evaluation time.
+   */
+  evaluationSeconds = 0;
 
   constructor(
     private readonly store: StateStore,
@@ -155,6 +160,7 @@ export class AlertManager {
     }
     this.leading = leading;
     if (!leading) return [];
+    const started = performance.now();
     const at = now.toISOString();
     const facts = await this.opts.facts(now);
     const schools = new Map(facts.map((f) => [f.school.id, f.school]));
@@ -245,6 +251,7 @@ export class AlertManager {
       });
     }
     groups.push(...(await this.digests(now, schools, toFire)));
+    this.evaluationSeconds += (performance.now() - started) / 1000;
     for (const g of groups) {
       try {
         await this.opts.notify(g);
