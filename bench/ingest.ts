@@ -463,6 +463,11 @@ class Generators {
   }
 }
 
+/** influxd's CPU seconds in a phase and in the settling after it (its deferred work). */
+function influxdWithSettle(r: PhaseResult): number {
+  return r.cpu.influxd + (r.settle?.influxdCpu ?? 0);
+}
+
 interface Settle {
   seconds: number;
   influxdCpu: number;
@@ -944,8 +949,7 @@ async function main(): Promise<void> {
   p(
     `InfluxDB series created: steady ${steady.newSeries}, raw before ${rawBefore.newSeries}, flat-out ${flat.newSeries}, raw after ${rawAfter.newSeries}`,
   );
-  const withSettle = (r: PhaseResult) =>
-    `${fmt(((r.cpu.influxd + (r.settle?.influxdCpu ?? 0)) * 1000) / Math.max(1, r.points), 3)} s`;
+  const withSettle = (r: PhaseResult) => `${fmt((influxdWithSettle(r) * 1000) / Math.max(1, r.points), 3)} s`;
   p(
     `InfluxDB settling after each phase (until idle; the phase's deferred work): ${phases.map((r) => `${r.name.split(' (')[0]} ${r.settle ? `${fmt(r.settle.seconds)} s, ${fmt(r.settle.influxdCpu)} s CPU${r.settle.idle ? '' : ' (still busy)'}` : '-'}`).join('; ')}`,
   );
@@ -981,7 +985,7 @@ async function main(): Promise<void> {
     // what influxd's own cores could sustain from the raw writer if its deferred work (snapshots and
     // compactions, measured while it settles) had to be done in the same time: not the goal's ratio
     const cores = pinning.influx.split(',').length;
-    const sustained = (r: PhaseResult) => r.points / ((r.cpu.influxd + (r.settle?.influxdCpu ?? 0)) / cores);
+    const sustained = (r: PhaseResult) => r.points / (influxdWithSettle(r) / cores);
     const rawSustained = (sustained(rawBefore) + sustained(rawAfter)) / 2;
     p();
     p(
