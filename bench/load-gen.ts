@@ -5,7 +5,6 @@
 // flat out (closed loop, N in flight); or it posts the same points as raw line protocol straight to
 // InfluxDB (`POST /write`, one report's points per request, N in flight) for the ceiling.
 import { readFileSync } from 'node:fs';
-import type { Dispatcher } from 'undici';
 import { Pool } from 'undici';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.js';
 import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from '../collector/src/targets.js';
@@ -351,7 +350,7 @@ async function raw(
       const body = b.fill(Date.now());
       const path = b instanceof ShiftedBody ? b.path : rawPath;
       try {
-        const res: Dispatcher.ResponseData = await influx.request({ path, method: 'POST', body });
+        const res = await influx.request({ path, method: 'POST', body });
         const text = await res.body.text();
         const ok = res.statusCode === 204;
         w.record(

@@ -1,12 +1,13 @@
 // The points the collector writes for one report, built with the collector's own code (the evaluation the
 // ingest route runs on a report, then store/points.ts `reportToPoints`), and serialised to line protocol
-// byte for byte as node-influx's `writePoints` does (its own parsePoint and escaper), for the raw
+// byte for byte as the collector sends it (store/influx.ts `lineOf`), for the raw
 // `POST /write` ceiling of bench/ingest.
-import { InfluxDB, type IPoint, escape as influxEscape } from 'influx';
+import type { IPoint } from 'influx';
 import type { BaselineConfig } from '../collector/src/baseline.js';
 import { teachingSamples } from '../collector/src/evaluate/availability.js';
 import { evaluateCompliance, tierOf } from '../collector/src/evaluate/compliance.js';
 import { nextFindings } from '../collector/src/evaluate/findings.js';
+import { lineOf } from '../collector/src/store/influx.js';
 import { reportToPoints } from '../collector/src/store/points.js';
 import type { TargetsConfig } from '../collector/src/targets.js';
 import type { Report } from '../protocol/report.js';
@@ -48,25 +49,9 @@ export function pointsOfReport(
   });
 }
 
-const serialiser = new InfluxDB({ database: 'campuswatch' });
-
-/** The `/write` body node-influx sends for these points with `precision: 'ms'` (its writePoints loop). */
+/** The `/write` body the collector sends for these points (store/influx.ts `lineOf`, ms precision). */
 export function lineProtocol(points: readonly IPoint[]): string {
-  let payload = '';
-  for (const point of points) {
-    const { measurement, tags, fieldsPairs, tagsNames, castedTimestamp } = serialiser.parsePoint(point, {
-      precision: 'ms',
-    });
-    payload += (payload.length > 0 ? '\n' : '') + measurement;
-    for (const name of tagsNames)
-      payload += `,${influxEscape.tag(name)}=${influxEscape.tag(tags?.[name] ?? '')}`;
-    for (let i = 0; i < fieldsPairs.length; i += 1) {
-      const [key, value] = fieldsPairs[i]!;
-      payload += `${i === 0 ? ' ' : ','}${influxEscape.tag(key)}=${value}`;
-    }
-    if (castedTimestamp !== undefined) payload += ` ${castedTimestamp}`;
-  }
-  return payload;
+  return points.map(lineOf).join('\n');
 }
 
 /**
