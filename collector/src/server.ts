@@ -4,6 +4,7 @@ import { isLoopbackHost } from '../../protocol/config-file.js';
 import { buildApp, buildSpeedtestApp } from './app.js';
 import { type CollectorConfig, listenScheme, splitListen } from './config.js';
 import { createCollectorLogger } from './log.js';
+import { journalCutoff, PRUNE_EVERY_MS, pruneJournal } from './store/journal-retention.js';
 
 export { COLLECTOR_REDACT_PATHS, createCollectorLogger } from './log.js';
 
@@ -66,8 +67,22 @@ export async function startCollector(
     }, config.alerts.evaluateS * 1000);
     timer.unref();
   }
+  // the ingest journal is kept as long as reports are accepted (a day more), then forgotten
+  const pruneOnce = () => {
+    const { state, now } = app.campuswatch;
+    pruneJournal(state, journalCutoff(now(), config.ingest.maxAgeDays))
+      .then((n) => {
+        if (n > 0) log.info({ rows: n }, 'ingest journal pruned');
+      })
+      .catch((err: unknown) =>
+        log.error({ err: (err as Error).message }, 'pruning the ingest journal failed'),
+      );
+  };
+  const pruner = setInterval(pruneOnce, PRUNE_EVERY_MS);
+  pruner.unref();
   let closing: Promise<void> | undefined;
   const close = () => {
+    clearInterval(pruner);
     if (timer) clearInterval(timer);
     closing ??= Promise.all([app.close(), speedtest?.close()]).then(() => log.info('collector stopped'));
     return closing;

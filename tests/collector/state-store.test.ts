@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -544,6 +545,30 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
       expect(await store.ingestOrder('ag_nobody')).toEqual([]);
     });
 
+    it('prunes the journal as a prefix in journal order, received before a time, at most `limit` rows', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      const DAY = 86_400_000;
+      // begun in this order; received (completed) at these days after T0
+      const received = { 'r-1': 0, 'r-2': 1, 'r-3': 2, 'r-late': 9, 'r-4': 3 } as const;
+      for (const [reportId, day] of Object.entries(received))
+        expect(await ingest(store, agent, { reportId, receivedAt: new Date(T0 + day * DAY) })).toBe(true);
+      const order = async () => (await store.ingestOrder(agent.id)).map((r) => r.reportId);
+
+      expect(await store.pruneIngests(new Date(T0), 10)).toBe(0); // received at T0 is not before T0
+      expect(await store.pruneIngests(new Date(T0 + DAY + 1), 10)).toBe(2);
+      expect(await order()).toEqual(['r-3', 'r-late', 'r-4']);
+      expect(await store.getIngest('r-1')).toBeUndefined();
+      // at most `limit`
+      expect(await store.pruneIngests(new Date(T0 + 5 * DAY), 1)).toBe(1);
+      expect(await order()).toEqual(['r-late', 'r-4']);
+      // a row received later stops the prefix: r-4 waits for r-late
+      expect(await store.pruneIngests(new Date(T0 + 5 * DAY), 10)).toBe(0);
+      expect(await store.pruneIngests(new Date(T0 + 10 * DAY), 10)).toBe(2);
+      expect(await order()).toEqual([]);
+      expect(await store.pruneIngests(new Date(T0 + 10 * DAY), 10)).toBe(0);
+    });
+
     it('keeps the newer result per key (shifted by the report’s shift), ordered by key', async () => {
       const { store } = await backend.fresh();
       const agent = await enrolled(store);
@@ -845,6 +870,34 @@ describe('SqliteStateStore', () => {
   afterEach(() => sqlite.cleanupTest());
   afterAll(() => sqlite.teardown());
 
+  it('migrates availability kept per device and day (its first schema) to sums per day', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'campuswatch-state-'));
+    try {
+      const old = new Database(join(dir, 'state.sqlite'));
+      old.exec(`CREATE TABLE availability (
+        school_id TEXT NOT NULL, device TEXT NOT NULL, day TEXT NOT NULL,
+        up INTEGER NOT NULL, total INTEGER NOT NULL, PRIMARY KEY (school_id, device, day))`);
+      const put = old.prepare('INSERT INTO availability VALUES (?, ?, ?, ?, ?)');
+      put.run('sz-xh-01', 'cam-1', '2025-09-01', 3, 4);
+      put.run('sz-xh-01', WEIRD, '2025-09-01', 5, 5);
+      put.run('sz-xh-01', 'cam-1', '2025-09-02', 0, 2);
+      put.run('sz-02', 'cam-1', '2025-09-02', 1, 1);
+      old.close();
+      for (let open = 0; open < 2; open++) {
+        const store = new SqliteStateStore(dir);
+        expect(await store.availability('sz-xh-01', '2025-09-01')).toEqual({ up: 8, total: 11 });
+        expect(await store.availability('sz-xh-01', '2025-09-02')).toEqual({ up: 0, total: 2 });
+        expect(await store.availability('sz-02', '2025-01-01')).toEqual({ up: 1, total: 1 });
+        expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'availability'").get()).toBe(
+          undefined,
+        );
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('leads alerts always (one collector per embedded store)', async () => {
     const { store, another } = await sqlite.fresh();
     expect(await store.alertLeadership()).toBe(true);
@@ -891,6 +944,28 @@ describe.skipIf(pgSkip !== undefined)(pgSkip ?? 'PgStateStore with several colle
     const log = pino({ level: 'info' }, { write: (s: string) => void out.push(s) });
     return { log, lines: () => out.map((s) => JSON.parse(s) as { level: number; msg: string }) };
   }
+
+  it('migrates availability kept per device and day (its first schema) to sums per day', async () => {
+    const url = await freshDatabase();
+    const old = new Client({ connectionString: url });
+    await old.connect();
+    try {
+      await old.query(`CREATE TABLE availability (
+        school_id text NOT NULL, device text NOT NULL, day text NOT NULL,
+        up integer NOT NULL, total integer NOT NULL, PRIMARY KEY (school_id, device, day))`);
+      await old.query(`INSERT INTO availability VALUES
+        ('sz-xh-01', 'cam-1', '2025-09-01', 3, 4), ('sz-xh-01', 'cam-2', '2025-09-01', 5, 5),
+        ('sz-xh-01', 'cam-1', '2025-09-02', 0, 2), ('sz-02', 'cam-1', '2025-09-02', 1, 1)`);
+    } finally {
+      await old.end();
+    }
+    const [a, b] = await Promise.all([openPg(url), openPg(url)]);
+    for (const store of [a!, b!]) {
+      expect(await store.availability('sz-xh-01', '2025-09-01')).toEqual({ up: 8, total: 11 });
+      expect(await store.availability('sz-xh-01', '2025-09-02')).toEqual({ up: 0, total: 2 });
+      expect(await store.availability('sz-02', '2025-01-01')).toEqual({ up: 1, total: 1 });
+    }
+  });
 
   it('creates the schema once when several collectors start at once', async () => {
     const url = await freshDatabase();

@@ -11,7 +11,7 @@ import { findingKey, nextFindings } from '../evaluate/findings.js';
 import { KeyedRateLimiter } from '../rate-limit.js';
 import { InfluxRejectedError, InfluxUnavailableError } from '../store/influx.js';
 import { reportToPoints } from '../store/points.js';
-import { resultKey } from '../store/state.js';
+import { resultKey, shiftedResult } from '../store/state.js';
 import { agentAuth } from './auth.js';
 
 const safeIso = (t: number) =>
@@ -31,17 +31,40 @@ export function clockOffsetMs(
   return Number.isNaN(sent) ? undefined : sent - receivedAt.getTime();
 }
 
-/** The school's latest result per key after a report (the newer of old and incoming wins). */
+/** Probes whose result key holds the result's `target`: results with different targets never share a key. */
+const KEY_HOLDS_TARGET = (r: ProbeResult) =>
+  r.probe !== 'bandwidth' && r.probe !== 'uplink-snmp' && r.probe !== 'ipv6';
+
+/**
+ * The school's latest result per key after a report (the newer of old and incoming wins), in the order
+ * of `previous` (one result per key, as the store keeps them) with new keys after it in incoming order.
+ * A school has ~400 latest results and a report ~40: only the previous results that may share a key
+ * with an incoming one (same target, or a probe whose key ignores it) have their key built.
+ */
 export function mergeLatest(
   previous: readonly ProbeResult[],
   incoming: readonly ProbeResult[],
 ): ProbeResult[] {
-  const byKey = new Map(previous.map((r) => [resultKey(r), r]));
-  for (const r of incoming) {
-    const old = byKey.get(resultKey(r));
-    if (!old || Date.parse(r.at) >= Date.parse(old.at)) byKey.set(resultKey(r), r);
+  const targets = new Set(incoming.map((r) => r.target));
+  const out: ProbeResult[] = [];
+  const at = new Map<string, number>();
+  for (const p of previous) {
+    if (KEY_HOLDS_TARGET(p) && !targets.has(p.target)) {
+      out.push(p);
+      continue;
+    }
+    const k = resultKey(p);
+    const i = at.get(k);
+    if (i === undefined) at.set(k, out.push(p) - 1);
+    else out[i] = p;
   }
-  return [...byKey.values()];
+  for (const r of incoming) {
+    const k = resultKey(r);
+    const i = at.get(k);
+    if (i === undefined) at.set(k, out.push(r) - 1);
+    else if (Date.parse(r.at) >= Date.parse(out[i]!.at)) out[i] = r;
+  }
+  return out;
 }
 
 /**
@@ -163,10 +186,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
             finishedAt: report.finishedAt,
           });
         }
-        const shiftedResults = report.results.map((r) => ({
-          ...r,
-          at: new Date(Date.parse(r.at) - shiftMs).toISOString(),
-        }));
+        const shiftedResults = report.results.map((r) => shiftedResult(r, shiftMs));
         const [storedLatest, history, stored, storedFindings] = await Promise.all([
           ctx.state.latestResults(school.id),
           ctx.state.history(school.id, 'bandwidth'),

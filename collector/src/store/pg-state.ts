@@ -27,12 +27,15 @@ import {
   HISTORY_DEPTH,
   HISTORY_PROBES,
   type IngestRecord,
+  oldPrefixEnd,
   parseToken,
   type RoomDown,
   resultKey,
   type Silence,
   type StateStore,
+  samplesPerDay,
   sha256,
+  shiftedResult,
   UnknownSchoolError,
 } from './state-store.js';
 
@@ -78,10 +81,9 @@ const SCHEMA = `
     school_id ${T} NOT NULL, key ${T} NOT NULL, at ${T} NOT NULL, json ${T} NOT NULL,
     PRIMARY KEY (school_id, key, at)
   );
-  CREATE TABLE IF NOT EXISTS availability (
-    school_id ${T} NOT NULL, device ${T} NOT NULL, day ${T} NOT NULL,
-    up integer NOT NULL, total integer NOT NULL,
-    PRIMARY KEY (school_id, device, day)
+  CREATE TABLE IF NOT EXISTS availability_days (
+    school_id ${T} NOT NULL, day ${T} NOT NULL, up integer NOT NULL, total integer NOT NULL,
+    PRIMARY KEY (school_id, day)
   );
   CREATE TABLE IF NOT EXISTS room_down (
     seq bigint GENERATED ALWAYS AS IDENTITY,
@@ -109,6 +111,16 @@ const SCHEMA = `
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, school_id ${T}, rule ${T}, fingerprint ${T},
     starts_at ${T} NOT NULL, ends_at ${T} NOT NULL, reason ${T} NOT NULL, created_by ${T} NOT NULL
   );
+  -- a schema of an earlier version: availability was kept per device and day (see sqlite-state.ts)
+  DO $$ BEGIN
+    IF to_regclass('availability') IS NOT NULL THEN
+      INSERT INTO availability_days (school_id, day, up, total)
+        SELECT school_id, day, sum(up), sum(total) FROM availability GROUP BY school_id, day
+        ON CONFLICT (school_id, day) DO UPDATE
+          SET up = availability_days.up + excluded.up, total = availability_days.total + excluded.total;
+      DROP TABLE availability;
+    END IF;
+  END $$;
 `;
 
 const AGENT_COLUMNS = `id, school_id AS "schoolId", hostname, version, enrolled_at AS "enrolledAt",
@@ -396,8 +408,9 @@ export class PgStateStore implements StateStore {
     const latest = new Map<string, { probe: string; at: string; json: string }>();
     const history: { key: string; at: string; json: string }[] = [];
     for (const r of args.results) {
-      const shiftedAt = new Date(Date.parse(r.at) - args.shiftMs).toISOString();
-      const json = JSON.stringify({ ...r, at: shiftedAt });
+      const stored = shiftedResult(r, args.shiftMs);
+      const shiftedAt = stored.at;
+      const json = JSON.stringify(stored);
       const key = resultKey(r);
       const prev = latest.get(key);
       if (prev === undefined || shiftedAt >= prev.at)
@@ -405,17 +418,7 @@ export class PgStateStore implements StateStore {
       if (HISTORY_PROBES.has(r.probe)) history.push({ key, at: shiftedAt, json });
     }
     const latestKeys = [...latest.keys()].sort();
-    const samples = new Map<string, { device: string; day: string; up: number; total: number }>();
-    for (const s of args.availability ?? []) {
-      const id = JSON.stringify([s.device, s.day]);
-      const sample = samples.get(id) ?? { device: s.device, day: s.day, up: 0, total: 0 };
-      sample.up += s.up ? 1 : 0;
-      sample.total += 1;
-      samples.set(id, sample);
-    }
-    const sampleRows = [...samples.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, s]) => s);
+    const sampleRows = samplesPerDay(args.availability);
 
     return this.tx(async (c) => {
       // only the first completion counts: the row lock makes a concurrent one wait, then change nothing
@@ -458,14 +461,13 @@ export class PgStateStore implements StateStore {
       }
       if (sampleRows.length > 0) {
         await c.query(
-          `INSERT INTO availability (school_id, device, day, up, total)
-           SELECT $1, u.device, u.day, u.up, u.total
-           FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS u(device, day, up, total)
-           ON CONFLICT (school_id, device, day) DO UPDATE
-             SET up = availability.up + excluded.up, total = availability.total + excluded.total`,
+          `INSERT INTO availability_days (school_id, day, up, total)
+           SELECT $1, u.day, u.up, u.total
+           FROM unnest($2::text[], $3::int[], $4::int[]) AS u(day, up, total)
+           ON CONFLICT (school_id, day) DO UPDATE
+             SET up = availability_days.up + excluded.up, total = availability_days.total + excluded.total`,
           [
             schoolId,
-            sampleRows.map((s) => s.device),
             sampleRows.map((s) => s.day),
             sampleRows.map((s) => s.up),
             sampleRows.map((s) => s.total),
@@ -507,6 +509,18 @@ export class PgStateStore implements StateStore {
     return rows;
   }
 
+  async pruneIngests(receivedBefore: Date, limit: number): Promise<number> {
+    // bigint comes back as a string: compared and bound as text, never as a JS number
+    const { rows } = await this.pool.query<{ seq: string; receivedAt: string }>(
+      'SELECT seq, received_at AS "receivedAt" FROM ingests ORDER BY seq LIMIT $1',
+      [limit],
+    );
+    const last = oldPrefixEnd(rows, receivedBefore);
+    if (last === undefined) return 0;
+    const { rowCount } = await this.pool.query('DELETE FROM ingests WHERE seq <= $1::bigint', [last]);
+    return rowCount ?? 0;
+  }
+
   // ---- per-school state ----------------------------------------------------------------------
   async latestResults(schoolId: string): Promise<ProbeResult[]> {
     const { rows } = await this.pool.query<JsonRow>(
@@ -540,7 +554,7 @@ export class PgStateStore implements StateStore {
     const row = await this.one<{ up: string; total: string }>(
       this.pool,
       `SELECT coalesce(sum(up), 0) AS up, coalesce(sum(total), 0) AS total
-       FROM availability WHERE school_id = $1 AND day >= $2`,
+       FROM availability_days WHERE school_id = $1 AND day >= $2`,
       [schoolId, sinceDay],
     );
     return { up: Number(row?.up ?? 0), total: Number(row?.total ?? 0) };

@@ -16,12 +16,15 @@ import {
   HISTORY_DEPTH,
   HISTORY_PROBES,
   type IngestRecord,
+  oldPrefixEnd,
   parseToken,
   type RoomDown,
   resultKey,
   type Silence,
   type StateStore,
+  samplesPerDay,
   sha256,
+  shiftedResult,
   UnknownSchoolError,
 } from './state-store.js';
 
@@ -104,10 +107,11 @@ export class SqliteState {
         school_id TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL, json TEXT NOT NULL,
         PRIMARY KEY (school_id, key, at)
       );
-      CREATE TABLE IF NOT EXISTS availability (
-        school_id TEXT NOT NULL, device TEXT NOT NULL, day TEXT NOT NULL,
-        up INTEGER NOT NULL, total INTEGER NOT NULL,
-        PRIMARY KEY (school_id, device, day)
+      -- critical-device samples in teaching hours, summed per school and local day: the window's sum reads
+      -- at most windowDays rows (the first version kept a row per device and day and scanned them all)
+      CREATE TABLE IF NOT EXISTS availability_days (
+        school_id TEXT NOT NULL, day TEXT NOT NULL, up INTEGER NOT NULL, total INTEGER NOT NULL,
+        PRIMARY KEY (school_id, day)
       );
       CREATE TABLE IF NOT EXISTS room_down (
         school_id TEXT NOT NULL, room TEXT NOT NULL, room_type TEXT NOT NULL, since TEXT NOT NULL, detail TEXT NOT NULL,
@@ -132,6 +136,24 @@ export class SqliteState {
         starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL
       );
     `);
+    this.migrate();
+  }
+
+  /** Brings a state file of an earlier version to this schema (idempotent; one transaction). */
+  private migrate(): void {
+    const has = (table: string) =>
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !==
+      undefined;
+    if (has('availability')) {
+      this.db.transaction(() => {
+        this.db.exec(`
+          INSERT INTO availability_days (school_id, day, up, total)
+            SELECT school_id, day, sum(up), sum(total) FROM availability WHERE true GROUP BY school_id, day
+            ON CONFLICT(school_id, day) DO UPDATE SET up = up + excluded.up, total = total + excluded.total;
+          DROP TABLE availability;
+        `);
+      })();
+    }
   }
 
   // ---- schools -------------------------------------------------------------------------------
@@ -282,8 +304,8 @@ export class SqliteState {
            (SELECT at FROM history WHERE school_id = ? AND key = ? ORDER BY at DESC LIMIT ?)`,
       );
       for (const r of args.results) {
-        const shiftedAt = new Date(Date.parse(r.at) - args.shiftMs).toISOString();
-        const stored = { ...r, at: shiftedAt };
+        const stored = shiftedResult(r, args.shiftMs);
+        const shiftedAt = stored.at;
         const json = JSON.stringify(stored);
         const key = resultKey(r);
         upsert.run(args.agent.schoolId, key, r.probe, shiftedAt, json);
@@ -294,10 +316,10 @@ export class SqliteState {
         }
       }
       const sample = this.q(
-        `INSERT INTO availability (school_id, device, day, up, total) VALUES (?, ?, ?, ?, 1)
-         ON CONFLICT(school_id, device, day) DO UPDATE SET up = up + excluded.up, total = total + 1`,
+        `INSERT INTO availability_days (school_id, day, up, total) VALUES (?, ?, ?, ?)
+         ON CONFLICT(school_id, day) DO UPDATE SET up = up + excluded.up, total = total + excluded.total`,
       );
-      for (const s of args.availability ?? []) sample.run(args.agent.schoolId, s.device, s.day, s.up ? 1 : 0);
+      for (const d of samplesPerDay(args.availability)) sample.run(args.agent.schoolId, d.day, d.up, d.total);
       const opened = this.q(
         `INSERT INTO room_down (school_id, room, room_type, since, detail) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(school_id, room) DO UPDATE SET detail = excluded.detail`,
@@ -349,7 +371,7 @@ export class SqliteState {
   /** Critical-device samples in teaching hours since a local day (inclusive). */
   availability(schoolId: string, sinceDay: string): { up: number; total: number } {
     const row = this.q(
-      'SELECT coalesce(sum(up), 0) AS up, coalesce(sum(total), 0) AS total FROM availability WHERE school_id = ? AND day >= ?',
+      'SELECT coalesce(sum(up), 0) AS up, coalesce(sum(total), 0) AS total FROM availability_days WHERE school_id = ? AND day >= ?',
     ).get(schoolId, sinceDay) as { up: number; total: number };
     return row;
   }
@@ -369,6 +391,16 @@ export class SqliteState {
         `${probe}|%`,
       ) as { json: string }[]
     ).map((r) => JSON.parse(r.json) as ProbeResult);
+  }
+
+  /** See StateStore.pruneIngests: the oldest journal rows, a prefix in journal order, at most `limit`. */
+  pruneIngests(receivedBefore: Date, limit: number): number {
+    const rows = this.q('SELECT seq, received_at AS receivedAt FROM ingests ORDER BY seq LIMIT ?').all(
+      limit,
+    ) as { seq: number; receivedAt: string }[];
+    const last = oldPrefixEnd(rows, receivedBefore);
+    if (last === undefined) return 0;
+    return this.q('DELETE FROM ingests WHERE seq <= ?').run(last).changes;
   }
 
   ingestOrder(agentId: string): { reportId: string; finishedAt: string }[] {
@@ -638,6 +670,9 @@ export class SqliteStateStore implements StateStore {
   }
   async ingestOrder(agentId: string): Promise<{ reportId: string; finishedAt: string }[]> {
     return this.sync.ingestOrder(agentId);
+  }
+  async pruneIngests(receivedBefore: Date, limit: number): Promise<number> {
+    return this.sync.pruneIngests(receivedBefore, limit);
   }
   async latestResults(schoolId: string): Promise<ProbeResult[]> {
     return this.sync.latestResults(schoolId);

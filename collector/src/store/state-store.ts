@@ -132,6 +132,13 @@ export interface StateStore {
   completeIngest(args: CompleteIngest): Promise<boolean>;
   /** Reports done for an agent, in the order they were begun. */
   ingestOrder(agentId: string): Promise<{ reportId: string; finishedAt: string }[]>;
+  /**
+   * Forgets the oldest journal rows received before a time: the longest prefix (in the order reports were
+   * begun, at most `limit` rows) received before it. Returns how many went. The collector keeps the journal
+   * as long as it accepts a report's times (ingest.maxAgeDays, and a day more), so a replay of a forgotten
+   * report is refused as too old, never applied twice.
+   */
+  pruneIngests(receivedBefore: Date, limit: number): Promise<number>;
 
   // ---- per-school state
   /** Latest result per result key, ordered by key. */
@@ -201,6 +208,51 @@ export function resultKey(r: ProbeResult): string {
   if (r.probe === 'ipv6') return `ipv6|${r.check}|${r.service ?? r.target}`;
   if (r.probe === 'security') return `security|${r.rule}|${r.target}|${r.port ?? 0}`;
   return `${r.probe}|${r.target}`;
+}
+
+/**
+ * A result with its time moved back by `shiftMs` (the agent's clock correction) in the form the stores
+ * keep and compare (toISOString); the result itself when that changes nothing, as for almost every
+ * report (a copy of each was most of what an ingest allocated for it).
+ */
+export function shiftedResult(r: ProbeResult, shiftMs: number): ProbeResult {
+  const at = new Date(Date.parse(r.at) - shiftMs).toISOString();
+  return at === r.at ? r : { ...r, at };
+}
+
+/** A report's critical-device samples summed per local day (the stores keep one row per school and day). */
+export function samplesPerDay(
+  samples: CompleteIngest['availability'],
+): { day: string; up: number; total: number }[] {
+  const days = new Map<string, { day: string; up: number; total: number }>();
+  for (const s of samples ?? []) {
+    let d = days.get(s.day);
+    if (!d) {
+      d = { day: s.day, up: 0, total: 0 };
+      days.set(s.day, d);
+    }
+    if (s.up) d.up++;
+    d.total++;
+  }
+  return [...days.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+}
+
+/**
+ * The last journal sequence number of the prefix of `rows` (in journal order) received before a time, or
+ * undefined when the first row is not: a row received later stops the prefix, so the journal is cut in
+ * order without scanning it all.
+ */
+export function oldPrefixEnd<S>(
+  rows: readonly { seq: S; receivedAt: string }[],
+  receivedBefore: Date,
+): S | undefined {
+  const cutoff = receivedBefore.toISOString();
+  let last: S | undefined;
+  for (const r of rows) {
+    if (!(r.receivedAt < cutoff)) break;
+    last = r.seq;
+  }
+  return last;
 }
 
 /** Probes whose verdict looks at several past runs (a target missed only after the last K tests). */

@@ -1,0 +1,73 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { mergeLatest } from '../../collector/src/routes/reports.js';
+import { resultKey } from '../../collector/src/store/state-store.js';
+import type { ProbeResult } from '../../protocol/report.js';
+
+/** The rule as first written (a Map over every result's key): what mergeLatest must still answer. */
+function reference(previous: readonly ProbeResult[], incoming: readonly ProbeResult[]): ProbeResult[] {
+  const byKey = new Map(previous.map((r) => [resultKey(r), r]));
+  for (const r of incoming) {
+    const old = byKey.get(resultKey(r));
+    if (!old || Date.parse(r.at) >= Date.parse(old.at)) byKey.set(resultKey(r), r);
+  }
+  return [...byKey.values()];
+}
+
+const T0 = Date.UTC(2026, 11, 2, 2, 0, 0);
+const target = fc.constantFrom(
+  '录播主机 A1',
+  '10.203.0.7',
+  'cam-1',
+  'switch-core',
+  'https://www.example.edu.cn',
+);
+const at = fc.integer({ min: 0, max: 5 }).map((m) => new Date(T0 + m * 60_000).toISOString());
+// only the fields resultKey and mergeLatest read, for each kind of key
+const result: fc.Arbitrary<ProbeResult> = fc.oneof(
+  fc.record({
+    probe: fc.constant('reachability'),
+    target,
+    check: fc.constantFrom('icmp', 'tcp', 'http'),
+    port: fc.option(fc.constantFrom(80, 554), { nil: undefined }),
+    at,
+  }),
+  fc.record({ probe: fc.constant('bandwidth'), target, direction: fc.constantFrom('down', 'up'), at }),
+  fc.record({
+    probe: fc.constant('uplink-snmp'),
+    target,
+    device: fc.record({ name: fc.constantFrom('border', 'core') }),
+    ifIndex: fc.constantFrom(1, 2),
+    at,
+  }),
+  fc.record({
+    probe: fc.constant('ipv6'),
+    target,
+    check: fc.constantFrom('dns', 'http'),
+    service: fc.option(fc.constantFrom('www', 'mail'), { nil: undefined }),
+    at,
+  }),
+  fc.record({
+    probe: fc.constant('security'),
+    target,
+    rule: fc.constantFrom('telnet', 'rdp'),
+    port: fc.constant(23),
+    at,
+  }),
+  fc.record({ probe: fc.constant('host'), target, at }),
+) as unknown as fc.Arbitrary<ProbeResult>;
+
+describe('mergeLatest', () => {
+  it('answers what a map over every key answers (same results, same order)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(result, { selector: resultKey, maxLength: 40 }),
+        fc.array(result, { maxLength: 20 }),
+        (previous, incoming) => {
+          expect(mergeLatest(previous, incoming)).toStrictEqual(reference(previous, incoming));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
