@@ -87,6 +87,13 @@ export const CollectorConfig = Type.Object(
       {
         bodyLimitBytes: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 64 * 1_048_576 }),
         retryAfterS: Type.Integer({ default: 30, minimum: 1, maximum: 3600 }),
+        /**
+         * Reports being stored at once (validated, written, evaluated); beyond it a report is answered 503 +
+         * Retry-After before its body is read, and the agent keeps it. Bounds the collector's backlog (and
+         * memory) when InfluxDB or the collector cannot keep up, instead of agents timing out on requests
+         * the collector then still works through.
+         */
+        maxConcurrent: Type.Integer({ default: 256, minimum: 1, maximum: 100_000 }),
         /** Reports older than this (after clock correction) are refused with 400: keep it below the raw retention. */
         maxAgeDays: Type.Integer({ default: 89, minimum: 1, maximum: 3650 }),
         /**

@@ -35,5 +35,7 @@ declare module 'fastify' {
     agent?: AgentRecord;
     /** Set by the ingest route when the report was a replay (for the metrics). */
     duplicateReport?: boolean;
+    /** Set by the ingest route when it turned the report away because too many were being stored. */
+    overloaded?: boolean;
   }
 }

@@ -39,6 +39,8 @@ export class CollectorMetrics {
   readonly ingestSeconds: Histogram<'outcome'>;
   readonly points: Counter;
   readonly influxErrors: Counter<'kind'>;
+  /** Reports being stored now (ingest.maxConcurrent turns more away). */
+  readonly ingestsInFlight: Gauge;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -51,7 +53,7 @@ export class CollectorMetrics {
     });
     this.rejected = new Counter({
       name: 'campuswatch_reports_rejected_total',
-      help: 'Reports not stored, by reason (the answer status: invalid 400, unauthenticated 401, forbidden 403, conflict 409, too_large 413, media_type 415, refused_by_influxdb 422, rate_limited 429, influxdb_unavailable 503)',
+      help: 'Reports not stored, by reason (the answer status: invalid 400, unauthenticated 401, forbidden 403, conflict 409, too_large 413, media_type 415, refused_by_influxdb 422, rate_limited 429, influxdb_unavailable 503, overloaded 503: too many reports being stored at once)',
       labelNames: ['reason'],
       registers,
     });
@@ -71,6 +73,11 @@ export class CollectorMetrics {
       name: 'campuswatch_influxdb_write_errors_total',
       help: 'Failed InfluxDB writes: unavailable (the agent retries) or rejected (the points were refused)',
       labelNames: ['kind'],
+      registers,
+    });
+    this.ingestsInFlight = new Gauge({
+      name: 'campuswatch_ingests_in_flight',
+      help: 'Reports being stored now (validated, written to InfluxDB, evaluated); more than ingest.maxConcurrent are answered 503',
       registers,
     });
     for (const kind of ['unavailable', 'rejected']) this.influxErrors.inc({ kind }, 0);
@@ -152,11 +159,12 @@ export class CollectorMetrics {
   }
 
   /** Records one answered POST /api/v1/reports. */
-  observeReport(status: number, seconds: number, duplicate: boolean): void {
+  observeReport(status: number, seconds: number, duplicate: boolean, reason?: string): void {
     const outcome = status < 300 ? (duplicate ? 'duplicate' : 'stored') : 'rejected';
     this.reports.inc({ outcome });
     this.ingestSeconds.observe({ outcome }, seconds);
-    if (outcome === 'rejected') this.rejected.inc({ reason: REJECT_REASONS[status] ?? `http_${status}` });
+    if (outcome === 'rejected')
+      this.rejected.inc({ reason: reason ?? REJECT_REASONS[status] ?? `http_${status}` });
   }
 
   text(): Promise<string> {

@@ -1,6 +1,8 @@
 import { connect } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyedRateLimiter } from '../../collector/src/rate-limit.js';
+import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd.js';
 import { makeReport } from '../helpers/reports.js';
 import { World, XINGHAI } from '../helpers/world.js';
 
@@ -88,3 +90,63 @@ describe('HTTP limits on a real listener', () => {
     expect(got).toMatch(/^HTTP\/1\.1 431 /);
   });
 });
+
+const influxSkip = influxdAvailable();
+describe.skipIf(influxSkip !== undefined)(
+  influxSkip ?? 'ingest.maxConcurrent: a frozen InfluxDB and more reports than the limit',
+  () => {
+    let influx: Influxd;
+    let w: World;
+    beforeAll(async () => {
+      influx = await startInfluxd();
+      w = new World({
+        collector: {
+          // long enough for the writes to wait out the freeze instead of timing out
+          influx: { url: influx.url, database: 'cw_overload', timeoutMs: 60_000 },
+          ingest: { retryAfterS: 7, maxConcurrent: 2 },
+        },
+      });
+      await w.startCollector();
+    });
+    afterAll(async () => {
+      influx?.signal('SIGCONT');
+      await w?.cleanup();
+      await influx?.cleanup();
+    });
+
+    it('turns reports away with 503 + Retry-After while the limit is reached, and stores them when retried', async () => {
+      const agents = [0, 1, 2].map((i) => w.enrollDirect(XINGHAI.id, `campus-${i}`));
+      // a second apart: the same device's points at one time would be one point in InfluxDB
+      const reports = agents.map((a, i) =>
+        makeReport({ agentId: a.agentId, schoolId: XINGHAI.id, at: new Date(Date.now() - (3 - i) * 1000) }),
+      );
+      // InfluxDB frozen (SIGSTOP): the first two reports wait in their writes
+      influx.signal('SIGSTOP');
+      const waiting = [0, 1].map((i) => w.postReport(agents[i]!.token, reports[i]));
+      // both are being stored (waiting for InfluxDB) once the gauge says so
+      for (;;) {
+        const m = await w.app!.inject({ method: 'GET', url: '/metrics' });
+        if (m.body.includes('\ncampuswatch_ingests_in_flight 2\n')) break;
+        await delay(10);
+      }
+      const refused = await w.postReport(agents[2]!.token, reports[2]);
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['retry-after']).toBe('7');
+      expect((refused.json() as { message: string }).message).toBe(
+        'the collector is busy storing 2 reports; keep the report and retry in 7 s',
+      );
+      influx.signal('SIGCONT');
+      for (const r of await Promise.all(waiting)) expect(r.json()).toMatchObject({ status: 'stored' });
+      // the agent's retry is stored: nothing was lost
+      expect((await w.postReport(agents[2]!.token, reports[2])).json()).toMatchObject({ status: 'stored' });
+      const metrics = (await w.app!.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toContain('campuswatch_reports_rejected_total{reason="overloaded"} 1');
+      expect(metrics).toContain('campuswatch_reports_total{outcome="stored"} 3');
+      const rows = await influx.query(
+        `SELECT count("up") FROM "device" WHERE "school" = '${XINGHAI.id}'`,
+        'cw_overload',
+      );
+      expect(rows[0]?.count).toBe(3);
+    });
+  },
+);

@@ -32,6 +32,8 @@ export interface Influxd {
   stop(): Promise<void>;
   /** SIGKILL and await exit. */
   kill(): Promise<void>;
+  /** Sends a signal to the running influxd (SIGSTOP freezes it: requests hang, as on a stalled server). */
+  signal(sig: NodeJS.Signals): void;
   /** Start again on the same ports and data directory; resolves once `/ping` answers 204. */
   restart(): Promise<void>;
   /** Run InfluxQL over `GET /query` (epoch=ms) and return the rows of all series of all statements. */
@@ -323,6 +325,9 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd> 
       },
       stop: () => terminate(running, 'SIGTERM'),
       kill: () => terminate(running, 'SIGKILL'),
+      signal: (sig) => {
+        running?.child.kill(sig);
+      },
       restart: start,
       async query(influxql: string, db?: string): Promise<InfluxRow[]> {
         const params = new URLSearchParams({ q: influxql, epoch: 'ms' });
