@@ -4,14 +4,19 @@
 //   raw-3     three reports (three schools) per /write, undici (as the collector's WriteBatcher coalesces)
 //   influx-1  one report per writePoints() of node-influx (the collector's HTTP client), IPoint objects
 //   influx-3  three reports per writePoints()
+//   store-1   one report per InfluxStore.write() (the collector's writer: its own line protocol through
+//             node-influx's request pool, keep-alive agent, no Authorization header)
+//   store-3   three reports per InfluxStore.write()
 // Each shape runs for --seconds (default 10) with 16 requests in flight, shapes in turn, --rounds times.
 // Prints influxd CPU seconds per 1,000 points (its /proc stat and its own httpd.pointsWrittenOK).
-// Run with: npx tsx bench/influx-write-shape.ts [--agents 2000] [--seconds 10] [--rounds 2]
+// Run with: npx tsx bench/influx-write-shape.ts [--agents 2000] [--seconds 10] [--rounds 2] [--influx-cores 1]
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { InfluxDB, type IPoint } from 'influx';
 import { Pool } from 'undici';
 import { DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.js';
+import { InfluxStore } from '../collector/src/store/influx.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from '../collector/src/targets.js';
 import { startInfluxd } from '../tests/helpers/influxd.js';
 import { cpuSeconds, findPid, fmt, influxStats } from './proc.js';
@@ -31,6 +36,17 @@ const influxd = await startInfluxd();
 try {
   const pid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
   if (pid === undefined) throw new Error('no influxd pid');
+  // `--influx-cores 1`: influxd on core 1 alone, this process (the writers) on core 0, as bench/ingest pins
+  const cores = process.argv.indexOf('--influx-cores');
+  if (cores >= 0) {
+    const influxCore = Number(process.argv[cores + 1]);
+    if (!Number.isInteger(influxCore) || influxCore < 0)
+      throw new Error('--influx-cores takes one core number');
+    execFileSync('taskset', ['-a', '-p', '-c', String(influxCore), String(pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-p', '-c', influxCore === 0 ? '1' : '0', String(process.pid)], {
+      stdio: 'ignore',
+    });
+  }
   await influxd.query('CREATE DATABASE shape');
   const targets = loadTargets(DEFAULT_TARGETS_FILE);
   const baseline = loadBaseline(DEFAULT_BASELINE_FILE);
@@ -57,6 +73,7 @@ try {
     port: Number(new URL(influxd.url).port),
     database: 'shape',
   });
+  const store = new InfluxStore({ url: influxd.url, database: 'shape', timeoutMs: 30_000 });
   const path = '/write?db=shape&precision=ms';
   // every report written once: the series exist before measuring
   for (let i = 0; i < reports.length; i += 16)
@@ -89,6 +106,11 @@ try {
         { precision: 'ms' },
       );
     },
+    // the collector's own writer: its line protocol (lineOf) through node-influx's request pool, no auth
+    store: async (batch) => {
+      const now = new Date();
+      await store.write(batch.flatMap((r) => r.points.map((p) => ({ ...p, timestamp: now }))));
+    },
   };
   console.log(
     `influx-write-shape: ${agentsN} agents' base reports (${reports[0]!.points.length} points each), 16 in flight, ${seconds} s per shape`,
@@ -120,6 +142,7 @@ try {
     }
   }
   await pool.close();
+  await store.close();
 } finally {
   await influxd.cleanup();
 }
