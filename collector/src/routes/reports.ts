@@ -102,222 +102,224 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
       `the collector is busy storing ${active} reports; keep the report and retry in ${retryAfterS} s`,
     );
   };
-  app.post(
-    '/api/v1/reports',
-    { bodyLimit: ctx.config.ingest.bodyLimitBytes, onRequest: [agentAuth(ctx), rateLimit, admit] },
-    async (req, reply) => {
+  /** The route's handler, counted in `active` (and the in-flight gauge) while it runs. */
+  const counted =
+    (handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
       ctx.metrics.ingestsInFlight.set(++active);
       try {
-        return await handle(req, reply);
+        return await handler(req, reply);
       } finally {
         ctx.metrics.ingestsInFlight.set(--active);
       }
-    },
-  );
-
-  const handle = async (req: FastifyRequest, reply: FastifyReply) => {
-    const agent = req.agent!;
-    const check = checkReport(req.body);
-    if (!check.ok) return sendError(reply, 400, check.problems.map(formatProblem).join('; '));
-    const report = check.report;
-    if (report.agentId !== agent.id) {
-      return sendError(
-        reply,
-        403,
-        `agentId ${JSON.stringify(report.agentId)} does not match the token's agent`,
-      );
-    }
-    if (report.schoolId !== agent.schoolId) {
-      return sendError(
-        reply,
-        403,
-        `this agent's token is bound to school ${JSON.stringify(agent.schoolId)}, not ${JSON.stringify(report.schoolId)}`,
-      );
-    }
-    // one delivery of a report at a time in this collector: a second one (the agent's retry after its own
-    // timeout) waits until the first has completed or failed its ingest, then sees it as a duplicate
-    for (let running = inFlight.get(report.reportId); running; running = inFlight.get(report.reportId))
-      await running;
-    let finished: () => void = () => undefined;
-    inFlight.set(
-      report.reportId,
-      new Promise<void>((resolve) => {
-        finished = resolve;
-      }),
-    );
-    const ingest = async () => {
-      const previous = await ctx.state.getIngest(report.reportId);
-      if (previous?.state === 'done') {
-        req.duplicateReport = true;
-        return reply.code(200).send({ status: 'duplicate', reportId: report.reportId });
-      }
-      if (previous && previous.agentId !== agent.id) {
-        return sendError(reply, 409, `reportId ${report.reportId} was already sent by another agent`);
-      }
-      const school = await ctx.state.getSchool(agent.schoolId);
-      if (!school)
-        return sendError(reply, 403, `school ${JSON.stringify(agent.schoolId)} is no longer registered`);
-
-      // when the request arrived, not when its turn came: a collector behind on its queue must not take
-      // its own backlog for a wrong agent clock (bench/ingest saw reports shifted by ~63 s that way)
-      const receivedAt = new Date(ctx.now().getTime() - reply.elapsedTime);
-      const sentAt = req.headers[SENT_AT_HEADER];
-      const measured = clockOffsetMs(sentAt, receivedAt);
-      if (sentAt !== undefined && (measured === undefined || Math.abs(measured) > MAX_CLOCK_OFFSET_MS)) {
+    };
+  app.post(
+    '/api/v1/reports',
+    { bodyLimit: ctx.config.ingest.bodyLimitBytes, onRequest: [agentAuth(ctx), rateLimit, admit] },
+    counted(async (req, reply) => {
+      const agent = req.agent!;
+      const check = checkReport(req.body);
+      if (!check.ok) return sendError(reply, 400, check.problems.map(formatProblem).join('; '));
+      const report = check.report;
+      if (report.agentId !== agent.id) {
         return sendError(
           reply,
-          400,
-          `${SENT_AT_HEADER}: ${JSON.stringify(String(sentAt)).slice(0, 80)} is not a usable time (RFC 3339, within 200 years of now)`,
+          403,
+          `agentId ${JSON.stringify(report.agentId)} does not match the token's agent`,
         );
       }
-      const offset = measured ?? 0;
-      // a retried report keeps the shift chosen the first time, so its points land on the same timestamps
-      const shiftMs = previous
-        ? previous.shiftMs
-        : Math.abs(offset) > ctx.config.clock.maxOffsetS * 1000
-          ? offset
-          : 0;
-      // after the clock correction every time must be one the time-series store keeps: InfluxDB drops
-      // points beyond its retention and refuses ones past 2262, and would store the rest of the batch
-      const oldest = receivedAt.getTime() - ctx.config.ingest.maxAgeDays * 86_400_000;
-      const newest = receivedAt.getTime() + 86_400_000;
-      const outOfRange = [
-        ['startedAt', report.startedAt],
-        ['finishedAt', report.finishedAt],
-        ...report.results.map((r, i): [string, string] => [`results/${i}/at`, r.at]),
-      ]
-        .map(([path, iso]) => ({ path, t: Date.parse(iso as string) - shiftMs }))
-        .filter(({ t }) => t < oldest || t > newest);
-      if (outOfRange.length > 0) {
+      if (report.schoolId !== agent.schoolId) {
         return sendError(
           reply,
-          400,
-          outOfRange
-            .slice(0, 5)
-            .map(
-              ({ path, t }) =>
-                `${path}: ${safeIso(t)} is ${t < oldest ? `older than ${ctx.config.ingest.maxAgeDays} days` : 'more than a day in the future'} (after clock correction)`,
-            )
-            .join('; '),
+          403,
+          `this agent's token is bound to school ${JSON.stringify(agent.schoolId)}, not ${JSON.stringify(report.schoolId)}`,
         );
       }
-      if (!previous) {
-        await ctx.state.beginIngest({
-          reportId: report.reportId,
-          agentId: agent.id,
-          schoolId: school.id,
-          shiftMs,
-          finishedAt: report.finishedAt,
-        });
-      }
-      const shiftedResults = report.results.map((r) => shiftedResult(r, shiftMs));
-      const [storedLatest, history, stored, storedFindings] = await Promise.all([
-        ctx.state.latestResults(school.id),
-        ctx.state.history(school.id, 'bandwidth'),
-        ctx.state.availability(school.id, windowStartDay(receivedAt, school, ctx.targets)),
-        ctx.state.findings(school.id),
-      ]);
-      const latest = mergeLatest(storedLatest, shiftedResults);
-      const speedtests = [...history, ...shiftedResults.filter((r) => r.probe === 'bandwidth')];
-      const samples = teachingSamples(shiftedResults, school, ctx.targets);
-      const availability = {
-        up: stored.up + samples.availability.filter((s) => s.up).length,
-        total: stored.total + samples.availability.length,
-      };
-      const previousFindings = new Map(storedFindings.map((f) => [findingKey(f), f]));
-      const findings = nextFindings(previousFindings, shiftedResults, ctx.baseline, school);
-      for (const f of findings) previousFindings.set(findingKey(f), f);
-      const compliance = evaluateCompliance(
-        school,
-        latest,
-        ctx.targets,
-        speedtests,
-        availability,
-        [...previousFindings.values()],
-        receivedAt,
+      // one delivery of a report at a time in this collector: a second one (the agent's retry after its own
+      // timeout) waits until the first has completed or failed its ingest, then sees it as a duplicate
+      for (let running = inFlight.get(report.reportId); running; running = inFlight.get(report.reportId))
+        await running;
+      let finished: () => void = () => undefined;
+      inFlight.set(
+        report.reportId,
+        new Promise<void>((resolve) => {
+          finished = resolve;
+        }),
       );
+      const ingest = async () => {
+        const previous = await ctx.state.getIngest(report.reportId);
+        if (previous?.state === 'done') {
+          req.duplicateReport = true;
+          return reply.code(200).send({ status: 'duplicate', reportId: report.reportId });
+        }
+        if (previous && previous.agentId !== agent.id) {
+          return sendError(reply, 409, `reportId ${report.reportId} was already sent by another agent`);
+        }
+        const school = await ctx.state.getSchool(agent.schoolId);
+        if (!school)
+          return sendError(reply, 403, `school ${JSON.stringify(agent.schoolId)} is no longer registered`);
 
-      if (ctx.influx) {
-        const tier = tierOf(school, ctx.targets);
-        const points = reportToPoints(report, {
+        // when the request arrived, not when its turn came: a collector behind on its queue must not take
+        // its own backlog for a wrong agent clock (bench/ingest saw reports shifted by ~63 s that way)
+        const receivedAt = new Date(ctx.now().getTime() - reply.elapsedTime);
+        const sentAt = req.headers[SENT_AT_HEADER];
+        const measured = clockOffsetMs(sentAt, receivedAt);
+        if (sentAt !== undefined && (measured === undefined || Math.abs(measured) > MAX_CLOCK_OFFSET_MS)) {
+          return sendError(
+            reply,
+            400,
+            `${SENT_AT_HEADER}: ${JSON.stringify(String(sentAt)).slice(0, 80)} is not a usable time (RFC 3339, within 200 years of now)`,
+          );
+        }
+        const offset = measured ?? 0;
+        // a retried report keeps the shift chosen the first time, so its points land on the same timestamps
+        const shiftMs = previous
+          ? previous.shiftMs
+          : Math.abs(offset) > ctx.config.clock.maxOffsetS * 1000
+            ? offset
+            : 0;
+        // after the clock correction every time must be one the time-series store keeps: InfluxDB drops
+        // points beyond its retention and refuses ones past 2262, and would store the rest of the batch
+        const oldest = receivedAt.getTime() - ctx.config.ingest.maxAgeDays * 86_400_000;
+        const newest = receivedAt.getTime() + 86_400_000;
+        const outOfRange = [
+          ['startedAt', report.startedAt],
+          ['finishedAt', report.finishedAt],
+          ...report.results.map((r, i): [string, string] => [`results/${i}/at`, r.at]),
+        ]
+          .map(([path, iso]) => ({ path, t: Date.parse(iso as string) - shiftMs }))
+          .filter(({ t }) => t < oldest || t > newest);
+        if (outOfRange.length > 0) {
+          return sendError(
+            reply,
+            400,
+            outOfRange
+              .slice(0, 5)
+              .map(
+                ({ path, t }) =>
+                  `${path}: ${safeIso(t)} is ${t < oldest ? `older than ${ctx.config.ingest.maxAgeDays} days` : 'more than a day in the future'} (after clock correction)`,
+              )
+              .join('; '),
+          );
+        }
+        if (!previous) {
+          await ctx.state.beginIngest({
+            reportId: report.reportId,
+            agentId: agent.id,
+            schoolId: school.id,
+            shiftMs,
+            finishedAt: report.finishedAt,
+          });
+        }
+        const shiftedResults = report.results.map((r) => shiftedResult(r, shiftMs));
+        const [storedLatest, history, stored, storedFindings] = await Promise.all([
+          ctx.state.latestResults(school.id),
+          ctx.state.history(school.id, 'bandwidth'),
+          ctx.state.availability(school.id, windowStartDay(receivedAt, school, ctx.targets)),
+          ctx.state.findings(school.id),
+        ]);
+        const latest = mergeLatest(storedLatest, shiftedResults);
+        const speedtests = [...history, ...shiftedResults.filter((r) => r.probe === 'bandwidth')];
+        const samples = teachingSamples(shiftedResults, school, ctx.targets);
+        const availability = {
+          up: stored.up + samples.availability.filter((s) => s.up).length,
+          total: stored.total + samples.availability.length,
+        };
+        const previousFindings = new Map(storedFindings.map((f) => [findingKey(f), f]));
+        const findings = nextFindings(previousFindings, shiftedResults, ctx.baseline, school);
+        for (const f of findings) previousFindings.set(findingKey(f), f);
+        const compliance = evaluateCompliance(
           school,
-          tier,
-          uplinkGoalMbps: ctx.targets.uplink.tiers[tier].mbps,
+          latest,
+          ctx.targets,
+          speedtests,
+          availability,
+          [...previousFindings.values()],
+          receivedAt,
+        );
+
+        if (ctx.influx) {
+          const tier = tierOf(school, ctx.targets);
+          const points = reportToPoints(report, {
+            school,
+            tier,
+            uplinkGoalMbps: ctx.targets.uplink.tiers[tier].mbps,
+            shiftMs,
+            clockOffsetMs: offset,
+            receivedAt,
+            compliance,
+            findings,
+          });
+          const influx = ctx.influx;
+          try {
+            await ctx.influxReady();
+            await influx.writeCoalesced(points);
+            ctx.metrics.points.inc(points.length);
+          } catch (err) {
+            ctx.metrics.influxErrors.inc({
+              kind: err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected',
+            });
+            // a refusal that is about the collector (auth, missing database: 401/403/404), not the report, is retryable
+            const collectorSide =
+              err instanceof InfluxRejectedError && err.status !== undefined && err.status !== 400;
+            if (err instanceof InfluxUnavailableError || collectorSide) {
+              req.log.warn(
+                { reportId: report.reportId, err: err.message },
+                'InfluxDB unavailable; asking the agent to retry',
+              );
+              reply.header('retry-after', String(ctx.config.ingest.retryAfterS));
+              return sendError(
+                reply,
+                503,
+                'the time-series store is unavailable; keep the report and retry later',
+              );
+            }
+            if (err instanceof InfluxRejectedError) {
+              req.log.error({ reportId: report.reportId, err: err.message }, 'InfluxDB refused the points');
+              return sendError(reply, 422, `the report's series were refused: ${err.message}`);
+            }
+            throw err;
+          }
+        }
+        const first = await ctx.state.completeIngest({
+          reportId: report.reportId,
+          agent,
+          results: report.results,
           shiftMs,
           clockOffsetMs: offset,
           receivedAt,
           compliance,
+          availability: samples.availability,
           findings,
+          rooms: samples.rooms,
         });
-        const influx = ctx.influx;
-        try {
-          await ctx.influxReady();
-          await influx.writeCoalesced(points);
-          ctx.metrics.points.inc(points.length);
-        } catch (err) {
-          ctx.metrics.influxErrors.inc({
-            kind: err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected',
-          });
-          // a refusal that is about the collector (auth, missing database: 401/403/404), not the report, is retryable
-          const collectorSide =
-            err instanceof InfluxRejectedError && err.status !== undefined && err.status !== 400;
-          if (err instanceof InfluxUnavailableError || collectorSide) {
-            req.log.warn(
-              { reportId: report.reportId, err: err.message },
-              'InfluxDB unavailable; asking the agent to retry',
-            );
-            reply.header('retry-after', String(ctx.config.ingest.retryAfterS));
-            return sendError(
-              reply,
-              503,
-              'the time-series store is unavailable; keep the report and retry later',
-            );
-          }
-          if (err instanceof InfluxRejectedError) {
-            req.log.error({ reportId: report.reportId, err: err.message }, 'InfluxDB refused the points');
-            return sendError(reply, 422, `the report's series were refused: ${err.message}`);
-          }
-          throw err;
+        if (!first) {
+          req.duplicateReport = true;
+          return reply.code(200).send({ status: 'duplicate', reportId: report.reportId });
         }
+        if (shiftMs !== 0) {
+          req.log.warn(
+            { agentId: agent.id, schoolId: school.id, clockOffsetS: offset / 1000 },
+            'agent clock not synchronised; its timestamps were shifted to the collector clock',
+          );
+        }
+        if (ctx.config.alerts.enabled) {
+          // alert rules look at the new state soon: reports coalesce, delivery never delays the agent
+          ctx.alerts.evaluateSoon(ctx.now);
+        }
+        return reply.code(200).send({
+          status: 'stored',
+          reportId: report.reportId,
+          clockOffsetS: offset / 1000,
+          shifted: shiftMs !== 0,
+        });
+      };
+      try {
+        return await ingest();
+      } finally {
+        inFlight.delete(report.reportId);
+        finished();
       }
-      const first = await ctx.state.completeIngest({
-        reportId: report.reportId,
-        agent,
-        results: report.results,
-        shiftMs,
-        clockOffsetMs: offset,
-        receivedAt,
-        compliance,
-        availability: samples.availability,
-        findings,
-        rooms: samples.rooms,
-      });
-      if (!first) {
-        req.duplicateReport = true;
-        return reply.code(200).send({ status: 'duplicate', reportId: report.reportId });
-      }
-      if (shiftMs !== 0) {
-        req.log.warn(
-          { agentId: agent.id, schoolId: school.id, clockOffsetS: offset / 1000 },
-          'agent clock not synchronised; its timestamps were shifted to the collector clock',
-        );
-      }
-      if (ctx.config.alerts.enabled) {
-        // alert rules look at the new state soon: reports coalesce, delivery never delays the agent
-        ctx.alerts.evaluateSoon(ctx.now);
-      }
-      return reply.code(200).send({
-        status: 'stored',
-        reportId: report.reportId,
-        clockOffsetS: offset / 1000,
-        shifted: shiftMs !== 0,
-      });
-    };
-    try {
-      return await ingest();
-    } finally {
-      inFlight.delete(report.reportId);
-      finished();
-    }
-  };
+    }),
+  );
 }
