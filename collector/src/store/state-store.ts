@@ -213,7 +213,7 @@ export function resultKey(r: ProbeResult): string {
 /**
  * A result with its time moved back by `shiftMs` (the agent's clock correction) in the form the stores
  * keep and compare (toISOString); the result itself when that changes nothing, as for almost every
- * report (a copy of each was most of what an ingest allocated for it).
+ * report (the route and the store each copied every result of every report before).
  */
 export function shiftedResult(r: ProbeResult, shiftMs: number): ProbeResult {
   const at = new Date(Date.parse(r.at) - shiftMs).toISOString();
