@@ -29,3 +29,14 @@ export function apiError(statusCode: number, message: string): ApiError {
 export function sendError(reply: FastifyReply, statusCode: number, message: string): FastifyReply {
   return reply.code(statusCode).send(apiError(statusCode, message));
 }
+
+/** An error the client should retry (429, 503): with `Retry-After` in whole seconds. */
+export function sendRetryLater(
+  reply: FastifyReply,
+  statusCode: number,
+  retryAfterS: number,
+  message: string,
+): FastifyReply {
+  reply.header('retry-after', String(retryAfterS));
+  return sendError(reply, statusCode, message);
+}

@@ -4,7 +4,7 @@ import { checkReport } from '../../../protocol/report-check.js';
 import { formatProblem } from '../../../protocol/validate.js';
 import { SENT_AT_HEADER } from '../../../protocol/version.js';
 import type { CollectorContext } from '../context.js';
-import { sendError } from '../errors.js';
+import { sendError, sendRetryLater } from '../errors.js';
 import { teachingSamples, windowStartDay } from '../evaluate/availability.js';
 import { evaluateCompliance, tierOf } from '../evaluate/compliance.js';
 import { findingKey, nextFindings } from '../evaluate/findings.js';
@@ -81,10 +81,10 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     const waitS = limiter.take(req.agent.id);
     if (waitS === undefined) return;
     const retryAfterS = Math.max(1, Math.ceil(waitS));
-    reply.header('retry-after', String(retryAfterS));
-    await sendError(
+    await sendRetryLater(
       reply,
       429,
+      retryAfterS,
       `this agent sends more than ${perSecond} reports a second (burst ${burst}); retry in ${retryAfterS} s`,
     );
   };
@@ -95,10 +95,10 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     if (!req.agent || reply.sent || active < maxConcurrent) return;
     // before the body is read: under overload a refused report costs next to nothing
     req.overloaded = true;
-    reply.header('retry-after', String(retryAfterS));
-    await sendError(
+    await sendRetryLater(
       reply,
       503,
+      retryAfterS,
       `the collector is busy storing ${active} reports; keep the report and retry in ${retryAfterS} s`,
     );
   };
@@ -267,10 +267,10 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
                 { reportId: report.reportId, err: err.message },
                 'InfluxDB unavailable; asking the agent to retry',
               );
-              reply.header('retry-after', String(ctx.config.ingest.retryAfterS));
-              return sendError(
+              return sendRetryLater(
                 reply,
                 503,
+                ctx.config.ingest.retryAfterS,
                 'the time-series store is unavailable; keep the report and retry later',
               );
             }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { CollectorContext } from '../context.js';
-import { sendError } from '../errors.js';
+import { sendError, sendRetryLater } from '../errors.js';
 import { payloadStream } from '../speedtest/payload.js';
 import type { SlotScheduler } from '../speedtest/slots.js';
 import { attachUploadSink, UPLOAD_PATH, UPLOAD_PROTOCOL } from '../speedtest/upload-sink.js';
@@ -27,8 +27,7 @@ export function speedtestSlotRoutes(
     const agent = req.agent!;
     const r = slots.request(agent.id, agent.schoolId);
     if ('retryAfterS' in r) {
-      reply.header('retry-after', String(r.retryAfterS));
-      return sendError(reply, 429, `${r.reason}; retry in ${r.retryAfterS} s`);
+      return sendRetryLater(reply, 429, r.retryAfterS, `${r.reason}; retry in ${r.retryAfterS} s`);
     }
     req.log.info(
       { slot: r.granted.id, agentId: agent.id, schoolId: agent.schoolId },

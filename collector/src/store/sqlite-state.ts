@@ -148,6 +148,7 @@ export class SqliteState {
       this.db.transaction(() => {
         this.db.exec(`
           INSERT INTO availability_days (school_id, day, up, total)
+            -- (WHERE true: SQLite's parser needs it to read ON CONFLICT after a SELECT as an upsert)
             SELECT school_id, day, sum(up), sum(total) FROM availability WHERE true GROUP BY school_id, day
             ON CONFLICT(school_id, day) DO UPDATE SET up = up + excluded.up, total = total + excluded.total;
           DROP TABLE availability;
