@@ -27,9 +27,10 @@
 //   collector's state in a throw-away PostgreSQL (its CPU is printed too); [--influx-cores 1] runs influxd
 //   on those cores alone and everything else (collector, generators, PostgreSQL, this process) on the
 //   others, in every phase (taskset), as a deployment gives InfluxDB cores of its own; [--record-writes]
-//   replays the collector's own flat-out /write bodies straight to InfluxDB in a 5th phase (diagnostic)
+//   replays the collector's own flat-out /write bodies straight to InfluxDB in a 5th phase (diagnostic);
+//   [--influx-pprof DIR] takes a Go CPU profile of influxd in each measured phase (bench/pprof-top)
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,7 @@ import { SqliteState } from '../collector/src/store/sqlite-state.js';
 import { type Influxd, startInfluxd } from '../tests/helpers/influxd.js';
 import { type Postgres, startPostgres } from '../tests/helpers/postgres.js';
 import type { GenCommand, GenMessage, GenResult } from './load-gen.js';
+import { formatSummary, summariseProfile } from './pprof-top.js';
 import {
   cpuSeconds,
   findPid,
@@ -94,6 +96,8 @@ const opts = {
   /** /write bodies prepared for the raw phases (default: one per agent, so the same series are written). */
   rawBatches: numArg('--raw-batches', Number(argValue('--agents') ?? 10_000), 10),
   cpuProf: argValue('--cpu-prof'),
+  /** `--influx-pprof DIR`: a Go CPU profile of influxd per measured phase (its /debug/pprof), summarised. */
+  influxPprof: argValue('--influx-pprof'),
   /** `--alerts off`: the collector without alert evaluation (default: on, as deployed). */
   alerts: argValue('--alerts') !== 'off',
   /** Adds the index on agents(school_id) proposed for collector/src/store/state.ts before the collector starts. */
@@ -489,6 +493,28 @@ async function settle(influxPid: number, maxS = 180): Promise<Settle> {
   }
 }
 
+/**
+ * influxd's Go CPU profile from `from` to `to` (its /debug/pprof/profile), saved in `dir` and summarised
+ * (bench/pprof-top); a failure to take it is reported in the text, not thrown.
+ */
+async function influxProfile(name: string, dir: string, from: number, to: number): Promise<string> {
+  await new Promise((r) => setTimeout(r, Math.max(0, from - Date.now())));
+  const seconds = Math.max(1, Math.floor((to - Date.now()) / 1000));
+  try {
+    const res = await fetch(`${influxd?.url}/debug/pprof/profile?seconds=${seconds}`, {
+      signal: AbortSignal.timeout((seconds + 30) * 1000),
+    });
+    if (!res.ok) return `influxd profile of ${name}: HTTP ${res.status}`;
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `influxd-${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.pb.gz`);
+    writeFileSync(file, bytes);
+    return formatSummary(`influxd profile of ${name} (${file})`, summariseProfile(bytes), 30);
+  } catch (err) {
+    return `influxd profile of ${name}: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
 /** Runs one phase; CPU and InfluxDB's point counter are sampled when measuring starts and when it ends. */
 async function phase(
   name: string,
@@ -505,7 +531,9 @@ async function phase(
     new Promise<Sample>((resolve) => setTimeout(() => resolve(sample(pids)), Math.max(0, t - Date.now())));
   const first = at(measureFrom);
   const last = drain ? undefined : at(endAt);
+  const profile = opts.influxPprof ? influxProfile(name, opts.influxPprof, measureFrom, endAt) : undefined;
   const answers = (await gens.all(cmd)) as GenResult[];
+  if (profile) console.log(await profile);
   const start = await first;
   const end = last ? await last : await sample(pids);
   const m = merge(answers);
@@ -547,7 +575,7 @@ async function phase(
 async function main(): Promise<void> {
   const loadBefore = loadLine();
   const commit = gitCommit(ROOT);
-  influxd = await startInfluxd({ data: opts.influxData });
+  influxd = await startInfluxd({ data: opts.influxData, pprof: opts.influxPprof !== undefined });
   const influxPid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
   if (!influxPid) throw new Error('cannot find the pid of the influxd just started');
   pin(influxPid, pinning?.influx);

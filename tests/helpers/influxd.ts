@@ -83,6 +83,8 @@ export interface InfluxdOptions {
   continuousQueries?: boolean | { runInterval: string };
   /** More `[data]` settings, e.g. `{ 'cache-snapshot-memory-size': '256m' }` (digits are written as integers). */
   data?: Record<string, string>;
+  /** Serve Go's /debug/pprof on the HTTP port (default false), for bench/ingest --influx-pprof. */
+  pprof?: boolean;
 }
 
 function configText(dir: string, port: number, rpcPort: number, opts: InfluxdOptions = {}): string {
@@ -125,7 +127,7 @@ ${cqSection}
   auth-enabled = false
   log-enabled = false
   write-tracing = false
-  pprof-enabled = false
+  pprof-enabled = ${opts.pprof === true}
   unix-socket-enabled = false
 
 [ifql]
