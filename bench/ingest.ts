@@ -59,6 +59,11 @@ const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 const P99_GOAL_MS = 250;
 const RATIO_GOAL = 0.8;
 const RSS_GROWTH_GOAL = 0.1;
+/**
+ * How long InfluxDB's cache may go without writes before it is snapshotted (its
+ * cache-snapshot-write-cold-duration, default 10m), so that settle can wait for it to be empty.
+ */
+const COLD_CACHE = '5s';
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -121,6 +126,11 @@ const opts = {
   latestCache: argValue('--latest-cache') === undefined ? undefined : numArg('--latest-cache', 0, 0),
   /** `--collector-node-flags "--max-semi-space-size=64"`: V8/Node flags for the collector process. */
   collectorNodeFlags: (argValue('--collector-node-flags') ?? '').split(' ').filter((f) => f.length > 0),
+  /**
+   * `--keep-cache`: settle waits only for influxd's CPU, not for its cache to be written out, so a phase
+   * starts with what the phases before it left in the cache (as before session 7; see settle).
+   */
+  keepCache: process.argv.includes('--keep-cache'),
   /** `--influx-data cache-snapshot-memory-size=256m,…`: more [data] settings of the bench's influxd. */
   influxData: Object.fromEntries(
     (argValue('--influx-data') ?? '')
@@ -136,6 +146,7 @@ const opts = {
       }),
   ) as Record<string, string>,
 };
+if (!opts.keepCache) opts.influxData['cache-snapshot-write-cold-duration'] ??= COLD_CACHE;
 if (opts.state !== 'sqlite' && opts.state !== 'postgres') {
   console.error('bench/ingest: --state must be sqlite or postgres');
   process.exit(2);
@@ -311,6 +322,9 @@ interface Sample {
   writes: number;
   series: number;
   compactionS: number;
+  /** Bytes InfluxDB has written out of its caches so far (snapshots), and the bytes they hold now. */
+  snapshotBytes: number;
+  cacheBytes: number;
   alertEvalS: number;
   at: number;
 }
@@ -337,6 +351,7 @@ async function sample(pids: Pids): Promise<Sample> {
     writes,
     series: await seriesCount(),
     compactionS: await compactionSeconds(),
+    ...(await cacheStats()),
     alertEvalS: await alertEvaluationSeconds(pids.collectorUrl),
   };
 }
@@ -350,6 +365,15 @@ async function compactionSeconds(): Promise<number> {
   let ns = 0;
   for (const [k, v] of await influxStats(influxd!, 'tsm1_engine')) if (k.endsWith('Duration')) ns += v;
   return ns / 1e9;
+}
+
+/**
+ * InfluxDB's caches (`tsm1_cache` statistics of every shard): bytes snapshotted so far (`cachedBytes`, a
+ * counter; its `snapshotCount` is only the snapshots in progress), bytes held now (`memBytes`).
+ */
+async function cacheStats(): Promise<{ snapshotBytes: number; cacheBytes: number }> {
+  const c = await influxStats(influxd!, 'tsm1_cache');
+  return { snapshotBytes: c.get('cachedBytes') ?? 0, cacheBytes: c.get('memBytes') ?? 0 };
 }
 
 /** Series in the bench database (InfluxDB's `database` statistics): new ones are what a phase created. */
@@ -376,6 +400,9 @@ interface PhaseResult {
   writes: number;
   /** Seconds InfluxDB spent snapshotting and compacting during the window (wall time of those tasks). */
   compactionS: number;
+  /** MB InfluxDB snapshotted out of its cache during the window, and the MB its cache held when it began. */
+  snapshotMb: number;
+  cacheMbAtStart: number;
   bytes: number;
   cpu: { collector: number; influxd: number; generators: number; postgres: number };
   /** Seconds of the collector's alert evaluations in the window (wall time, part of its CPU). */
@@ -384,7 +411,17 @@ interface PhaseResult {
 
 function merge(results: GenResult[]): Omit<
   PhaseResult,
-  'name' | 'seconds' | 'points' | 'newSeries' | 'writes' | 'compactionS' | 'alertEvalS' | 'cpu' | 'windows'
+  | 'name'
+  | 'seconds'
+  | 'points'
+  | 'newSeries'
+  | 'writes'
+  | 'compactionS'
+  | 'snapshotMb'
+  | 'cacheMbAtStart'
+  | 'alertEvalS'
+  | 'cpu'
+  | 'windows'
 > & {
   doneAt: number[];
   latencyMs: number[];
@@ -475,21 +512,39 @@ function influxdWithSettle(r: PhaseResult): number {
 interface Settle {
   seconds: number;
   influxdCpu: number;
-  /** False when influxd was still busy when the bench gave up waiting. */
+  /** MB InfluxDB snapshotted out of its cache while settling. */
+  snapshotMb: number;
+  /** False when influxd was still busy (or its cache not written out) when the bench gave up waiting. */
   idle: boolean;
 }
 
-/** Waits until influxd uses < 5% of a core over a second (at most `maxS`): the work earlier phases left. */
+/**
+ * Waits (at most `maxS`) until influxd uses < 5% of a core over a second and, unless --keep-cache, its
+ * cache is empty: the work earlier phases left. A cache is written out when it reaches
+ * cache-snapshot-memory-size, and the cost of a snapshot grows with the series keys in it, not with the
+ * points; before session 7 a phase began with the points the phases before it had left in the cache
+ * (up to 256 MB), and the phase that filled it paid for all of them: session 7's influxd profiles gave
+ * flat-out 5.6× the raw phases' snapshot CPU per point that way (0.045 against 0.008 s per 1,000
+ * points). With the cache cold after COLD_CACHE, every phase begins with an empty one and pays for the
+ * snapshots of its own points only.
+ */
 async function settle(influxPid: number, maxS = 180): Promise<Settle> {
   const t0 = Date.now();
   const c0 = cpuSeconds(influxPid);
+  const s0 = (await cacheStats()).snapshotBytes;
   for (;;) {
     const before = cpuSeconds(influxPid);
     await new Promise((r) => setTimeout(r, 1000));
     const after = cpuSeconds(influxPid);
-    const idle = after - before < 0.05;
+    const cache = await cacheStats();
+    const idle = after - before < 0.05 && (opts.keepCache || cache.cacheBytes === 0);
     if (idle || Date.now() - t0 > maxS * 1000)
-      return { seconds: (Date.now() - t0) / 1000, influxdCpu: after - c0, idle };
+      return {
+        seconds: (Date.now() - t0) / 1000,
+        influxdCpu: after - c0,
+        snapshotMb: (cache.snapshotBytes - s0) / 1e6,
+        idle,
+      };
   }
 }
 
@@ -561,6 +616,8 @@ async function phase(
     newSeries: end.series - start.series,
     writes: end.writes - start.writes,
     compactionS: end.compactionS - start.compactionS,
+    snapshotMb: (end.snapshotBytes - start.snapshotBytes) / 1e6,
+    cacheMbAtStart: start.cacheBytes / 1e6,
     alertEvalS: end.alertEvalS - start.alertEvalS,
     bytes: m.bytes,
     cpu: {
@@ -973,6 +1030,9 @@ async function main(): Promise<void> {
   );
   p(
     `InfluxDB snapshot + compaction time (its tsm1_engine counters, s): steady ${fmt(steady.compactionS)}, raw before ${fmt(rawBefore.compactionS)}, flat-out ${fmt(flat.compactionS)}, raw after ${fmt(rawAfter.compactionS)}`,
+  );
+  p(
+    `InfluxDB MB snapshotted out of its cache (its tsm1_cache counters) in each phase + while settling, and the MB its cache held when the phase's measuring began: ${phases.map((r) => `${r.name.split(' (')[0]} ${fmt(r.snapshotMb, 0)} + ${r.settle ? fmt(r.settle.snapshotMb, 0) : '-'} (${fmt(r.cacheMbAtStart, 0)} MB)`).join('; ')}${opts.keepCache ? ' (--keep-cache: phases begin with what the ones before left in the cache)' : ''}`,
   );
   p(
     `InfluxDB series created: steady ${steady.newSeries}, raw before ${rawBefore.newSeries}, flat-out ${flat.newSeries}, raw after ${rawAfter.newSeries}`,
