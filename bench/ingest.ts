@@ -941,7 +941,7 @@ async function main(): Promise<void> {
             .map(([k, v]) => `${k} = ${v}`)
             .join(', ')}`
         : ''
-    }, pid ${influxPid}); collector ${url} (pid ${collectorPid})`,
+    }${process.env.GOGC ? `, GOGC=${process.env.GOGC} from the environment` : ''}, pid ${influxPid}); collector ${url} (pid ${collectorPid})`,
   );
   p(
     `report: ${sizes.map((s) => `${s.v} ${s.results} results ${fmt(s.bytes / 1024)} KB`).join(', ')} (base 4 cycles in 5, host every 5th, full 1 in 60)`,
