@@ -10,7 +10,6 @@
 // Each shape runs for --seconds (default 10) with 16 requests in flight, shapes in turn, --rounds times.
 // Prints influxd CPU seconds per 1,000 points (its /proc stat and its own httpd.pointsWrittenOK).
 // Run with: npx tsx bench/influx-write-shape.ts [--agents 2000] [--seconds 10] [--rounds 2] [--influx-cores 1]
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { InfluxDB, type IPoint } from 'influx';
@@ -19,7 +18,7 @@ import { DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.j
 import { InfluxStore } from '../collector/src/store/influx.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from '../collector/src/targets.js';
 import { startInfluxd } from '../tests/helpers/influxd.js';
-import { cpuSeconds, findPid, fmt, influxStats } from './proc.js';
+import { cpuSeconds, findPid, fmt, influxPinning, influxStats, pin } from './proc.js';
 import { pointsOfReport, TimedBody } from './raw-points.js';
 import { benchSchools, Templates } from './school-profile.js';
 
@@ -36,16 +35,12 @@ const influxd = await startInfluxd();
 try {
   const pid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
   if (pid === undefined) throw new Error('no influxd pid');
-  // `--influx-cores 1`: influxd on core 1 alone, this process (the writers) on core 0, as bench/ingest pins
+  // `--influx-cores 1`: influxd on core 1 alone, this process (the writers) on the others, as bench/ingest pins
   const cores = process.argv.indexOf('--influx-cores');
   if (cores >= 0) {
-    const influxCore = Number(process.argv[cores + 1]);
-    if (!Number.isInteger(influxCore) || influxCore < 0)
-      throw new Error('--influx-cores takes one core number');
-    execFileSync('taskset', ['-a', '-p', '-c', String(influxCore), String(pid)], { stdio: 'ignore' });
-    execFileSync('taskset', ['-a', '-p', '-c', influxCore === 0 ? '1' : '0', String(process.pid)], {
-      stdio: 'ignore',
-    });
+    const pinning = influxPinning('bench/influx-write-shape', process.argv[cores + 1] ?? '');
+    pin(pid, pinning.influx);
+    pin(process.pid, pinning.rest);
   }
   await influxd.query('CREATE DATABASE shape');
   const targets = loadTargets(DEFAULT_TARGETS_FILE);

@@ -29,7 +29,7 @@
 //   others, in every phase (taskset), as a deployment gives InfluxDB cores of its own; [--record-writes]
 //   replays the collector's own flat-out /write bodies straight to InfluxDB in a 5th phase (diagnostic);
 //   [--influx-pprof DIR] takes a Go CPU profile of influxd in each measured phase (bench/pprof-top)
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,9 +46,11 @@ import {
   firstJsonLine,
   fmt,
   gitCommit,
+  influxPinning,
   influxStats,
   loadLine,
   median,
+  pin,
   rssMb,
   stopChild,
   summarise,
@@ -163,33 +165,7 @@ if (opts.agents % opts.schools !== 0) {
 }
 const campuses = opts.agents / opts.schools;
 
-/** The cores of a taskset list (`1`, `0,2`, `2-3`), or an error naming --influx-cores. */
-function coreList(list: string): number[] {
-  const out: number[] = [];
-  for (const part of list.split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) throw new Error(`bench/ingest: --influx-cores: "${part}" is not a core or a range of cores`);
-    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.push(c);
-  }
-  return out;
-}
-const pinning = (() => {
-  if (opts.influxCores === undefined) return undefined;
-  const all = cpus().map((_, i) => i);
-  const influx = coreList(opts.influxCores);
-  const bad = influx.find((c) => !all.includes(c));
-  if (bad !== undefined)
-    throw new Error(`bench/ingest: --influx-cores: core ${bad} does not exist (${all.length} cores)`);
-  const rest = all.filter((c) => !influx.includes(c));
-  if (rest.length === 0)
-    throw new Error('bench/ingest: --influx-cores must leave at least one core for the rest');
-  return { influx: influx.join(','), rest: rest.join(',') };
-})();
-/** Every thread of a running process onto these cores (threads it starts later inherit them). */
-function pin(pid: number | undefined, cores: string | undefined): void {
-  if (pid === undefined || cores === undefined) return;
-  execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
-}
+const pinning = opts.influxCores === undefined ? undefined : influxPinning('bench/ingest', opts.influxCores);
 pin(process.pid, pinning?.rest);
 
 const children: ChildProcess[] = [];

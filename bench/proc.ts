@@ -1,6 +1,6 @@
 // Small helpers the collector benches share: /proc readings (CPU seconds, RSS, finding a pid by its
 // command line), percentiles, the machine's load, and child processes that print one JSON line when up.
-import { type ChildProcess, execSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, execSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -144,4 +144,37 @@ export async function influxStats(
   for (const row of await influxd.query(`SHOW STATS FOR '${module}'`))
     for (const [k, v] of Object.entries(row)) if (typeof v === 'number') sums.set(k, (sums.get(k) ?? 0) + v);
   return sums;
+}
+
+/** The cores of a taskset list (`1`, `0,2`, `2-3`), or an error naming --influx-cores. */
+function coreList(bench: string, list: string): number[] {
+  const out: number[] = [];
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) throw new Error(`${bench}: --influx-cores: "${part}" is not a core or a range of cores`);
+    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.push(c);
+  }
+  return out;
+}
+
+/**
+ * `--influx-cores LIST`: influxd on those cores, everything else on the others, as taskset lists; an
+ * error naming `bench` when a core does not exist or none is left for the rest.
+ */
+export function influxPinning(bench: string, list: string): { influx: string; rest: string } {
+  const all = cpus().map((_, i) => i);
+  const influx = coreList(bench, list);
+  const bad = influx.find((c) => !all.includes(c));
+  if (bad !== undefined)
+    throw new Error(`${bench}: --influx-cores: core ${bad} does not exist (${all.length} cores)`);
+  const rest = all.filter((c) => !influx.includes(c));
+  if (rest.length === 0)
+    throw new Error(`${bench}: --influx-cores must leave at least one core for the rest`);
+  return { influx: influx.join(','), rest: rest.join(',') };
+}
+
+/** Every thread of a running process onto these cores (threads it starts later inherit them). */
+export function pin(pid: number | undefined, cores: string | undefined): void {
+  if (pid === undefined || cores === undefined) return;
+  execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
 }
