@@ -18,8 +18,9 @@ import { DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.j
 import { InfluxStore } from '../collector/src/store/influx.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from '../collector/src/targets.js';
 import { startInfluxd } from '../tests/helpers/influxd.js';
+import { pointOfLine } from '../tests/helpers/line-protocol.js';
 import { cpuSeconds, findPid, fmt, influxPinning, influxStats, pin } from './proc.js';
-import { pointsOfReport, TimedBody } from './raw-points.js';
+import { linesOfReport, TimedBody } from './raw-points.js';
 import { benchSchools, Templates } from './school-profile.js';
 
 function arg(name: string, dflt: number): number {
@@ -59,8 +60,8 @@ try {
       campus: i % CAMPUSES,
     };
     const report = templates.report(agent, 1 + (i % 4), at, i); // base variants only
-    const points = pointsOfReport(report, schools[schoolIndex]!, targets, baseline, at);
-    reports.push({ points, body: new TimedBody(points, at.getTime()) });
+    const lines = linesOfReport(report, schools[schoolIndex]!, targets, baseline, at);
+    reports.push({ points: lines.map(pointOfLine), body: new TimedBody(lines, at.getTime()) });
   }
   const pool = new Pool(influxd.url, { connections: 16, pipelining: 1 });
   const client = new InfluxDB({

@@ -10,7 +10,7 @@ import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from '../col
 import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from '../collector/src/targets.js';
 import { SENT_AT_HEADER } from '../protocol/version.js';
 import { cpuSeconds } from './proc.js';
-import { pointsOfReport, TimedBody } from './raw-points.js';
+import { linesOfReport, TimedBody } from './raw-points.js';
 import { type BenchAgent, benchSchools, Templates, variantOf } from './school-profile.js';
 
 export interface GenInit {
@@ -264,8 +264,8 @@ function rawBody(i: number, cycle: number, at: Date): TimedBody {
   schools ??= benchSchools(init.schools);
   const agent = allAgents[i]!;
   const report = templates.report(agent, cycle, at, i);
-  const pts = pointsOfReport(report, schools[agent.schoolIndex]!, targets, baseline, at);
-  const body = new TimedBody(pts, at.getTime());
+  const lines = linesOfReport(report, schools[agent.schoolIndex]!, targets, baseline, at);
+  const body = new TimedBody(lines, at.getTime());
   if (!body.timedEverywhere) throw new Error('a point of a bench report does not carry the report time');
   return body;
 }

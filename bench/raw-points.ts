@@ -1,26 +1,23 @@
 // The points the collector writes for one report, built with the collector's own code (the evaluation the
-// ingest route runs on a report, then store/points.ts `reportToPoints`), and serialised to line protocol
-// byte for byte as the collector sends it (store/influx.ts `lineOf`), for the raw
-// `POST /write` ceiling of bench/ingest.
-import type { IPoint } from 'influx';
+// ingest route runs on a report, then store/points.ts `reportLines`): line protocol byte for byte as the
+// collector sends it, for the raw `POST /write` ceiling of bench/ingest.
 import type { BaselineConfig } from '../collector/src/baseline.js';
 import { teachingSamples } from '../collector/src/evaluate/availability.js';
 import { evaluateCompliance, tierOf } from '../collector/src/evaluate/compliance.js';
 import { nextFindings } from '../collector/src/evaluate/findings.js';
-import { lineOf } from '../collector/src/store/influx.js';
-import { reportToPoints } from '../collector/src/store/points.js';
+import { reportLines } from '../collector/src/store/points.js';
 import type { TargetsConfig } from '../collector/src/targets.js';
 import type { Report } from '../protocol/report.js';
 import type { School } from '../protocol/school.js';
 
-/** The points of one report as the ingest route builds them for a school without earlier state. */
-export function pointsOfReport(
+/** The lines of one report as the ingest route writes them for a school without earlier state. */
+export function linesOfReport(
   report: Report,
   school: School,
   targets: TargetsConfig,
   baseline: BaselineConfig,
   receivedAt: Date,
-): IPoint[] {
+): string[] {
   const samples = teachingSamples(report.results, school, targets);
   const availability = {
     up: samples.availability.filter((s) => s.up).length,
@@ -37,7 +34,7 @@ export function pointsOfReport(
     receivedAt,
   );
   const tier = tierOf(school, targets);
-  return reportToPoints(report, {
+  return reportLines(report, {
     school,
     tier,
     uplinkGoalMbps: targets.uplink.tiers[tier].mbps,
@@ -49,11 +46,6 @@ export function pointsOfReport(
   });
 }
 
-/** The `/write` body the collector sends for these points (store/influx.ts `lineOf`, ms precision). */
-export function lineProtocol(points: readonly IPoint[]): string {
-  return points.map(lineOf).join('\n');
-}
-
 /**
  * A `/write` body whose timestamps are holes: every point of a bench report carries the report's own
  * time, so the body is cut at that time and refilled with a fresh one for each send.
@@ -62,9 +54,9 @@ export class TimedBody {
   private readonly parts: string[];
   readonly points: number;
 
-  constructor(points: readonly IPoint[], atMs: number) {
-    this.points = points.length;
-    this.parts = lineProtocol(points).split(` ${atMs}`);
+  constructor(lines: readonly string[], atMs: number) {
+    this.points = lines.length;
+    this.parts = lines.join('\n').split(` ${atMs}`);
   }
 
   /** True when every point carried the template time (else the body cannot be re-timed). */

@@ -8,6 +8,7 @@ import {
   InfluxStore,
   InfluxUnavailableError,
   type IPoint,
+  lineOf,
   MAX_BATCH_POINTS,
   validatePoint,
 } from '../../collector/src/store/influx.js';
@@ -358,7 +359,7 @@ describe.skipIf(skipReason !== undefined)(
       reports[5] = reports[5]!.map((p) => ({ ...p, fields: { ...p.fields, rtt_ms: 'slow' } }));
       const outcomes = await Promise.all(
         reports.map((points) =>
-          store.writeCoalesced(points).then(
+          store.writeCoalesced(points.map(lineOf)).then(
             () => 'stored',
             (err: unknown) => err,
           ),

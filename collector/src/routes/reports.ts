@@ -10,7 +10,7 @@ import { evaluateCompliance, tierOf } from '../evaluate/compliance.js';
 import { findingKey, nextFindings } from '../evaluate/findings.js';
 import { KeyedRateLimiter } from '../rate-limit.js';
 import { InfluxRejectedError, InfluxUnavailableError } from '../store/influx.js';
-import { reportToPoints } from '../store/points.js';
+import { reportLines } from '../store/points.js';
 import { resultKey, shiftedResult } from '../store/state.js';
 import { agentAuth } from './auth.js';
 
@@ -240,7 +240,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
 
         if (ctx.influx) {
           const tier = tierOf(school, ctx.targets);
-          const points = reportToPoints(report, {
+          const lines = reportLines(report, {
             school,
             tier,
             uplinkGoalMbps: ctx.targets.uplink.tiers[tier].mbps,
@@ -253,8 +253,8 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           const influx = ctx.influx;
           try {
             await ctx.influxReady();
-            await influx.writeCoalesced(points);
-            ctx.metrics.points.inc(points.length);
+            await influx.writeCoalesced(lines);
+            ctx.metrics.points.inc(lines.length);
           } catch (err) {
             ctx.metrics.influxErrors.inc({
               kind: err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected',

@@ -113,7 +113,7 @@ function rejected(message: string): InfluxRejectedError {
 }
 
 /** Tag keys, tag values and field keys: InfluxDB 1.x refuses these (or the line) otherwise. */
-function checkKeyOrTagValue(measurement: string, what: string, value: unknown): void {
+export function checkKeyOrTagValue(measurement: string, what: string, value: unknown): void {
   if (typeof value !== 'string') throw rejected(`measurement "${measurement}": ${what} is not a string`);
   const problem =
     value.length === 0
@@ -173,8 +173,13 @@ const STRING_SPECIAL = /["\\]/;
 const STRING_SPECIAL_ALL = /["\\]/g;
 
 /** A tag key, tag value or field key on the line protocol: `,`, `=` and space escaped with a backslash. */
-function escapeKey(s: string): string {
+export function escapeKey(s: string): string {
   return TAG_SPECIAL.test(s) ? s.replace(TAG_SPECIAL_ALL, '\\$&') : s;
+}
+
+/** A string field value on the line protocol: quoted, `"` and `\` escaped with a backslash. */
+export function stringField(v: string): string {
+  return `"${STRING_SPECIAL.test(v) ? v.replace(STRING_SPECIAL_ALL, '\\$&') : v}"`;
 }
 
 /**
@@ -194,10 +199,7 @@ export function lineOf(point: IPoint): string {
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     const v = fields[k];
-    const value =
-      typeof v === 'string'
-        ? `"${STRING_SPECIAL.test(v) ? v.replace(STRING_SPECIAL_ALL, '\\$&') : v}"`
-        : String(v);
+    const value = typeof v === 'string' ? stringField(v) : String(v);
     line += `${i === 0 ? ' ' : ','}${escapeKey(k)}=${value}`;
   }
   const t = point.timestamp;
@@ -309,11 +311,12 @@ export class InfluxStore {
   }
 
   /**
-   * Like `write`, but the points may travel in one request with other reports' points written at the same
-   * time (WriteBatcher): the way the collector writes reports. Invalid points reject only this call.
+   * Like `write`, for lines already checked and serialised (store/points.ts `reportLines`), which may
+   * travel in one request with other reports' lines written at the same time (WriteBatcher): the way the
+   * collector writes reports.
    */
-  async writeCoalesced(points: IPoint[]): Promise<void> {
-    await this.batcher.submit(linesOf(points));
+  async writeCoalesced(lines: string[]): Promise<void> {
+    await this.batcher.submit(lines);
   }
 
   private async writeLines(lines: string[]): Promise<void> {
