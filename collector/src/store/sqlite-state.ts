@@ -386,10 +386,13 @@ export class SqliteState {
 
   /** Past results of the probes judged over several runs (speed tests), newest first. */
   history(schoolId: string, probe: ProbeResult['probe']): ProbeResult[] {
+    // the keys `probe|…` as a range: with `key LIKE ?` SQLite prepared the statement again on every call
+    // (the LIKE optimisation depends on the bound pattern), 60 µs per report
     return (
-      this.q(`SELECT json FROM history WHERE school_id = ? AND key LIKE ? ORDER BY at DESC`).all(
+      this.q(`SELECT json FROM history WHERE school_id = ? AND key >= ? AND key < ? ORDER BY at DESC`).all(
         schoolId,
-        `${probe}|%`,
+        `${probe}|`,
+        `${probe}}`, // '}' follows '|'
       ) as { json: string }[]
     ).map((r) => JSON.parse(r.json) as ProbeResult);
   }
