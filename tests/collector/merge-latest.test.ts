@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mergeLatest } from '../../collector/src/routes/reports.js';
-import { resultKey } from '../../collector/src/store/state-store.js';
+import { resultKey, shiftedResult } from '../../collector/src/store/state-store.js';
 import type { ProbeResult } from '../../protocol/report.js';
+import { makeReport } from '../helpers/reports.js';
 
 /** The rule as first written (a Map over every result's key): what mergeLatest must still answer. */
 function reference(previous: readonly ProbeResult[], incoming: readonly ProbeResult[]): ProbeResult[] {
@@ -68,6 +69,37 @@ describe('mergeLatest', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('shiftedResult', () => {
+  const result = (at: string): ProbeResult => ({ ...makeReport().results[0]!, at });
+  /** The rule as first written: parsed, moved and formatted again every time. */
+  const slow = (at: string, shiftMs: number) => new Date(Date.parse(at) - shiftMs).toISOString();
+
+  it('keeps the result itself exactly when parsing and formatting its time changes nothing', () => {
+    const edge = fc.constantFrom(
+      '2026-02-30T00:00:00.000Z', // read as 2 March
+      '2025-02-29T08:00:00.000Z',
+      '2024-02-29T08:00:00.000Z',
+      '2026-01-01T24:00:00.000Z', // read as the next day
+      '2026-12-02T10:00:00Z', // no milliseconds
+      '2026-12-02T18:00:00.000+08:00',
+      '2026-12-31T23:59:59.999Z',
+    );
+    const anyTime = fc
+      .integer({ min: Date.UTC(1970, 0, 1), max: Date.UTC(2200, 0, 1) })
+      .map((t) => new Date(t).toISOString());
+    fc.assert(
+      fc.property(fc.oneof(edge, anyTime), fc.constantFrom(0, 0, 61_000, -1), (at, shiftMs) => {
+        const r = result(at);
+        const out = shiftedResult(r, shiftMs);
+        expect(out.at).toBe(slow(at, shiftMs));
+        expect(out === r).toBe(out.at === at);
+        expect({ ...out, at }).toEqual(r);
+      }),
+      { numRuns: 500 },
     );
   });
 });
