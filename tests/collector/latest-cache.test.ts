@@ -111,4 +111,55 @@ describe('the SQLite store’s cache of latest results', () => {
       { numRuns: 60, seed: 1123 },
     );
   });
+  it('keeps per key the newest result of a report, a key twice in it and more rows than one statement', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-latest-'));
+    dirs.push(dir);
+    const store = new SqliteStateStore(dir);
+    await store.upsertSchool({ id: 's0', name: '学校', timezone: 'Asia/Shanghai' });
+    const { code } = await store.createEnrollCode('s0', 60_000);
+    const enrolled = await store.enroll(code, { hostname: 'h', version: '0.1.0' });
+    if ('error' in enrolled) throw new Error(enrolled.error);
+    const agent = enrolled.agent;
+    const reader = new SqliteState(dir, { latestCacheResults: 0 });
+    const expected = new Map<string, ProbeResult>();
+    await fc.assert(
+      fc.asyncProperty(
+        // 150 results of 80 devices: several statements' worth, most devices twice, times in any order
+        fc.array(fc.record({ d: fc.integer({ min: 0, max: 79 }), dt: fc.integer({ min: -3, max: 3 }) }), {
+          minLength: 150,
+          maxLength: 150,
+        }),
+        fc.uuid(),
+        async (rows, reportId) => {
+          const results = rows.map((r, i) => result(`设备 ${r.d}`, T0 + r.dt * 60_000, i + 1));
+          for (const r of results) {
+            const old = expected.get(r.target);
+            if (!old || r.at >= old.at) expected.set(r.target, r);
+          }
+          await store.beginIngest({
+            reportId,
+            agentId: agent.id,
+            schoolId: 's0',
+            shiftMs: 0,
+            finishedAt: new Date(T0).toISOString(),
+          });
+          await store.completeIngest({
+            reportId,
+            agent,
+            results,
+            shiftMs: 0,
+            clockOffsetMs: 0,
+            receivedAt: new Date(T0),
+            compliance: [],
+          });
+          const stored = reader.latestResults('s0');
+          expect(new Map(stored.map((r) => [r.target, r]))).toEqual(expected);
+          expect(await store.latestResults('s0')).toEqual(stored);
+        },
+      ),
+      { numRuns: 15, seed: 77 },
+    );
+    reader.close();
+    await store.close();
+  });
 });
