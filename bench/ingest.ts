@@ -30,7 +30,16 @@
 //   replays the collector's own flat-out /write bodies straight to InfluxDB in a 5th phase (diagnostic);
 //   [--influx-pprof DIR] takes a Go CPU profile of influxd in each measured phase (bench/pprof-top)
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -133,6 +142,8 @@ const opts = {
    * starts with what the phases before it left in the cache (as before session 7; see settle).
    */
   keepCache: process.argv.includes('--keep-cache'),
+  /** `--tsx`: the collector's TypeScript through tsx even when a fresh build (`npm run build`) is there. */
+  tsx: process.argv.includes('--tsx'),
   /** `--influx-data cache-snapshot-memory-size=256m,…`: more [data] settings of the bench's influxd. */
   influxData: Object.fromEntries(
     (argValue('--influx-data') ?? '')
@@ -173,6 +184,36 @@ const dir = mkdtempSync(join(tmpdir(), 'cw-bench-ingest-'));
 let influxd: Influxd | undefined;
 let postgres: Postgres | undefined;
 let cleaning: Promise<void> | undefined;
+
+/** The TypeScript sources under a directory of ROOT (recursive), relative to ROOT. */
+function tsSources(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => join(e.parentPath, e.name).slice(ROOT.length + 1));
+}
+
+/**
+ * How the collector process runs: the built JavaScript (dist/, what scripts/start.sh and the systemd unit
+ * run) when `npm run build` is newer than every collector and protocol source, else the TypeScript through
+ * tsx (whose output differs: esbuild wraps functions in `__name` calls, ~1.5% of the collector's CPU in
+ * bench/ingest profiles), and why.
+ */
+function collectorEntry(): { args: string[]; how: string } {
+  const built = join(ROOT, 'dist', 'bench', 'collector-main.js');
+  const tsx = { args: ['--import', 'tsx', join(ROOT, 'bench', 'collector-main.ts')] };
+  if (opts.tsx) return { ...tsx, how: 'TypeScript through tsx (--tsx)' };
+  // every source compiled since it last changed (tsc writes each output file on every build)
+  const stale = [...tsSources('collector/src'), ...tsSources('protocol'), 'bench/collector-main.ts'].find(
+    (ts) => {
+      const js = join(ROOT, 'dist', ts.replace(/\.ts$/, '.js'));
+      return !existsSync(js) || statSync(js).mtimeMs < statSync(join(ROOT, ts)).mtimeMs;
+    },
+  );
+  if (stale) {
+    return { ...tsx, how: `TypeScript through tsx (${stale} changed since \`npm run build\`)` };
+  }
+  return { args: [built], how: 'built JavaScript (dist/, as deployed)' };
+}
 
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
@@ -656,14 +697,13 @@ async function main(): Promise<void> {
     }),
   );
 
+  const entry = collectorEntry();
   const collector = spawn(
     process.execPath,
     [
       ...(opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : []),
       ...opts.collectorNodeFlags,
-      '--import',
-      'tsx',
-      join(ROOT, 'bench', 'collector-main.ts'),
+      ...entry.args,
       configFile,
       ...(opts.synchronous ? ['--synchronous', opts.synchronous.toUpperCase()] : []),
     ],
@@ -923,7 +963,7 @@ async function main(): Promise<void> {
     `report: ${sizes.map((s) => `${s.v} ${s.results} results ${fmt(s.bytes / 1024)} KB`).join(', ')} (base 4 cycles in 5, host every 5th, full 1 in 60)`,
   );
   p(
-    `collector: default config${opts.alerts ? ' (alert evaluation on, as deployed)' : ', alert evaluation OFF (--alerts off)'}${opts.agentsIndex ? ', with the proposed index agents(school_id) (--fix-agents-index)' : ''}${opts.synchronous ? `, SQLite synchronous = ${opts.synchronous.toUpperCase()} (--synchronous; state.ts sets FULL)` : ''}${opts.latestCache === undefined ? '' : `, state.latestCacheResults = ${opts.latestCache} (--latest-cache)`}${opts.collectorNodeFlags.length > 0 ? `, node ${opts.collectorNodeFlags.join(' ')}` : ''}; CPU for start-up ${fmt(collectorCpuIdle, 2)} s`,
+    `collector: default config${opts.alerts ? ' (alert evaluation on, as deployed)' : ', alert evaluation OFF (--alerts off)'}${opts.agentsIndex ? ', with the proposed index agents(school_id) (--fix-agents-index)' : ''}${opts.synchronous ? `, SQLite synchronous = ${opts.synchronous.toUpperCase()} (--synchronous; state.ts sets FULL)` : ''}${opts.latestCache === undefined ? '' : `, state.latestCacheResults = ${opts.latestCache} (--latest-cache)`}${opts.collectorNodeFlags.length > 0 ? `, node ${opts.collectorNodeFlags.join(' ')}` : ''}; run as ${entry.how}; CPU for start-up ${fmt(collectorCpuIdle, 2)} s`,
   );
   p(
     primed
