@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SENT_AT_HEADER } from '../../protocol/version.js';
 import { makeReport } from '../helpers/reports.js';
 import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
 
@@ -76,5 +77,43 @@ describe('two deliveries of one report at the same time (an agent retrying after
     const metrics = await w.app!.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toContain('campuswatch_reports_total{outcome="stored"} 1');
     expect(metrics.body).toContain('campuswatch_reports_total{outcome="duplicate"} 1');
+  });
+  it('journals a report before writing its series only when its clock is off by over half the threshold', async () => {
+    const { agentId, token } = w.enrollDirect(XINGHAI.id, 'clocks');
+    const state = sqliteOf(w.app!);
+    // maxOffsetS is 30: in sync; 20 s off (not shifted, but near it); 10 minutes slow (shifted)
+    const cases = [
+      { offsetS: 0, ahead: false, shifted: false },
+      { offsetS: 20, ahead: true, shifted: false },
+      { offsetS: -600, ahead: true, shifted: true },
+    ];
+    for (const c of cases) {
+      const report = makeReport({ agentId, schoolId: XINGHAI.id });
+      const answer = w.app!.inject({
+        method: 'POST',
+        url: '/api/v1/reports',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          [SENT_AT_HEADER]: new Date(Date.now() + c.offsetS * 1000).toISOString(),
+        },
+        payload: JSON.stringify(report),
+      });
+      await influx.held(1);
+      // while its series are being written
+      const during = state.getIngest(report.reportId);
+      if (c.ahead) {
+        expect(during, `offset ${c.offsetS} s`).toMatchObject({ state: 'writing' });
+        expect(Math.abs(during!.shiftMs - (c.shifted ? c.offsetS * 1000 : 0))).toBeLessThan(5000);
+      } else {
+        expect(during, `offset ${c.offsetS} s`).toBeUndefined();
+      }
+      influx.release();
+      const res = await answer;
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ status: 'stored', shifted: c.shifted });
+      expect(state.getIngest(report.reportId)?.state).toBe('done');
+    }
+    expect(state.ingestOrder(agentId)).toHaveLength(3);
   });
 });

@@ -432,6 +432,56 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
       expect(await store.availability(agent.schoolId, '2025-09-01')).toEqual({ up: 1, total: 2 });
     });
 
+    it('journals a report not begun with its completion; a begun one keeps its row and shift', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      const begin = {
+        reportId: 'r2',
+        agentId: agent.id,
+        schoolId: agent.schoolId,
+        shiftMs: 0,
+        finishedAt: iso(T0),
+      };
+      const args: CompleteIngest = {
+        reportId: 'r2',
+        agent,
+        results: [reach(T0)],
+        shiftMs: 0,
+        clockOffsetMs: 12,
+        receivedAt: new Date(T0 + 2000),
+        compliance: [],
+        availability: [{ device: '录播主机 A1', day: '2025-09-01', up: true }],
+        begin,
+      };
+      expect(await store.completeIngest(args)).toBe(true);
+      expect(await store.getIngest('r2')).toEqual({
+        reportId: 'r2',
+        agentId: agent.id,
+        state: 'done',
+        shiftMs: 0,
+      });
+      expect(await store.ingestOrder(agent.id)).toEqual([{ reportId: 'r2', finishedAt: iso(T0) }]);
+      // the same again (a second delivery): nothing applied twice
+      expect(await store.completeIngest(args)).toBe(false);
+      expect(await store.availability(agent.schoolId, '2025-09-01')).toEqual({ up: 1, total: 1 });
+      // begun ahead with a shift: the completion's journal row changes nothing of it
+      await store.beginIngest({ ...begin, reportId: 'r3', shiftMs: 40_000 });
+      expect(
+        await store.completeIngest({
+          ...args,
+          reportId: 'r3',
+          shiftMs: 40_000,
+          begin: { ...begin, reportId: 'r3' },
+        }),
+      ).toBe(true);
+      expect(await store.getIngest('r3')).toEqual({
+        reportId: 'r3',
+        agentId: agent.id,
+        state: 'done',
+        shiftMs: 40_000,
+      });
+    });
+
     it('completes a report once when two stores on the same state complete it at once', async () => {
       const { store, another } = await backend.fresh();
       const second = await another();

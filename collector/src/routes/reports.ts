@@ -202,15 +202,20 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
               .join('; '),
           );
         }
-        if (!previous) {
-          await ctx.state.beginIngest({
-            reportId: report.reportId,
-            agentId: agent.id,
-            schoolId: school.id,
-            shiftMs,
-            finishedAt: report.finishedAt,
-          });
-        }
+        const begin = {
+          reportId: report.reportId,
+          agentId: agent.id,
+          schoolId: school.id,
+          shiftMs,
+          finishedAt: report.finishedAt,
+        };
+        // The journal row keeps the shift chosen for a report so that a retry after a crash writes the same
+        // timestamps. It is committed before the series are written only when the clock is off by more than
+        // half the threshold: otherwise a retry measures an offset under the threshold again (the clock would
+        // have to jump by over maxOffsetS/2 in between), shifts by 0 as now, and the row is written with the
+        // completion, saving a commit per report.
+        const beginFirst = !previous && Math.abs(offset) > (ctx.config.clock.maxOffsetS * 1000) / 2;
+        if (beginFirst) await ctx.state.beginIngest(begin);
         const shiftedResults = report.results.map((r) => shiftedResult(r, shiftMs));
         const [storedLatest, history, stored, storedFindings] = await Promise.all([
           ctx.state.latestResults(school.id),
@@ -292,6 +297,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           availability: samples.availability,
           findings,
           rooms: samples.rooms,
+          ...(previous || beginFirst ? {} : { begin }),
         });
         if (!first) {
           req.duplicateReport = true;

@@ -152,6 +152,17 @@ interface SilenceDbRow {
   created_by: string;
 }
 
+const BEGIN_INGEST = `INSERT INTO ingests (report_id, agent_id, school_id, state, shift_ms, received_at, finished_at)
+  VALUES ($1, $2, $3, 'writing', $4, $5, $6) ON CONFLICT (report_id) DO NOTHING`;
+const beginIngestValues = (r: BeginIngest) => [
+  r.reportId,
+  r.agentId,
+  r.schoolId,
+  r.shiftMs,
+  new Date().toISOString(),
+  r.finishedAt,
+];
+
 /** Anything that runs a query: the pool or a client inside a transaction. */
 interface Queryable {
   query<R extends QueryResultRow>(
@@ -392,11 +403,7 @@ export class PgStateStore implements StateStore {
   }
 
   async beginIngest(r: BeginIngest): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO ingests (report_id, agent_id, school_id, state, shift_ms, received_at, finished_at)
-       VALUES ($1, $2, $3, 'writing', $4, $5, $6) ON CONFLICT (report_id) DO NOTHING`,
-      [r.reportId, r.agentId, r.schoolId, r.shiftMs, new Date().toISOString(), r.finishedAt],
-    );
+    await this.pool.query(BEGIN_INGEST, beginIngestValues(r));
   }
 
   async completeIngest(args: CompleteIngest): Promise<boolean> {
@@ -421,6 +428,7 @@ export class PgStateStore implements StateStore {
     const sampleRows = samplesPerDay(args.availability);
 
     return this.tx(async (c) => {
+      if (args.begin) await c.query(BEGIN_INGEST, beginIngestValues(args.begin));
       // only the first completion counts: the row lock makes a concurrent one wait, then change nothing
       const marked = await c.query(
         `UPDATE ingests SET state = 'done', received_at = $1 WHERE report_id = $2 AND state = 'writing'`,

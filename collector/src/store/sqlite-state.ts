@@ -283,6 +283,7 @@ export class SqliteState {
     const at = args.receivedAt.toISOString();
     const written: LatestWrite[] = [];
     const applied = this.db.transaction((): boolean => {
+      if (args.begin) this.beginIngest(args.begin);
       // only the first completion counts: a concurrent delivery of the same report applies nothing twice
       const marked = this.q(
         `UPDATE ingests SET state = 'done', received_at = ? WHERE report_id = ? AND state = 'writing'`,

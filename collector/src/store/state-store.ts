@@ -62,6 +62,12 @@ export interface CompleteIngest {
   findings?: readonly FindingRecord[];
   /** Rooms of this report as seen in teaching hours: down ones open (or keep) a down-since, up ones close it. */
   rooms?: readonly { room: string; roomType: string; up: boolean; at: string; detail: string }[];
+  /**
+   * A report not begun (`beginIngest`) before its series were written: its journal row, written first in
+   * the same transaction (a no-op when the report is known). The collector begins a report ahead only
+   * when its time shift must survive a crash: see routes/reports.ts.
+   */
+  begin?: BeginIngest;
 }
 
 export interface RoomDown {
