@@ -2,12 +2,20 @@ import type { CollectorContext } from '../context.js';
 import { roomAlertCandidates } from '../evaluate/availability.js';
 import { effectiveState } from '../evaluate/findings.js';
 import { schoolCompliance } from '../evaluate/school-view.js';
+import { Slicer } from '../slicer.js';
 import type { SchoolFacts } from './rules.js';
 
-/** Everything the alert rules look at, read from the state store for every school. */
+/** Schools whose facts are read at once (concurrent queries on PostgreSQL) between pauses. */
+const SCHOOLS_AT_ONCE = 25;
+
+/**
+ * Everything the alert rules look at, read from the state store for every school; a `slicer` lets
+ * reports be served between groups of schools.
+ */
 export async function collectFacts(
   ctx: Pick<CollectorContext, 'state' | 'targets'>,
   now: Date,
+  slicer: Slicer = new Slicer(),
 ): Promise<SchoolFacts[]> {
   const { state } = ctx;
   const [schools, agents, findings] = await Promise.all([
@@ -17,18 +25,25 @@ export async function collectFacts(
   ]);
   const agentsOf = groupBy(agents, (a) => a.schoolId);
   const findingsOf = groupBy(findings, (f) => f.schoolId);
-  return Promise.all(
-    schools.map(async (school) => ({
-      school,
-      agents: agentsOf.get(school.id) ?? [],
-      findings: (findingsOf.get(school.id) ?? []).map((f) => ({
-        ...f,
-        effective: effectiveState(f, now, school.timezone),
-      })),
-      compliance: await schoolCompliance(state, ctx.targets, school),
-      roomsDown: roomAlertCandidates(await state.roomsDown(school.id), now, ctx.targets),
-    })),
-  );
+  const facts: SchoolFacts[] = [];
+  for (let i = 0; i < schools.length; i += SCHOOLS_AT_ONCE) {
+    await slicer.pause();
+    facts.push(
+      ...(await Promise.all(
+        schools.slice(i, i + SCHOOLS_AT_ONCE).map(async (school) => ({
+          school,
+          agents: agentsOf.get(school.id) ?? [],
+          findings: (findingsOf.get(school.id) ?? []).map((f) => ({
+            ...f,
+            effective: effectiveState(f, now, school.timezone),
+          })),
+          compliance: await schoolCompliance(state, ctx.targets, school),
+          roomsDown: roomAlertCandidates(await state.roomsDown(school.id), now, ctx.targets),
+        })),
+      )),
+    );
+  }
+  return facts;
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {

@@ -25,7 +25,7 @@ export function createAlerting(
     repeatS: config.alerts.repeatS,
     ...(config.alerts.digest.enabled ? { digestAt: config.alerts.digest.at } : {}),
     log,
-    facts: (now) => collectFacts(ctx, now),
+    facts: (now, slicer) => collectFacts(ctx, now, slicer),
     desired: (f, now) =>
       desiredAlerts(
         f,
