@@ -330,7 +330,7 @@ interface Pids {
   postgres?: number;
 }
 
-interface Sample {
+interface Sample extends CollectorMetricsSample {
   collector: number;
   influxd: number;
   generators: number;
@@ -342,15 +342,49 @@ interface Sample {
   /** Bytes InfluxDB has written out of its caches so far (snapshots), and the bytes they hold now. */
   snapshotBytes: number;
   cacheBytes: number;
-  alertEvalS: number;
   at: number;
 }
 
-/** Seconds the collector's alert evaluations took so far (its /metrics `campuswatch_alert_evaluation_seconds`). */
-async function alertEvaluationSeconds(collectorUrl: string): Promise<number> {
+/** What the bench reads from the collector's own /metrics at each sample. */
+interface CollectorMetricsSample {
+  /** Seconds of alert evaluations so far. */
+  alertEvalS: number;
+  /** Event-loop delay since the previous scrape (prom-client resets its histogram on each): max, p99. */
+  loopMaxMs: number;
+  loopP99Ms: number;
+  /** Its /write requests answered by InfluxDB so far, cumulative per histogram bound (seconds). */
+  writeBuckets: [number, number][];
+}
+
+async function collectorMetrics(collectorUrl: string): Promise<CollectorMetricsSample> {
   const text = await (await fetch(`${collectorUrl}/metrics`)).text();
-  const m = /^campuswatch_alert_evaluation_seconds ([0-9.e+-]+)$/m.exec(text);
-  return m ? Number(m[1]) : Number.NaN;
+  const value = (name: string) => {
+    const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : Number.NaN;
+  };
+  const writeBuckets: [number, number][] = [];
+  for (const m of text.matchAll(
+    /^campuswatch_influxdb_write_duration_seconds_bucket\{le="([^"]+)",outcome="ok"\} ([0-9.e+-]+)$/gm,
+  )) {
+    writeBuckets.push([m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2])]);
+  }
+  return {
+    alertEvalS: value('campuswatch_alert_evaluation_seconds'),
+    loopMaxMs: value('campuswatch_collector_nodejs_eventloop_lag_max_seconds') * 1000,
+    loopP99Ms: value('campuswatch_collector_nodejs_eventloop_lag_p99_seconds') * 1000,
+    writeBuckets,
+  };
+}
+
+/** Count and upper bounds of p50 and p99 of the /write requests answered between two samples. */
+function writeLatency(
+  start: CollectorMetricsSample,
+  end: CollectorMetricsSample,
+): { n: number; p50: number; p99: number } {
+  const counts = end.writeBuckets.map(([le, c], i) => [le, c - (start.writeBuckets[i]?.[1] ?? 0)] as const);
+  const n = counts.at(-1)?.[1] ?? 0;
+  const bound = (q: number) => counts.find(([, c]) => c >= q * n)?.[0] ?? Number.NaN;
+  return { n, p50: bound(0.5), p99: bound(0.99) };
 }
 
 async function sample(pids: Pids): Promise<Sample> {
@@ -369,7 +403,7 @@ async function sample(pids: Pids): Promise<Sample> {
     series: await seriesCount(),
     compactionS: await compactionSeconds(),
     ...(await cacheStats()),
-    alertEvalS: await alertEvaluationSeconds(pids.collectorUrl),
+    ...(await collectorMetrics(pids.collectorUrl)),
   };
 }
 
@@ -424,6 +458,10 @@ interface PhaseResult {
   cpu: { collector: number; influxd: number; generators: number; postgres: number };
   /** Seconds of the collector's alert evaluations in the window (wall time, part of its CPU). */
   alertEvalS: number;
+  /** The collector's event-loop delay in the window (its /metrics): max and p99, ms. */
+  loop: { maxMs: number; p99Ms: number };
+  /** Its /write requests answered by InfluxDB in the window: count, p50 and p99 (histogram bounds, s). */
+  influxWrites: { n: number; p50: number; p99: number };
 }
 
 function merge(results: GenResult[]): Omit<
@@ -437,6 +475,8 @@ function merge(results: GenResult[]): Omit<
   | 'snapshotMb'
   | 'cacheMbAtStart'
   | 'alertEvalS'
+  | 'loop'
+  | 'influxWrites'
   | 'cpu'
   | 'windows'
 > & {
@@ -636,6 +676,8 @@ async function phase(
     snapshotMb: (end.snapshotBytes - start.snapshotBytes) / 1e6,
     cacheMbAtStart: start.cacheBytes / 1e6,
     alertEvalS: end.alertEvalS - start.alertEvalS,
+    loop: { maxMs: end.loopMaxMs, p99Ms: end.loopP99Ms },
+    influxWrites: writeLatency(start, end),
     bytes: m.bytes,
     cpu: {
       collector: end.collector - start.collector,
@@ -1040,6 +1082,14 @@ async function main(): Promise<void> {
   );
   p(
     `collector alert evaluations (its /metrics): steady ${fmt(steady.alertEvalS)} s (${fmt((steady.alertEvalS / Math.max(1e-9, steady.cpu.collector)) * 100, 0)}% of its CPU), flat-out ${fmt(flat.alertEvalS)} s (${fmt((flat.alertEvalS / Math.max(1e-9, flat.cpu.collector)) * 100, 0)}%)`,
+  );
+  const stalls = (r: PhaseResult) => {
+    const w = r.influxWrites;
+    const le = (x: number) => (Number.isFinite(x) ? `≤ ${fmt(x * 1000, 0)} ms` : '> 10 s');
+    return `${r.name.split(' ')[0]} loop max ${fmt(r.loop.maxMs, 0)} ms (p99 ${fmt(r.loop.p99Ms, 0)}), ${w.n} writes p50 ${le(w.p50)}, p99 ${le(w.p99)}`;
+  };
+  p(
+    `collector event-loop delay and its InfluxDB /write answer times (its /metrics, over each phase): ${stalls(steady)}; ${stalls(flat)}`,
   );
   p(
     `InfluxDB points per /write request (its httpd counters): steady ${fmt(steady.points / Math.max(1, steady.writes))}, raw before ${fmt(rawBefore.points / Math.max(1, rawBefore.writes))}, flat-out ${fmt(flat.points / Math.max(1, flat.writes))}, raw after ${fmt(rawAfter.points / Math.max(1, rawAfter.writes))}`,

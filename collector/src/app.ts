@@ -138,6 +138,10 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     alertEvaluationSeconds: () => alerting.manager.evaluationSeconds,
     slots: () => base.slots.stats(),
   });
+  if (influx) {
+    influx.onWrite = (seconds, ok) =>
+      metrics.influxWriteSeconds.observe({ outcome: ok ? 'ok' : 'failed' }, seconds);
+  }
   const ctx: CollectorContext = {
     ...base,
     alerts: alerting.manager,

@@ -39,6 +39,8 @@ export class CollectorMetrics {
   readonly ingestSeconds: Histogram<'outcome'>;
   readonly points: Counter;
   readonly influxErrors: Counter<'kind'>;
+  /** `/write` requests to InfluxDB (each carries the points of the reports finished meanwhile). */
+  readonly influxWriteSeconds: Histogram<'outcome'>;
   /** Reports being stored now (ingest.maxConcurrent turns more away). */
   readonly ingestsInFlight: Gauge;
 
@@ -73,6 +75,13 @@ export class CollectorMetrics {
       name: 'campuswatch_influxdb_write_errors_total',
       help: 'Failed InfluxDB writes: unavailable (the agent retries) or rejected (the points were refused)',
       labelNames: ['kind'],
+      registers,
+    });
+    this.influxWriteSeconds = new Histogram({
+      name: 'campuswatch_influxdb_write_duration_seconds',
+      help: 'Time InfluxDB took to answer a /write request (the points of every report finished meanwhile), by outcome (ok, failed)',
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
     this.ingestsInFlight = new Gauge({

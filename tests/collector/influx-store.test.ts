@@ -202,6 +202,11 @@ describe('InfluxStore against a fake HTTP peer', () => {
       password: 'secret',
       timeoutMs: 2000,
     });
+    const told: boolean[] = [];
+    store.onWrite = (seconds, ok) => {
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      told.push(ok);
+    };
     status = 503;
     const unavailable = await rejection(store.write([devicePoint(0)]));
     expect(unavailable).toBeInstanceOf(InfluxUnavailableError);
@@ -217,6 +222,7 @@ describe('InfluxStore against a fake HTTP peer', () => {
     expect((refused as Error).cause).toBeUndefined();
     expect(JSON.stringify(refused)).not.toContain('secret');
     expect(JSON.stringify(refused)).not.toContain(Buffer.from('u:secret').toString('base64'));
+    expect(told).toEqual([false, false]); // each /write reported with its outcome
     await store.close();
   });
 

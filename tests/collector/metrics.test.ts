@@ -105,6 +105,9 @@ describe('GET /metrics (Prometheus text format)', () => {
         }
         expect(stored).toBeGreaterThan(3);
         expect(m.get('campuswatch_influxdb_points_written_total')).toBe(stored);
+        // one /write per report here (nothing else was being written), each answered within the buckets
+        expect(m.get('campuswatch_influxdb_write_duration_seconds_count{outcome="ok"}')).toBe(3);
+        expect(m.get('campuswatch_influxdb_write_duration_seconds_bucket{le="10",outcome="ok"}')).toBe(3);
       } finally {
         await w.cleanup();
       }

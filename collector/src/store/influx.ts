@@ -319,10 +319,14 @@ export class InfluxStore {
     await this.batcher.submit(lines);
   }
 
+  /** Told of every `/write` request when it is answered (or fails): seconds it took, and the outcome. */
+  onWrite: ((seconds: number, ok: boolean) => void) | undefined;
+
   private async writeLines(lines: string[]): Promise<void> {
     for (let i = 0; i < lines.length; i += MAX_BATCH_POINTS) {
       const batch =
         i === 0 && lines.length <= MAX_BATCH_POINTS ? lines : lines.slice(i, i + MAX_BATCH_POINTS);
+      const started = performance.now();
       try {
         await this.pool.discard({
           method: 'POST',
@@ -331,7 +335,9 @@ export class InfluxStore {
           query: { db: this.database, precision: 'ms' },
           ...(this.auth === undefined ? {} : { auth: this.auth }),
         });
+        this.onWrite?.((performance.now() - started) / 1000, true);
       } catch (err) {
+        this.onWrite?.((performance.now() - started) / 1000, false);
         throw classify(err, `write ${batch.length} points to "${this.database}"`);
       }
     }
