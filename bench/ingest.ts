@@ -376,15 +376,20 @@ async function collectorMetrics(collectorUrl: string): Promise<CollectorMetricsS
   };
 }
 
-/** Count and upper bounds of p50 and p99 of the /write requests answered between two samples. */
+/**
+ * The /write requests answered between two samples: count, upper bounds of p50, p99 and the slowest, and
+ * how many took over a second (while InfluxDB stalls only the few writes in flight wait, and the reports
+ * queue behind them in the collector: a p99 of the writes does not show a stall, the slowest does).
+ */
 function writeLatency(
   start: CollectorMetricsSample,
   end: CollectorMetricsSample,
-): { n: number; p50: number; p99: number } {
+): { n: number; p50: number; p99: number; max: number; over1s: number } {
   const counts = end.writeBuckets.map(([le, c], i) => [le, c - (start.writeBuckets[i]?.[1] ?? 0)] as const);
   const n = counts.at(-1)?.[1] ?? 0;
   const bound = (q: number) => counts.find(([, c]) => c >= q * n)?.[0] ?? Number.NaN;
-  return { n, p50: bound(0.5), p99: bound(0.99) };
+  const within1s = counts.find(([le]) => le === 1)?.[1] ?? Number.NaN;
+  return { n, p50: bound(0.5), p99: bound(0.99), max: bound(1), over1s: n - within1s };
 }
 
 async function sample(pids: Pids): Promise<Sample> {
@@ -461,7 +466,7 @@ interface PhaseResult {
   /** The collector's event-loop delay in the window (its /metrics): max and p99, ms. */
   loop: { maxMs: number; p99Ms: number };
   /** Its /write requests answered by InfluxDB in the window: count, p50 and p99 (histogram bounds, s). */
-  influxWrites: { n: number; p50: number; p99: number };
+  influxWrites: ReturnType<typeof writeLatency>;
 }
 
 function merge(results: GenResult[]): Omit<
@@ -1086,7 +1091,7 @@ async function main(): Promise<void> {
   const stalls = (r: PhaseResult) => {
     const w = r.influxWrites;
     const le = (x: number) => (Number.isFinite(x) ? `≤ ${fmt(x * 1000, 0)} ms` : '> 10 s');
-    return `${r.name.split(' ')[0]} loop max ${fmt(r.loop.maxMs, 0)} ms (p99 ${fmt(r.loop.p99Ms, 0)}), ${w.n} writes p50 ${le(w.p50)}, p99 ${le(w.p99)}`;
+    return `${r.name.split(' ')[0]} loop max ${fmt(r.loop.maxMs, 0)} ms (p99 ${fmt(r.loop.p99Ms, 0)}), ${w.n} writes p50 ${le(w.p50)}, p99 ${le(w.p99)}, slowest ${le(w.max)}, ${w.over1s} over 1 s`;
   };
   p(
     `collector event-loop delay and its InfluxDB /write answer times (its /metrics, over each phase): ${stalls(steady)}; ${stalls(flat)}`,
