@@ -27,6 +27,9 @@ export interface MetricsSources {
   slots: () => { active: number; granted: number; refused: number };
 }
 
+/** Bounds (seconds) of the latency histograms: the ingest answer and InfluxDB's /write answer. */
+const LATENCY_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 /**
  * The collector's own health in Prometheus text format (GET /metrics): ingest counts and latency,
  * rejections by reason, InfluxDB write errors, notifications, alert states — what an operator graphs
@@ -63,7 +66,7 @@ export class CollectorMetrics {
       name: 'campuswatch_ingest_duration_seconds',
       help: 'Time from request to answer for POST /api/v1/reports',
       labelNames: ['outcome'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: LATENCY_BUCKETS_S,
       registers,
     });
     this.points = new Counter({
@@ -81,7 +84,7 @@ export class CollectorMetrics {
       name: 'campuswatch_influxdb_write_duration_seconds',
       help: 'Time InfluxDB took to answer a /write request (the points of every report finished meanwhile), by outcome (ok, failed)',
       labelNames: ['outcome'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: LATENCY_BUCKETS_S,
       registers,
     });
     this.ingestsInFlight = new Gauge({
