@@ -34,6 +34,7 @@ class ReportLines {
   private fields = 0;
 
   constructor(school: School, tier: string) {
+    // a bad school tag is named as validatePoint named it: in the report's first point, `agent`
     this.measurement = 'agent';
     let t = this.tagText('school', school.id) + this.tagText('school_name', school.name);
     t += this.tagText('size_tier', tier);
