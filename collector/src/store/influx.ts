@@ -150,22 +150,22 @@ export function validatePoint(point: IPoint): void {
       (typeof value === 'number' && Number.isFinite(value)) ||
       typeof value === 'boolean' ||
       typeof value === 'string';
-    if (!ok) {
-      throw rejected(
-        `measurement "${measurement}": field "${key}" must be a finite number, a boolean or a string`,
-      );
-    }
+    if (!ok) throw badField(measurement, key);
   }
   // Points carry their own timestamps so that a retried write is idempotent (DESIGN §3.5).
   const validTime =
     (timestamp instanceof Date && Number.isFinite(timestamp.getTime())) ||
     (typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp > 0);
-  if (!validTime) {
-    throw rejected(
-      `measurement "${measurement}": timestamp must be a valid Date or positive integer milliseconds`,
-    );
-  }
+  if (!validTime) throw badTimestamp(measurement);
 }
+
+/** The refusal of a field value InfluxDB cannot store (validatePoint, store/points.ts). */
+export const badField = (measurement: string, key: string) =>
+  rejected(`measurement "${measurement}": field "${key}" must be a finite number, a boolean or a string`);
+
+/** The refusal of a point's time. */
+export const badTimestamp = (measurement: string) =>
+  rejected(`measurement "${measurement}": timestamp must be a valid Date or positive integer milliseconds`);
 
 const TAG_SPECIAL = /[,= ]/;
 const TAG_SPECIAL_ALL = /[,= ]/g;

@@ -1,7 +1,7 @@
 import type { ProbeResult, Report } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
 import type { FindingRecord } from '../evaluate/findings.js';
-import { checkKeyOrTagValue, escapeKey, InfluxRejectedError, stringField } from './influx.js';
+import { badField, badTimestamp, checkKeyOrTagValue, escapeKey, stringField } from './influx.js';
 import type { ComplianceRow } from './state.js';
 
 export interface PointContext {
@@ -64,11 +64,7 @@ class ReportLines {
 
   /** A number field (written as a float, as node-influx writes numbers); must be finite. */
   num(key: string, value: number): this {
-    if (!Number.isFinite(value)) {
-      throw new InfluxRejectedError(
-        `measurement "${this.measurement}": field "${key}" must be a finite number, a boolean or a string`,
-      );
-    }
+    if (!Number.isFinite(value)) throw badField(this.measurement, key);
     this.line += `${this.fields++ === 0 ? ' ' : ','}${key}=${value}`;
     return this;
   }
@@ -86,11 +82,7 @@ class ReportLines {
   /** Ends the point at a time in epoch milliseconds. */
   end(timestampMs: number): void {
     // (the range of a JavaScript Date, as validatePoint accepts a Date)
-    if (!(Math.abs(timestampMs) <= 8.64e15)) {
-      throw new InfluxRejectedError(
-        `measurement "${this.measurement}": timestamp must be a valid Date or positive integer milliseconds`,
-      );
-    }
+    if (!(Math.abs(timestampMs) <= 8.64e15)) throw badTimestamp(this.measurement);
     this.lines.push(`${this.line} ${Math.trunc(timestampMs)}`);
   }
 }
