@@ -65,6 +65,7 @@ import {
   summarise,
 } from './proc.js';
 import { type BenchAgent, benchSchools, Templates, variantOf } from './school-profile.js';
+import { IoSampler, influxLogBetween } from './stall-report.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 const P99_GOAL_MS = 250;
@@ -142,6 +143,12 @@ const opts = {
    * starts with what the phases before it left in the cache (as before session 7; see settle).
    */
   keepCache: process.argv.includes('--keep-cache'),
+  /**
+   * `--stall-log DIR`: influxd logs at info level with Go's gctrace into DIR/influxd.log, the collector
+   * reports every /write over 1 s with its time, and the machine's I/O is sampled; the report then lists,
+   * for each slow write, the I/O and influxd's log lines around it (bench/stall-report).
+   */
+  stallLog: argValue('--stall-log'),
   /** `--tsx`: the collector's TypeScript through tsx even when a fresh build (`npm run build`) is there. */
   tsx: process.argv.includes('--tsx'),
   /** `--influx-data cache-snapshot-memory-size=256m,…`: more [data] settings of the bench's influxd. */
@@ -632,6 +639,11 @@ async function influxProfile(name: string, dir: string, from: number, to: number
   }
 }
 
+/** Each phase's measured span (wall-clock ms), to say in which phase a slow write fell (--stall-log). */
+const phaseSpans: { name: string; from: number; to: number }[] = [];
+/** Seconds (wall-clock ms) in which reports were answered after more than 1 s (--stall-log). */
+const slowAnswers: { at: number; n: number; maxMs: number; phase: string }[] = [];
+
 /** Runs one phase; CPU and InfluxDB's point counter are sampled when measuring starts and when it ends. */
 async function phase(
   name: string,
@@ -655,6 +667,21 @@ async function phase(
   const end = last ? await last : await sample(pids);
   const m = merge(answers);
   const lastDone = m.doneAt.reduce((a, t) => Math.max(a, t), endAt);
+  phaseSpans.push({ name, from: measureFrom, to: drain ? lastDone : endAt });
+  if (opts.stallLog !== undefined) {
+    // the seconds in which reports were answered after more than 1 s (--stall-log)
+    const bySecond = new Map<number, { n: number; maxMs: number }>();
+    m.latencyMs.forEach((ms, k) => {
+      if (ms <= 1000) return;
+      const sec = Math.floor(m.doneAt[k]! / 1000) * 1000;
+      const b = bySecond.get(sec) ?? { n: 0, maxMs: 0 };
+      b.n += 1;
+      b.maxMs = Math.max(b.maxMs, ms);
+      bySecond.set(sec, b);
+    });
+    for (const [at, b] of [...bySecond].sort((x, y) => x[0] - y[0]))
+      slowAnswers.push({ at, ...b, phase: name });
+  }
   const seconds = ((drain ? lastDone : endAt) - measureFrom) / 1000;
   const windows: PhaseResult['windows'] = [];
   if (windowS > 0) {
@@ -696,7 +723,20 @@ async function phase(
 async function main(): Promise<void> {
   const loadBefore = loadLine();
   const commit = gitCommit(ROOT);
-  influxd = await startInfluxd({ data: opts.influxData, pprof: opts.influxPprof !== undefined });
+  const influxLog = opts.stallLog === undefined ? undefined : join(opts.stallLog, 'influxd.log');
+  if (opts.stallLog !== undefined) {
+    mkdirSync(opts.stallLog, { recursive: true });
+  }
+  const influxdStartedAt = Date.now();
+  // influxd (only) logs every Go GC cycle on stderr, into influxd.log
+  if (influxLog !== undefined) process.env.GODEBUG = 'gctrace=1';
+  influxd = await startInfluxd({
+    data: opts.influxData,
+    pprof: opts.influxPprof !== undefined,
+    ...(influxLog === undefined ? {} : { logLevel: 'info', logFile: influxLog }),
+  });
+  delete process.env.GODEBUG;
+  const io = opts.stallLog === undefined ? undefined : new IoSampler();
   const influxPid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
   if (!influxPid) throw new Error('cannot find the pid of the influxd just started');
   pin(influxPid, pinning?.influx);
@@ -754,15 +794,32 @@ async function main(): Promise<void> {
       configFile,
       ...(opts.synchronous ? ['--synchronous', opts.synchronous.toUpperCase()] : []),
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...(io === undefined ? {} : { CAMPUSWATCH_BENCH_STALLS: '1' }) },
+    },
   );
   children.push(collector);
   pin(collector.pid, pinning?.rest);
   const { url, pid: collectorPid } = await firstJsonLine<{ url: string; pid: number }>(collector);
   const collectorLog: string[] = [];
+  const slowWrites: { sentAt: number; seconds: number; ok: boolean }[] = [];
+  const loopBlocks: { at: number; ms: number }[] = [];
+  const gcs: { at: number; ms: number; major: boolean }[] = [];
   collector.stderr?.setEncoding('utf8');
+  let partial = '';
   collector.stderr?.on('data', (d: string) => {
-    for (const line of d.split('\n')) if (line.trim()) collectorLog.push(line);
+    const lines = (partial + d).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.startsWith('{"slowWrite":'))
+        slowWrites.push((JSON.parse(line) as { slowWrite: (typeof slowWrites)[number] }).slowWrite);
+      else if (line.startsWith('{"loopBlock":'))
+        loopBlocks.push((JSON.parse(line) as { loopBlock: (typeof loopBlocks)[number] }).loopBlock);
+      else if (line.startsWith('{"gc":')) gcs.push((JSON.parse(line) as { gc: (typeof gcs)[number] }).gc);
+      else if (line.trim()) collectorLog.push(line);
+    }
     if (collectorLog.length > 200) collectorLog.splice(0, collectorLog.length - 200);
   });
   collector.stdout?.resume();
@@ -1149,6 +1206,36 @@ async function main(): Promise<void> {
     p();
     p(
       `not a goal — raw points/s InfluxDB's ${cores} core(s) could sustain with its deferred work (points ÷ its CPU seconds with settling): ${fmt(rawSustained, 0)}; collector flat-out ÷ that = ${fmt(collectorPps / rawSustained, 2)}`,
+    );
+  }
+  if (io !== undefined && influxLog !== undefined) {
+    io.stop();
+    p();
+    p(`slow InfluxDB writes (--stall-log: /write over 1 s, the I/O meanwhile, influxd's log ${influxLog}):`);
+    if (slowWrites.length === 0) p('  none');
+    for (const w of slowWrites) {
+      const end = w.sentAt + w.seconds * 1000;
+      const inPhase = phaseSpans.find((s) => w.sentAt >= s.from && w.sentAt < s.to)?.name ?? 'between phases';
+      p(
+        `  ${new Date(w.sentAt).toISOString()} (${inPhase}): ${fmt(w.seconds, 2)} s${w.ok ? '' : ', failed'}; ${io.between(w.sentAt, end)}`,
+      );
+      for (const l of influxLogBetween(influxLog, influxdStartedAt, w.sentAt - 2000, end + 500))
+        p(`    ${l}`);
+    }
+    const phaseOf = (t: number) => phaseSpans.find((s) => t >= s.from && t < s.to)?.name ?? 'between phases';
+    p(`collector event-loop blocks over 100 ms (${loopBlocks.length}), with its GCs over 50 ms in them:`);
+    for (const b of loopBlocks) {
+      const inside = gcs.filter((g) => g.at + g.ms >= b.at && g.at <= b.at + b.ms);
+      p(
+        `  ${new Date(b.at).toISOString()} (${phaseOf(b.at)}): ${fmt(b.ms, 0)} ms; ${inside.length === 0 ? 'no GC over 50 ms' : inside.map((g) => `${g.major ? 'major' : 'minor'} GC ${fmt(g.ms, 0)} ms`).join(', ')}; ${io.between(b.at, b.at + b.ms)}`,
+      );
+    }
+    p('seconds in which reports were answered after more than 1 s (reports, slowest):');
+    for (const a of slowAnswers)
+      p(`  ${new Date(a.at).toISOString()} (${a.phase}): ${a.n}, ${fmt(a.maxMs, 0)} ms`);
+    const major = gcs.filter((g) => g.major);
+    p(
+      `collector GCs over 50 ms: ${gcs.length} (${major.length} major, longest ${fmt(Math.max(0, ...gcs.map((g) => g.ms)), 0)} ms)`,
     );
   }
   if (collectorLog.length > 0) {

@@ -3,7 +3,7 @@
  * data directory, started from its own config file (never /etc/influxdb/influxdb.conf).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,12 @@ export interface InfluxdOptions {
   data?: Record<string, string>;
   /** Serve Go's /debug/pprof on the HTTP port (default false), for bench/ingest --influx-pprof. */
   pprof?: boolean;
+  /** The WAL's directory (default: `wal` in the temporary directory), e.g. on another file system. */
+  walDir?: string;
+  /** influxd's log level (default "error"); "info" logs snapshots and compactions, with times. */
+  logLevel?: 'error' | 'warn' | 'info';
+  /** Also append influxd's stderr (its log) to this file. */
+  logFile?: string;
 }
 
 function configText(dir: string, port: number, rpcPort: number, opts: InfluxdOptions = {}): string {
@@ -103,7 +109,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 
 [data]
   dir = "${join(dir, 'data')}"
-  wal-dir = "${join(dir, 'wal')}"
+  wal-dir = "${opts.walDir ?? join(dir, 'wal')}"
   query-log-enabled = false
   trace-logging-enabled = false
 ${Object.entries(opts.data ?? {})
@@ -134,7 +140,7 @@ ${cqSection}
   enabled = false
 
 [logging]
-  level = "error"
+  level = "${opts.logLevel ?? 'error'}"
   suppress-logo = true
 `;
 }
@@ -155,7 +161,7 @@ interface Running {
   alive: () => boolean;
 }
 
-function spawnInfluxd(configPath: string): Running {
+function spawnInfluxd(configPath: string, logFile?: string): Running {
   installExitHook();
   const args = ['-config', configPath];
   // setpriv --pdeathsig KILL execs influxd (same pid) and has the kernel kill it if this process
@@ -172,6 +178,7 @@ function spawnInfluxd(configPath: string): Running {
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
     tail = (tail + chunk).slice(-STDERR_TAIL_BYTES);
+    if (logFile !== undefined) appendFileSync(logFile, chunk);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('error', (err) => {
@@ -298,7 +305,7 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd> 
         throw new Error('influxd is already running');
       }
       const t0 = performance.now();
-      running = spawnInfluxd(configPath);
+      running = spawnInfluxd(configPath, opts.logFile);
       await awaitReady(url, running);
       startupMs = Math.round(performance.now() - t0);
     };
