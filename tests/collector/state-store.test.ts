@@ -363,6 +363,24 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
       expect(await store.getAgent('ag_nobody')).toBeUndefined();
     });
 
+    it('counts schools and agents as listing them would', async () => {
+      const { store } = await backend.fresh();
+      const before = await store.counts();
+      expect(before).toEqual({
+        schools: (await store.listSchools()).length,
+        agents: (await store.listAgents()).length,
+      });
+      await enrolled(store, 'sz-01');
+      await enrolled(store, 'sz-02');
+      await enrolled(store, 'sz-01');
+      const after = await store.counts();
+      expect(after).toEqual({ schools: before.schools + 2, agents: before.agents + 3 }); // enrolled adds the school
+      expect(after).toEqual({
+        schools: (await store.listSchools()).length,
+        agents: (await store.listAgents()).length,
+      });
+    });
+
     it('authenticates a good token and nothing else', async () => {
       const { store } = await backend.fresh();
       await store.upsertSchool(school('sz-01'));

@@ -392,6 +392,13 @@ export class PgStateStore implements StateStore {
     return rows;
   }
 
+  async counts(): Promise<{ schools: number; agents: number }> {
+    const { rows } = await this.pool.query<{ schools: string; agents: string }>(
+      'SELECT (SELECT count(*) FROM schools) AS schools, (SELECT count(*) FROM agents) AS agents',
+    );
+    return { schools: Number(rows[0]?.schools ?? 0), agents: Number(rows[0]?.agents ?? 0) };
+  }
+
   // ---- ingest journal ------------------------------------------------------------------------
   async getIngest(reportId: string): Promise<IngestRecord | undefined> {
     return this.one<IngestRecord>(

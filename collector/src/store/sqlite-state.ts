@@ -260,6 +260,12 @@ export class SqliteState {
     ) as AgentRecord[];
   }
 
+  counts(): { schools: number; agents: number } {
+    return this.q(
+      'SELECT (SELECT count(*) FROM schools) AS schools, (SELECT count(*) FROM agents) AS agents',
+    ).get() as { schools: number; agents: number };
+  }
+
   // ---- ingest journal ------------------------------------------------------------------------
   getIngest(reportId: string): IngestRecord | undefined {
     return this.q(
@@ -639,6 +645,9 @@ export class SqliteStateStore implements StateStore {
   }
   async listAgents(schoolId?: string): Promise<AgentRecord[]> {
     return this.sync.listAgents(schoolId);
+  }
+  async counts(): Promise<{ schools: number; agents: number }> {
+    return this.sync.counts();
   }
   async getIngest(reportId: string): Promise<IngestRecord | undefined> {
     return this.sync.getIngest(reportId);

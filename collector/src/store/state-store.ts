@@ -125,6 +125,8 @@ export interface StateStore {
   getAgent(id: string): Promise<AgentRecord | undefined>;
   /** Ordered by id; one school's or all. */
   listAgents(schoolId?: string): Promise<AgentRecord[]>;
+  /** How many schools and agents are registered, counted by the store (for /metrics, without listing them). */
+  counts(): Promise<{ schools: number; agents: number }>;
 
   // ---- ingest journal
   getIngest(reportId: string): Promise<IngestRecord | undefined>;
