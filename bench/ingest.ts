@@ -128,6 +128,12 @@ const opts = {
   /** `--influx-cores 1` (a taskset list): influxd on these cores only, the rest of the bench on the others. */
   influxCores: argValue('--influx-cores'),
   /**
+   * `--steady-pinning on`: the --influx-cores split holds in the steady phase too. By default it holds in the
+   * phases that are compared (raw and flat-out: InfluxDB gets the same core for the reference and for the
+   * collector), while steady runs as deployed, every process free to use every core.
+   */
+  steadyPinned: argValue('--steady-pinning') === 'on',
+  /**
    * `--record-writes`: the collector writes through bench/write-recorder, which keeps its /write bodies of
    * the flat-out phase; a 5th phase POSTs those bodies (re-timed) straight to InfluxDB, so InfluxDB's CPU
    * per point for exactly what the collector writes is measured next to the raw reference's. (The proxy
@@ -729,13 +735,15 @@ async function main(): Promise<void> {
   }
   const influxdStartedAt = Date.now();
   // influxd (only) logs every Go GC cycle on stderr, into influxd.log
+  const godebug = process.env.GODEBUG;
   if (influxLog !== undefined) process.env.GODEBUG = 'gctrace=1';
   influxd = await startInfluxd({
     data: opts.influxData,
     pprof: opts.influxPprof !== undefined,
     ...(influxLog === undefined ? {} : { logLevel: 'info', logFile: influxLog }),
   });
-  delete process.env.GODEBUG;
+  if (godebug === undefined) delete process.env.GODEBUG;
+  else process.env.GODEBUG = godebug;
   const io = opts.stallLog === undefined ? undefined : new IoSampler();
   const influxPid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
   if (!influxPid) throw new Error('cannot find the pid of the influxd just started');
@@ -936,7 +944,17 @@ async function main(): Promise<void> {
     })) as GenResult[],
   );
 
-  // 1. the 60 s schedule
+  // 1. the 60 s schedule, unpinned unless --steady-pinning on (the compared phases below are pinned again)
+  const pinPhases = (pinned: boolean) => {
+    if (!pinning || opts.steadyPinned) return;
+    const every = cpus()
+      .map((_, i) => i)
+      .join(',');
+    pin(influxPid, pinned ? pinning.influx : every);
+    for (const pid of [process.pid, postgresPid, ...children.map((c) => c.pid)])
+      pin(pid, pinned ? pinning.rest : every);
+  };
+  pinPhases(false);
   const steadyStart = Date.now() + 1500;
   const steadyEnd = steadyStart + opts.steadyS * 1000;
   const steady = await phase(
@@ -975,6 +993,7 @@ async function main(): Promise<void> {
       endAt,
     );
   };
+  pinPhases(true);
   steady.settle = await settle(influxPid);
   const rawBefore = await rawPhase('before');
   rawBefore.settle = await settle(influxPid);
@@ -1051,7 +1070,7 @@ async function main(): Promise<void> {
     `bench/ingest — ${new Date().toISOString()} — commit ${commit}${quick ? ' — QUICK run (numbers are indicative only)' : ''}`,
   );
   p(
-    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}; ${pinning ? `influxd pinned to core(s) ${pinning.influx}, the collector, the load generator and the rest to core(s) ${pinning.rest} (--influx-cores)` : 'the load generator, the collector and influxd all compete for these cores'}`,
+    `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}; ${pinning ? `influxd pinned to core(s) ${pinning.influx}, the collector, the load generator and the rest to core(s) ${pinning.rest} (--influx-cores)${opts.steadyPinned ? ', in every phase (--steady-pinning on)' : ' in the compared phases (raw, flat-out); steady unpinned, every process on every core as deployed (--steady-pinning on pins it too)'}` : 'the load generator, the collector and influxd all compete for these cores'}`,
   );
   p(`load before: ${loadBefore}; after: ${loadAfter}`);
   p(
