@@ -51,6 +51,7 @@ import type { GenCommand, GenMessage, GenResult } from './load-gen.js';
 import { formatSummary, summariseProfile } from './pprof-top.js';
 import {
   cpuSeconds,
+  cpuTicks,
   findPid,
   firstJsonLine,
   fmt,
@@ -61,6 +62,7 @@ import {
   median,
   pin,
   rssMb,
+  stealShare,
   stopChild,
   summarise,
 } from './proc.js';
@@ -728,6 +730,7 @@ async function phase(
 
 async function main(): Promise<void> {
   const loadBefore = loadLine();
+  const ticksBefore = cpuTicks();
   const commit = gitCommit(ROOT);
   const influxLog = opts.stallLog === undefined ? undefined : join(opts.stallLog, 'influxd.log');
   if (opts.stallLog !== undefined) {
@@ -1062,6 +1065,7 @@ async function main(): Promise<void> {
   }
   clearInterval(rssTimer);
   const loadAfter = loadLine();
+  const steal = stealShare(ticksBefore, cpuTicks());
 
   // ---- report --------------------------------------------------------------------------------
   const out: string[] = [];
@@ -1072,7 +1076,9 @@ async function main(): Promise<void> {
   p(
     `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}; ${pinning ? `influxd pinned to core(s) ${pinning.influx}, the collector, the load generator and the rest to core(s) ${pinning.rest} (--influx-cores)${opts.steadyPinned ? ', in every phase (--steady-pinning on)' : ' in the compared phases (raw, flat-out); steady unpinned, every process on every core as deployed (--steady-pinning on pins it too)'}` : 'the load generator, the collector and influxd all compete for these cores'}`,
   );
-  p(`load before: ${loadBefore}; after: ${loadAfter}`);
+  p(
+    `load before: ${loadBefore}; after: ${loadAfter}; CPU time stolen by the hypervisor during the run: ${fmt(steal * 100, 1)}% (other guests on the host: figures of runs with different steal are not comparable)`,
+  );
   p(
     `setup: ${opts.schools} schools × ${campuses} campus agent(s) = ${opts.agents} agents, enrolled through the state store in ${fmt(enrolMs / 1000)} s; InfluxDB ${influxd.url} (influxd 1.6, own config${
       Object.keys(opts.influxData).length > 0

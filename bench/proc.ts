@@ -78,6 +78,22 @@ export function loadLine(): string {
   return `load average ${a} ${b} ${c} (${cpus().length} cores)`;
 }
 
+/** The machine's CPU time counters (/proc/stat, all cores): total and stolen by the hypervisor, in ticks. */
+export function cpuTicks(): { total: number; steal: number } {
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already counted in user)
+  return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+}
+
+/** The share of CPU time the hypervisor took for other guests between two cpuTicks() readings. */
+export function stealShare(a: { total: number; steal: number }, b: { total: number; steal: number }): number {
+  return b.total > a.total ? (b.steal - a.steal) / (b.total - a.total) : 0;
+}
+
 /** The first stdout line of a child, parsed as JSON; rejects with its stderr if it exits first. */
 export function firstJsonLine<T>(child: ChildProcess, timeoutMs = 60_000): Promise<T> {
   return new Promise((resolve, reject) => {
