@@ -15,20 +15,16 @@
 //
 // Run with: GOGC=200 npx tsx bench/influx-stall.ts --influx-cores 1 \
 //   --influx-data cache-snapshot-memory-size=1g,cache-max-memory-size=2g [--wal-dir DIR] [--log]
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.js';
 import { MAX_BATCH_POINTS } from '../collector/src/store/influx.js';
 import { WriteBatcher } from '../collector/src/store/write-batcher.js';
-import { DEFAULT_TARGETS_FILE, loadTargets } from '../collector/src/targets.js';
 import { startInfluxd } from '../tests/helpers/influxd.js';
 import { cpuSeconds, findPid, fmt, influxPinning, pin, quantile } from './proc.js';
-import { linesOfReport, TimedBody } from './raw-points.js';
-import { benchSchools, Templates } from './school-profile.js';
+import { benchReportLines, TimedBody } from './raw-points.js';
 import { IoSampler, influxLogBetween } from './stall-report.js';
 
 function argValue(name: string): string | undefined {
@@ -88,26 +84,8 @@ try {
     pin(process.pid, pinning.rest);
   }
   await influxd.query('CREATE DATABASE stall');
-  const targets = loadTargets(DEFAULT_TARGETS_FILE);
-  const baseline = loadBaseline(DEFAULT_BASELINE_FILE);
-  const schools = benchSchools(agentsN / CAMPUSES);
-  const templates = new Templates(CAMPUSES);
-  const at = new Date(Math.floor(Date.now() / 1000) * 1000);
-  const bodies: TimedBody[] = [];
-  for (let i = 0; i < agentsN; i++) {
-    const schoolIndex = Math.floor(i / CAMPUSES);
-    const agent = {
-      agentId: randomUUID(),
-      token: '',
-      schoolId: schools[schoolIndex]!.id,
-      schoolIndex,
-      campus: i % CAMPUSES,
-    };
-    const report = templates.report(agent, 1 + (i % 4), at, i);
-    bodies.push(
-      new TimedBody(linesOfReport(report, schools[schoolIndex]!, targets, baseline, at), at.getTime()),
-    );
-  }
+  const { at, reports } = benchReportLines(agentsN, CAMPUSES);
+  const bodies = reports.map((lines) => new TimedBody(lines, at.getTime()));
   const pointsPerReport = bodies[0]!.points;
   const pool = new Pool(influxd.url, { connections: 64, pipelining: 1 });
   const path = '/write?db=stall&precision=ms';

@@ -10,18 +10,14 @@
 // Each shape runs for --seconds (default 10) with 16 requests in flight, shapes in turn, --rounds times.
 // Prints influxd CPU seconds per 1,000 points (its /proc stat and its own httpd.pointsWrittenOK).
 // Run with: npx tsx bench/influx-write-shape.ts [--agents 2000] [--seconds 10] [--rounds 2] [--influx-cores 1]
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { InfluxDB, type IPoint } from 'influx';
+import { InfluxDB } from 'influx';
 import { Pool } from 'undici';
-import { DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.js';
 import { InfluxStore } from '../collector/src/store/influx.js';
-import { DEFAULT_TARGETS_FILE, loadTargets } from '../collector/src/targets.js';
 import { startInfluxd } from '../tests/helpers/influxd.js';
 import { pointOfLine } from '../tests/helpers/line-protocol.js';
 import { cpuSeconds, findPid, fmt, influxPinning, influxStats, pin } from './proc.js';
-import { linesOfReport, TimedBody } from './raw-points.js';
-import { benchSchools, Templates } from './school-profile.js';
+import { benchReportLines, TimedBody } from './raw-points.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
@@ -44,25 +40,8 @@ try {
     pin(process.pid, pinning.rest);
   }
   await influxd.query('CREATE DATABASE shape');
-  const targets = loadTargets(DEFAULT_TARGETS_FILE);
-  const baseline = loadBaseline(DEFAULT_BASELINE_FILE);
-  const schools = benchSchools(agentsN / CAMPUSES);
-  const templates = new Templates(CAMPUSES);
-  const at = new Date(Math.floor(Date.now() / 1000) * 1000);
-  const reports: { points: IPoint[]; body: TimedBody }[] = [];
-  for (let i = 0; i < agentsN; i++) {
-    const schoolIndex = Math.floor(i / CAMPUSES);
-    const agent = {
-      agentId: randomUUID(),
-      token: '',
-      schoolId: schools[schoolIndex]!.id,
-      schoolIndex,
-      campus: i % CAMPUSES,
-    };
-    const report = templates.report(agent, 1 + (i % 4), at, i); // base variants only
-    const lines = linesOfReport(report, schools[schoolIndex]!, targets, baseline, at);
-    reports.push({ points: lines.map(pointOfLine), body: new TimedBody(lines, at.getTime()) });
-  }
+  const { at, reports: lines } = benchReportLines(agentsN, CAMPUSES); // base variants only
+  const reports = lines.map((l) => ({ points: l.map(pointOfLine), body: new TimedBody(l, at.getTime()) }));
   const pool = new Pool(influxd.url, { connections: 16, pipelining: 1 });
   const client = new InfluxDB({
     host: new URL(influxd.url).hostname,
