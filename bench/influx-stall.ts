@@ -15,7 +15,7 @@
 //
 // Run with: GOGC=200 npx tsx bench/influx-stall.ts --influx-cores 1 \
 //   --influx-data cache-snapshot-memory-size=1g,cache-max-memory-size=2g [--wal-dir DIR] [--log]
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -23,7 +23,7 @@ import { Pool } from 'undici';
 import { MAX_BATCH_POINTS } from '../collector/src/store/influx.js';
 import { WriteBatcher } from '../collector/src/store/write-batcher.js';
 import { startInfluxd } from '../tests/helpers/influxd.js';
-import { cpuSeconds, findPid, fmt, influxPinning, pin, quantile } from './proc.js';
+import { cpuSeconds, findPid, fmt, influxDataSettings, influxPinning, pin, quantile } from './proc.js';
 import { benchReportLines, TimedBody } from './raw-points.js';
 import { IoSampler, influxLogBetween } from './stall-report.js';
 
@@ -42,16 +42,7 @@ const steadyS = numArg('--steady-seconds', 180);
 const cycleS = numArg('--cycle-seconds', 60);
 const CAMPUSES = 10;
 const SLOW_MS = 1000;
-const influxData = Object.fromEntries(
-  (argValue('--influx-data') ?? '')
-    .split(',')
-    .filter((kv) => kv.length > 0)
-    .map((kv) => {
-      const m = /^([a-z0-9-]+)=([A-Za-z0-9.]+)$/.exec(kv.trim());
-      if (!m) throw new Error(`bench/influx-stall: --influx-data: "${kv}" is not setting=value`);
-      return [m[1]!, m[2]!];
-    }),
-) as Record<string, string>;
+const influxData = influxDataSettings('bench/influx-stall', argValue('--influx-data'));
 const logFile = process.argv.includes('--log')
   ? join(mkdtempSync(join(tmpdir(), 'cw-influx-stall-')), 'influxd.log')
   : undefined;
@@ -165,14 +156,14 @@ try {
     `steady reports: ${lat.length}, latency p50 ${fmt(quantile(lat, 0.5), 1)} ms, p99 ${fmt(quantile(lat, 0.99), 1)} ms, max ${fmt(lat[lat.length - 1] ?? NaN, 0)} ms`,
   );
   // I/O during each slow write of any phase, and influxd's log in its window
+  const log = logFile === undefined ? [] : readFileSync(logFile, 'utf8').split('\n');
   for (const [phase, list] of Object.entries(writes)) {
     for (const w of list.filter((x) => x.ms > SLOW_MS)) {
       console.log(
         `  slow ${phase} write at ${new Date(w.at).toISOString()}: ${fmt(w.ms, 0)} ms, ${w.points} points; ${io.between(w.at, w.at + w.ms)}`,
       );
-      if (logFile !== undefined)
-        for (const l of influxLogBetween(logFile, influxdStartedAt, w.at - 2000, w.at + w.ms + 500))
-          console.log(`    ${l}`);
+      for (const l of influxLogBetween(log, influxdStartedAt, w.at - 2000, w.at + w.ms + 500))
+        console.log(`    ${l}`);
     }
   }
   if (logFile !== undefined) console.log(`influxd log: ${logFile}`);

@@ -56,6 +56,7 @@ import {
   firstJsonLine,
   fmt,
   gitCommit,
+  influxDataSettings,
   influxPinning,
   influxStats,
   loadLine,
@@ -160,19 +161,14 @@ const opts = {
   /** `--tsx`: the collector's TypeScript through tsx even when a fresh build (`npm run build`) is there. */
   tsx: process.argv.includes('--tsx'),
   /** `--influx-data cache-snapshot-memory-size=256m,…`: more [data] settings of the bench's influxd. */
-  influxData: Object.fromEntries(
-    (argValue('--influx-data') ?? '')
-      .split(',')
-      .filter((kv) => kv.length > 0)
-      .map((kv) => {
-        const m = /^([a-z0-9-]+)=([A-Za-z0-9.]+)$/.exec(kv.trim());
-        if (!m) {
-          console.error(`bench/ingest: --influx-data: "${kv}" is not setting=value`);
-          process.exit(2);
-        }
-        return [m[1]!, m[2]!];
-      }),
-  ) as Record<string, string>,
+  influxData: (() => {
+    try {
+      return influxDataSettings('bench/ingest', argValue('--influx-data'));
+    } catch (err) {
+      console.error((err as Error).message);
+      process.exit(2);
+    }
+  })(),
 };
 if (!opts.keepCache) opts.influxData['cache-snapshot-write-cold-duration'] ??= COLD_CACHE;
 if (opts.state !== 'sqlite' && opts.state !== 'postgres') {
@@ -1238,16 +1234,15 @@ async function main(): Promise<void> {
     p();
     p(`slow InfluxDB writes (--stall-log: /write over 1 s, the I/O meanwhile, influxd's log ${influxLog}):`);
     if (slowWrites.length === 0) p('  none');
+    const phaseOf = (t: number) => phaseSpans.find((s) => t >= s.from && t < s.to)?.name ?? 'between phases';
+    const log = readFileSync(influxLog, 'utf8').split('\n');
     for (const w of slowWrites) {
       const end = w.sentAt + w.seconds * 1000;
-      const inPhase = phaseSpans.find((s) => w.sentAt >= s.from && w.sentAt < s.to)?.name ?? 'between phases';
       p(
-        `  ${new Date(w.sentAt).toISOString()} (${inPhase}): ${fmt(w.seconds, 2)} s${w.ok ? '' : ', failed'}; ${io.between(w.sentAt, end)}`,
+        `  ${new Date(w.sentAt).toISOString()} (${phaseOf(w.sentAt)}): ${fmt(w.seconds, 2)} s${w.ok ? '' : ', failed'}; ${io.between(w.sentAt, end)}`,
       );
-      for (const l of influxLogBetween(influxLog, influxdStartedAt, w.sentAt - 2000, end + 500))
-        p(`    ${l}`);
+      for (const l of influxLogBetween(log, influxdStartedAt, w.sentAt - 2000, end + 500)) p(`    ${l}`);
     }
-    const phaseOf = (t: number) => phaseSpans.find((s) => t >= s.from && t < s.to)?.name ?? 'between phases';
     p(`collector event-loop blocks over 100 ms (${loopBlocks.length}), with its GCs over 50 ms in them:`);
     for (const b of loopBlocks) {
       const inside = gcs.filter((g) => g.at + g.ms >= b.at && g.at <= b.at + b.ms);

@@ -162,6 +162,20 @@ export async function influxStats(
   return sums;
 }
 
+/**
+ * `--influx-data setting=value,…`: more [data] settings for a bench's influxd, or an error naming `bench`
+ * and the item that is not `setting=value`.
+ */
+export function influxDataSettings(bench: string, list: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of (list ?? '').split(',').filter((s) => s.length > 0)) {
+    const m = /^([a-z0-9-]+)=([A-Za-z0-9.]+)$/.exec(kv.trim());
+    if (!m) throw new Error(`${bench}: --influx-data: "${kv}" is not setting=value`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
 /** The cores of a taskset list (`1`, `0,2`, `2-3`), or an error naming --influx-cores. */
 function coreList(bench: string, list: string): number[] {
   const out: number[] = [];

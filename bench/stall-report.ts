@@ -53,12 +53,18 @@ export class IoSampler {
 }
 
 /**
- * The lines of influxd's log file from `from` to `to` (wall-clock ms): its own log lines by their `ts=`,
- * and Go's gctrace lines (`gc N @S.SSSs …`, seconds since influxd started at `startedAt`).
+ * The lines of influxd's log (its file, read once by the caller) from `from` to `to` (wall-clock ms): its
+ * own log lines by their `ts=`, and Go's gctrace lines (`gc N @S.SSSs …`, seconds since influxd started at
+ * `startedAt`).
  */
-export function influxLogBetween(file: string, startedAt: number, from: number, to: number): string[] {
+export function influxLogBetween(
+  log: readonly string[],
+  startedAt: number,
+  from: number,
+  to: number,
+): string[] {
   const out: string[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  for (const line of log) {
     const ts = /^ts=(\S+)/.exec(line);
     const gc = /^gc \d+ @([\d.]+)s/.exec(line);
     const at = ts ? Date.parse(ts[1]!) : gc ? startedAt + Number(gc[1]) * 1000 : NaN;
