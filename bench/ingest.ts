@@ -736,6 +736,11 @@ async function main(): Promise<void> {
   // influxd (only) logs every Go GC cycle on stderr, into influxd.log
   const godebug = process.env.GODEBUG;
   if (influxLog !== undefined) process.env.GODEBUG = 'gctrace=1';
+  // Go sizes GOMAXPROCS by the CPU affinity it starts with, and influxd inherits the bench's own pinning
+  // (--influx-cores): until session 10 it ran with ONE P in every phase, the unpinned steady one too, so
+  // its garbage collector could never mark beside its writers. As deployed, it gets one P per core.
+  const gomaxprocs = process.env.GOMAXPROCS;
+  process.env.GOMAXPROCS = gomaxprocs ?? String(cpus().length);
   influxd = await startInfluxd({
     data: opts.influxData,
     pprof: opts.influxPprof !== undefined,
@@ -743,6 +748,8 @@ async function main(): Promise<void> {
   });
   if (godebug === undefined) delete process.env.GODEBUG;
   else process.env.GODEBUG = godebug;
+  const influxProcs = process.env.GOMAXPROCS;
+  if (gomaxprocs === undefined) delete process.env.GOMAXPROCS;
   const io = opts.stallLog === undefined ? undefined : new IoSampler();
   const influxPid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
   if (!influxPid) throw new Error('cannot find the pid of the influxd just started');
@@ -1082,7 +1089,7 @@ async function main(): Promise<void> {
             .map(([k, v]) => `${k} = ${v}`)
             .join(', ')}`
         : ''
-    }${process.env.GOGC ? `, GOGC=${process.env.GOGC} from the environment` : ''}, pid ${influxPid}); collector ${url} (pid ${collectorPid})`,
+    }${process.env.GOGC ? `, GOGC=${process.env.GOGC} from the environment` : ''}, GOMAXPROCS=${influxProcs}${gomaxprocs === undefined ? ' (the machine’s cores)' : ' from the environment'}, pid ${influxPid}); collector ${url} (pid ${collectorPid})`,
   );
   p(
     `report: ${sizes.map((s) => `${s.v} ${s.results} results ${fmt(s.bytes / 1024)} KB`).join(', ')} (base 4 cycles in 5, host every 5th, full 1 in 60)`,
