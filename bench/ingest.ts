@@ -724,6 +724,20 @@ async function phase(
   };
 }
 
+/** Runs fn with these variables in the environment (which influxd inherits), then puts the old values back. */
+async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.keys(vars).map((k) => [k, process.env[k]] as const);
+  Object.assign(process.env, vars);
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const loadBefore = loadLine();
   const ticksBefore = cpuTicks();
@@ -733,23 +747,21 @@ async function main(): Promise<void> {
     mkdirSync(opts.stallLog, { recursive: true });
   }
   const influxdStartedAt = Date.now();
-  // influxd (only) logs every Go GC cycle on stderr, into influxd.log
-  const godebug = process.env.GODEBUG;
-  if (influxLog !== undefined) process.env.GODEBUG = 'gctrace=1';
   // Go sizes GOMAXPROCS by the CPU affinity it starts with, and influxd inherits the bench's own pinning
   // (--influx-cores): until session 10 it ran with ONE P in every phase, the unpinned steady one too, so
   // its garbage collector could never mark beside its writers. As deployed, it gets one P per core.
   const gomaxprocs = process.env.GOMAXPROCS;
-  process.env.GOMAXPROCS = gomaxprocs ?? String(cpus().length);
-  influxd = await startInfluxd({
-    data: opts.influxData,
-    pprof: opts.influxPprof !== undefined,
-    ...(influxLog === undefined ? {} : { logLevel: 'info', logFile: influxLog }),
-  });
-  if (godebug === undefined) delete process.env.GODEBUG;
-  else process.env.GODEBUG = godebug;
-  const influxProcs = process.env.GOMAXPROCS;
-  if (gomaxprocs === undefined) delete process.env.GOMAXPROCS;
+  const influxProcs = gomaxprocs ?? String(cpus().length);
+  influxd = await withEnv(
+    // with --stall-log, influxd (only) logs every Go GC cycle on stderr, into influxd.log
+    { GOMAXPROCS: influxProcs, ...(influxLog === undefined ? {} : { GODEBUG: 'gctrace=1' }) },
+    () =>
+      startInfluxd({
+        data: opts.influxData,
+        pprof: opts.influxPprof !== undefined,
+        ...(influxLog === undefined ? {} : { logLevel: 'info', logFile: influxLog }),
+      }),
+  );
   const io = opts.stallLog === undefined ? undefined : new IoSampler();
   const influxPid = findPid(['influxd', join(influxd.dir, 'influxdb.conf')]);
   if (!influxPid) throw new Error('cannot find the pid of the influxd just started');
