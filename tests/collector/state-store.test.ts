@@ -966,6 +966,46 @@ describe('SqliteStateStore', () => {
     }
   });
 
+  it('rewrites only the compliance rows that changed (updated_at: when a row last changed)', async () => {
+    const { store } = await sqlite.fresh();
+    const db = (store as SqliteStateStore).db;
+    const updatedAt = () =>
+      Object.fromEntries(
+        (
+          db.prepare("SELECT target, updated_at AS at FROM compliance WHERE school_id = 'sz-1'").all() as {
+            target: string;
+            at: string;
+          }[]
+        ).map((r) => [r.target, r.at]),
+      );
+    const changes = () => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const rows = [
+      row('uplink', 'met', 950.25, 900),
+      row('ipv6', 'no_data', null, 9),
+      row('备份', 'met', 1, 1),
+    ];
+    await store.replaceCompliance('sz-1', rows, iso(T0));
+    const before = changes();
+    await store.replaceCompliance('sz-1', rows, iso(T0 + MIN));
+    expect(changes()).toBe(before); // nothing written
+    // a changed value, reason, state or goal rewrites that row alone; null stays equal to null
+    await store.replaceCompliance(
+      'sz-1',
+      [row('uplink', 'met', 950.5, 900), rows[1]!, { ...rows[2]!, reason: '另一个原因' }],
+      iso(T0 + 2 * MIN),
+    );
+    expect(changes()).toBe(before + 2);
+    expect(updatedAt()).toEqual({ uplink: iso(T0 + 2 * MIN), ipv6: iso(T0), 备份: iso(T0 + 2 * MIN) });
+    await store.replaceCompliance('sz-1', [row('ipv6', 'not_met', null, 9)], iso(T0 + 3 * MIN));
+    await store.replaceCompliance('sz-1', [row('ipv6', 'not_met', null, 10)], iso(T0 + 4 * MIN));
+    expect(updatedAt().ipv6).toBe(iso(T0 + 4 * MIN));
+    expect(await store.compliance('sz-1')).toEqual([
+      row('uplink', 'met', 950.5, 900),
+      row('ipv6', 'not_met', null, 10),
+      { ...rows[2]!, reason: '另一个原因' },
+    ]);
+  });
+
   it('leads alerts always (one collector per embedded store)', async () => {
     const { store, another } = await sqlite.fresh();
     expect(await store.alertLeadership()).toBe(true);

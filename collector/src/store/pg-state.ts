@@ -620,7 +620,10 @@ export class PgStateStore implements StateStore {
          WITH ORDINALITY AS u(target, state, value, goal, reason, ord)
        ORDER BY u.ord
        ON CONFLICT (school_id, target) DO UPDATE SET state = excluded.state, value = excluded.value,
-         goal = excluded.goal, reason = excluded.reason, updated_at = excluded.updated_at`,
+         goal = excluded.goal, reason = excluded.reason, updated_at = excluded.updated_at
+       -- an unchanged row is left as it is (updated_at: when it last changed), as in the SQLite store
+       WHERE (compliance.state, compliance.value, compliance.goal, compliance.reason)
+         IS DISTINCT FROM (excluded.state, excluded.value, excluded.goal, excluded.reason)`,
       [
         schoolId,
         targets,

@@ -453,11 +453,18 @@ export class SqliteState {
     return rows.map((r) => r.result);
   }
 
+  /**
+   * Stores a school's compliance rows. A row whose state, value, goal and reason are already stored is
+   * left as it is (its `updated_at` is when it last changed): most reports change one target of seven,
+   * and an unchanged row then costs a lookup instead of a page written to the WAL.
+   */
   replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at = new Date().toISOString()): void {
     const upsert = this.q(
       `INSERT INTO compliance (school_id, target, state, value, goal, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(school_id, target) DO UPDATE SET state = excluded.state, value = excluded.value, goal = excluded.goal,
-         reason = excluded.reason, updated_at = excluded.updated_at`,
+         reason = excluded.reason, updated_at = excluded.updated_at
+       WHERE compliance.state IS NOT excluded.state OR compliance.value IS NOT excluded.value
+         OR compliance.goal IS NOT excluded.goal OR compliance.reason IS NOT excluded.reason`,
     );
     for (const c of rows) upsert.run(schoolId, c.target, c.state, c.value, c.goal, c.reason, at);
   }
