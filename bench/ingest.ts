@@ -21,7 +21,7 @@
 // one (a 30 s raw phase at 22,000 points/s used to leave ~10 s of compaction to flat-out). That settling
 // time and influxd's CPU in it are printed, and counted in each phase's influxd CPU per 1000 points.
 // Run with: npx tsx bench/ingest.ts [--quick] [--steady-seconds 180] [--flat-seconds 60] [--raw-seconds 60]
-//   [--schools 1000] [--agents 10000] [--concurrency 16] [--raw-concurrency N] [--generators 1]
+//   [--schools 1000] [--agents 10000] [--concurrency 64] [--raw-concurrency N] [--raw-one-per-write] [--generators 1]
 //   [--no-prime] [--cpu-prof DIR] (profile the collector) and, to measure proposed changes without editing the
 //   collector: [--alerts off] [--fix-agents-index] [--synchronous NORMAL]; [--state postgres] puts the
 //   collector's state in a throw-away PostgreSQL (its CPU is printed too); [--influx-cores 1] runs influxd
@@ -50,6 +50,7 @@ import { type Postgres, startPostgres } from '../tests/helpers/postgres.js';
 import type { GenCommand, GenMessage, GenResult } from './load-gen.js';
 import { formatSummary, summariseProfile } from './pprof-top.js';
 import {
+  coreTicks,
   cpuSeconds,
   cpuTicks,
   findPid,
@@ -104,8 +105,18 @@ const opts = {
   cycleS: numArg('--cycle-seconds', 60, 1),
   schools: numArg('--schools', 1000, 1),
   agents: numArg('--agents', 10_000, 1),
-  concurrency: numArg('--concurrency', 16, 1),
-  rawConcurrency: numArg('--raw-concurrency', Number(argValue('--concurrency') ?? 16), 1),
+  /**
+   * Reports in flight in flat-out (and priming), and raw writers. 16 until session 11: in flat-out the
+   * collector's core was then 56% busy (bench/ingest printed it), so flat-out measured latency, not capacity.
+   */
+  concurrency: numArg('--concurrency', 64, 1),
+  rawConcurrency: numArg('--raw-concurrency', Number(argValue('--concurrency') ?? 64), 1),
+  /**
+   * The raw writers' bodies coalesced as the collector coalesces its writes (its WriteBatcher, same
+   * settings), so the reference's requests are as large as the collector's; `--raw-one-per-write`: one
+   * report's points per request (as before session 11).
+   */
+  rawCoalesce: !process.argv.includes('--raw-one-per-write'),
   generators: numArg('--generators', 1, 1),
   /**
    * Keep-alive connections to the collector (all generators together). Agents each have their own
@@ -342,6 +353,8 @@ interface Pids {
 }
 
 interface Sample extends CollectorMetricsSample {
+  /** Busy and total ticks of each core (/proc/stat). */
+  cores: { busy: number; total: number }[];
   collector: number;
   influxd: number;
   generators: number;
@@ -406,6 +419,7 @@ function writeLatency(
 async function sample(pids: Pids): Promise<Sample> {
   const s = {
     at: Date.now(),
+    cores: coreTicks(),
     collector: cpuSeconds(pids.collector),
     influxd: cpuSeconds(pids.influxd),
     generators: pids.generators.reduce((a, p) => a + cpuSeconds(p), 0),
@@ -472,6 +486,8 @@ interface PhaseResult {
   cacheMbAtStart: number;
   bytes: number;
   cpu: { collector: number; influxd: number; generators: number; postgres: number };
+  /** How busy each core was in the measured window (0–1), whatever ran on it. */
+  coresBusy: number[];
   /** Seconds of the collector's alert evaluations in the window (wall time, part of its CPU). */
   alertEvalS: number;
   /** The collector's event-loop delay in the window (its /metrics): max and p99, ms. */
@@ -494,6 +510,7 @@ function merge(results: GenResult[]): Omit<
   | 'loop'
   | 'influxWrites'
   | 'cpu'
+  | 'coresBusy'
   | 'windows'
 > & {
   doneAt: number[];
@@ -715,6 +732,10 @@ async function phase(
     loop: { maxMs: end.loopMaxMs, p99Ms: end.loopP99Ms },
     influxWrites: writeLatency(start, end),
     bytes: m.bytes,
+    coresBusy: end.cores.map((c, i) => {
+      const s0 = start.cores[i] ?? { busy: 0, total: 0 };
+      return c.total > s0.total ? (c.busy - s0.busy) / (c.total - s0.total) : 0;
+    }),
     cpu: {
       collector: end.collector - start.collector,
       influxd: end.influxd - start.influxd,
@@ -1006,7 +1027,13 @@ async function main(): Promise<void> {
       `raw /write ${label} (${opts.rawConcurrency} in flight)`,
       gens,
       pids,
-      { cmd: 'raw', concurrency: Math.ceil(opts.rawConcurrency / opts.generators), measureFrom, endAt },
+      {
+        cmd: 'raw',
+        concurrency: Math.ceil(opts.rawConcurrency / opts.generators),
+        measureFrom,
+        endAt,
+        coalesce: opts.rawCoalesce,
+      },
       measureFrom,
       endAt,
     );
@@ -1183,6 +1210,9 @@ async function main(): Promise<void> {
     `collector CPU: ${fmt(perReport(steady), 2)} ms/report steady (${fmt((steady.cpu.collector / steady.seconds) * 100, 0)}% of a core), ${fmt(perReport(flat), 2)} ms/report flat-out (${fmt((flat.cpu.collector / flat.seconds) * 100, 0)}% of a core)`,
   );
   p(
+    `cores busy in each phase (/proc/stat, whatever ran on them): ${phases.map((r) => `${r.name.replace(/ \(.*/, '')} ${r.coresBusy.map((b) => `${fmt(b * 100, 0)}%`).join(' / ')}`).join('; ')}`,
+  );
+  p(
     `collector alert evaluations (its /metrics): steady ${fmt(steady.alertEvalS)} s (${fmt((steady.alertEvalS / Math.max(1e-9, steady.cpu.collector)) * 100, 0)}% of its CPU), flat-out ${fmt(flat.alertEvalS)} s (${fmt((flat.alertEvalS / Math.max(1e-9, flat.cpu.collector)) * 100, 0)}%)`,
   );
   const stalls = (r: PhaseResult) => {
@@ -1216,7 +1246,7 @@ async function main(): Promise<void> {
     `influxd CPU per 1000 points: collector flat-out ${fmt((flat.cpu.influxd * 1000) / Math.max(1, flat.points), 3)} s, raw ${fmt(((rawBefore.cpu.influxd + rawAfter.cpu.influxd) * 1000) / Math.max(1, rawBefore.points + rawAfter.points), 3)} s${replay ? `, replay of the collector's ${recordedWrites} recorded flat-out writes ${fmt((replay.cpu.influxd * 1000) / Math.max(1, replay.points), 3)} s (${fmt(replay.points / replay.seconds, 0)} points/s)` : ''}`,
   );
   p(
-    `raw reference: ${rawPrepared.batches} prepared /write bodies (${fmt(rawPrepared.points / rawPrepared.batches, 1)} points each, built in ${fmt(prepS)} s), cycled with fresh timestamps`,
+    `raw reference: ${rawPrepared.batches} prepared /write bodies (${fmt(rawPrepared.points / rawPrepared.batches, 1)} points each, built in ${fmt(prepS)} s), cycled with fresh timestamps, ${opts.rawCoalesce ? "coalesced as the collector's writes are (its WriteBatcher: 4 /write requests in flight, reports that arrive meanwhile share the next one; --raw-one-per-write: one report per request)" : 'one report per /write request (--raw-one-per-write)'}`,
   );
   p(
     `collector RSS: start ${fmt(rssStart, 0)} MB (idle, before the first report), middle of steady ${fmt(rssMiddle, 0)} MB, end of steady ${fmt(rssEnd, 0)} MB, after flat-out ${fmt(rssAfterFlat, 0)} MB`,

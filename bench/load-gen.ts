@@ -3,10 +3,14 @@
 // undici keep-alive Pool, on the 60 s schedule (open loop: each agent at its own offset in the cycle,
 // latency counted from the time it was due, so a slow collector cannot hide behind a slow generator) or
 // flat out (closed loop, N in flight); or it posts the same points as raw line protocol straight to
-// InfluxDB (`POST /write`, one report's points per request, N in flight) for the ceiling.
+// InfluxDB for the ceiling: N reports in flight, their points coalesced as the collector coalesces them
+// (its WriteBatcher: at most 4 /write requests in flight, reports that arrive meanwhile share the next one), or
+// (`coalesce: false`) one report's points per request.
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.js';
+import { MAX_BATCH_POINTS, WRITES_IN_FLIGHT } from '../collector/src/store/influx.js';
+import { WriteBatcher } from '../collector/src/store/write-batcher.js';
 import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from '../collector/src/targets.js';
 import { SENT_AT_HEADER } from '../protocol/version.js';
 import { cpuSeconds } from './proc.js';
@@ -44,7 +48,7 @@ export type GenCommand =
       once?: boolean;
     }
   | { cmd: 'prepare-raw'; batches: number; cycleBase: number }
-  | { cmd: 'raw'; concurrency: number; measureFrom: number; endAt: number }
+  | { cmd: 'raw'; concurrency: number; measureFrom: number; endAt: number; coalesce: boolean }
   /** The collector's own /write bodies (bench/write-recorder JSON lines), re-timed, straight to InfluxDB. */
   | { cmd: 'replay'; file: string; concurrency: number; measureFrom: number; endAt: number }
   | { cmd: 'prime'; concurrency: number }
@@ -334,14 +338,37 @@ function replayBodies(file: string): ShiftedBody[] {
   return out;
 }
 
-/** Raw writes until `endAt`, cycling through the prepared bodies; or (`once`) each body once. */
+class WriteRefused extends Error {
+  constructor(readonly outcome: string) {
+    super(outcome);
+  }
+}
+
+/**
+ * Raw writes until `endAt` by `concurrency` writers, cycling through the prepared bodies; or (`once`) each
+ * body once. `coalesce`: the writers' bodies go through the collector's WriteBatcher with its settings, so
+ * InfluxDB gets requests as large as the collector's under the same load (each body's latency is from its
+ * submission until its batch was stored); else each body is a request of its own.
+ */
 async function raw(
-  c: { concurrency: number; measureFrom: number; endAt: number },
+  c: { concurrency: number; measureFrom: number; endAt: number; coalesce?: boolean },
   once = false,
   bodies: readonly (TimedBody | ShiftedBody)[] = rawBodies,
 ): Promise<Window> {
   const w = new Window(c.measureFrom, c.endAt);
   const rawPath = `/write?db=${encodeURIComponent(init.database)}&precision=ms`;
+  const post = async (path: string, body: string): Promise<void> => {
+    const res = await influx.request({ path, method: 'POST', body });
+    const text = await res.body.text();
+    if (res.statusCode !== 204) throw new WriteRefused(`${res.statusCode} ${text.slice(0, 160)}`);
+  };
+  const batcher = c.coalesce
+    ? new WriteBatcher<string>((lines) => post(rawPath, lines.join('\n')), {
+        maxInFlight: WRITES_IN_FLIGHT,
+        maxPoints: MAX_BATCH_POINTS,
+        isBadData: () => false,
+      })
+    : undefined;
   let next = 0;
   const worker = async () => {
     while (once ? next < bodies.length : Date.now() < c.endAt) {
@@ -350,18 +377,16 @@ async function raw(
       const body = b.fill(Date.now());
       const path = b instanceof ShiftedBody ? b.path : rawPath;
       try {
-        const res = await influx.request({ path, method: 'POST', body });
-        const text = await res.body.text();
-        const ok = res.statusCode === 204;
+        if (batcher && path === rawPath) await batcher.submit(body.split('\n'));
+        else await post(path, body);
+        w.record('204', true, performance.now() - t0, body.length, b.points);
+      } catch (err) {
         w.record(
-          ok ? '204' : `${res.statusCode} ${text.slice(0, 160)}`,
-          ok,
+          err instanceof WriteRefused ? err.outcome : errorCode(err),
+          false,
           performance.now() - t0,
           body.length,
-          b.points,
         );
-      } catch (err) {
-        w.record(errorCode(err), false, performance.now() - t0, body.length);
       }
     }
   };

@@ -89,6 +89,18 @@ export function cpuTicks(): { total: number; steal: number } {
   return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
 }
 
+/** Busy and total ticks of each core (`cpuN` lines of /proc/stat), to say how busy each core was in a phase. */
+export function coreTicks(): { busy: number; total: number }[] {
+  return readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .filter((l) => /^cpu\d+ /.test(l))
+    .map((l) => {
+      const f = l.trim().split(/\s+/).slice(1).map(Number);
+      const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+      return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+    });
+}
+
 /** The share of CPU time the hypervisor took for other guests between two cpuTicks() readings. */
 export function stealShare(a: { total: number; steal: number }, b: { total: number; steal: number }): number {
   return b.total > a.total ? (b.steal - a.steal) / (b.total - a.total) : 0;

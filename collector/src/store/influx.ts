@@ -15,6 +15,8 @@ export type { IPoint } from 'influx';
 
 /** Points per `/write` request. */
 export const MAX_BATCH_POINTS = 5000;
+/** /write requests the collector has in flight at once; reports that arrive meanwhile share the next one. */
+export const WRITES_IN_FLIGHT = 4;
 
 export interface InfluxStoreOptions {
   /** Base URL, e.g. `http://127.0.0.1:8086` (a path prefix is kept; credentials go in username/password). */
@@ -250,7 +252,7 @@ export class InfluxStore {
   private readonly pool: InfluxPool;
   private readonly auth: string | undefined;
   private readonly batcher = new WriteBatcher<string>((lines) => this.writeLines(lines), {
-    maxInFlight: 4,
+    maxInFlight: WRITES_IN_FLIGHT,
     maxPoints: MAX_BATCH_POINTS,
     isBadData: (err) => err instanceof InfluxRejectedError && err.status === 400,
   });
