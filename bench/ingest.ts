@@ -43,6 +43,7 @@ import {
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WRITES_IN_FLIGHT } from '../collector/src/store/influx.js';
 import { PgStateStore } from '../collector/src/store/pg-state.js';
 import { SqliteState } from '../collector/src/store/sqlite-state.js';
 import { type Influxd, startInfluxd } from '../tests/helpers/influxd.js';
@@ -1247,7 +1248,7 @@ async function main(): Promise<void> {
     `influxd CPU per 1000 points: collector flat-out ${fmt((flat.cpu.influxd * 1000) / Math.max(1, flat.points), 3)} s, raw ${fmt(((rawBefore.cpu.influxd + rawAfter.cpu.influxd) * 1000) / Math.max(1, rawBefore.points + rawAfter.points), 3)} s${replay ? `, replay of the collector's ${recordedWrites} recorded flat-out writes ${fmt((replay.cpu.influxd * 1000) / Math.max(1, replay.points), 3)} s (${fmt(replay.points / replay.seconds, 0)} points/s)` : ''}`,
   );
   p(
-    `raw reference: ${rawPrepared.batches} prepared /write bodies (${fmt(rawPrepared.points / rawPrepared.batches, 1)} points each, built in ${fmt(prepS)} s), cycled with fresh timestamps, ${opts.rawCoalesce ? "coalesced as the collector's writes are (its WriteBatcher: 4 /write requests in flight, reports that arrive meanwhile share the next one; --raw-one-per-write: one report per request)" : 'one report per /write request (--raw-one-per-write)'}`,
+    `raw reference: ${rawPrepared.batches} prepared /write bodies (${fmt(rawPrepared.points / rawPrepared.batches, 1)} points each, built in ${fmt(prepS)} s), cycled with fresh timestamps, ${opts.rawCoalesce ? `coalesced as the collector's writes are (its WriteBatcher: ${WRITES_IN_FLIGHT} /write requests in flight, reports that arrive meanwhile share the next one; --raw-one-per-write: one report per request)` : 'one report per /write request (--raw-one-per-write)'}`,
   );
   p(
     `collector RSS: start ${fmt(rssStart, 0)} MB (idle, before the first report), middle of steady ${fmt(rssMiddle, 0)} MB, end of steady ${fmt(rssEnd, 0)} MB, after flat-out ${fmt(rssAfterFlat, 0)} MB`,

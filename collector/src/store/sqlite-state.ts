@@ -455,8 +455,9 @@ export class SqliteState {
 
   /**
    * Stores a school's compliance rows. A row whose state, value, goal and reason are already stored is
-   * left as it is (its `updated_at` is when it last changed): most reports change one target of seven,
-   * and an unchanged row then costs a lookup instead of a page written to the WAL.
+   * left as it is (its `updated_at` is when it last changed): most reports change one target of seven
+   * (device availability), and an unchanged row then costs a lookup instead of a rewrite. The school's
+   * rows share a page, so that page is still written whenever one of them changes.
    */
   replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at = new Date().toISOString()): void {
     const upsert = this.q(
