@@ -78,15 +78,23 @@ export function loadLine(): string {
   return `load average ${a} ${b} ${c} (${cpus().length} cores)`;
 }
 
+/**
+ * A `cpu` or `cpuN` line of /proc/stat in ticks: user nice system idle iowait irq softirq steal (guest time
+ * is already counted in user).
+ */
+function statTicks(line: string): { total: number; idle: number; steal: number } {
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  return {
+    total: f.slice(0, 8).reduce((a, b) => a + b, 0),
+    idle: (f[3] ?? 0) + (f[4] ?? 0),
+    steal: f[7] ?? 0,
+  };
+}
+
 /** The machine's CPU time counters (/proc/stat, all cores): total and stolen by the hypervisor, in ticks. */
 export function cpuTicks(): { total: number; steal: number } {
-  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  // user nice system idle iowait irq softirq steal (guest time is already counted in user)
-  return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  const { total, steal } = statTicks(readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '');
+  return { total, steal };
 }
 
 /** Busy and total ticks of each core (`cpuN` lines of /proc/stat), to say how busy each core was in a phase. */
@@ -95,9 +103,8 @@ export function coreTicks(): { busy: number; total: number }[] {
     .split('\n')
     .filter((l) => /^cpu\d+ /.test(l))
     .map((l) => {
-      const f = l.trim().split(/\s+/).slice(1).map(Number);
-      const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-      return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+      const { total, idle } = statTicks(l);
+      return { busy: total - idle, total };
     });
 }
 
