@@ -4,7 +4,7 @@
 // latency counted from the time it was due, so a slow collector cannot hide behind a slow generator) or
 // flat out (closed loop, N in flight); or it posts the same points as raw line protocol straight to
 // InfluxDB for the ceiling: N reports in flight, their points coalesced as the collector coalesces them
-// (its WriteBatcher: at most 4 /write requests in flight, reports that arrive meanwhile share the next one), or
+// (its WriteBatcher: at most WRITES_IN_FLIGHT /write requests, reports that arrive meanwhile share the next one), or
 // (`coalesce: false`) one report's points per request.
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
