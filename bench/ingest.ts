@@ -43,6 +43,7 @@ import {
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BATCH_LINGER_MS } from '../collector/src/config.js';
 import { WRITES_IN_FLIGHT } from '../collector/src/store/influx.js';
 import { PgStateStore } from '../collector/src/store/pg-state.js';
 import { SqliteState } from '../collector/src/store/sqlite-state.js';
@@ -119,6 +120,11 @@ const opts = {
    * report's points per request (as before session 11).
    */
   rawCoalesce: !process.argv.includes('--raw-one-per-write'),
+  /**
+   * `--linger-ms N`: the collector's influx.batchLingerMs, which the coalesced raw writers use too
+   * (default: the collector's default).
+   */
+  lingerMs: numArg('--linger-ms', BATCH_LINGER_MS, 0),
   generators: numArg('--generators', 1, 1),
   /**
    * Keep-alive connections to the collector (all generators together). Agents each have their own
@@ -828,7 +834,12 @@ async function main(): Promise<void> {
       listen: '127.0.0.1:0',
       dataDir,
       ...stateConfig,
-      influx: { url: recorderUrl ?? influxd.url, database: 'campuswatch', timeoutMs: 10_000 },
+      influx: {
+        url: recorderUrl ?? influxd.url,
+        database: 'campuswatch',
+        timeoutMs: 10_000,
+        batchLingerMs: opts.lingerMs,
+      },
       alerts: { enabled: opts.alerts },
     }),
   );
@@ -1035,6 +1046,7 @@ async function main(): Promise<void> {
         measureFrom,
         endAt,
         coalesce: opts.rawCoalesce,
+        lingerMs: opts.lingerMs,
       },
       measureFrom,
       endAt,
@@ -1248,7 +1260,7 @@ async function main(): Promise<void> {
     `influxd CPU per 1000 points: collector flat-out ${fmt((flat.cpu.influxd * 1000) / Math.max(1, flat.points), 3)} s, raw ${fmt(((rawBefore.cpu.influxd + rawAfter.cpu.influxd) * 1000) / Math.max(1, rawBefore.points + rawAfter.points), 3)} s${replay ? `, replay of the collector's ${recordedWrites} recorded flat-out writes ${fmt((replay.cpu.influxd * 1000) / Math.max(1, replay.points), 3)} s (${fmt(replay.points / replay.seconds, 0)} points/s)` : ''}`,
   );
   p(
-    `raw reference: ${rawPrepared.batches} prepared /write bodies (${fmt(rawPrepared.points / rawPrepared.batches, 1)} points each, built in ${fmt(prepS)} s), cycled with fresh timestamps, ${opts.rawCoalesce ? `coalesced as the collector's writes are (its WriteBatcher: ${WRITES_IN_FLIGHT} /write requests in flight, reports that arrive meanwhile share the next one; --raw-one-per-write: one report per request)` : 'one report per /write request (--raw-one-per-write)'}`,
+    `raw reference: ${rawPrepared.batches} prepared /write bodies (${fmt(rawPrepared.points / rawPrepared.batches, 1)} points each, built in ${fmt(prepS)} s), cycled with fresh timestamps, ${opts.rawCoalesce ? `coalesced as the collector's writes are (its WriteBatcher: ${WRITES_IN_FLIGHT} /write requests in flight, reports that arrive meanwhile share the next one, a report waits up to ${opts.lingerMs} ms for others (--linger-ms); --raw-one-per-write: one report per request)` : 'one report per /write request (--raw-one-per-write)'}`,
   );
   p(
     `collector RSS: start ${fmt(rssStart, 0)} MB (idle, before the first report), middle of steady ${fmt(rssMiddle, 0)} MB, end of steady ${fmt(rssEnd, 0)} MB, after flat-out ${fmt(rssAfterFlat, 0)} MB`,

@@ -48,7 +48,15 @@ export type GenCommand =
       once?: boolean;
     }
   | { cmd: 'prepare-raw'; batches: number; cycleBase: number }
-  | { cmd: 'raw'; concurrency: number; measureFrom: number; endAt: number; coalesce: boolean }
+  | {
+      cmd: 'raw';
+      concurrency: number;
+      measureFrom: number;
+      endAt: number;
+      coalesce: boolean;
+      /** The collector's influx.batchLingerMs (WriteBatcher lingerMs). */
+      lingerMs: number;
+    }
   /** The collector's own /write bodies (bench/write-recorder JSON lines), re-timed, straight to InfluxDB. */
   | { cmd: 'replay'; file: string; concurrency: number; measureFrom: number; endAt: number }
   | { cmd: 'prime'; concurrency: number }
@@ -351,7 +359,7 @@ class WriteRefused extends Error {
  * submission until its batch was stored); else each body is a request of its own.
  */
 async function raw(
-  c: { concurrency: number; measureFrom: number; endAt: number; coalesce?: boolean },
+  c: { concurrency: number; measureFrom: number; endAt: number; coalesce?: boolean; lingerMs?: number },
   once = false,
   bodies: readonly (TimedBody | ShiftedBody)[] = rawBodies,
 ): Promise<Window> {
@@ -366,6 +374,7 @@ async function raw(
     ? new WriteBatcher<string>((lines) => post(rawPath, lines.join('\n')), {
         maxInFlight: WRITES_IN_FLIGHT,
         maxPoints: MAX_BATCH_POINTS,
+        lingerMs: c.lingerMs ?? 0,
         isBadData: () => false,
       })
     : undefined;

@@ -90,6 +90,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
         url: config.influx.url,
         database: config.influx.database,
         timeoutMs: config.influx.timeoutMs,
+        batchLingerMs: config.influx.batchLingerMs,
         ...(config.influx.username
           ? { username: config.influx.username, password: config.influx.password ?? '' }
           : {}),

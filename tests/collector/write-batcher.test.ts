@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { IPoint } from '../../collector/src/store/influx.js';
 import { WriteBatcher } from '../../collector/src/store/write-batcher.js';
 
@@ -135,5 +135,60 @@ describe('WriteBatcher', () => {
     const write = async () => undefined;
     expect(() => new WriteBatcher(write, { maxInFlight: 0, maxPoints: 1, isBadData })).toThrow(/maxInFlight/);
     expect(() => new WriteBatcher(write, { maxInFlight: 1, maxPoints: 0.5, isBadData })).toThrow(/maxPoints/);
+    expect(() => new WriteBatcher(write, { maxInFlight: 1, maxPoints: 1, lingerMs: -1, isBadData })).toThrow(
+      /lingerMs/,
+    );
+  });
+
+  describe('lingerMs', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    /** A batcher on fake timers whose clock the test moves with `advance`. */
+    function lingering(options: { maxInFlight: number; maxPoints: number; lingerMs: number }) {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      let t = 1000;
+      const store = heldStore();
+      const batcher = new WriteBatcher(store.write, { ...options, isBadData, now: () => t });
+      const advance = (ms: number) => {
+        t += ms;
+        vi.advanceTimersByTime(ms);
+      };
+      return { store, batcher, advance };
+    }
+
+    it('a report waits up to lingerMs for others to share its write, measured from the oldest one', async () => {
+      const { store, batcher, advance } = lingering({ maxInFlight: 4, maxPoints: 100, lingerMs: 50 });
+      const a = batcher.submit(report('a', 3));
+      advance(20);
+      const b = batcher.submit(report('b', 3));
+      advance(29);
+      expect(store.writes).toHaveLength(0); // a has waited 49 ms of its 50
+      advance(1);
+      expect(store.writes.map((w) => names(w.points))).toEqual([['a', 'b']]);
+      // the next report waits its own 50 ms, although three slots are free
+      const c = batcher.submit(report('c', 1));
+      advance(49);
+      expect(store.writes).toHaveLength(1);
+      advance(1);
+      expect(store.writes.map((w) => names(w.points))).toEqual([['a', 'b'], ['c']]);
+      for (const w of store.writes) w.settle();
+      await Promise.all([a, b, c]);
+      expect(batcher.writes).toBe(2);
+    });
+
+    it('a batch of maxPoints goes at once, and a report that waited for a slot past its linger goes when one frees', async () => {
+      const { store, batcher, advance } = lingering({ maxInFlight: 1, maxPoints: 10, lingerMs: 50 });
+      const full = [batcher.submit(report('a', 6)), batcher.submit(report('b', 4))];
+      expect(store.writes.map((w) => names(w.points))).toEqual([['a', 'b']]); // 10 points: no waiting
+      const c = batcher.submit(report('c', 1));
+      advance(80); // c waits for the busy slot, longer than its linger
+      expect(store.writes).toHaveLength(1);
+      store.writes[0]!.settle();
+      await Promise.all(full);
+      expect(store.writes.map((w) => names(w.points))).toEqual([['a', 'b'], ['c']]);
+      store.writes[1]!.settle();
+      await c;
+    });
   });
 });

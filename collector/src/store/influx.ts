@@ -26,6 +26,8 @@ export interface InfluxStoreOptions {
   password?: string;
   /** Socket inactivity timeout per request, in milliseconds. */
   timeoutMs: number;
+  /** How long a report's lines may wait for other reports' to share a `/write` (WriteBatcher); 0 by default. */
+  batchLingerMs?: number;
 }
 
 /** InfluxDB could not be reached or failed on its side (connection refused/reset, timeout, 5xx): retry later. */
@@ -251,11 +253,7 @@ export class InfluxStore {
   private readonly timeoutMs: number;
   private readonly pool: InfluxPool;
   private readonly auth: string | undefined;
-  private readonly batcher = new WriteBatcher<string>((lines) => this.writeLines(lines), {
-    maxInFlight: WRITES_IN_FLIGHT,
-    maxPoints: MAX_BATCH_POINTS,
-    isBadData: (err) => err instanceof InfluxRejectedError && err.status === 400,
-  });
+  private readonly batcher: WriteBatcher<string>;
 
   constructor(options: InfluxStoreOptions) {
     const url = new URL(options.url);
@@ -272,6 +270,12 @@ export class InfluxStore {
     const path = url.pathname.replace(/\/+$/, '');
     this.database = options.database;
     this.timeoutMs = options.timeoutMs;
+    this.batcher = new WriteBatcher<string>((lines) => this.writeLines(lines), {
+      maxInFlight: WRITES_IN_FLIGHT,
+      maxPoints: MAX_BATCH_POINTS,
+      lingerMs: options.batchLingerMs ?? 0,
+      isBadData: (err) => err instanceof InfluxRejectedError && err.status === 400,
+    });
     this.agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
     this.pingUrl = `${url.origin}${path}/ping`;
     this.auth = options.username === undefined ? undefined : `${options.username}:${options.password ?? ''}`;

@@ -7,18 +7,30 @@ export interface WriteBatcherOptions {
   maxPoints: number;
   /** True when the store refused a write for its data (InfluxDB: HTTP 400), not for being unavailable. */
   isBadData: (err: unknown) => boolean;
+  /**
+   * How long a report may wait for others to share its write while a slot is free (0: never waits, the
+   * default). Bounds the extra latency of every report; a batch of maxPoints goes at once.
+   */
+  lingerMs?: number;
+  /** The clock the linger is measured with (tests). */
+  now?: () => number;
 }
 
 interface Pending<T> {
   points: T[];
+  /** When it was queued (options.now). */
+  at: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 /**
  * Coalesces the points (IPoint objects, or their lines of line protocol) of reports that arrive while earlier writes are still in InfluxDB into one `/write`
- * (as Telegraf's output buffer does): under light load every report is written at once on its own, under
- * heavy load the requests grow instead of queueing, which costs InfluxDB and the collector far less per point.
+ * (as Telegraf's output buffer does): under heavy load the requests grow instead of queueing, which costs
+ * InfluxDB and the collector far less per point. Under light load a report is written as soon as a slot is
+ * free, after waiting at most `lingerMs` for other reports to share the request (Telegraf's flush interval,
+ * Prometheus remote-write's batch_send_deadline): at 10,000 agents a minute, ~167 reports/s, 50 ms turns
+ * ~150 requests a second (each one a WAL append and fsync in InfluxDB) into ~20.
  *
  * Each caller's promise settles with its own outcome. When InfluxDB refuses a batch of several reports as bad
  * data (HTTP 400), each report is written again on its own, so one bad report is refused and the others are
@@ -29,6 +41,9 @@ export class WriteBatcher<T = IPoint> {
   private readonly queue: Pending<T>[] = [];
   private queuedPoints = 0;
   private inFlight = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private readonly lingerMs: number;
+  private readonly now: () => number;
   /** Writes sent and points sent, for tests and self-monitoring. */
   writes = 0;
 
@@ -40,12 +55,16 @@ export class WriteBatcher<T = IPoint> {
       throw new RangeError('maxInFlight must be a positive integer');
     if (!Number.isInteger(options.maxPoints) || options.maxPoints < 1)
       throw new RangeError('maxPoints must be a positive integer');
+    this.lingerMs = options.lingerMs ?? 0;
+    if (!Number.isFinite(this.lingerMs) || this.lingerMs < 0)
+      throw new RangeError('lingerMs must be a number ≥ 0');
+    this.now = options.now ?? (() => performance.now());
   }
 
   /** Resolves once these points are stored (alone or with others), rejects with this report's own error. */
   submit(points: T[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ points, resolve, reject });
+      this.queue.push({ points, at: this.now(), resolve, reject });
       this.queuedPoints += points.length;
       this.pump();
     });
@@ -56,6 +75,17 @@ export class WriteBatcher<T = IPoint> {
       this.queue.length > 0 &&
       (this.inFlight < this.options.maxInFlight || this.queuedPoints >= this.options.maxPoints)
     ) {
+      // a slot is free but the batch is small: the oldest report waits up to lingerMs for company
+      if (this.queuedPoints < this.options.maxPoints) {
+        const waitMs = this.queue[0]!.at + this.lingerMs - this.now();
+        if (waitMs > 0) {
+          this.lingerTimer ??= setTimeout(() => {
+            this.lingerTimer = undefined;
+            this.pump();
+          }, waitMs);
+          return;
+        }
+      }
       const batch: Pending<T>[] = [];
       let points = 0;
       // always take at least one report, then as many as fit
