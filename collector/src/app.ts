@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { createAlerting } from './alerts/service.js';
@@ -16,7 +17,8 @@ import { reportRoutes } from './routes/reports.js';
 import { schoolRoutes } from './routes/schools.js';
 import { speedtestSlotRoutes, speedtestStreamRoutes } from './routes/speedtest.js';
 import { SlotScheduler } from './speedtest/slots.js';
-import { InfluxStore } from './store/influx.js';
+import { InfluxRejectedError, InfluxStore, InfluxUnavailableError } from './store/influx.js';
+import { Outbox } from './store/outbox.js';
 import { ensureRetention } from './store/retention.js';
 import { openStateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from './targets.js';
@@ -128,7 +130,28 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
       return ready;
     },
   };
-  const alerting = createAlerting(base, config, log);
+  const outbox =
+    influx && config.influx?.outbox.enabled
+      ? new Outbox({
+          path: join(config.dataDir, 'outbox.sqlite'),
+          maxPendingPoints: config.influx.outbox.maxPendingPoints,
+          log,
+          write: async (lines) => {
+            await base.influxReady();
+            await influx.writeCoalesced(lines);
+          },
+          // only a refusal of the points themselves (HTTP 400) is final; auth or a missing database is ours
+          retryable: (err) => !(err instanceof InfluxRejectedError && err.status === 400),
+          onWritten: (points) => metrics.points.inc(points),
+          onRefused: (points) => metrics.outboxRefused.inc(points),
+          onFailedAttempt: (err) =>
+            metrics.influxErrors.inc({
+              kind: err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected',
+            }),
+        })
+      : undefined;
+  const shared = { ...base, outbox };
+  const alerting = createAlerting(shared, config, log);
   const metrics = new CollectorMetrics({
     channels: () => alerting.stats.snapshot(),
     alerts: () => alerting.manager.alerts({}),
@@ -139,13 +162,14 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     alertEvaluations: () => alerting.manager.evaluations,
     alertEvaluationSeconds: () => alerting.manager.evaluationSeconds,
     slots: () => base.slots.stats(),
+    ...(outbox ? { outbox: () => ({ points: outbox.pendingPoints, reports: outbox.pendingReports }) } : {}),
   });
   if (influx) {
     influx.onWrite = (seconds, ok) =>
       metrics.influxWriteSeconds.observe({ outcome: ok ? 'ok' : 'failed' }, seconds);
   }
   const ctx: CollectorContext = {
-    ...base,
+    ...shared,
     alerts: alerting.manager,
     channelStats: alerting.stats,
     metrics,
@@ -175,8 +199,10 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     });
   }
 
+  outbox?.resume();
   app.addHook('onClose', async () => {
     ctx.alerts.cancelPending();
+    outbox?.close();
     await state.close();
     await influx?.close();
   });

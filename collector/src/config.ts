@@ -28,6 +28,19 @@ export const InfluxConfig = Type.Object(
      * free slot: fewer, larger requests (each is a WAL append and fsync in InfluxDB) for a little latency.
      */
     batchLingerMs: Type.Integer({ default: BATCH_LINGER_MS, minimum: 0, maximum: 10_000 }),
+    /**
+     * Answer a report once its series are committed to a queue on the collector's disk (dataDir/outbox.sqlite)
+     * instead of once InfluxDB took them: InfluxDB's pauses stop reaching the agents, and the queued series go
+     * in large writes. Bounded by maxPendingPoints: beyond it a report waits up to timeoutMs for room, then
+     * gets 503 and stays in the agent's spool.
+     */
+    outbox: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        maxPendingPoints: Type.Integer({ default: 100_000, minimum: 1, maximum: 100_000_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** Raw points are kept this long; hourly and daily rollups (continuous queries) much longer. */
     rawRetentionDays: Type.Integer({ default: 90, minimum: 1, maximum: 3650 }),
     rollupRetentionDays: Type.Integer({ default: 1096, minimum: 1, maximum: 36500 }),

@@ -6,6 +6,7 @@ import type { CollectorMetrics } from './metrics.js';
 import type { ChannelStats } from './notifiers/dispatch.js';
 import type { SlotScheduler } from './speedtest/slots.js';
 import type { InfluxStore } from './store/influx.js';
+import type { Outbox } from './store/outbox.js';
 import type { AgentRecord, StateStore } from './store/state.js';
 import type { TargetsConfig } from './targets.js';
 
@@ -17,6 +18,8 @@ export interface CollectorContext {
   state: StateStore;
   /** Absent on the embedded default: state, API and evaluation work, no series are written. */
   influx: InfluxStore | undefined;
+  /** influx.outbox: reports are answered once their series are queued here (undefined: once written). */
+  outbox: Outbox | undefined;
   /** Creates the database on first use (InfluxDB may come up after the collector); remembered once done. */
   influxReady: () => Promise<void>;
   log: Logger;

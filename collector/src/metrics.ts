@@ -25,6 +25,8 @@ export interface MetricsSources {
   /** Seconds those evaluations took, notifications not included. */
   alertEvaluationSeconds: () => number;
   slots: () => { active: number; granted: number; refused: number };
+  /** influx.outbox: points and reports stored and not yet in InfluxDB (undefined without an outbox). */
+  outbox?: () => { points: number; reports: number };
 }
 
 /** Bounds (seconds) of the latency histograms: the ingest answer and InfluxDB's /write answer. */
@@ -46,6 +48,8 @@ export class CollectorMetrics {
   readonly influxWriteSeconds: Histogram<'outcome'>;
   /** Reports being stored now (ingest.maxConcurrent turns more away). */
   readonly ingestsInFlight: Gauge;
+  /** influx.outbox: points of answered reports that InfluxDB refused (kept in outbox_refused). */
+  readonly outboxRefused: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -92,6 +96,25 @@ export class CollectorMetrics {
       help: 'Reports being stored now (validated, written to InfluxDB, evaluated); more than ingest.maxConcurrent are answered 503',
       registers,
     });
+    this.outboxRefused = new Counter({
+      name: 'campuswatch_outbox_refused_points_total',
+      help: 'Points of stored reports that InfluxDB refused as bad data after the answer (influx.outbox); kept in the outbox file, table outbox_refused',
+      registers,
+    });
+    if (sources.outbox) {
+      const outbox = sources.outbox;
+      new Gauge({
+        name: 'campuswatch_outbox_pending',
+        help: 'Stored reports whose series are not yet in InfluxDB (influx.outbox), in points and reports',
+        labelNames: ['unit'],
+        registers,
+        collect() {
+          const { points, reports } = outbox();
+          this.set({ unit: 'points' }, points);
+          this.set({ unit: 'reports' }, reports);
+        },
+      });
+    }
     for (const kind of ['unavailable', 'rejected']) this.influxErrors.inc({ kind }, 0);
     for (const outcome of ['stored', 'duplicate', 'rejected']) this.reports.inc({ outcome }, 0);
 

@@ -256,35 +256,46 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
             findings,
           });
           const influx = ctx.influx;
-          try {
-            await ctx.influxReady();
-            await influx.writeCoalesced(lines);
-            ctx.metrics.points.inc(lines.length);
-          } catch (err) {
-            ctx.metrics.influxErrors.inc({
-              kind: err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected',
-            });
-            // a refusal that is about the collector (auth, missing database: 401/403/404), not the report, is retryable
-            const collectorSide =
-              err instanceof InfluxRejectedError && err.status !== undefined && err.status !== 400;
-            if (err instanceof InfluxUnavailableError || collectorSide) {
-              req.log.warn(
-                { reportId: report.reportId, err: err.message },
-                'InfluxDB unavailable; asking the agent to retry',
-              );
+          if (ctx.outbox) {
+            // committed to the collector's disk: InfluxDB gets the points soon, in a larger write
+            if (!(await ctx.outbox.add(lines, ctx.config.influx?.timeoutMs ?? 10_000))) {
               return sendRetryLater(
                 reply,
                 503,
                 ctx.config.ingest.retryAfterS,
-                'the time-series store is unavailable; keep the report and retry later',
+                'the time-series store is behind and the collector queue is full; keep the report and retry later',
               );
             }
-            if (err instanceof InfluxRejectedError) {
-              req.log.error({ reportId: report.reportId, err: err.message }, 'InfluxDB refused the points');
-              return sendError(reply, 422, `the report's series were refused: ${err.message}`);
+          } else
+            try {
+              await ctx.influxReady();
+              await influx.writeCoalesced(lines);
+              ctx.metrics.points.inc(lines.length);
+            } catch (err) {
+              ctx.metrics.influxErrors.inc({
+                kind: err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected',
+              });
+              // a refusal that is about the collector (auth, missing database: 401/403/404), not the report, is retryable
+              const collectorSide =
+                err instanceof InfluxRejectedError && err.status !== undefined && err.status !== 400;
+              if (err instanceof InfluxUnavailableError || collectorSide) {
+                req.log.warn(
+                  { reportId: report.reportId, err: err.message },
+                  'InfluxDB unavailable; asking the agent to retry',
+                );
+                return sendRetryLater(
+                  reply,
+                  503,
+                  ctx.config.ingest.retryAfterS,
+                  'the time-series store is unavailable; keep the report and retry later',
+                );
+              }
+              if (err instanceof InfluxRejectedError) {
+                req.log.error({ reportId: report.reportId, err: err.message }, 'InfluxDB refused the points');
+                return sendError(reply, 422, `the report's series were refused: ${err.message}`);
+              }
+              throw err;
             }
-            throw err;
-          }
         }
         const first = await ctx.state.completeIngest({
           reportId: report.reportId,
