@@ -125,6 +125,12 @@ const opts = {
    * (default: the collector's default).
    */
   lingerMs: numArg('--linger-ms', BATCH_LINGER_MS, 0),
+  /**
+   * `--outbox`: the collector's influx.outbox (answers once a report's series are queued on its disk);
+   * `--outbox-max-points N` its maxPendingPoints. Settling first waits for the queue to be written out.
+   */
+  outbox: process.argv.includes('--outbox'),
+  outboxMaxPoints: numArg('--outbox-max-points', 100_000, 1),
   generators: numArg('--generators', 1, 1),
   /**
    * Keep-alive connections to the collector (all generators together). Agents each have their own
@@ -386,6 +392,9 @@ interface CollectorMetricsSample {
   loopP99Ms: number;
   /** Its /write requests answered by InfluxDB so far, cumulative per histogram bound (seconds). */
   writeBuckets: [number, number][];
+  /** V8 heap in use and memory outside it (Buffers, strings handed to C++), MB. */
+  heapUsedMb: number;
+  externalMb: number;
 }
 
 async function collectorMetrics(collectorUrl: string): Promise<CollectorMetricsSample> {
@@ -405,6 +414,8 @@ async function collectorMetrics(collectorUrl: string): Promise<CollectorMetricsS
     loopMaxMs: value('campuswatch_collector_nodejs_eventloop_lag_max_seconds') * 1000,
     loopP99Ms: value('campuswatch_collector_nodejs_eventloop_lag_p99_seconds') * 1000,
     writeBuckets,
+    heapUsedMb: value('campuswatch_collector_nodejs_heap_size_used_bytes') / 1e6,
+    externalMb: value('campuswatch_collector_nodejs_external_memory_bytes') / 1e6,
   };
 }
 
@@ -502,6 +513,8 @@ interface PhaseResult {
   loop: { maxMs: number; p99Ms: number };
   /** Its /write requests answered by InfluxDB in the window: count, p50 and p99 (histogram bounds, s). */
   influxWrites: ReturnType<typeof writeLatency>;
+  /** The collector's V8 heap in use and its external memory when measuring began and ended (its /metrics), MB. */
+  memory: { heapStart: number; heapEnd: number; externalStart: number; externalEnd: number };
 }
 
 function merge(results: GenResult[]): Omit<
@@ -517,6 +530,7 @@ function merge(results: GenResult[]): Omit<
   | 'alertEvalS'
   | 'loop'
   | 'influxWrites'
+  | 'memory'
   | 'cpu'
   | 'coresBusy'
   | 'windows'
@@ -626,8 +640,23 @@ interface Settle {
  * points). With the cache cold after COLD_CACHE, every phase begins with an empty one and pays for the
  * snapshots of its own points only.
  */
+/** The collector's base URL once it listens, when its outbox is on (--outbox): settle waits for it to empty. */
+let outboxCollectorUrl: string | undefined;
+
+/** Waits until the collector's outbox holds no points (its /metrics), at most maxS. */
+async function outboxDrained(maxS = 180): Promise<void> {
+  if (outboxCollectorUrl === undefined) return;
+  const t0 = Date.now();
+  while (Date.now() - t0 < maxS * 1000) {
+    const text = await (await fetch(`${outboxCollectorUrl}/metrics`)).text();
+    if (/^campuswatch_outbox_pending\{unit="points"\} 0$/m.test(text)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function settle(influxPid: number, maxS = 180): Promise<Settle> {
   const t0 = Date.now();
+  await outboxDrained(maxS);
   const c0 = cpuSeconds(influxPid);
   const s0 = (await cacheStats()).snapshotBytes;
   for (;;) {
@@ -739,6 +768,12 @@ async function phase(
     alertEvalS: end.alertEvalS - start.alertEvalS,
     loop: { maxMs: end.loopMaxMs, p99Ms: end.loopP99Ms },
     influxWrites: writeLatency(start, end),
+    memory: {
+      heapStart: start.heapUsedMb,
+      heapEnd: end.heapUsedMb,
+      externalStart: start.externalMb,
+      externalEnd: end.externalMb,
+    },
     bytes: m.bytes,
     coresBusy: end.cores.map((c, i) => {
       const s0 = start.cores[i] ?? { busy: 0, total: 0 };
@@ -839,6 +874,7 @@ async function main(): Promise<void> {
         database: 'campuswatch',
         timeoutMs: 10_000,
         batchLingerMs: opts.lingerMs,
+        outbox: { enabled: opts.outbox, maxPendingPoints: opts.outboxMaxPoints },
       },
       alerts: { enabled: opts.alerts },
     }),
@@ -914,6 +950,7 @@ async function main(): Promise<void> {
     }),
   );
   await gens.ready();
+  if (opts.outbox) outboxCollectorUrl = url;
   const pids: Pids = {
     collector: collectorPid,
     collectorUrl: url,
@@ -1032,6 +1069,12 @@ async function main(): Promise<void> {
   const span = Math.max(3000, Math.min(10_000, (opts.steadyS * 1000) / 6));
   const rssMiddle = rssIn(steadyMid - span, steadyMid + span);
   const rssEnd = rssIn(steadyEnd - 2 * span, steadyEnd + 1);
+  const steadyWindowS = steady.windows[1]
+    ? steady.windows[1].fromS - steady.windows[0]!.fromS
+    : steady.seconds;
+  const steadyRssWindows = steady.windows.map((w) =>
+    rssIn(steadyStart + w.fromS * 1000, steadyStart + (w.fromS + steadyWindowS) * 1000),
+  );
 
   const rawPhase = (label: string) => {
     const measureFrom = Date.now() + 500 + opts.warmupS * 1000;
@@ -1131,6 +1174,11 @@ async function main(): Promise<void> {
   );
   p(
     `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}; ${pinning ? `influxd pinned to core(s) ${pinning.influx}, the collector, the load generator and the rest to core(s) ${pinning.rest} (--influx-cores)${opts.steadyPinned ? ', in every phase (--steady-pinning on)' : ' in the compared phases (raw, flat-out); steady unpinned, every process on every core as deployed (--steady-pinning on pins it too)'}` : 'the load generator, the collector and influxd all compete for these cores'}`,
+  );
+  p(
+    opts.outbox
+      ? `collector answers once a report's series are queued on its disk (--outbox: influx.outbox, at most ${opts.outboxMaxPoints} points pending); every settle waits for the queue to be written out first`
+      : "collector answers once InfluxDB took a report's series (no --outbox)",
   );
   p(
     `load before: ${loadBefore}; after: ${loadAfter}; CPU time stolen by the hypervisor during the run: ${fmt(steal * 100, 1)}% (other guests on the host: figures of runs with different steal are not comparable)`,
@@ -1264,6 +1312,9 @@ async function main(): Promise<void> {
   );
   p(
     `collector RSS: start ${fmt(rssStart, 0)} MB (idle, before the first report), middle of steady ${fmt(rssMiddle, 0)} MB, end of steady ${fmt(rssEnd, 0)} MB, after flat-out ${fmt(rssAfterFlat, 0)} MB`,
+  );
+  p(
+    `collector memory in steady: RSS per ${steadyWindowS} s window (median) ${steadyRssWindows.map((mb) => fmt(mb, 0)).join(' ')} MB; V8 heap in use ${fmt(steady.memory.heapStart, 0)} → ${fmt(steady.memory.heapEnd, 0)} MB, external ${fmt(steady.memory.externalStart, 0)} → ${fmt(steady.memory.externalEnd, 0)} MB (its /metrics at the start and end of measuring)`,
   );
   const collectorPps = flat.points / flat.seconds;
   const rawPps = (rawBefore.points / rawBefore.seconds + rawAfter.points / rawAfter.seconds) / 2;

@@ -131,5 +131,36 @@ describe.skipIf(skip !== undefined)(
       expect(r.stops['HTTP 503']).toBeGreaterThan(0);
       expect(r.agentLives).toBe(20 + kills.agent);
     }, 120_000);
+
+    it('the same with the collector answering from its outbox (influx.outbox): a killed collector leaves nothing unwritten', async () => {
+      const kills = { collector: 2, influxd: 1, agent: 5 };
+      const progress: string[] = [];
+      const r = await runChaos({
+        agents: 20,
+        schools: 4,
+        reportsPerAgent: 15,
+        periodMs: 800,
+        kills,
+        outbox: true,
+        log: (line) => progress.push(line),
+      }).catch((err: unknown) => {
+        console.error(`chaos run failed:\n${progress.join('\n')}`);
+        throw err;
+      });
+      if (!r.ok) console.error(`chaos run (seed ${r.seed}):\n${progress.join('\n')}`);
+      expect(r.problems).toEqual([]);
+      expect(r.kills).toEqual(kills);
+      expect(r).toMatchObject({ made: 300, inInflux: 300, missing: 0, duplicates: 0, ratio: 1, rejected: 0 });
+      expect(r.spools).toEqual({ empty: 20, total: 20, dropped: 0, rejected: 0, integrityOk: 20 });
+      expect(r.collector).toMatchObject({
+        ingestsDone: 300,
+        ingestsWriting: 0,
+        unexpectedIds: 0,
+        outOfOrderAgents: 0,
+        healthz: { status: 'ok', influx: 'ok' },
+      });
+      expect(r.networkErrors).toBeGreaterThan(0);
+      expect(r.agentLives).toBe(20 + kills.agent);
+    }, 120_000);
   },
 );

@@ -45,6 +45,8 @@ export interface ChaosOptions {
   outageShare?: number;
   /** Keep the temporary directory (spools, collector state, influxd data) for a post-mortem. */
   keepDir?: boolean;
+  /** The collector answers once a report's series are in its outbox (influx.outbox), not once in InfluxDB. */
+  outbox?: boolean;
 }
 
 export interface SchoolTally {
@@ -351,7 +353,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       JSON.stringify({
         listen: '127.0.0.1:0',
         dataDir: collectorData,
-        influx: { url: influx.url, database: DATABASE, timeoutMs: 5000 },
+        influx: {
+          url: influx.url,
+          database: DATABASE,
+          timeoutMs: 5000,
+          ...(opts.outbox ? { outbox: { enabled: true } } : {}),
+        },
         ingest: { retryAfterS: 1 },
         schools,
       }),
@@ -584,6 +591,21 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 
     // ---- what happened --------------------------------------------------------------------------
     const runProblems: string[] = [];
+    if (opts.outbox) {
+      // answered reports may still be on their way to InfluxDB: wait for the collector's outbox to empty
+      // (a separate process's queue: its /metrics is polled, there is no event to await here)
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const text = await fetch(`http://127.0.0.1:${collectorPort}/metrics`, {
+          signal: AbortSignal.timeout(10_000),
+        }).then((r) => r.text());
+        if (/^campuswatch_outbox_pending\{unit="points"\} 0$/m.test(text)) break;
+        if (monitor.failure) throw monitor.failure;
+        if (Date.now() > deadline) throw new Error("timed out waiting for the collector's outbox to empty");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      log(`${elapsed()}  the collector's outbox is empty`);
+    }
     const healthz: unknown = await fetch(`http://127.0.0.1:${collectorPort}/healthz`, {
       signal: AbortSignal.timeout(10_000),
     })
