@@ -35,6 +35,10 @@ class FakeStore {
     this.holding = false;
     for (const r of this.held.splice(0)) r();
   }
+  /** Lets the oldest held write through; later ones are still held. */
+  releaseOne(): void {
+    this.held.shift()?.();
+  }
 }
 
 const retryable = (err: unknown) => !(err instanceof Error && err.message.startsWith('400'));
@@ -141,6 +145,31 @@ describe('Outbox (the collector-side queue of series, influx.outbox)', () => {
     // a report larger than the bound still goes in alone
     expect(await box.add(['1', '2', '3', '4', '5'], 10)).toBe(true);
     await box.drained();
+    box.close();
+  });
+
+  it('reports waiting together for room never take more than the bound', async () => {
+    const store = new FakeStore();
+    store.holding = true;
+    const box = open(tmpFile(), store, { maxPendingPoints: 4 });
+    expect(await box.add(['a', 'b', 'c', 'd'], 1000)).toBe(true);
+    const settled: string[] = [];
+    const waiting = ['x', 'y', 'z'].map((n) =>
+      box.add([`${n}1`, `${n}2`], 10_000).then((ok) => settled.push(`${n}:${ok}`)),
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toEqual([]);
+    // the first write is answered: room for two of the three, at once
+    store.releaseOne();
+    while (settled.length < 2) await new Promise((r) => setImmediate(r));
+    expect(settled).toEqual(['x:true', 'y:true']);
+    expect(box.pendingPoints).toBe(4);
+    store.release();
+    await Promise.all(waiting);
+    expect(settled).toEqual(['x:true', 'y:true', 'z:true']);
+    await box.drained();
+    expect(box.pendingPoints).toBe(0);
+    expect(store.written.flat().sort()).toEqual(['a', 'b', 'c', 'd', 'x1', 'x2', 'y1', 'y2', 'z1', 'z2']);
     box.close();
   });
 

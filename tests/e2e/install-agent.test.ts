@@ -505,6 +505,7 @@ describe('deploy/docker (parsed here; no Docker engine on this machine)', () => 
           database: 'campuswatch',
           username: 'cw-admin',
           password: 'from-the-environment',
+          outbox: { enabled: true, maxPendingPoints: 100_000 },
         });
       } finally {
         if (saved.user === undefined) delete process.env.CAMPUSWATCH_INFLUX_USER;

@@ -84,7 +84,10 @@ export class Outbox {
   /** Sends what an earlier run left (a crash, or a stop while InfluxDB was away). Returns its report count. */
   resume(): number {
     const rows = this.db.prepare('SELECT id, lines, points FROM outbox ORDER BY id').all() as Row[];
-    for (const row of rows) this.track(row.id, row.lines.split('\n'));
+    for (const row of rows) {
+      this.pendingPoints += row.points;
+      this.track(row.id, row.lines.split('\n'));
+    }
     if (rows.length > 0)
       this.options.log.info(
         { reports: rows.length, points: this.pendingPoints },
@@ -99,20 +102,33 @@ export class Outbox {
    */
   async add(lines: string[], waitMs: number): Promise<boolean> {
     if (lines.length === 0) return true;
-    if (!(await this.room(lines.length, waitMs))) return false;
-    if (this.closed) return false;
-    const id = Number(this.insert.run(lines.join('\n'), lines.length).lastInsertRowid);
+    // the room is taken when granted (not when the row is in): waiters woken together cannot overshoot
+    if (!(await this.reserve(lines.length, waitMs))) return false;
+    let id: number;
+    try {
+      if (this.closed) throw new Error('the outbox is closed');
+      id = Number(this.insert.run(lines.join('\n'), lines.length).lastInsertRowid);
+    } catch (err) {
+      this.release(lines.length);
+      if (this.closed) return false;
+      throw err;
+    }
     this.track(id, lines);
     return true;
   }
 
-  private room(points: number, waitMs: number): Promise<boolean> {
-    const fits = () =>
-      this.pendingPoints === 0 || this.pendingPoints + points <= this.options.maxPendingPoints;
-    if (fits()) return Promise.resolve(true);
+  /** Takes room for `points`, waiting up to waitMs for it; false when none came (or the outbox closed). */
+  private reserve(points: number, waitMs: number): Promise<boolean> {
+    const take = () => {
+      if (this.pendingPoints > 0 && this.pendingPoints + points > this.options.maxPendingPoints) return false;
+      this.pendingPoints += points;
+      return true;
+    };
+    if (this.closed) return Promise.resolve(false);
+    if (take()) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       const wake = () => {
-        if (!fits() && !this.closed) return;
+        if (!this.closed && !take()) return;
         this.waiters.delete(wake);
         clearTimeout(timer);
         resolve(!this.closed);
@@ -125,8 +141,13 @@ export class Outbox {
     });
   }
 
+  private release(points: number): void {
+    this.pendingPoints -= points;
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** Starts writing a committed row; its points are already counted in pendingPoints. */
   private track(id: number, lines: string[]): void {
-    this.pendingPoints += lines.length;
     this.pendingReports++;
     this.running++;
     void this.deliver(id, lines).finally(() => {
@@ -172,7 +193,6 @@ export class Outbox {
   }
 
   private done(id: number, points: number): void {
-    this.pendingPoints -= points;
     this.pendingReports--;
     this.toDelete.push(id);
     if (!this.deleteScheduled) {
@@ -184,7 +204,7 @@ export class Outbox {
         this.deleteRows(this.toDelete.splice(0));
       });
     }
-    for (const wake of [...this.waiters]) wake();
+    this.release(points);
   }
 
   /** Resolves once nothing is pending (tests, bench). */
