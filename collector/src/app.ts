@@ -17,7 +17,7 @@ import { reportRoutes } from './routes/reports.js';
 import { schoolRoutes } from './routes/schools.js';
 import { speedtestSlotRoutes, speedtestStreamRoutes } from './routes/speedtest.js';
 import { SlotScheduler } from './speedtest/slots.js';
-import { InfluxRejectedError, InfluxStore, InfluxUnavailableError } from './store/influx.js';
+import { InfluxStore, refusedForData, writeErrorKind } from './store/influx.js';
 import { Outbox } from './store/outbox.js';
 import { ensureRetention } from './store/retention.js';
 import { openStateStore } from './store/state.js';
@@ -140,14 +140,11 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
             await base.influxReady();
             await influx.writeCoalesced(lines);
           },
-          // only a refusal of the points themselves (HTTP 400) is final; auth or a missing database is ours
-          retryable: (err) => !(err instanceof InfluxRejectedError && err.status === 400),
+          // only a refusal of the points themselves is final; auth or a missing database is ours to fix
+          retryable: (err) => !refusedForData(err),
           onWritten: (points) => metrics.points.inc(points),
           onRefused: (points) => metrics.outboxRefused.inc(points),
-          onFailedAttempt: (err) =>
-            metrics.influxErrors.inc({
-              kind: err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected',
-            }),
+          onFailedAttempt: (err) => metrics.influxErrors.inc({ kind: writeErrorKind(err) }),
         })
       : undefined;
   const shared = { ...base, outbox };

@@ -9,7 +9,12 @@ import { teachingSamples, windowStartDay } from '../evaluate/availability.js';
 import { evaluateCompliance, tierOf } from '../evaluate/compliance.js';
 import { findingKey, nextFindings } from '../evaluate/findings.js';
 import { KeyedRateLimiter } from '../rate-limit.js';
-import { InfluxRejectedError, InfluxUnavailableError } from '../store/influx.js';
+import {
+  InfluxRejectedError,
+  InfluxUnavailableError,
+  refusedForData,
+  writeErrorKind,
+} from '../store/influx.js';
 import { reportLines } from '../store/points.js';
 import { resultKey, shiftedResult } from '../store/state.js';
 import { agentAuth } from './auth.js';
@@ -272,12 +277,9 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
               await influx.writeCoalesced(lines);
               ctx.metrics.points.inc(lines.length);
             } catch (err) {
-              ctx.metrics.influxErrors.inc({
-                kind: err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected',
-              });
+              ctx.metrics.influxErrors.inc({ kind: writeErrorKind(err) });
               // a refusal that is about the collector (auth, missing database: 401/403/404), not the report, is retryable
-              const collectorSide =
-                err instanceof InfluxRejectedError && err.status !== undefined && err.status !== 400;
+              const collectorSide = err instanceof InfluxRejectedError && !refusedForData(err);
               if (err instanceof InfluxUnavailableError || collectorSide) {
                 req.log.warn(
                   { reportId: report.reportId, err: err.message },

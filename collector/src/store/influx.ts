@@ -87,6 +87,20 @@ function messageOf(err: unknown): string {
  * and response (headers, auth): only its message and status are used, and it is not kept as `cause`.
  * Errors that are neither (e.g. an AbortError from the caller's signal) are returned unchanged.
  */
+/**
+ * True when the points themselves were refused (InfluxDB's HTTP 400, or a check before sending): writing them
+ * again cannot succeed. Every other failure (unavailable; auth or a missing database, 401/403/404) is the
+ * collector's side and passes once that is fixed.
+ */
+export function refusedForData(err: unknown): boolean {
+  return err instanceof InfluxRejectedError && (err.status === undefined || err.status === 400);
+}
+
+/** The `kind` label of campuswatch_influxdb_write_errors_total for a failed write. */
+export function writeErrorKind(err: unknown): 'unavailable' | 'rejected' {
+  return err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected';
+}
+
 function classify(err: unknown, action: string): unknown {
   if (err instanceof InfluxUnavailableError || err instanceof InfluxRejectedError) return err;
   if (err instanceof RequestError) {
@@ -274,7 +288,7 @@ export class InfluxStore {
       maxInFlight: WRITES_IN_FLIGHT,
       maxPoints: MAX_BATCH_POINTS,
       lingerMs: options.batchLingerMs ?? 0,
-      isBadData: (err) => err instanceof InfluxRejectedError && err.status === 400,
+      isBadData: refusedForData,
     });
     this.agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
     this.pingUrl = `${url.origin}${path}/ping`;
