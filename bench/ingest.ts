@@ -630,16 +630,6 @@ interface Settle {
   idle: boolean;
 }
 
-/**
- * Waits (at most `maxS`) until influxd uses < 5% of a core over a second and, unless --keep-cache, its
- * cache is empty: the work earlier phases left. A cache is written out when it reaches
- * cache-snapshot-memory-size, and the cost of a snapshot grows with the series keys in it, not with the
- * points; before session 7 a phase began with the points the phases before it had left in the cache
- * (up to 256 MB), and the phase that filled it paid for all of them: session 7's influxd profiles gave
- * flat-out 5.6× the raw phases' snapshot CPU per point that way (0.045 against 0.008 s per 1,000
- * points). With the cache cold after COLD_CACHE, every phase begins with an empty one and pays for the
- * snapshots of its own points only.
- */
 /** The collector's base URL once it listens, when its outbox is on (--outbox): settle waits for it to empty. */
 let outboxCollectorUrl: string | undefined;
 
@@ -654,6 +644,16 @@ async function outboxDrained(maxS = 180): Promise<void> {
   }
 }
 
+/**
+ * Waits (at most `maxS`) until influxd uses < 5% of a core over a second and, unless --keep-cache, its
+ * cache is empty: the work earlier phases left (with --outbox, after the collector's queue has emptied). A cache is written out when it reaches
+ * cache-snapshot-memory-size, and the cost of a snapshot grows with the series keys in it, not with the
+ * points; before session 7 a phase began with the points the phases before it had left in the cache
+ * (up to 256 MB), and the phase that filled it paid for all of them: session 7's influxd profiles gave
+ * flat-out 5.6× the raw phases' snapshot CPU per point that way (0.045 against 0.008 s per 1,000
+ * points). With the cache cold after COLD_CACHE, every phase begins with an empty one and pays for the
+ * snapshots of its own points only.
+ */
 async function settle(influxPid: number, maxS = 180): Promise<Settle> {
   const t0 = Date.now();
   await outboxDrained(maxS);

@@ -83,11 +83,6 @@ function messageOf(err: unknown): string {
 }
 
 /**
- * Maps an error from node-influx to a typed error. node-influx's RequestError carries the whole request
- * and response (headers, auth): only its message and status are used, and it is not kept as `cause`.
- * Errors that are neither (e.g. an AbortError from the caller's signal) are returned unchanged.
- */
-/**
  * True when the points themselves were refused (InfluxDB's HTTP 400, or a check before sending): writing them
  * again cannot succeed. Every other failure (unavailable; auth or a missing database, 401/403/404) is the
  * collector's side and passes once that is fixed.
@@ -101,6 +96,11 @@ export function writeErrorKind(err: unknown): 'unavailable' | 'rejected' {
   return err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected';
 }
 
+/**
+ * Maps an error from node-influx to a typed error. node-influx's RequestError carries the whole request
+ * and response (headers, auth): only its message and status are used, and it is not kept as `cause`.
+ * Errors that are neither (e.g. an AbortError from the caller's signal) are returned unchanged.
+ */
 function classify(err: unknown, action: string): unknown {
   if (err instanceof InfluxUnavailableError || err instanceof InfluxRejectedError) return err;
   if (err instanceof RequestError) {
