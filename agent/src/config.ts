@@ -7,8 +7,9 @@ import {
   parseConfig,
   readConfiguredFile,
 } from '../../protocol/config-file.js';
-import { isValidTimezone, School, TagValue } from '../../protocol/school.js';
+import { isValidTimezone, School, TAG_VALUE_PATTERN, TagValue } from '../../protocol/school.js';
 import type { Problem } from '../../protocol/validate.js';
+import type { DeviceType } from '../../protocol/vocabulary.js';
 import { inventoryProblems } from './inventory.js';
 
 const Seconds = (def: number, min: number, max: number) =>
@@ -57,22 +58,8 @@ export const SnmpOverride = Type.Object(
 );
 export type SnmpOverride = Static<typeof SnmpOverride>;
 
-/** The device types an inventory may use; each has built-in default checks. */
-export const DEVICE_TYPES = [
-  'recorder',
-  'encoder',
-  'camera',
-  'panel',
-  'projector',
-  'switch',
-  'router',
-  'ap',
-  'server',
-  'nvr',
-  'pc',
-  'other',
-] as const;
-export type DeviceType = (typeof DEVICE_TYPES)[number];
+/** The built-in device types (protocol/vocabulary.ts); each has default checks. Re-exported for existing imports. */
+export { DEVICE_TYPES, type DeviceType } from '../../protocol/vocabulary.js';
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 
@@ -131,7 +118,14 @@ export const BUILTIN_TYPE_CHECKS: Readonly<Record<DeviceType, readonly CheckSpec
 export const DeviceConfig = Type.Object(
   {
     name: TagValue('device name'),
-    type: Type.Enum([...DEVICE_TYPES], { default: 'other' }),
+    /** A built-in device type or one of inventory.customDeviceTypes (checked with the inventory). */
+    type: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: TAG_VALUE_PATTERN,
+      default: 'other',
+      description: 'device type: recorder, encoder, camera, panel, … or a custom one',
+    }),
     address: Type.String({ minLength: 1, maxLength: 255, description: 'IPv4/IPv6 address or host name' }),
     critical: Type.Boolean({ default: true }),
     /** The checks to run; default: the room's, then the device type's. */
@@ -148,7 +142,8 @@ export type DeviceConfig = Static<typeof DeviceConfig>;
 export const RoomConfig = Type.Object(
   {
     name: TagValue('room name'),
-    type: TagValue('room type: recording, smart, classroom, lab, core, ap …', 64),
+    /** A built-in room type or one of inventory.customRoomTypes (checked with the inventory). */
+    type: TagValue('room type: recording, smart, classroom, lab, core, ap, … or a custom one', 64),
     building: Type.Optional(Type.String({ maxLength: 200 })),
     floor: Type.Optional(
       Type.Union([Type.Integer({ minimum: -10, maximum: 200 }), Type.String({ maxLength: 50 })]),
@@ -167,14 +162,18 @@ export type RoomConfig = Static<typeof RoomConfig>;
 
 export const InventoryConfig = Type.Object(
   {
-    /** Default checks per device type, replacing the built-in ones for the types listed. */
-    deviceTypeDefaults: Type.Object(
-      Object.fromEntries(DEVICE_TYPES.map((t) => [t, Type.Optional(CheckList)])) as Record<
-        DeviceType,
-        ReturnType<typeof Type.Optional<typeof CheckList>>
-      >,
-      { additionalProperties: false, default: {} },
+    /** Room types beyond the built-in ones (protocol/vocabulary.ts ROOM_TYPES). */
+    customRoomTypes: Type.Array(TagValue('custom room type', 64), { default: [], maxItems: 64 }),
+    /** Device types beyond the built-in ones; their default checks are `checks`, else icmp. */
+    customDeviceTypes: Type.Array(
+      Type.Object(
+        { name: TagValue('custom device type', 64), checks: Type.Optional(CheckList) },
+        { additionalProperties: false },
+      ),
+      { default: [], maxItems: 64 },
     ),
+    /** Default checks per device type (built-in or custom), replacing that type's own defaults. */
+    deviceTypeDefaults: Type.Record(Type.String(), CheckList, { default: {} }),
     /** SNMP credentials and settings for every device's snmp check (rooms and checks may override). */
     snmp: Type.Optional(SnmpOverride),
   },

@@ -2,6 +2,13 @@ import { isIP } from 'node:net';
 import { Value } from 'typebox/value';
 import type { Problem } from '../../protocol/validate.js';
 import {
+  DEVICE_TYPES,
+  isDeviceType,
+  isRoomType,
+  ROOM_TYPES,
+  unknownWordMessage,
+} from '../../protocol/vocabulary.js';
+import {
   type AgentConfig,
   BUILTIN_TYPE_CHECKS,
   type CheckSpec,
@@ -14,7 +21,8 @@ import {
 /**
  * The school's inventory turned into the checks to run. Which checks a device gets, first match wins:
  * the device's own `checks` (or the legacy `icmp`/`tcp` keys), the room's `defaults.checks`,
- * `inventory.deviceTypeDefaults[type]`, the built-in defaults of its type. SNMP settings are merged
+ * `inventory.deviceTypeDefaults[type]`, the defaults of its type (built-in, or for a custom type its
+ * `inventory.customDeviceTypes[].checks`, else icmp). SNMP settings are merged
  * field by field: SnmpAuth defaults ← inventory.snmp ← room.defaults.snmp ← the check's own.
  */
 
@@ -27,7 +35,11 @@ export type ResolvedCheck =
   | { kind: 'http'; url: string; expectStatus?: number[] }
   | { kind: 'snmp'; auth: SnmpAuth };
 
-export type ChecksSource = 'device' | 'legacy' | 'room' | 'inventory' | 'built-in';
+/** Where a device's checks came from; `custom`: its type's entry in inventory.customDeviceTypes. */
+export type ChecksSource = 'device' | 'legacy' | 'room' | 'inventory' | 'built-in' | 'custom';
+
+/** The checks of a custom device type declared without `checks`. */
+export const CUSTOM_TYPE_CHECKS: readonly CheckSpec[] = ['icmp'];
 
 /** The address as it goes into a URL host (`[::1]` for IPv6 literals). */
 export function urlHost(address: string): string {
@@ -77,7 +89,98 @@ export function checkSpecs(
   if (room.defaults?.checks) return { specs: room.defaults.checks, source: 'room' };
   const fromInventory = config.inventory.deviceTypeDefaults[device.type];
   if (fromInventory) return { specs: fromInventory, source: 'inventory' };
-  return { specs: BUILTIN_TYPE_CHECKS[device.type], source: 'built-in' };
+  return typeChecks(config, device.type);
+}
+
+/**
+ * The default checks of a device type: the built-in ones, or a custom type's own (icmp unless it gives
+ * `checks`). A type that is neither (refused when the config is loaded) gets those of `other`.
+ */
+export function typeChecks(
+  config: AgentConfig,
+  type: string,
+): { specs: readonly CheckSpec[]; source: 'built-in' | 'custom' } {
+  if (isDeviceType(type)) return { specs: BUILTIN_TYPE_CHECKS[type], source: 'built-in' };
+  const custom = config.inventory.customDeviceTypes.find((t) => t.name === type);
+  if (custom) return { specs: custom.checks ?? CUSTOM_TYPE_CHECKS, source: 'custom' };
+  return { specs: BUILTIN_TYPE_CHECKS.other, source: 'built-in' };
+}
+
+/** Every room type the config may use: the built-in ones, then its custom ones. */
+export function knownRoomTypes(config: AgentConfig): string[] {
+  return [...new Set([...ROOM_TYPES, ...config.inventory.customRoomTypes])];
+}
+
+/** Every device type the config may use: the built-in ones, then its custom ones. */
+export function knownDeviceTypes(config: AgentConfig): string[] {
+  return [...new Set([...DEVICE_TYPES, ...config.inventory.customDeviceTypes.map((t) => t.name)])];
+}
+
+const ROOM_TYPE_HINT = 'declare custom ones in inventory.customRoomTypes';
+const DEVICE_TYPE_HINT = 'declare custom ones in inventory.customDeviceTypes';
+
+/**
+ * The vocabularies: custom types must be new names (not a built-in one, not twice); every room type,
+ * device type and key of deviceTypeDefaults must be known, else the message suggests the nearest.
+ */
+function vocabularyProblems(config: AgentConfig): Problem[] {
+  const problems: Problem[] = [];
+  const inv = config.inventory;
+  const declared = (
+    what: 'room' | 'device',
+    names: readonly string[],
+    builtIn: (n: string) => boolean,
+    path: (i: number) => string,
+  ) => {
+    const seen = new Set<string>();
+    names.forEach((name, i) => {
+      if (builtIn(name)) {
+        problems.push({
+          path: path(i),
+          message: `${JSON.stringify(name)} is a built-in ${what} type: use it without declaring it`,
+        });
+      } else if (seen.has(name)) {
+        problems.push({ path: path(i), message: `${JSON.stringify(name)} is declared twice` });
+      }
+      seen.add(name);
+    });
+  };
+  declared('room', inv.customRoomTypes, isRoomType, (i) => `inventory/customRoomTypes/${i}`);
+  declared(
+    'device',
+    inv.customDeviceTypes.map((t) => t.name),
+    isDeviceType,
+    (i) => `inventory/customDeviceTypes/${i}/name`,
+  );
+  const roomTypes = knownRoomTypes(config);
+  const deviceTypes = knownDeviceTypes(config);
+  const roomTypeSet = new Set(roomTypes);
+  const deviceTypeSet = new Set(deviceTypes);
+  for (const type of Object.keys(inv.deviceTypeDefaults)) {
+    if (!deviceTypeSet.has(type)) {
+      problems.push({
+        path: `inventory/deviceTypeDefaults/${type}`,
+        message: unknownWordMessage('device type', type, deviceTypes, DEVICE_TYPE_HINT),
+      });
+    }
+  }
+  config.rooms.forEach((room, r) => {
+    if (!roomTypeSet.has(room.type)) {
+      problems.push({
+        path: `rooms/${r}/type`,
+        message: unknownWordMessage('room type', room.type, roomTypes, ROOM_TYPE_HINT),
+      });
+    }
+    room.devices.forEach((d, i) => {
+      if (!deviceTypeSet.has(d.type)) {
+        problems.push({
+          path: `rooms/${r}/devices/${i}/type`,
+          message: unknownWordMessage('device type', d.type, deviceTypes, DEVICE_TYPE_HINT),
+        });
+      }
+    });
+  });
+  return problems;
 }
 
 export function resolveSpec(
@@ -127,9 +230,12 @@ export function snmpCredentialProblem(auth: SnmpAuth): string | undefined {
   return undefined;
 }
 
-/** Cross-field rules of the inventory (DESIGN §7.5): names, addresses, legacy keys, SNMP credentials. */
+/**
+ * Cross-field rules of the inventory (DESIGN §7.5): room and device types, names, addresses, legacy keys,
+ * SNMP credentials.
+ */
 export function inventoryProblems(config: AgentConfig): Problem[] {
-  const problems: Problem[] = [];
+  const problems: Problem[] = vocabularyProblems(config);
   config.rooms.forEach((room, r) => {
     const names = new Set<string>();
     room.devices.forEach((d, i) => {

@@ -140,3 +140,43 @@ describe('campuswatch-agent CLI against a running collector', () => {
     expect(r.stderr).toBe('tests/fixtures/config/agent-wrong-type.yaml: cycle.intervalS: must be integer\n');
   });
 });
+
+describe('campuswatch-agent check-config: room and device types', () => {
+  const fixture = (name: string) => `tests/fixtures/config/${name}`;
+
+  it.each([
+    [
+      'agent-inventory-room-type-typo.yaml',
+      'rooms[0].type: unknown room type "recroding" (did you mean "recording"?)',
+    ],
+    [
+      'agent-inventory-unknown-type.yaml',
+      'rooms[0].devices[0].type: unknown device type "recoder" (did you mean "recorder"?)',
+    ],
+    [
+      'agent-inventory-room-type-unknown.yaml',
+      'rooms[0].type: unknown room type "xyz" (known: recording, smart, classroom, lab, office, library, core, ap, other, 报告厅; declare custom ones in inventory.customRoomTypes)',
+    ],
+  ])('%s: exits 2 and prints exactly the path and the suggestion', async (file, message) => {
+    const r = await runCli('agent', ['check-config', '--config', fixture(file)]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`${fixture(file)}: ${message}\n`);
+  });
+
+  it('custom types declared in the config load; the summary names each device type and where its checks come from', async () => {
+    const r = await runCli('agent', [
+      'check-config',
+      '--config',
+      fixture('agent-inventory-custom-types.yaml'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/一号报告厅\s+报告厅\s+讲台\s+lectern\s+10\.203\.5\.10\s+icmp\s+yes\s+custom\n/);
+    expect(r.stdout).toMatch(
+      /一号报告厅\s+报告厅\s+调音台\s+mixer\s+10\.203\.5\.11\s+tcp\/9000\s+yes\s+inventory\n/,
+    );
+    expect(r.stdout).toMatch(
+      /广播室\s+broadcast\s+广播主机 1\s+广播主机\s+10\.203\.6\.10\s+icmp tcp\/8080\s+yes\s+custom\n/,
+    );
+  });
+});

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentConfig, parseAgentConfig } from '../../agent/src/config.js';
+import { type AgentConfig, loadAgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { deviceStatuses, roomStatuses } from '../../agent/src/device-status.js';
-import { checkSpecs, deviceChecks, isAddressOrHostName } from '../../agent/src/inventory.js';
+import { checkSpecs, deviceChecks, isAddressOrHostName, typeChecks } from '../../agent/src/inventory.js';
 import { silentLogger } from '../../agent/src/log.js';
 import { parseRtspStatus } from '../../agent/src/probes/device-checks.js';
 import { parseFping } from '../../agent/src/probes/fping.js';
@@ -167,6 +167,49 @@ describe('inventory: which checks a device gets', () => {
       expect(isAddressOrHostName(bad), bad).toBe(false);
   });
 
+  it('custom device types: their own checks, icmp when none are given; deviceTypeDefaults and rooms still win', () => {
+    const f = loadAgentConfig('tests/fixtures/config/agent-inventory-custom-types.yaml');
+    const [hall, broadcast] = f.rooms;
+    const specs = (r: typeof hall, name: string) => checkSpecs(f, r!, dev(r, name));
+    expect(specs(hall, '讲台')).toEqual({ specs: ['icmp'], source: 'custom' });
+    expect(specs(hall, '调音台')).toEqual({ specs: [{ tcp: 9000 }], source: 'inventory' });
+    expect(specs(hall, '投影仪')).toEqual({ specs: ['icmp'], source: 'built-in' });
+    expect(deviceChecks(f, broadcast!, dev(broadcast, '广播主机 1'))).toEqual([
+      { kind: 'icmp' },
+      { kind: 'tcp', port: 8080 },
+    ]);
+    expect(specs(broadcast, '讲台 2')).toEqual({ specs: [{ tcp: 22 }], source: 'device' });
+    // Without the deviceTypeDefaults entry, mixer's own checks apply.
+    const own = config(
+      [
+        {
+          name: '报告厅',
+          type: 'other',
+          devices: [{ name: 'mix', type: 'mixer', address: 'mix.school.example' }],
+        },
+      ],
+      {
+        inventory: { customDeviceTypes: [{ name: 'mixer', checks: [{ http: { expectStatus: [200] } }] }] },
+      },
+    );
+    expect(deviceChecks(own, own.rooms[0]!, own.rooms[0]!.devices[0]!)).toEqual([
+      { kind: 'http', url: 'http://mix.school.example/', expectStatus: [200] },
+    ]);
+    expect(typeChecks(own, 'mixer').source).toBe('custom');
+    expect(typeChecks(own, 'camera')).toEqual({ specs: ['icmp', { rtsp: {} }], source: 'built-in' });
+  });
+
+  it('a custom type whose own checks include snmp needs credentials like a built-in one', () => {
+    expect(() =>
+      config(
+        [{ name: '机房', type: 'core', devices: [{ name: 'ups', type: 'ups', address: '10.203.1.5' }] }],
+        { inventory: { customDeviceTypes: [{ name: 'ups', checks: [{ snmp: {} }] }] } },
+      ),
+    ).toThrow(
+      'rooms[0].devices[0]: the snmp check needs SNMP credentials: a community (v2c) or a v3 user with keys, in inventory.snmp, the room’s defaults.snmp or the check (the custom default checks of a ups include snmp)',
+    );
+  });
+
   it('an inventory without SNMP credentials for a type default snmp check fails with the reason', () => {
     expect(() =>
       config([
@@ -325,6 +368,42 @@ describe('device checks against real peers on 127.0.0.1', () => {
     expect(one(r, 'tcp-closed', 'tcp')).toMatchObject({ up: false, outcome: 'refused' });
     expect(rtsp200.hits()).toBe(1);
     expect(http200.hits()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('devices of custom types in rooms of custom types are probed with their type’s checks; results carry the UTF-8 names', async () => {
+    const c = config(
+      [
+        {
+          name: '一号报告厅',
+          type: '报告厅',
+          devices: [
+            { name: '广播主机', type: '广播主机', address: '127.0.0.1' },
+            { name: '调音台', type: 'mixer', address: '127.0.0.1' },
+          ],
+        },
+      ],
+      {
+        inventory: {
+          customRoomTypes: ['报告厅'],
+          customDeviceTypes: [
+            { name: '广播主机', checks: [{ tcp: tcp.port }] },
+            { name: 'mixer', checks: [{ http: { url: `http://127.0.0.1:${http200.port}/mixer` } }] },
+          ],
+        },
+      },
+    );
+    const r = await sweep(c); // every result is checked against the report schema
+    expect(r).toHaveLength(2);
+    expect(one(r, '广播主机', 'tcp')).toMatchObject({
+      up: true,
+      port: tcp.port,
+      device: { name: '广播主机', type: '广播主机', room: '一号报告厅', roomType: '报告厅' },
+    });
+    expect(one(r, '调音台', 'http')).toMatchObject({
+      up: true,
+      status: 200,
+      device: { type: 'mixer', roomType: '报告厅' },
+    });
   });
 
   it('a device is up when all its checks pass; a room is up when all its critical devices are up', async () => {

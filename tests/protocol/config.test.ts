@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadAgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { loadCollectorConfig, parseCollectorConfig } from '../../collector/src/config.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from '../../collector/src/targets.js';
+import { DEVICE_TYPE_LABELS, DEVICE_TYPES, ROOM_TYPE_LABELS, ROOM_TYPES } from '../../protocol/vocabulary.js';
 import { errorOf } from '../helpers/config-error.js';
 
 const fixture = (name: string) => `tests/fixtures/config/${name}`;
@@ -27,7 +28,37 @@ describe('config error messages name the file, the field path and what was expec
     [
       'agent-inventory-unknown-type.yaml',
       loadAgentConfig,
-      'rooms[0].devices[0].type: must be one of: "recorder", "encoder", "camera", "panel", "projector", "switch", "router", "ap", "server", "nvr", "pc", "other"',
+      'rooms[0].devices[0].type: unknown device type "recoder" (did you mean "recorder"?)',
+    ],
+    [
+      'agent-inventory-room-type-typo.yaml',
+      loadAgentConfig,
+      'rooms[0].type: unknown room type "recroding" (did you mean "recording"?)',
+    ],
+    [
+      'agent-inventory-room-type-unknown.yaml',
+      loadAgentConfig,
+      'rooms[0].type: unknown room type "xyz" (known: recording, smart, classroom, lab, office, library, core, ap, other, 报告厅; declare custom ones in inventory.customRoomTypes)',
+    ],
+    [
+      'agent-inventory-device-type-unknown.yaml',
+      loadAgentConfig,
+      'rooms[0].devices[0].type: unknown device type "whiteboard" (known: recorder, encoder, camera, panel, projector, switch, router, ap, server, nvr, pc, other, lectern; declare custom ones in inventory.customDeviceTypes)',
+    ],
+    [
+      'agent-inventory-custom-type-builtin.yaml',
+      loadAgentConfig,
+      'inventory.customDeviceTypes[1].name: "camera" is a built-in device type: use it without declaring it',
+    ],
+    [
+      'agent-inventory-custom-room-type-twice.yaml',
+      loadAgentConfig,
+      'inventory.customRoomTypes[2]: "报告厅" is declared twice',
+    ],
+    [
+      'agent-inventory-type-defaults-typo.yaml',
+      loadAgentConfig,
+      'inventory.deviceTypeDefaults.projecter: unknown device type "projecter" (did you mean "projector"?)',
     ],
     [
       'agent-inventory-duplicate-device.yaml',
@@ -80,6 +111,53 @@ describe('config error messages name the file, the field path and what was expec
       'agent.yaml: probes.host.timeoutS: must be less than intervalS (30)',
       'agent.yaml: rooms[0].devices[1].name: duplicate device name "主机" in room "录播室"',
     ]);
+  });
+});
+
+describe('room and device types are closed vocabularies, extended by the config', () => {
+  it('custom types are suggested like built-in ones; a custom name may not be a built-in one; every problem at once', () => {
+    const err = errorOf(() =>
+      parseAgentConfig(
+        [
+          'school: { id: s1, name: 星海 }',
+          'collector: { url: "http://127.0.0.1:1" }',
+          'inventory: { customRoomTypes: [recording, 报告厅], customDeviceTypes: [{ name: lectern }] }',
+          'rooms:',
+          '  - { name: 一号报告厅, type: 报告室, devices: [ { name: 讲台, type: lecturn, address: 10.0.0.1 } ] }',
+          '  - { name: 智慧教室, type: Smart, devices: [ { name: 白板, type: panel, address: 10.0.0.2 } ] }',
+        ].join('\n'),
+        'agent.yaml',
+      ),
+    );
+    expect(err.message.split('\n')).toEqual([
+      'agent.yaml: inventory.customRoomTypes[0]: "recording" is a built-in room type: use it without declaring it',
+      'agent.yaml: rooms[0].type: unknown room type "报告室" (did you mean "报告厅"?)',
+      'agent.yaml: rooms[0].devices[0].type: unknown device type "lecturn" (did you mean "lectern"?)',
+      'agent.yaml: rooms[1].type: unknown room type "Smart" (did you mean "smart"?)',
+    ]);
+  });
+
+  it('config/agent.example.yaml lists every room and device type with its zh-CN label', () => {
+    const text = readFileSync('config/agent.example.yaml', 'utf8');
+    const rooms = text.slice(text.indexOf('#   room types:'), text.indexOf('#   device types:'));
+    const devices = text.slice(text.indexOf('#   device types:'), text.indexOf('# Declare other types'));
+    for (const t of ROOM_TYPES) expect(rooms).toContain(` ${t} ${ROOM_TYPE_LABELS[t].zh}`);
+    for (const t of DEVICE_TYPES) expect(devices).toContain(` ${t} ${DEVICE_TYPE_LABELS[t].zh}`);
+  });
+
+  it('a device without a type is "other"; custom types load and round-trip their UTF-8 names', () => {
+    const c = loadAgentConfig(fixture('agent-inventory-custom-types.yaml'));
+    expect(c.inventory.customRoomTypes).toEqual(['报告厅', 'broadcast']);
+    expect(c.rooms.map((r) => r.type)).toEqual(['报告厅', 'broadcast']);
+    expect(c.rooms[1]!.devices[0]!.type).toBe('广播主机');
+    const plain = parseAgentConfig(
+      [
+        'school: { id: s1, name: 星海 }',
+        'collector: { url: "http://127.0.0.1:1" }',
+        'rooms: [ { name: 机房, type: core, devices: [ { name: 服务器, address: 10.0.0.1 } ] } ]',
+      ].join('\n'),
+    );
+    expect(plain.rooms[0]!.devices[0]!.type).toBe('other');
   });
 });
 

@@ -44,6 +44,18 @@ describe('checkReport', () => {
     expect(checkReport(sampleReport()).ok).toBe(true);
   });
 
+  it('carries room and device types as text: a custom type declared at the school is accepted', () => {
+    const r = sampleReport();
+    const [first] = r.results;
+    if (first?.probe !== 'reachability') throw new Error('sample changed');
+    const custom = { ...first, device: { ...first.device, type: '广播主机', roomType: '报告厅' } };
+    expect(messages({ ...r, results: [custom] })).toEqual([]);
+    const tooLong = { ...first, device: { ...first.device, roomType: 'x'.repeat(65) } };
+    expect(messages({ ...r, results: [tooLong] })).toEqual([
+      'results/0/device/roomType: must not have more than 64 characters',
+    ]);
+  });
+
   it('rejects an unknown schema version and says which versions are accepted', () => {
     const r = checkReport({ ...sampleReport(), schema: 2 });
     expect(r.ok).toBe(false);
