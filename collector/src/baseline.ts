@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type Static, Type } from 'typebox';
-import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/config-file.js';
+import { ConfigError, type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/config-file.js';
+import { PROTECTION_LEVELS, type ProtectionLevel, type School } from '../../protocol/school.js';
 import type { Problem } from '../../protocol/validate.js';
 import { PACKAGE_ROOT } from '../../protocol/version.js';
 
@@ -13,9 +14,26 @@ const Day = Type.String({
   description: 'YYYY-MM-DD',
 });
 
+const Clause = Type.String({ minLength: 3, maxLength: 200 });
+
+/**
+ * A rule's GB/T 22239-2019 clause per protection level (YAML keys 2 and 3): the 第二级 requirements are
+ * chapter 7 of the standard, the 第三级 ones chapter 8, so a level-N clause starts with chapter N + 5.
+ */
+const MlpsClauses = Type.Object({ 2: Clause, 3: Clause }, { additionalProperties: false });
+export type MlpsClauses = Static<typeof MlpsClauses>;
+
+/** The chapter of GB/T 22239-2019 holding the requirements of a level: 6 for 第一级 … 9 for 第四级. */
+export const chapterOf = (level: ProtectionLevel): number => level + 5;
+
 /** config/baseline.yaml: the security rules (severity, 等保 clause, remediation) and accepted risks. */
 export const BaselineConfig = Type.Object(
   {
+    /** The level of a school that declares none (`protectionLevel` of the school). */
+    defaultProtectionLevel: Type.Enum([...PROTECTION_LEVELS], {
+      default: 2,
+      description: '等级保护级别 of a school that declares none: 2 (第二级) or 3 (第三级)',
+    }),
     rules: Type.Record(
       Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,63}$' }),
       Type.Object(
@@ -23,7 +41,7 @@ export const BaselineConfig = Type.Object(
           severity: Severity,
           /** Absent means enabled (TypeBox fills no defaults inside a Record). */
           enabled: Type.Optional(Type.Boolean()),
-          mlps: Type.String({ minLength: 1, maxLength: 200 }),
+          mlps: MlpsClauses,
           title: Type.Object(
             { zh: Type.String({ minLength: 1 }), en: Type.String({ minLength: 1 }) },
             { additionalProperties: false },
@@ -54,6 +72,18 @@ export type BaselineConfig = Static<typeof BaselineConfig>;
 
 const crossCheck: CrossCheck<BaselineConfig> = (b) => {
   const problems: Problem[] = [];
+  for (const [id, rule] of Object.entries(b.rules)) {
+    // indexing by every supported level does not compile if MlpsClauses lacks one of them
+    for (const level of PROTECTION_LEVELS) {
+      const clause = rule.mlps[level];
+      const chapter = chapterOf(level);
+      if (!clause.startsWith(`${chapter}.`))
+        problems.push({
+          path: `rules/${id}/mlps/${level}`,
+          message: `${JSON.stringify(clause)} is not a level-${level} clause: GB/T 22239-2019 gives the level-${level} requirements in chapter ${chapter}, so the clause starts with "${chapter}."`,
+        });
+    }
+  }
   b.exceptions.forEach((e, i) => {
     if (!b.rules[e.rule])
       problems.push({ path: `exceptions/${i}/rule`, message: `unknown rule ${JSON.stringify(e.rule)}` });
@@ -64,9 +94,32 @@ const crossCheck: CrossCheck<BaselineConfig> = (b) => {
 export const DEFAULT_BASELINE_FILE = join(PACKAGE_ROOT, 'config', 'baseline.yaml');
 
 export function loadBaseline(file: string): BaselineConfig {
-  return loadConfigFile(BaselineConfig, file, crossCheck);
+  return explained(() => loadConfigFile(BaselineConfig, file, crossCheck));
 }
 
 export function parseBaseline(text: string, file = '<inline>'): BaselineConfig {
-  return parseConfig(BaselineConfig, text, file, crossCheck);
+  return explained(() => parseConfig(BaselineConfig, text, file, crossCheck));
+}
+
+/** A baseline written before clauses were given per level has `mlps: "8.1.4.1 …"`: say what is expected now. */
+function explained(load: () => BaselineConfig): BaselineConfig {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const problems = err.problems.map((p) =>
+      /^rules\/[^/]+\/mlps$/.test(p.path) && p.message === 'must be object'
+        ? {
+            path: p.path,
+            message: `must give the clause per protection level, e.g. { 2: "7.1.4.1 身份鉴别", 3: "8.1.4.1 身份鉴别" }`,
+          }
+        : p,
+    );
+    throw new ConfigError(err.file, problems, { cause: err });
+  }
+}
+
+/** The protection level of a school: its own, else the baseline's default. */
+export function protectionLevelOf(school: School, baseline: BaselineConfig): ProtectionLevel {
+  return school.protectionLevel ?? baseline.defaultProtectionLevel;
 }

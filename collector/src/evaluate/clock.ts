@@ -1,3 +1,4 @@
+import type { ProtectionLevel } from '../../../protocol/school.js';
 import type { AgentRecord } from '../store/state.js';
 
 /** A security finding before the baseline issue's lifecycle takes it over: what, where, why, and the 等保 clause. */
@@ -11,10 +12,24 @@ export interface FindingCandidate {
 }
 
 /**
- * Agents whose clock is off by more than the threshold. 等保 2.0 asks that audit records carry a
- * trustworthy date and time, which a box without time synchronisation cannot give. Pure.
+ * 安全审计 b) of GB/T 22239-2019 per protection level: audit records carry the date and time of the event
+ * (7.1.4.3 at 第二级, 8.1.4.3 at 第三级).
  */
-export function clockFindings(agents: readonly AgentRecord[], maxOffsetMs: number): FindingCandidate[] {
+export const CLOCK_CLAUSE: Record<ProtectionLevel, string> = {
+  2: 'GB/T 22239-2019 7.1.4.3 安全审计 b) (audit records with date and time)',
+  3: 'GB/T 22239-2019 8.1.4.3 安全审计 b) (audit records with date and time)',
+};
+
+/**
+ * Agents whose clock is off by more than the threshold. 等保 2.0 asks that audit records carry a
+ * trustworthy date and time, which a box without time synchronisation cannot give; the clause is the one
+ * of the school's protection level. Pure.
+ */
+export function clockFindings(
+  agents: readonly AgentRecord[],
+  maxOffsetMs: number,
+  level: ProtectionLevel,
+): FindingCandidate[] {
   return agents
     .filter((a) => a.clockOffsetMs !== null && Math.abs(a.clockOffsetMs) > maxOffsetMs)
     .map((a) => {
@@ -25,7 +40,7 @@ export function clockFindings(agents: readonly AgentRecord[], maxOffsetMs: numbe
         severity: 'medium',
         target: a.id,
         evidence: `agent ${a.id} on ${a.hostname}: clock ${offset > 0 ? 'ahead of' : 'behind'} the collector by ${s} s at ${a.lastSeenAt}`,
-        mlps: 'GB/T 22239-2019 8.1.4.3 安全审计 (audit records with date and time)',
+        mlps: CLOCK_CLAUSE[level],
         remediation:
           'enable NTP (chrony/systemd-timesyncd) on the agent host against the district time source',
       };
