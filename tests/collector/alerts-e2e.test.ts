@@ -72,7 +72,8 @@ describe('alerts delivered to real channels', () => {
     const md = (JSON.parse(wecom.got[0]!.body) as { markdown: { content: string } }).markdown.content;
     expect(md).toContain('【告警】');
     expect(md).toContain('明文 Telnet 管理');
-    expect(md).toContain('8.1.4.1');
+    // XINGHAI declares no protection level: the default, level 2, whose clause is in chapter 7
+    expect(md).toContain('等保条款（第二级）：7.1.4.1 身份鉴别');
     const q = new URL(dingtalk.got[0]!.url, 'http://x').searchParams;
     const expected = createHmac('sha256', dingSecret)
       .update(`${q.get('timestamp')}\n${dingSecret}`)

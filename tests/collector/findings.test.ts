@@ -46,7 +46,9 @@ describe('findings lifecycle (pure)', () => {
         rule: 'cleartext-telnet',
         state: 'open',
         severity: 'high',
-        mlps: '8.1.4.1 身份鉴别 (credentials protected in transit)',
+        // the school declares no protection level: the baseline's default, level 2 (chapter 7)
+        mlps: '7.1.4.1 身份鉴别 c) (credentials protected in transit)',
+        protectionLevel: 2,
         count: 1,
         firstSeen: '2026-11-23T01:00:00.000Z',
       }),
@@ -164,7 +166,8 @@ describe('findings through the API', () => {
         rule: 'snmp-default-community',
         schoolName: XINGHAI.name,
         title: expect.objectContaining({ zh: 'SNMP 默认团体名' }),
-        mlps: '8.1.4.2 访问控制 (default accounts and passwords)',
+        mlps: '7.1.4.2 访问控制 b) (default accounts and passwords)',
+        protectionLevel: 2,
         evidence: 'community "public" answered: Ruijie RG-S5750',
       }),
     ]);

@@ -172,7 +172,7 @@ describe.skipIf(skip !== undefined)(
           rule: 'high-risk-port',
           severity: 'high',
           target: '录播主机 A1, 东楼',
-          mlps: '8.1.4.4 入侵防范 (close unneeded services and high-risk ports)',
+          mlps: '7.1.4.4 入侵防范 b) (close unneeded services and high-risk ports)', // level 2, the default
           port: '3389',
           open: 1,
           school_name: XINGHAI.name,
