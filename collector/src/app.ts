@@ -148,7 +148,9 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
         })
       : undefined;
   const shared = { ...base, outbox };
-  const alerting = createAlerting(shared, config, log);
+  const alerting = createAlerting(shared, config, log, {
+    onPointsWritten: (points) => metrics.points.inc(points),
+  });
   const metrics = new CollectorMetrics({
     channels: () => alerting.stats.snapshot(),
     alerts: () => alerting.manager.alerts({}),

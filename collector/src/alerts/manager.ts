@@ -31,6 +31,12 @@ export interface AlertManagerOptions {
   digestAt?: string;
   /** Delivers a group to the channels its routes select; resolves when every channel was tried. */
   notify: (group: AlertGroup) => Promise<void>;
+  /**
+   * Writes what a pass saw of the fleet as series (InfluxDB configured: the `agent_status` points, at most
+   * one batch per pass), beside the rules and notifications; a failure is logged and the pass goes on.
+   * The pass ends when the write does, so there is never more than one in flight.
+   */
+  series?: (facts: readonly SchoolFacts[], now: Date) => Promise<void>;
 }
 
 /**
@@ -180,6 +186,11 @@ export class AlertManager {
     const slicer = new Slicer();
     const at = now.toISOString();
     const facts = await this.opts.facts(now, slicer);
+    const series = this.opts
+      .series?.(facts, now)
+      .catch((err: unknown) =>
+        this.opts.log.error({ err: (err as Error).message }, 'agent status series not written'),
+      );
     const schools = new Map(facts.map((f) => [f.school.id, f.school]));
     const desired = new Map<string, { schoolId: string; item: Desired }>();
     for (const f of facts) {
@@ -288,6 +299,7 @@ export class AlertManager {
         );
       }
     }
+    await series;
     this.evaluations++;
     return groups;
   }
