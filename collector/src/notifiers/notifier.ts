@@ -6,7 +6,10 @@ export type Language = 'zh-CN' | 'en';
 export interface AlertItem {
   /** Stable identity of the alert: rule + school + subject. */
   fingerprint: string;
-  /** Alert rule id: finding, agent-silent, recording-room-down, uplink-below-target, ipv6-score-dropped. */
+  /**
+   * Alert rule id (alerts/rules.ts ALERT_RULES): finding, agent-silent, agent-never-reported,
+   * recording-room-down, uplink-below-target, ipv6-score-dropped.
+   */
   rule: string;
   severity: Severity;
   status: 'firing' | 'resolved';

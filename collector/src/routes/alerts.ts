@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AlertManager } from '../alerts/manager.js';
+import { ALERT_RULES } from '../alerts/rules.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 
@@ -90,6 +91,12 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
       const b = req.body;
       if (!b.school && !b.rule && !b.fingerprint)
         return sendError(reply, 400, 'body: give at least one of school, rule, fingerprint');
+      if (b.rule !== undefined && !(ALERT_RULES as readonly string[]).includes(b.rule))
+        return sendError(
+          reply,
+          400,
+          `body/rule: unknown alert rule ${JSON.stringify(b.rule)}; one of ${ALERT_RULES.join(', ')}`,
+        );
       if (b.school && !(await ctx.state.getSchool(b.school)))
         return sendError(reply, 400, `body/school: unknown school ${JSON.stringify(b.school)}`);
       const now = ctx.now();
