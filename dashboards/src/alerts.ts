@@ -4,6 +4,7 @@
  * in Grafana's file-provisioning format (apiVersion 1: groups, muteTimes).
  */
 import { stringify } from 'yaml';
+import { NEVER_REPORTED_AFTER_S } from '../../collector/src/evaluate/agent-status.js';
 import { DATASOURCE_UID } from './common.js';
 import { SILENT_AFTER_MIN } from './fleet.js';
 import {
@@ -56,6 +57,22 @@ export function alertRules(t: TargetsConfig): AlertRuleSpec[] {
       severity: 'high',
       summary: '{{ $labels.school_name }}: agent {{ $labels.agent }} has not reported for 3 intervals',
       description: `No report from the agent in the last ${SILENT_AFTER_MIN} minutes (reports every 60 s).`,
+    },
+    {
+      uid: 'cw-agent-never-reported',
+      title: '代理注册后从未上报 (Agent enrolled but never reported)',
+      // agent_status: one point per agent every alerts.evaluateS (at most 3600 s); the latest says enrolled_s
+      // while the agent has never reported, 0 once it has
+      query: select('last("never_reported") * last("enrolled_s") AS "never_reported_s"')
+        .from('agent_status')
+        .groupBy('agent', ...SCHOOL),
+      rangeS: 3600,
+      reducer: 'last',
+      evaluator: { type: 'gt', param: NEVER_REPORTED_AFTER_S },
+      for: '0s',
+      severity: 'high',
+      summary: '{{ $labels.school_name }}: agent {{ $labels.agent }} was enrolled but has never reported',
+      description: `Enrolled more than ${NEVER_REPORTED_AFTER_S / 60} minutes ago and not a single report since (the collector's alerts.neverReportedAfterS default): check that the agent service is running and can reach the collector. Needs the collector's alerting on (alerts.enabled, channels may be empty): its alert pass writes agent_status.`,
     },
     {
       uid: 'cw-recording-room-down',
