@@ -56,7 +56,13 @@ describe('alert lifecycle (issue 6 acceptance 2, with a recording notifier)', ()
       repeatS: 3600,
       log: pino({ level: 'silent' }),
       facts: (t) => collectFacts(ctx, t),
-      desired: (f, t) => desiredAlerts(f, ctx.baseline, { findingSeverity: 'high', agentSilentS: 86_400 }, t),
+      desired: (f, t) =>
+        desiredAlerts(
+          f,
+          ctx.baseline,
+          { findingSeverity: 'high', agentSilentS: 86_400, neverReportedAfterS: 30 * 86_400 },
+          t,
+        ),
       notify: async (g) => {
         sent.push(g);
       },
@@ -137,7 +143,12 @@ describe('daily digest', () => {
       log: pino({ level: 'silent' }),
       facts: (t) => collectFacts(ctx, t),
       desired: (f, t) =>
-        desiredAlerts(f, ctx.baseline, { findingSeverity: 'high', agentSilentS: 30 * 86_400 }, t),
+        desiredAlerts(
+          f,
+          ctx.baseline,
+          { findingSeverity: 'high', agentSilentS: 30 * 86_400, neverReportedAfterS: 30 * 86_400 },
+          t,
+        ),
       notify: async (g) => {
         sent.push(g);
       },

@@ -97,10 +97,12 @@ describe('no secrets in logs', () => {
       signalSecondDelivery = r;
     });
     let writes = 0;
-    const influx = await fakeServer((req, _body, res) => {
+    const influx = await fakeServer((req, body, res) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       if (path === '/ping') return res.writeHead(204, { 'x-influxdb-version': '1.8.10' }).end();
       if (path === '/write') {
+        // the first write of a report fails (the alert pass's agent_status points may come before it)
+        if (!/^agent,/m.test(body)) return res.writeHead(204).end();
         writes++;
         if (writes === 1)
           return res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"timeout"}');
