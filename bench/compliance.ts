@@ -19,7 +19,7 @@ import { buildApp } from '../collector/src/app.js';
 import type { BaselineConfig } from '../collector/src/baseline.js';
 import { parseCollectorConfig } from '../collector/src/config.js';
 import { teachingSamples, windowStartDay } from '../collector/src/evaluate/availability.js';
-import { evaluateCompliance } from '../collector/src/evaluate/compliance.js';
+import { evaluateCompliance, noEvidence } from '../collector/src/evaluate/compliance.js';
 import { aggregateCompliance, aggregateStates } from '../collector/src/evaluate/district.js';
 import { findingKey, nextFindings } from '../collector/src/evaluate/findings.js';
 import { schoolCompliance } from '../collector/src/evaluate/school-view.js';
@@ -95,12 +95,14 @@ function ingestDirect(
   const findings = nextFindings(previousFindings, report.results, baseline, school);
   for (const f of findings) previousFindings.set(findingKey(f), f);
   const compliance = evaluateCompliance(
-    school,
-    latest,
+    {
+      ...noEvidence(school, [{ ...agent, lastSeenAt: receivedAt.toISOString() }]),
+      latest,
+      speedtests,
+      availability,
+      findings: [...previousFindings.values()],
+    },
     targets,
-    speedtests,
-    availability,
-    [...previousFindings.values()],
     receivedAt,
   );
   state.completeIngest({

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from '../collector/src/baseline.js';
 import { teachingSamples } from '../collector/src/evaluate/availability.js';
-import { evaluateCompliance, tierOf } from '../collector/src/evaluate/compliance.js';
+import { evaluateCompliance, noEvidence, tierOf } from '../collector/src/evaluate/compliance.js';
 import { nextFindings } from '../collector/src/evaluate/findings.js';
 import { reportLines } from '../collector/src/store/points.js';
 import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from '../collector/src/targets.js';
@@ -27,12 +27,14 @@ export function linesOfReport(
   };
   const findings = nextFindings(new Map(), report.results, baseline, school);
   const compliance = evaluateCompliance(
-    school,
-    report.results,
+    {
+      ...noEvidence(school),
+      latest: report.results,
+      speedtests: report.results.filter((r) => r.probe === 'bandwidth'),
+      availability,
+      findings,
+    },
     targets,
-    report.results.filter((r) => r.probe === 'bandwidth'),
-    availability,
-    findings,
     receivedAt,
   );
   const tier = tierOf(school, targets);

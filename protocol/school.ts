@@ -12,6 +12,21 @@ export type SizeTier = Static<typeof SizeTier>;
 export const Area = Type.Enum(['urban', 'rural']);
 export type Area = Static<typeof Area>;
 
+/** 学段: primary 小学, junior 初中, senior 高中, nine-year 九年一贯制, twelve-year 十二年一贯制. */
+export const Stage = Type.Enum(['primary', 'junior', 'senior', 'nine-year', 'twelve-year']);
+export type Stage = Static<typeof Stage>;
+
+/**
+ * 等级保护级别: the school's protection level under GB/T 22239-2019 (等保 2.0). The security baseline cites
+ * the clause of the school's level: 第二级 (level 2) requirements are chapter 7 of the standard, 第三级
+ * (level 3) chapter 8. Levels 1 and 4 are not supported: the baseline has no clauses for them.
+ */
+export const PROTECTION_LEVELS = [2, 3] as const;
+export const ProtectionLevel = Type.Enum([...PROTECTION_LEVELS], {
+  description: '等级保护级别 (GB/T 22239-2019): 2 (第二级) or 3 (第三级)',
+});
+export type ProtectionLevel = Static<typeof ProtectionLevel>;
+
 export const SCHOOL_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 
 /** A school as both programs describe it (agent config, collector registry). */
@@ -27,6 +42,9 @@ export const School = Type.Object(
     tier: Type.Optional(SizeTier),
     pupils: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
     area: Type.Optional(Area),
+    stage: Type.Optional(Stage),
+    /** Absent: the collector's default (config/baseline.yaml `defaultProtectionLevel`). */
+    protectionLevel: Type.Optional(ProtectionLevel),
     timezone: Type.String({ default: 'Asia/Shanghai', minLength: 1 }),
   },
   { additionalProperties: false },

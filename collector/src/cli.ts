@@ -3,6 +3,7 @@ import { EXIT_USAGE, formatTable, newProgram, runProgram, UsageError } from '../
 import { School } from '../../protocol/school.js';
 import { checker, formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
+import { ALERT_RULES } from './alerts/rules.js';
 import { complianceReport, renderComplianceReport } from './compliance-report.js';
 import { type CollectorConfig, loadCollectorConfig, parseCollectorConfig } from './config.js';
 import { parseDuration } from './routes/alerts.js';
@@ -82,6 +83,11 @@ school
   .option('--tier <tier>', 'size tier: small|medium|large')
   .option('--pupils <n>', 'pupil count (sets the tier when --tier is absent)')
   .option('--area <area>', 'urban|rural')
+  .option('--stage <stage>', '学段: primary|junior|senior|nine-year|twelve-year (for rooms per 100 pupils)')
+  .option(
+    '--protection-level <n>',
+    '等级保护级别 (GB/T 22239-2019): 2 or 3; findings cite the clauses of this level (default: config/baseline.yaml defaultProtectionLevel)',
+  )
   .option('--timezone <tz>', 'IANA time zone', 'Asia/Shanghai')
   .action(
     async (
@@ -93,23 +99,34 @@ school
         tier?: string;
         pupils?: string;
         area?: string;
+        stage?: string;
+        protectionLevel?: string;
         timezone: string;
       },
     ) => {
       requireData(opts);
       const candidate: Record<string, unknown> = { id: opts.id, name: opts.name, timezone: opts.timezone };
-      for (const k of ['district', 'group', 'tier', 'area'] as const)
+      for (const k of ['district', 'group', 'tier', 'area', 'stage'] as const)
         if (opts[k] !== undefined) candidate[k] = opts[k];
       if (opts.pupils !== undefined) {
         if (!/^\d+$/.test(opts.pupils)) throw new UsageError('--pupils must be a whole number');
         candidate.pupils = Number(opts.pupils);
+      }
+      if (opts.protectionLevel !== undefined) {
+        if (!/^\d+$/.test(opts.protectionLevel))
+          throw new UsageError('--protection-level must be a whole number: 2 or 3');
+        candidate.protectionLevel = Number(opts.protectionLevel);
       }
       const check = checker<School>(School);
       if (!check.check(candidate)) {
         throw new UsageError(
           check
             .problems(candidate)
-            .map((p) => `--${formatProblem(p)}`)
+            // the field's flag: protectionLevel → --protection-level
+            .map(
+              (p) =>
+                `--${formatProblem({ ...p, path: p.path.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) })}`,
+            )
             .join('\n'),
         );
       }
@@ -172,10 +189,7 @@ silence
   .option('--config <file>', 'collector YAML config (for its data directory)')
   .option('--data <dir>', 'state directory')
   .option('--school <id>', 'school id')
-  .option(
-    '--rule <rule>',
-    'alert rule: finding, agent-silent, recording-room-down, uplink-below-target, ipv6-score-dropped',
-  )
+  .option('--rule <rule>', `alert rule: ${ALERT_RULES.join(', ')}`)
   .option('--fingerprint <fp>', 'one alert (see GET /api/v1/alerts)')
   .requiredOption('--for <duration>', 'how long: 90m, 2h, 7d (at most 90d)')
   .requiredOption('--reason <text>', 'why (shown to colleagues)')
@@ -194,6 +208,10 @@ silence
       requireData(opts);
       if (!opts.school && !opts.rule && !opts.fingerprint)
         throw new UsageError('give at least one of --school, --rule, --fingerprint');
+      if (opts.rule !== undefined && !(ALERT_RULES as readonly string[]).includes(opts.rule))
+        throw new UsageError(
+          `--rule: unknown alert rule ${JSON.stringify(opts.rule)}; one of ${ALERT_RULES.join(', ')}`,
+        );
       const ms = parseDuration(opts.for);
       if (ms === undefined || ms > 90 * 86_400_000)
         throw new UsageError('--for must look like 90m, 2h or 7d (at most 90d)');

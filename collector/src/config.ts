@@ -11,6 +11,7 @@ import {
 } from '../../protocol/config-file.js';
 import { isValidTimezone, School } from '../../protocol/school.js';
 import type { Problem } from '../../protocol/validate.js';
+import { NEVER_REPORTED_AFTER_S } from './evaluate/agent-status.js';
 import { type ChannelConfig, checkChannelConfig, checkChannelNames } from './notifiers/config.js';
 
 /** influx.batchLingerMs by default (bench/ingest's raw reference coalesces with it too). */
@@ -174,6 +175,12 @@ export const CollectorConfig = Type.Object(
         findingSeverity: Type.Enum(['critical', 'high', 'medium', 'low', 'info'], { default: 'high' }),
         /** An agent is silent after this many seconds without a report (3 × its 60 s cycle). */
         agentSilentS: Type.Integer({ default: 180, minimum: 30, maximum: 86_400 }),
+        /** An enrolled agent that has not sent its first report this many seconds after enrolment alerts. */
+        neverReportedAfterS: Type.Integer({
+          default: NEVER_REPORTED_AFTER_S,
+          minimum: 60,
+          maximum: 30 * 86_400,
+        }),
         channels: Type.Array(Type.Unknown(), { default: [], maxItems: 100 }),
         /** Once a day at this school-local time, a summary of what is still firing, per school. */
         digest: Type.Object(
@@ -201,6 +208,15 @@ export const CollectorConfig = Type.Object(
     ),
     enrollment: Type.Object(
       { codeTtlHours: Type.Number({ default: 24, minimum: 0.1, maximum: 720 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    compliance: Type.Object(
+      {
+        /** How often schools whose evidence aged out are evaluated again (their rows turn no_data). */
+        recheckS: Type.Integer({ default: 60, minimum: 1, maximum: 3600 }),
+        /** How often every school's rows and the district KPIs are written to InfluxDB (`compliance`, `compliance_kpi`). */
+        publishS: Type.Integer({ default: 300, minimum: 10, maximum: 86_400 }),
+      },
       { additionalProperties: false, default: {} },
     ),
     schools: Type.Array(School, { default: [], maxItems: 100_000 }),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { isLoopbackHost } from '../../protocol/config-file.js';
 import { buildApp, buildSpeedtestApp } from './app.js';
+import { publishCompliance, recheckCompliance } from './compliance/refresh.js';
 import { type CollectorConfig, listenScheme, splitListen } from './config.js';
 import { createCollectorLogger } from './log.js';
 import { journalCutoff, PRUNE_EVERY_MS, pruneJournal } from './store/journal-retention.js';
@@ -80,9 +81,31 @@ export async function startCollector(
   };
   const pruner = setInterval(pruneOnce, PRUNE_EVERY_MS);
   pruner.unref();
+  // evidence ages out with time alone; InfluxDB gets every school's standing and the district KPIs
+  let lastPublish = 0;
+  let refreshing = false;
+  const refreshCompliance = () => {
+    if (refreshing) return;
+    refreshing = true;
+    const ctx = app.campuswatch;
+    const now = ctx.now();
+    const publish = now.getTime() - lastPublish >= config.compliance.publishS * 1000;
+    recheckCompliance(ctx, now)
+      .then(() =>
+        publish ? publishCompliance(ctx, now).then(() => (lastPublish = now.getTime())) : undefined,
+      )
+      .catch((err: unknown) => log.error({ err: (err as Error).message }, 'compliance refresh failed'))
+      .finally(() => {
+        refreshing = false;
+      });
+  };
+  const refresher = setInterval(refreshCompliance, config.compliance.recheckS * 1000);
+  refresher.unref();
+  refreshCompliance();
   let closing: Promise<void> | undefined;
   const close = () => {
     clearInterval(pruner);
+    clearInterval(refresher);
     if (timer) clearInterval(timer);
     closing ??= Promise.all([app.close(), speedtest?.close()]).then(() => log.info('collector stopped'));
     return closing;

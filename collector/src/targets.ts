@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Static, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/config-file.js';
 import type { Problem } from '../../protocol/validate.js';
 import { PACKAGE_ROOT } from '../../protocol/version.js';
@@ -11,9 +11,49 @@ const Day = Type.String({
 });
 const DateRange = Type.Object({ from: Day, to: Day }, { additionalProperties: false });
 const Pct = Type.Number({ minimum: 0, maximum: 100 });
+/** How old a target's evidence may be before it no longer counts: `90s`, `15m`, `2h`, `3d`. */
+const MaxAge = (def: string) =>
+  Type.String({
+    default: def,
+    pattern: '^[1-9]\\d{0,6}[smhd]$',
+    description: 'a duration: 90s, 15m, 2h, 3d',
+  });
+
+/** A duration of targets.yaml (`15m`) in milliseconds. */
+export function durationMs(text: string): number {
+  const n = Number(text.slice(0, -1));
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[text.slice(-1)];
+  if (unit === undefined || !Number.isInteger(n))
+    throw new RangeError(`not a duration: ${JSON.stringify(text)}`);
+  return n * unit;
+}
+
+const Timetable = Type.Object(
+  {
+    days: Type.Array(Type.Enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']), { minItems: 1 }),
+    start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+    end: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+    terms: Type.Array(DateRange, { default: [], maxItems: 20 }),
+    holidays: Type.Array(DateRange, { default: [], maxItems: 200 }),
+  },
+  { additionalProperties: false },
+);
+
+const RoomTarget = Type.Object(
+  {
+    /** Rooms of this type a school must have (建有: declared, and its devices answered at least once). */
+    minPerSchool: Type.Integer({ minimum: 0 }),
+    /** % of schools that must have one (the plan's goal). */
+    districtGoalPct: Pct,
+    /** % of schools whose room must also work in teaching hours (可用); no plan sets one: absent = not judged. */
+    workingDistrictGoalPct: Type.Optional(Pct),
+    maxAge: MaxAge('15m'),
+  },
+  { additionalProperties: false },
+);
 
 /** The informatization targets of DESIGN §5; every value is configurable. */
-export const TargetsConfig = Type.Object(
+const TargetsBase = Type.Object(
   {
     uplink: Type.Object(
       {
@@ -34,25 +74,85 @@ export const TargetsConfig = Type.Object(
         ),
         defaultTier: Type.Enum(['small', 'medium', 'large'], { default: 'small' }),
         lastTests: Type.Integer({ default: 3, minimum: 1, maximum: 100 }),
+        maxAge: MaxAge('3d'),
+        districtGoalPct: Type.Optional(Pct),
       },
       { additionalProperties: false },
     ),
-    backbone: Type.Object({ coreMinMbps: Mbps, accessMinMbps: Mbps }, { additionalProperties: false }),
+    backbone: Type.Object(
+      { coreMinMbps: Mbps, accessMinMbps: Mbps, maxAge: MaxAge('2h'), districtGoalPct: Type.Optional(Pct) },
+      { additionalProperties: false },
+    ),
     ipv6: Type.Object(
       {
         minScore: Type.Number({ minimum: 0, maximum: 10 }),
         requireServices: Type.Boolean({ default: true }),
         districtGoalPct: Pct,
+        maxAge: MaxAge('3d'),
       },
       { additionalProperties: false },
     ),
-    recordingRoom: Type.Object(
-      { minPerSchool: Type.Integer({ minimum: 0 }), districtGoalPct: Pct },
-      { additionalProperties: false },
+    recordingRoom: RoomTarget,
+    smartClassroom: RoomTarget,
+    interactiveClassrooms: Type.Object(
+      {
+        /** % of a school's `classroom` rooms with a working panel or projector in teaching hours. */
+        minPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
+        /** Device types that count as 多媒体交互设备. */
+        deviceTypes: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+          minItems: 1,
+          default: ['panel', 'projector'],
+        }),
+        districtGoalPct: Type.Optional(Pct),
+        maxAge: MaxAge('15m'),
+      },
+      { additionalProperties: false, default: {} },
     ),
-    smartClassroom: Type.Object(
-      { minPerSchool: Type.Integer({ minimum: 0 }), districtGoalPct: Pct },
-      { additionalProperties: false },
+    wirelessCoverage: Type.Object(
+      {
+        /** % of a school's teaching rooms with an access point that is up. */
+        minPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
+        /** Room types that are teaching rooms. */
+        roomTypes: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+          minItems: 1,
+          default: ['classroom', 'smart', 'recording', 'lab'],
+        }),
+        districtGoalPct: Type.Optional(Pct),
+        maxAge: MaxAge('15m'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    connected: Type.Object(
+      {
+        /** % of registered schools whose agent reports (校校通). */
+        districtGoalPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
+        /** A school counts as connected while an agent of its reported within this time. */
+        maxAge: MaxAge('15m'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    multimediaRooms: Type.Object(
+      {
+        /** Networked multimedia rooms per 100 pupils, per stage (学段); a stage without a goal is not judged. */
+        per100Pupils: Type.Object(
+          {
+            primary: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+            junior: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+            senior: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+            'nine-year': Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+            'twelve-year': Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+          },
+          { additionalProperties: false, default: { primary: 2.3, junior: 2.4 } },
+        ),
+        /** Device types that make a room a multimedia room. */
+        deviceTypes: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+          minItems: 1,
+          default: ['panel', 'projector'],
+        }),
+        districtGoalPct: Type.Optional(Pct),
+        maxAge: MaxAge('15m'),
+      },
+      { additionalProperties: false, default: {} },
     ),
     deviceAvailability: Type.Object(
       {
@@ -60,29 +160,105 @@ export const TargetsConfig = Type.Object(
         windowDays: Type.Integer({ default: 30, minimum: 1, maximum: 366 }),
         /** A recording room down this long in teaching hours becomes an alert candidate. */
         roomDownAlertMinutes: Type.Integer({ default: 10, minimum: 1, maximum: 1440 }),
-        teachingHours: Type.Object(
-          {
-            days: Type.Array(Type.Enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']), { minItems: 1 }),
-            start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
-            end: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
-            terms: Type.Array(DateRange, { default: [], maxItems: 20 }),
-            holidays: Type.Array(DateRange, { default: [], maxItems: 200 }),
-          },
-          { additionalProperties: false },
-        ),
+        teachingHours: Timetable,
+        districtGoalPct: Type.Optional(Pct),
+        maxAge: MaxAge('1d'),
       },
       { additionalProperties: false },
     ),
     security: Type.Object(
-      { maxOpenSeverity: Type.Enum(['none', 'low', 'medium']) },
+      {
+        maxOpenSeverity: Type.Enum(['none', 'low', 'medium']),
+        districtGoalPct: Type.Optional(Pct),
+        maxAge: MaxAge('3d'),
+      },
       { additionalProperties: false },
     ),
   },
   { additionalProperties: false },
 );
+
+/** A schema with every `default` removed: a district override states only what it changes. */
+function withoutDefaults<T extends TSchema>(schema: T): T {
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (v === null || typeof v !== 'object') return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (k !== 'default') out[k] = strip(x);
+    // symbols (TypeBox's kind markers) are kept as they are
+    for (const sym of Object.getOwnPropertySymbols(v))
+      (out as Record<symbol, unknown>)[sym] = (v as Record<symbol, unknown>)[sym];
+    return out;
+  };
+  return strip(schema) as T;
+}
+
+const SECTIONS = TargetsBase.properties;
+type SectionName = keyof typeof SECTIONS;
+
+/** What one district changes: any section, with only the keys it sets (a timetable is replaced whole). */
+export const DistrictOverride = Type.Object(
+  Object.fromEntries(
+    Object.entries(SECTIONS).map(([k, v]) => [k, Type.Optional(Type.Partial(withoutDefaults(v)))]),
+  ) as {
+    [K in SectionName]: ReturnType<
+      typeof Type.Optional<ReturnType<typeof Type.Partial<(typeof SECTIONS)[K]>>>
+    >;
+  },
+  { additionalProperties: false },
+);
+export type DistrictOverride = Static<typeof DistrictOverride>;
+
+export const TargetsConfig = Type.Object(
+  {
+    ...SECTIONS,
+    /** Per-district values (districts of one city differ): the district's name → what it changes. */
+    districts: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), DistrictOverride, { default: {} }),
+  },
+  { additionalProperties: false },
+);
 export type TargetsConfig = Static<typeof TargetsConfig>;
 
-const crossCheck: CrossCheck<TargetsConfig> = (t) => {
+const applied = new WeakMap<TargetsConfig, Map<string, TargetsConfig>>();
+
+/**
+ * The targets as they apply in a district: the city's values with the district's overrides (each section
+ * merged key by key; a timetable or a tier is replaced whole). The same object for the same district.
+ */
+export function targetsFor(targets: TargetsConfig, district: string | undefined | null): TargetsConfig {
+  const override = district ? targets.districts[district] : undefined;
+  if (!override || !district) return targets;
+  let cache = applied.get(targets);
+  if (!cache) {
+    cache = new Map();
+    applied.set(targets, cache);
+  }
+  let t = cache.get(district);
+  if (!t) {
+    const merged: Record<string, unknown> = { ...targets };
+    for (const [section, values] of Object.entries(override)) {
+      if (values) merged[section] = { ...(targets as Record<string, object>)[section], ...values };
+    }
+    t = merged as TargetsConfig;
+    cache.set(district, t);
+  }
+  return t;
+}
+
+/** Where a district's value of `section.key` comes from: its own override, or the city's default. */
+export function valueSource(
+  targets: TargetsConfig,
+  district: string | undefined | null,
+  section: keyof DistrictOverride,
+  key: string,
+): 'district' | 'default' {
+  const o = district
+    ? (targets.districts[district]?.[section] as Record<string, unknown> | undefined)
+    : undefined;
+  return o && o[key] !== undefined ? 'district' : 'default';
+}
+
+function ruleProblems(t: TargetsConfig, prefix: string): Problem[] {
   const problems: Problem[] = [];
   if (t.uplink.tiers.medium.maxPupils <= t.uplink.tiers.small.maxPupils) {
     problems.push({
@@ -93,8 +269,19 @@ const crossCheck: CrossCheck<TargetsConfig> = (t) => {
   if (t.deviceAvailability.teachingHours.end <= t.deviceAvailability.teachingHours.start) {
     problems.push({ path: 'deviceAvailability/teachingHours/end', message: 'must be after start' });
   }
-  return problems;
-};
+  return problems.map((p) => ({ ...p, path: `${prefix}${p.path}` }));
+}
+
+const crossCheck: CrossCheck<TargetsConfig> = (t) => [
+  ...ruleProblems(t, ''),
+  // a district's values must make sense once merged; the path names the district's own section
+  ...Object.keys(t.districts).flatMap((d) =>
+    ruleProblems(targetsFor(t, d), `districts/${d}/`).filter((p) => {
+      const [, , section] = p.path.split('/');
+      return section !== undefined && t.districts[d]?.[section as keyof DistrictOverride] !== undefined;
+    }),
+  ),
+];
 
 export const DEFAULT_TARGETS_FILE = join(PACKAGE_ROOT, 'config', 'targets.yaml');
 

@@ -33,10 +33,10 @@ describe('recording rooms, teaching hours and availability through the API', () 
   };
   const row = (d: Awaited<ReturnType<typeof send>>, t: string) => d.compliance.find((c) => c.target === t)!;
 
-  it('encoder down on Monday 10:00 → room down, recording_room not met; an alert candidate after 10 minutes', async () => {
+  it('encoder down on Monday 10:00 → room down, recording_room_working not met; an alert candidate after 10 minutes', async () => {
     let d = await send('2026-11-23T02:00:00Z', false);
-    expect(row(d, 'recording_room')).toMatchObject({ state: 'not_met', value: 0 });
-    expect(row(d, 'recording_room').reason).toContain('录播室 1: 录播编码器 (icmp timeout)');
+    expect(row(d, 'recording_room_working')).toMatchObject({ state: 'not_met', value: 0 });
+    expect(row(d, 'recording_room_working').reason).toContain('录播室 1: 录播编码器 (icmp timeout)');
     expect(d.alertCandidates).toEqual([]);
     now = new Date('2026-11-23T02:11:00Z');
     d = await send('2026-11-23T02:11:00Z', false);
@@ -49,8 +49,8 @@ describe('recording rooms, teaching hours and availability through the API', () 
   it('the same encoder down at 22:00 on a Saturday is not an outage', async () => {
     now = new Date('2026-11-28T14:00:00Z'); // Saturday 22:00 Shanghai
     const d = await send('2026-11-28T14:00:00Z', false);
-    expect(row(d, 'recording_room').state).toBe('met');
-    expect(row(d, 'recording_room').reason).toContain('off outside teaching hours');
+    expect(row(d, 'recording_room_working').state).toBe('met');
+    expect(row(d, 'recording_room_working').reason).toContain('off outside teaching hours');
     expect(d.alertCandidates).toEqual([]); // the down-since closed
     // and the Saturday sample did not count against availability (still 0 of 2 from Monday)
     expect(row(d, 'device_availability').reason).toMatch(/^0% of 2 critical-device checks/);

@@ -28,6 +28,8 @@ describe('campuswatch-collector CLI', () => {
       '2600',
       '--area',
       'urban',
+      '--stage',
+      'junior',
     ]);
     expect(add.code).toBe(0);
     expect(add.stdout).toBe('school sz-xinghai-junior (苏州工业园区星海实验中学, 初中部) saved\n');
@@ -43,10 +45,15 @@ describe('campuswatch-collector CLI', () => {
       'x',
       '--tier',
       'huge',
+      '--stage',
+      'middle',
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--id: must match the pattern');
     expect(bad.stderr).toContain('--tier: must be one of: "small", "medium", "large"');
+    expect(bad.stderr).toContain(
+      '--stage: must be one of: "primary", "junior", "senior", "nine-year", "twelve-year"',
+    );
 
     const code = await runCli('collector', ['enroll-code', '--data', data, '--school', 'sz-xinghai-junior']);
     expect(code.code).toBe(0);
@@ -62,7 +69,8 @@ describe('campuswatch-collector CLI', () => {
     );
     const csv = await runCli('collector', ['report', '--data', data, '--format', 'csv']);
     expect(csv.stdout.split('\r\n')[1]).toBe(
-      'sz-xinghai-junior,"苏州工业园区星海实验中学, 初中部",苏州工业园区,large,never,no_data,no_data,no_data,no_data,no_data,no_data,no_data\n',
+      // 校校通 first: registered, no agent reporting is not connected (never no_data)
+      `sz-xinghai-junior,"苏州工业园区星海实验中学, 初中部",苏州工业园区,large,never,not_met${',no_data'.repeat(12)}\n`,
     );
     const json = await runCli('collector', [
       'report',
@@ -73,9 +81,13 @@ describe('campuswatch-collector CLI', () => {
       '--district',
       '苏州工业园区',
     ]);
-    const parsed = JSON.parse(json.stdout) as { schools: { id: string; compliance: { state: string }[] }[] };
+    const parsed = JSON.parse(json.stdout) as {
+      schools: { id: string; compliance: { target: string; state: string }[] }[];
+    };
     expect(parsed.schools.map((s) => s.id)).toEqual(['sz-xinghai-junior']);
-    expect(parsed.schools[0]!.compliance.every((c) => c.state === 'no_data')).toBe(true);
+    expect(parsed.schools[0]!.compliance.filter((c) => c.state !== 'no_data')).toMatchObject([
+      { target: 'school_connected', state: 'not_met' },
+    ]);
     const other = await runCli('collector', [
       'report',
       '--data',

@@ -14,7 +14,10 @@ const schools: School[] = Array.from({ length: 10 }, (_, i) => ({
 
 /** District KPIs from real reports through the API (issue 5, acceptance 3; IPv6 rows of issue 4). */
 describe('GET /api/v1/compliance', () => {
-  const w = new World({ schools });
+  let seq = 0;
+  // Monday 2026-11-23 10:00 in Shanghai: inside teaching hours; the collector's clock follows the reports
+  const T0 = Date.parse('2026-11-23T02:00:00Z');
+  const w = new World({ schools, now: () => new Date(T0 + seq * 1000 + 500) });
   const tokens = new Map<string, { token: string; agentId: string }>();
   beforeAll(async () => {
     await w.startCollector();
@@ -22,13 +25,9 @@ describe('GET /api/v1/compliance', () => {
   });
   afterAll(() => w.cleanup());
 
-  let seq = 0;
   const post = (schoolId: string, build: (r: Report) => Report) => {
     const { token, agentId } = tokens.get(schoolId)!;
-    // Monday 2026-11-23 10:00 in Shanghai: inside teaching hours whenever the test runs
-    const report = build(
-      makeReport({ agentId, schoolId, at: new Date(Date.parse('2026-11-23T02:00:00Z') + seq++ * 1000) }),
-    );
+    const report = build(makeReport({ agentId, schoolId, at: new Date(T0 + seq++ * 1000) }));
     return w.postReport(token, report);
   };
 
@@ -70,11 +69,12 @@ describe('GET /api/v1/compliance', () => {
       goalPct: 80,
       goalMet: false,
     });
+    // every school reports its devices and none has a smart classroom: 未建, counted, not "no data"
     expect(body.overall.targets.smart_classroom).toMatchObject({
       met: 0,
-      notMet: 0,
-      noData: 10,
-      pct: null,
+      notMet: 10,
+      noData: 0,
+      pct: 0,
       goalPct: 100,
     });
     const byDistrict = Object.fromEntries(body.districts.map((d) => [d.district, d]));
@@ -146,6 +146,7 @@ describe('GET /api/v1/compliance', () => {
     const kpi = (await w.app!.inject({ method: 'GET', url: '/api/v1/compliance' })).json() as {
       overall: { targets: Record<string, { met: number; notMet: number; pct: number }> };
     };
-    expect(kpi.overall.targets.ipv6).toMatchObject({ met: 1, notMet: 2, pct: 33.3 });
+    // the seven schools without an IPv6 check are unmonitored, and in the denominator
+    expect(kpi.overall.targets.ipv6).toMatchObject({ met: 1, notMet: 2, noData: 7, pct: 10 });
   });
 });

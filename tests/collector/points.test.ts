@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { benchSchools, ReportTemplate } from '../../bench/school-profile.js';
 import { DEFAULT_BASELINE_FILE, loadBaseline } from '../../collector/src/baseline.js';
-import { evaluateCompliance, tierOf } from '../../collector/src/evaluate/compliance.js';
+import { evaluateCompliance, noEvidence, tierOf } from '../../collector/src/evaluate/compliance.js';
 import { type FindingRecord, nextFindings } from '../../collector/src/evaluate/findings.js';
 import { InfluxRejectedError, lineOf, validatePoint } from '../../collector/src/store/influx.js';
 import { type PointContext, reportLines } from '../../collector/src/store/points.js';
@@ -32,12 +32,8 @@ function contextOf(report: Report, school: School, shiftMs = 0): PointContext {
     value: 3,
   };
   const compliance = evaluateCompliance(
-    school,
-    report.results,
+    { ...noEvidence(school), latest: report.results, availability: { up: 9, total: 10 }, findings },
     targets,
-    [],
-    { up: 9, total: 10 },
-    findings,
     AT,
   );
   const tier = tierOf(school, targets);

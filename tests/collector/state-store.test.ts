@@ -181,6 +181,9 @@ function finding(
   };
 }
 
+/** Stored rows without `since` (kept by the store; tested on its own). */
+const sinceless = (rows: readonly ComplianceRow[]) => rows.map(({ since: _since, ...r }) => r);
+
 const row = (
   target: string,
   state: ComplianceRow['state'],
@@ -192,6 +195,8 @@ const row = (
   value,
   goal,
   reason: `${target}: ${state}（达标判定）`,
+  evidenceAt: null,
+  expiresAt: null,
 });
 
 function alert(
@@ -799,7 +804,7 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
       await ingest(store, agent, {
         compliance: [row('uplink', 'met', 950.25, 900), row('ipv6', 'not_met', 7, 9)],
       });
-      expect(await store.compliance(agent.schoolId)).toEqual([
+      expect(sinceless(await store.compliance(agent.schoolId))).toEqual([
         row('uplink', 'met', 950.25, 900),
         row('ipv6', 'not_met', 7, 9),
       ]);
@@ -808,25 +813,45 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
         row('backbone', 'no_data', null, null),
         row('uplink', 'not_met', 120, 900),
       ]);
-      expect(await store.compliance(agent.schoolId)).toEqual([
+      expect(sinceless(await store.compliance(agent.schoolId))).toEqual([
         row('uplink', 'not_met', 120, 900),
         row('ipv6', 'met', 9.5, 9),
         row('backbone', 'no_data', null, null),
       ]);
       await store.replaceCompliance('sz-other', [row('aaa-first', 'met', 1, 1)], iso(T0));
-      expect(await store.compliance('sz-other')).toEqual([row('aaa-first', 'met', 1, 1)]);
-      expect(await store.compliance(agent.schoolId)).toHaveLength(3);
-      expect(await store.compliance('sz-none')).toEqual([]);
+      expect(sinceless(await store.compliance('sz-other'))).toEqual([row('aaa-first', 'met', 1, 1)]);
+      expect(sinceless(await store.compliance(agent.schoolId))).toHaveLength(3);
+      expect(sinceless(await store.compliance('sz-none'))).toEqual([]);
       // new targets in one call keep the call's order; a target named twice: first place, last values
       await store.replaceCompliance('sz-new', [
         row('zeta', 'met', 1, 1),
         row('alpha', 'not_met', 2, 3),
         row('zeta', 'not_met', 0, 1),
       ]);
-      expect(await store.compliance('sz-new')).toEqual([
+      expect(sinceless(await store.compliance('sz-new'))).toEqual([
         row('zeta', 'not_met', 0, 1),
         row('alpha', 'not_met', 2, 3),
       ]);
+      // rows whose evidence ages out are found for a recheck, by time
+      await store.replaceCompliance(
+        'sz-due',
+        [{ ...row('x', 'met', 1, 1), evidenceAt: iso(T0), expiresAt: iso(T0 + MIN) }],
+        iso(T0),
+      );
+      expect(await store.schoolsToRecheck(new Date(T0 + MIN - 1), 10)).toEqual([]);
+      expect(await store.schoolsToRecheck(new Date(T0 + MIN), 10)).toEqual(['sz-due']);
+      expect(sinceless(await store.compliance('sz-due'))).toEqual([
+        { ...row('x', 'met', 1, 1), evidenceAt: iso(T0), expiresAt: iso(T0 + MIN) },
+      ]);
+      // rooms whose devices answered are remembered (建有), also in Chinese, once each
+      await ingest(store, agent, {
+        answeredRooms: ['recording|录播室 1', 'smart|智慧教室 301', 'recording|录播室 1'],
+      });
+      expect([...(await store.answeredRooms(agent.schoolId))].sort()).toEqual([
+        'recording|录播室 1',
+        'smart|智慧教室 301',
+      ]);
+      expect(await store.answeredRooms('sz-none')).toEqual(new Set());
     });
 
     it('answers every school’s state per target in target order', async () => {
@@ -999,11 +1024,25 @@ describe('SqliteStateStore', () => {
     await store.replaceCompliance('sz-1', [row('ipv6', 'not_met', null, 9)], iso(T0 + 3 * MIN));
     await store.replaceCompliance('sz-1', [row('ipv6', 'not_met', null, 10)], iso(T0 + 4 * MIN));
     expect(updatedAt().ipv6).toBe(iso(T0 + 4 * MIN));
+    // since: when the state last changed (ipv6 went no_data → not_met at T0 + 3 min; the goal change kept it)
     expect(await store.compliance('sz-1')).toEqual([
-      row('uplink', 'met', 950.5, 900),
-      row('ipv6', 'not_met', null, 10),
-      { ...rows[2]!, reason: '另一个原因' },
+      { ...row('uplink', 'met', 950.5, 900), since: iso(T0) },
+      { ...row('ipv6', 'not_met', null, 10), since: iso(T0 + 3 * MIN) },
+      { ...rows[2]!, reason: '另一个原因', since: iso(T0) },
     ]);
+    // evidence times are stored and read back; a row whose evidence aged is due for a recheck
+    await store.replaceCompliance(
+      'sz-1',
+      [{ ...row('uplink', 'met', 950.5, 900), evidenceAt: iso(T0), expiresAt: iso(T0 + 10 * MIN) }],
+      iso(T0 + 5 * MIN),
+    );
+    expect((await store.compliance('sz-1'))[0]).toMatchObject({
+      evidenceAt: iso(T0),
+      expiresAt: iso(T0 + 10 * MIN),
+      since: iso(T0),
+    });
+    expect(await store.schoolsToRecheck(new Date(T0 + 10 * MIN - 1), 10)).toEqual([]);
+    expect(await store.schoolsToRecheck(new Date(T0 + 10 * MIN), 10)).toEqual(['sz-1']);
   });
 
   it('leads alerts always (one collector per embedded store)', async () => {

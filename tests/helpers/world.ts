@@ -30,6 +30,7 @@ export class World {
   app: FastifyInstance | undefined;
   port = 0;
   private agents: CampusAgent[] = [];
+  private readonly now: (() => Date) | undefined;
 
   constructor(
     opts: {
@@ -37,8 +38,11 @@ export class World {
       schools?: School[];
       database?: string;
       collector?: Record<string, unknown>;
+      /** The collector's clock (default: the real one). */
+      now?: () => Date;
     } = {},
   ) {
+    this.now = opts.now;
     this.config = parseCollectorConfig(
       JSON.stringify({
         listen: '127.0.0.1:0',
@@ -59,7 +63,7 @@ export class World {
 
   /** Starts the collector; after a stop it comes back on the same port. */
   async startCollector(): Promise<void> {
-    this.app = await buildApp(this.config);
+    this.app = await buildApp(this.config, this.now ? { now: this.now } : {});
     await this.app.listen({ host: '127.0.0.1', port: this.port });
     const addr = this.app.server.address();
     if (typeof addr === 'object' && addr) this.port = addr.port;

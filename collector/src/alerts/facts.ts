@@ -3,6 +3,7 @@ import { roomAlertCandidates } from '../evaluate/availability.js';
 import { effectiveState } from '../evaluate/findings.js';
 import { schoolCompliance } from '../evaluate/school-view.js';
 import { Slicer } from '../slicer.js';
+import { targetsFor } from '../targets.js';
 import type { SchoolFacts } from './rules.js';
 
 /** Schools whose facts are read at once (concurrent queries on PostgreSQL) between pauses. */
@@ -34,8 +35,12 @@ export async function collectFacts(
             ...f,
             effective: effectiveState(f, now, school.timezone),
           })),
-          compliance: await schoolCompliance(state, ctx.targets, school),
-          roomsDown: roomAlertCandidates(await state.roomsDown(school.id), now, ctx.targets),
+          compliance: await schoolCompliance(state, ctx.targets, school, now),
+          roomsDown: roomAlertCandidates(
+            await state.roomsDown(school.id),
+            now,
+            targetsFor(ctx.targets, school.district),
+          ),
         })),
       )),
     );

@@ -1,5 +1,6 @@
-import type { School } from '../../../protocol/school.js';
+import type { ProtectionLevel, School } from '../../../protocol/school.js';
 import { type BaselineConfig, SEVERITY_RANK, type Severity } from '../baseline.js';
+import { agentStatus } from '../evaluate/agent-status.js';
 import type { AlertCandidate } from '../evaluate/availability.js';
 import type { FindingRecord } from '../evaluate/findings.js';
 import type { AlertItem } from '../notifiers/notifier.js';
@@ -14,19 +15,46 @@ export interface SchoolFacts {
   roomsDown: readonly AlertCandidate[];
 }
 
+/** Every alert rule (the `rule` of an alert; what a silence's rule names). */
+export const ALERT_RULES = [
+  'finding',
+  'agent-silent',
+  'agent-never-reported',
+  'recording-room-down',
+  'uplink-below-target',
+  'ipv6-score-dropped',
+] as const;
+export type AlertRule = (typeof ALERT_RULES)[number];
+
 export interface AlertRuleSettings {
   /** Findings at or above this severity alert (default high). */
   findingSeverity: Severity;
   /** An agent is silent after this many seconds without a report (3 × its cycle). */
   agentSilentS: number;
+  /** An enrolled agent with no report yet alerts once enrolled longer than this (seconds). */
+  neverReportedAfterS: number;
+}
+
+/** A duration for people: `2 h 5 min`, `3 d 4 h`, `45 min` (at least 1 min). */
+function duration(seconds: number): { zh: string; en: string } {
+  const min = Math.max(1, Math.round(seconds / 60));
+  const d = Math.floor(min / 1440);
+  const h = Math.floor((min % 1440) / 60);
+  const m = min % 60;
+  if (d > 0) return { zh: `${d} 天${h ? ` ${h} 小时` : ''}`, en: `${d} d${h ? ` ${h} h` : ''}` };
+  if (h > 0) return { zh: `${h} 小时${m ? ` ${m} 分钟` : ''}`, en: `${h} h${m ? ` ${m} min` : ''}` };
+  return { zh: `${m} 分钟`, en: `${m} min` };
 }
 
 type Desired = Omit<AlertItem, 'status' | 'startsAt' | 'endsAt'>;
 
+const LEVEL_ZH: Record<ProtectionLevel, string> = { 2: '第二级', 3: '第三级' };
+
 /**
  * The alerts that should be active for a school now (DESIGN §3.7, issue 6): a finding ≥ high, an agent
- * silent > 3 × its interval, a recording room down in teaching hours > N minutes, uplink below target
- * in the last K tests, IPv6 score below target. Pure: the manager turns them into a lifecycle.
+ * silent > 3 × its interval, an agent enrolled but never reported (issue 23), a recording room down in
+ * teaching hours > N minutes, uplink below target in the last K tests, IPv6 score below target. Pure: the
+ * manager turns them into a lifecycle.
  */
 export function desiredAlerts(
   f: SchoolFacts,
@@ -45,17 +73,37 @@ export function desiredAlerts(
       rule: 'finding',
       severity: x.severity,
       title: { zh: `${rule?.title.zh ?? x.rule}：${where}`, en: `${rule?.title.en ?? x.rule}: ${where}` },
+      // the clause of the school's protection level, as the finding recorded it (level absent on old records)
       detail: {
-        zh: `证据：${x.evidence}；等保条款：${x.mlps}；整改：${rule?.remediation ?? ''}`,
-        en: `Evidence: ${x.evidence}; GB/T 22239-2019: ${x.mlps}; fix: ${rule?.remediation ?? ''}`,
+        zh: `证据：${x.evidence}；等保条款${x.protectionLevel ? `（${LEVEL_ZH[x.protectionLevel]}）` : ''}：${x.mlps}；整改：${rule?.remediation ?? ''}`,
+        en: `Evidence: ${x.evidence}; GB/T 22239-2019${x.protectionLevel ? ` (level ${x.protectionLevel})` : ''}: ${x.mlps}; fix: ${rule?.remediation ?? ''}`,
       },
       labels: { school: id, rule: x.rule, target: x.target },
     });
   }
   for (const a of f.agents) {
-    if (a.lastSeenAt === null) continue;
-    const silentS = (now.getTime() - Date.parse(a.lastSeenAt)) / 1000;
-    if (silentS <= s.agentSilentS) continue;
+    const { status, enrolledS, silentS } = agentStatus(a, now, s.agentSilentS);
+    if (status === 'never_reported') {
+      // the most common failed install: enrolled, then the service never started or cannot reach us
+      if (enrolledS <= s.neverReportedAfterS) continue;
+      const ago = duration(enrolledS);
+      out.push({
+        fingerprint: `agent-never-reported|${id}|${a.id}`,
+        rule: 'agent-never-reported',
+        severity: 'high',
+        title: {
+          zh: `探针已注册但从未上报：${a.hostname}`,
+          en: `Agent enrolled but never reported: ${a.hostname}`,
+        },
+        detail: {
+          zh: `探针 ${a.id}（${a.hostname}）于 ${a.enrolledAt} 注册，已过去 ${ago.zh}，仍未收到任何上报。请学校信息管理员检查：探针服务是否已启动并在运行（Linux：systemctl status campuswatch-agent），探针主机能否访问采集服务器（campuswatch-agent status 会显示）。`,
+          en: `agent ${a.id} (${a.hostname}) was enrolled at ${a.enrolledAt}, ${ago.en} ago, and has not sent a single report. School IT officer: check that the agent service is running (on Linux: systemctl status campuswatch-agent) and that its host can reach the collector (campuswatch-agent status shows it).`,
+        },
+        labels: { school: id, agent: a.id },
+      });
+      continue;
+    }
+    if (status !== 'silent') continue;
     const min = Math.round(silentS / 60);
     out.push({
       fingerprint: `agent-silent|${id}|${a.id}`,

@@ -1,6 +1,6 @@
 import type { ProbeResult, ReachabilityResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
-import type { TargetsConfig } from '../targets.js';
+import { type TargetsConfig, targetsFor } from '../targets.js';
 import { roomStates } from './compliance.js';
 import { isTeachingTime, localTime } from './teaching-hours.js';
 
@@ -17,7 +17,7 @@ export function teachingSamples(
   school: School,
   targets: TargetsConfig,
 ): TeachingSamples {
-  const timetable = targets.deviceAvailability.teachingHours;
+  const timetable = targetsFor(targets, school.district).deviceAvailability.teachingHours;
   const inTeaching = (at: string) => isTeachingTime(new Date(at), school.timezone, timetable);
   const byDevice = new Map<string, ReachabilityResult[]>();
   for (const r of results) {
@@ -54,7 +54,9 @@ export function teachingSamples(
 /** The first local day of the rolling availability window. */
 export function windowStartDay(now: Date, school: School, targets: TargetsConfig): string {
   return localTime(
-    new Date(now.getTime() - (targets.deviceAvailability.windowDays - 1) * 86_400_000),
+    new Date(
+      now.getTime() - (targetsFor(targets, school.district).deviceAvailability.windowDays - 1) * 86_400_000,
+    ),
     school.timezone,
   ).date;
 }

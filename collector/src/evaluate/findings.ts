@@ -1,8 +1,8 @@
 import type { ProbeResult, SecurityResult } from '../../../protocol/report.js';
-import type { School } from '../../../protocol/school.js';
-import { type BaselineConfig, SEVERITY_RANK, type Severity } from '../baseline.js';
-import type { ComplianceRow } from '../store/state.js';
+import type { ProtectionLevel, School } from '../../../protocol/school.js';
+import { type BaselineConfig, protectionLevelOf, SEVERITY_RANK, type Severity } from '../baseline.js';
 import type { TargetsConfig } from '../targets.js';
+import type { Verdict } from './targets/target.js';
 import { localTime } from './teaching-hours.js';
 
 export type FindingState = 'open' | 'resolved' | 'accepted';
@@ -15,7 +15,13 @@ export interface FindingRecord {
   /** 0 when the rule has no port. */
   port: number;
   severity: Severity;
+  /** The GB/T 22239-2019 clause the finding cites: the one of the school's protection level. */
   mlps: string;
+  /**
+   * The school's protection level when the finding was last seen, which chose `mlps`. Absent on findings
+   * stored before levels existed (they cite chapter 8, level 3).
+   */
+  protectionLevel?: ProtectionLevel;
   state: FindingState;
   evidence: string;
   value: number | null;
@@ -32,9 +38,10 @@ export const findingKey = (f: { rule: string; target: string; port?: number }) =
 
 /**
  * The findings this report changes (pure). A present problem opens (or re-opens) its finding, or marks
- * it accepted while a matching, unexpired exception of config/baseline.yaml holds; a passing check
- * resolves an open or accepted one. Checks that could not run (outcome ≠ ok) change nothing; disabled
- * or unknown rules are ignored.
+ * it accepted while a matching, unexpired exception of config/baseline.yaml holds, citing the clause of
+ * the school's protection level; a passing check resolves an open or accepted one (which keeps the clause
+ * it was open under). Checks that could not run (outcome ≠ ok) change nothing; disabled or unknown rules
+ * are ignored.
  */
 export function nextFindings(
   previous: ReadonlyMap<string, FindingRecord>,
@@ -43,6 +50,7 @@ export function nextFindings(
   school: School,
 ): FindingRecord[] {
   const changed = new Map<string, FindingRecord>();
+  const level = protectionLevelOf(school, baseline);
   for (const r of results) {
     if (r.probe !== 'security' || r.outcome !== 'ok') continue;
     const rule = baseline.rules[r.rule];
@@ -57,7 +65,8 @@ export function nextFindings(
         target: r.target,
         port: r.port ?? 0,
         severity: rule.severity,
-        mlps: rule.mlps,
+        mlps: rule.mlps[level],
+        protectionLevel: level,
         state: exception ? 'accepted' : 'open',
         evidence: r.evidence,
         value: r.value ?? null,
@@ -79,6 +88,31 @@ export function nextFindings(
     }
   }
   return [...changed.values()];
+}
+
+/**
+ * The previous records of findings that `changed` re-opens under another clause (the school's protection
+ * level or the baseline's wording changed), marked resolved at that time: written as time-series points
+ * they close the series of the old clause (`mlps` is a tag), which would otherwise stay open for ever
+ * next to the new one. Pure; `previous` as before `changed` was applied.
+ */
+export function supersededClauses(
+  previous: ReadonlyMap<string, FindingRecord>,
+  changed: readonly FindingRecord[],
+): FindingRecord[] {
+  return changed.flatMap((f) => {
+    const prev = previous.get(findingKey(f));
+    if (!prev || prev.state === 'resolved' || prev.mlps === f.mlps) return [];
+    return [
+      {
+        ...prev,
+        state: 'resolved' as const,
+        resolvedAt: f.lastSeen,
+        lastSeen: f.lastSeen,
+        acceptedUntil: null,
+      },
+    ];
+  });
 }
 
 function activeException(baseline: BaselineConfig, school: School, r: SecurityResult) {
@@ -107,7 +141,7 @@ export function evaluateSecurity(
   targets: TargetsConfig,
   now: Date,
   timeZone: string,
-): ComplianceRow {
+): Verdict {
   const allowed =
     targets.security.maxOpenSeverity === 'none' ? -1 : SEVERITY_RANK[targets.security.maxOpenSeverity];
   const scanned = latest.some((r) => r.probe === 'security');

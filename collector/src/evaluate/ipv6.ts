@@ -1,12 +1,12 @@
 import type { Ipv6Result, ProbeResult } from '../../../protocol/report.js';
-import type { ComplianceRow } from '../store/state.js';
 import type { TargetsConfig } from '../targets.js';
+import type { Verdict } from './targets/target.js';
 
 /**
  * IPv6 (DESIGN §5, "IPv6 规模部署"): met when the agent's IPv6 readiness score ≥ minScore and, when
  * required, every listed school service is reachable over IPv6. The reason is the agent's own symptoms.
  */
-export function evaluateIpv6(latest: readonly ProbeResult[], targets: TargetsConfig): ComplianceRow {
+export function evaluateIpv6(latest: readonly ProbeResult[], targets: TargetsConfig): Verdict {
   const goal = targets.ipv6.minScore;
   const v6 = latest.filter((r): r is Ipv6Result => r.probe === 'ipv6');
   const score = v6.filter((r) => r.check === 'score').sort((a, b) => Date.parse(b.at) - Date.parse(a.at))[0];

@@ -1,16 +1,21 @@
 import type { School } from '../../../protocol/school.js';
 import type { ComplianceRow, StateStore } from '../store/state.js';
 import type { TargetsConfig } from '../targets.js';
-import { evaluateCompliance } from './compliance.js';
+import { evaluateCompliance, noEvidence } from './compliance.js';
 
-/** The compliance rows of a school: as stored at its last report, or all `no_data` before any report. */
+/**
+ * The compliance rows of a school: as stored at its last evaluation, or evaluated without evidence before
+ * any report (every target no_data but 校校通, which says whether an agent is enrolled).
+ */
 export async function schoolCompliance(
   state: StateStore,
   targets: TargetsConfig,
   school: School,
+  now: Date = new Date(),
 ): Promise<ComplianceRow[]> {
   const stored = await state.compliance(school.id);
-  return stored.length > 0 ? stored : evaluateCompliance(school, [], targets);
+  if (stored.length > 0) return stored;
+  return evaluateCompliance(noEvidence(school, await state.listAgents(school.id)), targets, now);
 }
 
 export interface ComplianceSummary {

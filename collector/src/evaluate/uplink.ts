@@ -1,6 +1,6 @@
 import type { BandwidthResult, ProbeResult, UplinkSnmpResult } from '../../../protocol/report.js';
-import type { ComplianceRow } from '../store/state.js';
 import type { TargetsConfig } from '../targets.js';
+import type { Verdict } from './targets/target.js';
 
 const fmt = (x: number) => `${Math.round(x * 10) / 10}`;
 
@@ -20,7 +20,7 @@ export function evaluateUplink(
   tests: readonly ProbeResult[],
   goalMbps: number,
   targets: TargetsConfig,
-): ComplianceRow {
+): Verdict {
   const k = targets.uplink.lastTests;
   const threshold = goalMbps * targets.uplink.tolerance;
   const ok = tests
@@ -63,7 +63,7 @@ export function evaluateUplink(
 }
 
 /** "万兆主干、千兆到桌面": every reported core port ≥ coreMinMbps and access port ≥ accessMinMbps (ifHighSpeed). */
-export function evaluateBackbone(latest: readonly ProbeResult[], targets: TargetsConfig): ComplianceRow {
+export function evaluateBackbone(latest: readonly ProbeResult[], targets: TargetsConfig): Verdict {
   const ports = latest.filter(
     (r): r is UplinkSnmpResult =>
       r.probe === 'uplink-snmp' && r.role !== 'uplink' && r.ifSpeedMbps !== undefined,

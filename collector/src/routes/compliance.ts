@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { School } from '../../../protocol/school.js';
 import type { CollectorContext } from '../context.js';
-import { evaluateCompliance, TARGET_NAMES } from '../evaluate/compliance.js';
+import { evaluateCompliance, noEvidence, TARGET_NAMES } from '../evaluate/compliance.js';
 import { aggregateStates, statesOf, type TargetStates } from '../evaluate/district.js';
 import type { StateStore } from '../store/state.js';
 import type { TargetsConfig } from '../targets.js';
@@ -25,6 +25,7 @@ export async function schoolStates(
   state: StateStore,
   targets: TargetsConfig,
   filter: { district?: string | undefined; group?: string | undefined } = {},
+  now: Date = new Date(),
 ): Promise<{ school: School; states: TargetStates }[]> {
   const [stored, schools] = await Promise.all([storedStates(state), state.listSchools()]);
   return schools
@@ -32,7 +33,7 @@ export async function schoolStates(
     .filter((s) => filter.group === undefined || s.group === filter.group)
     .map((school) => ({
       school,
-      states: stored.get(school.id) ?? statesOf(evaluateCompliance(school, [], targets)),
+      states: stored.get(school.id) ?? statesOf(evaluateCompliance(noEvidence(school), targets, now)),
     }));
 }
 
@@ -51,6 +52,7 @@ export function complianceRoutes(app: FastifyInstance, ctx: CollectorContext): v
         ),
       },
     },
-    async (req) => aggregateStates(await schoolStates(ctx.state, ctx.targets, req.query), ctx.targets),
+    async (req) =>
+      aggregateStates(await schoolStates(ctx.state, ctx.targets, req.query, ctx.now()), ctx.targets),
   );
 }

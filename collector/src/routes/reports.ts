@@ -3,11 +3,12 @@ import type { ProbeResult } from '../../../protocol/report.js';
 import { checkReport } from '../../../protocol/report-check.js';
 import { formatProblem } from '../../../protocol/validate.js';
 import { SENT_AT_HEADER } from '../../../protocol/version.js';
+import { answeredRoomsOf } from '../compliance/evidence.js';
 import type { CollectorContext } from '../context.js';
 import { sendError, sendRetryLater } from '../errors.js';
 import { teachingSamples, windowStartDay } from '../evaluate/availability.js';
 import { evaluateCompliance, tierOf } from '../evaluate/compliance.js';
-import { findingKey, nextFindings } from '../evaluate/findings.js';
+import { findingKey, nextFindings, supersededClauses } from '../evaluate/findings.js';
 import { KeyedRateLimiter } from '../rate-limit.js';
 import {
   InfluxRejectedError,
@@ -17,6 +18,7 @@ import {
 } from '../store/influx.js';
 import { reportLines } from '../store/points.js';
 import { resultKey, shiftedResult } from '../store/state.js';
+import { targetsFor } from '../targets.js';
 import { agentAuth } from './auth.js';
 
 const safeIso = (t: number) =>
@@ -222,11 +224,13 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         const beginFirst = !previous && Math.abs(offset) > (ctx.config.clock.maxOffsetS * 1000) / 2;
         if (beginFirst) await ctx.state.beginIngest(begin);
         const shiftedResults = report.results.map((r) => shiftedResult(r, shiftMs));
-        const [storedLatest, history, stored, storedFindings] = await Promise.all([
+        const [storedLatest, history, stored, storedFindings, answered, agents] = await Promise.all([
           ctx.state.latestResults(school.id),
           ctx.state.history(school.id, 'bandwidth'),
           ctx.state.availability(school.id, windowStartDay(receivedAt, school, ctx.targets)),
           ctx.state.findings(school.id),
+          ctx.state.answeredRooms(school.id),
+          ctx.state.listAgents(school.id),
         ]);
         const latest = mergeLatest(storedLatest, shiftedResults);
         const speedtests = [...history, ...shiftedResults.filter((r) => r.probe === 'bandwidth')];
@@ -237,28 +241,39 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         };
         const previousFindings = new Map(storedFindings.map((f) => [findingKey(f), f]));
         const findings = nextFindings(previousFindings, shiftedResults, ctx.baseline, school);
+        const superseded = supersededClauses(previousFindings, findings);
         for (const f of findings) previousFindings.set(findingKey(f), f);
+        const answeredRooms = answeredRoomsOf(shiftedResults);
+        // the school's evidence is the union of all its agents' latest results; this agent reports now
         const compliance = evaluateCompliance(
-          school,
-          latest,
+          {
+            school,
+            latest,
+            speedtests,
+            availability,
+            findings: [...previousFindings.values()],
+            answeredRooms: new Set([...answered, ...answeredRooms]),
+            agents: agents.map((a) =>
+              a.id === agent.id ? { ...a, lastSeenAt: receivedAt.toISOString() } : a,
+            ),
+          },
           ctx.targets,
-          speedtests,
-          availability,
-          [...previousFindings.values()],
           receivedAt,
         );
 
         if (ctx.influx) {
-          const tier = tierOf(school, ctx.targets);
+          const schoolTargets = targetsFor(ctx.targets, school.district);
+          const tier = tierOf(school, schoolTargets);
           const lines = reportLines(report, {
             school,
             tier,
-            uplinkGoalMbps: ctx.targets.uplink.tiers[tier].mbps,
+            uplinkGoalMbps: schoolTargets.uplink.tiers[tier].mbps,
             shiftMs,
             clockOffsetMs: offset,
             receivedAt,
             compliance,
-            findings,
+            // a finding now citing another clause closes the series of its old one (mlps is a tag)
+            findings: [...superseded, ...findings],
           });
           const influx = ctx.influx;
           if (ctx.outbox) {
@@ -310,6 +325,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           availability: samples.availability,
           findings,
           rooms: samples.rooms,
+          answeredRooms,
           ...(previous || beginFirst ? {} : { begin }),
         });
         if (!first) {

@@ -99,7 +99,16 @@ const SCHEMA = `
     seq bigint GENERATED ALWAYS AS IDENTITY,
     school_id ${T} NOT NULL, target ${T} NOT NULL, state ${T} NOT NULL,
     value double precision, goal double precision, reason ${T} NOT NULL, updated_at ${T} NOT NULL,
+    evidence_at ${T}, expires_at ${T}, since ${T},
     PRIMARY KEY (school_id, target)
+  );
+  -- a schema of an earlier version had no evidence times
+  ALTER TABLE compliance ADD COLUMN IF NOT EXISTS evidence_at ${T};
+  ALTER TABLE compliance ADD COLUMN IF NOT EXISTS expires_at ${T};
+  ALTER TABLE compliance ADD COLUMN IF NOT EXISTS since ${T};
+  CREATE INDEX IF NOT EXISTS compliance_expires ON compliance(expires_at);
+  CREATE TABLE IF NOT EXISTS rooms_answered (
+    school_id ${T} NOT NULL, room ${T} NOT NULL, first_at ${T} NOT NULL, PRIMARY KEY (school_id, room)
   );
   CREATE TABLE IF NOT EXISTS alert_digests (school_id ${T} PRIMARY KEY, day ${T} NOT NULL);
   CREATE TABLE IF NOT EXISTS alerts (
@@ -510,6 +519,14 @@ export class PgStateStore implements StateStore {
           [f.schoolId, f.rule, f.target, f.port, JSON.stringify(f)],
         );
       }
+      const answered = [...new Set(args.answeredRooms ?? [])].map(noNul).sort();
+      if (answered.length > 0) {
+        await c.query(
+          `INSERT INTO rooms_answered (school_id, room, first_at) SELECT $1, u.room, $3
+           FROM unnest($2::text[]) AS u(room) ON CONFLICT (school_id, room) DO NOTHING`,
+          [schoolId, answered, at],
+        );
+      }
       await this.upsertCompliance(c, schoolId, args.compliance, at);
       return true;
     });
@@ -585,10 +602,27 @@ export class PgStateStore implements StateStore {
 
   async compliance(schoolId: string): Promise<ComplianceRow[]> {
     const { rows } = await this.pool.query<ComplianceRow>(
-      'SELECT target, state, value, goal, reason FROM compliance WHERE school_id = $1 ORDER BY seq',
+      `SELECT target, state, value, goal, reason, evidence_at AS "evidenceAt", expires_at AS "expiresAt", since
+       FROM compliance WHERE school_id = $1 ORDER BY seq`,
       [schoolId],
     );
     return rows;
+  }
+
+  async schoolsToRecheck(now: Date, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      'SELECT DISTINCT school_id AS id FROM compliance WHERE expires_at <= $1 ORDER BY school_id LIMIT $2',
+      [now.toISOString(), limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async answeredRooms(schoolId: string): Promise<Set<string>> {
+    const { rows } = await this.pool.query<{ room: string }>(
+      'SELECT room FROM rooms_answered WHERE school_id = $1',
+      [schoolId],
+    );
+    return new Set(rows.map((r) => r.room));
   }
 
   async replaceCompliance(
@@ -614,16 +648,19 @@ export class PgStateStore implements StateStore {
     const targets = [...last.keys()];
     const unique = targets.map((t) => last.get(t)!);
     await c.query(
-      `INSERT INTO compliance (school_id, target, state, value, goal, reason, updated_at)
-       SELECT $1, u.target, u.state, u.value, u.goal, u.reason, $7
-       FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[])
-         WITH ORDINALITY AS u(target, state, value, goal, reason, ord)
+      `INSERT INTO compliance (school_id, target, state, value, goal, reason, updated_at, evidence_at, expires_at, since)
+       SELECT $1, u.target, u.state, u.value, u.goal, u.reason, $7, u.evidence_at, u.expires_at, coalesce(u.since, $7)
+       FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[], $8::text[], $9::text[], $10::text[])
+         WITH ORDINALITY AS u(target, state, value, goal, reason, evidence_at, expires_at, since, ord)
        ORDER BY u.ord
-       ON CONFLICT (school_id, target) DO UPDATE SET state = excluded.state, value = excluded.value,
-         goal = excluded.goal, reason = excluded.reason, updated_at = excluded.updated_at
+       ON CONFLICT (school_id, target) DO UPDATE SET
+         since = CASE WHEN compliance.state = excluded.state THEN compliance.since ELSE excluded.since END,
+         state = excluded.state, value = excluded.value,
+         goal = excluded.goal, reason = excluded.reason, updated_at = excluded.updated_at,
+         evidence_at = excluded.evidence_at, expires_at = excluded.expires_at
        -- an unchanged row is left as it is (updated_at: when it last changed), as in the SQLite store
-       WHERE (compliance.state, compliance.value, compliance.goal, compliance.reason)
-         IS DISTINCT FROM (excluded.state, excluded.value, excluded.goal, excluded.reason)`,
+       WHERE (compliance.state, compliance.value, compliance.goal, compliance.reason, compliance.evidence_at, compliance.expires_at)
+         IS DISTINCT FROM (excluded.state, excluded.value, excluded.goal, excluded.reason, excluded.evidence_at, excluded.expires_at)`,
       [
         schoolId,
         targets,
@@ -632,6 +669,9 @@ export class PgStateStore implements StateStore {
         unique.map((r) => r.goal),
         unique.map((r) => noNul(r.reason)),
         at,
+        unique.map((r) => r.evidenceAt),
+        unique.map((r) => r.expiresAt),
+        unique.map((r) => r.since ?? null),
       ],
     );
   }

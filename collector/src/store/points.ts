@@ -1,8 +1,8 @@
 import type { ProbeResult, Report } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
 import type { FindingRecord } from '../evaluate/findings.js';
+import type { ComplianceRow } from '../evaluate/targets/target.js';
 import { badField, badTimestamp, checkKeyOrTagValue, escapeKey, stringField } from './influx.js';
-import type { ComplianceRow } from './state.js';
 
 export interface PointContext {
   school: School;
@@ -25,7 +25,7 @@ export interface PointContext {
  * point object is built: building `IPoint`s (a copy of the school's tags in each) and serialising them was
  * a tenth of the collector's CPU per report in bench/ingest.
  */
-class ReportLines {
+export class ReportLines {
   readonly lines: string[] = [];
   /** `,school=…,school_name=…,size_tier=…[,district=…][,group=…][,area=…]`, escaped. */
   private readonly schoolTags: string;
@@ -33,9 +33,10 @@ class ReportLines {
   private line = '';
   private fields = 0;
 
-  constructor(school: School, tier: string) {
+  /** `measurement`: the first point's, which names a bad school tag. */
+  constructor(school: School, tier: string, measurement = 'agent') {
     // a bad school tag is named as validatePoint named it: in the report's first point, `agent`
-    this.measurement = 'agent';
+    this.measurement = measurement;
     let t = this.tagText('school', school.id) + this.tagText('school_name', school.name);
     t += this.tagText('size_tier', tier);
     if (school.district) t += this.tagText('district', school.district);
@@ -88,6 +89,25 @@ class ReportLines {
 }
 
 const bit = (b: boolean) => (b ? 1 : 0);
+
+/**
+ * A school's compliance rows as `compliance` points at `time`: `met` 1/0 and `no_data` 1/0 (unmonitored:
+ * written too, so that every registered school is in a district's denominator), value, goal and gap.
+ */
+export function complianceLines(out: ReportLines, rows: readonly ComplianceRow[], time: number): void {
+  for (const c of rows) {
+    const measured = c.state !== 'no_data';
+    out
+      .begin('compliance')
+      .tag('target', c.target)
+      .opt('gap', measured && c.value !== null && c.goal !== null ? Math.max(0, c.goal - c.value) : null)
+      .opt('goal', c.goal)
+      .num('met', bit(c.state === 'met'))
+      .num('no_data', bit(!measured))
+      .opt('value', measured ? c.value : null)
+      .end(time);
+  }
+}
 
 /** A result's points; each point's fields in key order (the tests check it for every measurement). */
 function resultLines(r: ProbeResult, out: ReportLines, shiftMs: number, uplinkGoalMbps: number): void {
@@ -236,16 +256,6 @@ export function reportLines(report: Report, ctx: PointContext): string[] {
       .opt('value', f.value)
       .end(Date.parse(f.resolvedAt ?? f.lastSeen));
   }
-  for (const c of ctx.compliance) {
-    if (c.state === 'no_data') continue;
-    out
-      .begin('compliance')
-      .tag('target', c.target)
-      .opt('gap', c.value !== null && c.goal !== null ? Math.max(0, c.goal - c.value) : null)
-      .opt('goal', c.goal)
-      .num('met', bit(c.state === 'met'))
-      .opt('value', c.value)
-      .end(finished);
-  }
+  complianceLines(out, ctx.compliance, finished);
   return out.lines;
 }

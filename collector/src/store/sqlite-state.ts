@@ -124,7 +124,12 @@ export class SqliteState {
       CREATE TABLE IF NOT EXISTS compliance (
         school_id TEXT NOT NULL, target TEXT NOT NULL, state TEXT NOT NULL,
         value REAL, goal REAL, reason TEXT NOT NULL, updated_at TEXT NOT NULL,
+        evidence_at TEXT, expires_at TEXT, since TEXT,
         PRIMARY KEY (school_id, target)
+      );
+      -- rooms (type|name) whose devices have answered at least once: 建有 survives a device that is down now
+      CREATE TABLE IF NOT EXISTS rooms_answered (
+        school_id TEXT NOT NULL, room TEXT NOT NULL, first_at TEXT NOT NULL, PRIMARY KEY (school_id, room)
       );
       CREATE TABLE IF NOT EXISTS alert_digests (school_id TEXT PRIMARY KEY, day TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS alerts (
@@ -144,6 +149,20 @@ export class SqliteState {
     const has = (table: string) =>
       this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !==
       undefined;
+    const columns = new Set(
+      (this.db.prepare('PRAGMA table_info(compliance)').all() as { name: string }[]).map((c) => c.name),
+    );
+    if (!columns.has('expires_at')) {
+      this.db.transaction(() => {
+        this.db.exec(`
+          ALTER TABLE compliance ADD COLUMN evidence_at TEXT;
+          ALTER TABLE compliance ADD COLUMN expires_at TEXT;
+          ALTER TABLE compliance ADD COLUMN since TEXT;
+          UPDATE compliance SET since = updated_at;
+        `);
+      })();
+    }
+    this.db.exec('CREATE INDEX IF NOT EXISTS compliance_expires ON compliance(expires_at)');
     if (has('availability')) {
       this.db.transaction(() => {
         this.db.exec(`
@@ -340,6 +359,10 @@ export class SqliteState {
       );
       for (const f of args.findings ?? [])
         finding.run(f.schoolId, f.rule, f.target, f.port, JSON.stringify(f));
+      const answered = this.q(
+        'INSERT OR IGNORE INTO rooms_answered (school_id, room, first_at) VALUES (?, ?, ?)',
+      );
+      for (const room of args.answeredRooms ?? []) answered.run(args.agent.schoolId, room, at);
       this.replaceCompliance(args.agent.schoolId, args.compliance, at);
       return true;
     })();
@@ -460,20 +483,57 @@ export class SqliteState {
    * rows share a page, so that page is still written whenever one of them changes.
    */
   replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at = new Date().toISOString()): void {
+    // since: when the state last changed (kept while only the value, reason or evidence moves)
     const upsert = this.q(
-      `INSERT INTO compliance (school_id, target, state, value, goal, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(school_id, target) DO UPDATE SET state = excluded.state, value = excluded.value, goal = excluded.goal,
-         reason = excluded.reason, updated_at = excluded.updated_at
+      `INSERT INTO compliance (school_id, target, state, value, goal, reason, updated_at, evidence_at, expires_at, since)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(school_id, target) DO UPDATE SET
+         since = CASE WHEN compliance.state IS excluded.state THEN compliance.since ELSE excluded.since END,
+         state = excluded.state, value = excluded.value, goal = excluded.goal,
+         reason = excluded.reason, updated_at = excluded.updated_at, evidence_at = excluded.evidence_at,
+         expires_at = excluded.expires_at
        WHERE compliance.state IS NOT excluded.state OR compliance.value IS NOT excluded.value
-         OR compliance.goal IS NOT excluded.goal OR compliance.reason IS NOT excluded.reason`,
+         OR compliance.goal IS NOT excluded.goal OR compliance.reason IS NOT excluded.reason
+         OR compliance.evidence_at IS NOT excluded.evidence_at OR compliance.expires_at IS NOT excluded.expires_at`,
     );
-    for (const c of rows) upsert.run(schoolId, c.target, c.state, c.value, c.goal, c.reason, at);
+    for (const c of rows)
+      upsert.run(
+        schoolId,
+        c.target,
+        c.state,
+        c.value,
+        c.goal,
+        c.reason,
+        at,
+        c.evidenceAt,
+        c.expiresAt,
+        c.since ?? at,
+      );
   }
 
   compliance(schoolId: string): ComplianceRow[] {
     return this.q(
-      'SELECT target, state, value, goal, reason FROM compliance WHERE school_id = ? ORDER BY rowid',
+      `SELECT target, state, value, goal, reason, evidence_at AS evidenceAt, expires_at AS expiresAt, since
+       FROM compliance WHERE school_id = ? ORDER BY rowid`,
     ).all(schoolId) as ComplianceRow[];
+  }
+
+  /** See StateStore.schoolsToRecheck. */
+  schoolsToRecheck(now: Date, limit: number): string[] {
+    return (
+      this.q(
+        'SELECT DISTINCT school_id AS id FROM compliance WHERE expires_at <= ? ORDER BY school_id LIMIT ?',
+      ).all(now.toISOString(), limit) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  /** See StateStore.answeredRooms. */
+  answeredRooms(schoolId: string): Set<string> {
+    return new Set(
+      (this.q('SELECT room FROM rooms_answered WHERE school_id = ?').all(schoolId) as { room: string }[]).map(
+        (r) => r.room,
+      ),
+    );
   }
 
   /** See StateStore.complianceStates: one query, one short row per school (a letter per stored row). */
@@ -733,6 +793,14 @@ export class SqliteStateStore implements StateStore {
   }
   async compliance(schoolId: string): Promise<ComplianceRow[]> {
     return this.sync.compliance(schoolId);
+  }
+
+  async schoolsToRecheck(now: Date, limit: number): Promise<string[]> {
+    return this.sync.schoolsToRecheck(now, limit);
+  }
+
+  async answeredRooms(schoolId: string): Promise<Set<string>> {
+    return this.sync.answeredRooms(schoolId);
   }
   async replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at?: string): Promise<void> {
     this.sync.replaceCompliance(schoolId, rows, at);

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
 import type { FindingRecord } from '../evaluate/findings.js';
+import type { ComplianceRow } from '../evaluate/targets/target.js';
 import type { AlertItem } from '../notifiers/notifier.js';
 
 export interface AgentRecord {
@@ -24,13 +25,7 @@ export interface AgentRecord {
   lastReportId: string | null;
 }
 
-export interface ComplianceRow {
-  target: string;
-  state: 'met' | 'not_met' | 'no_data';
-  value: number | null;
-  goal: number | null;
-  reason: string;
-}
+export type { ComplianceRow };
 
 export interface IngestRecord {
   reportId: string;
@@ -62,6 +57,8 @@ export interface CompleteIngest {
   findings?: readonly FindingRecord[];
   /** Rooms of this report as seen in teaching hours: down ones open (or keep) a down-since, up ones close it. */
   rooms?: readonly { room: string; roomType: string; up: boolean; at: string; detail: string }[];
+  /** Rooms (`type|name`) of this report whose devices answered: remembered for good (建有). */
+  answeredRooms?: readonly string[];
   /**
    * A report not begun (`beginIngest`) before its series were written: its journal row, written first in
    * the same transaction (a no-op when the report is known). The collector begins a report ahead only
@@ -161,7 +158,12 @@ export interface StateStore {
   roomsDown(schoolId: string): Promise<RoomDown[]>;
   /** One school's stored compliance rows, in the order their targets were first stored. */
   compliance(schoolId: string): Promise<ComplianceRow[]>;
+  /** Upserts rows; a row's `since` moves only when its state changes (to `since` given, else `at`). */
   replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at?: string): Promise<void>;
+  /** Schools with a compliance row whose evidence ages out at or before `now` (to evaluate again), by id. */
+  schoolsToRecheck(now: Date, limit: number): Promise<string[]>;
+  /** Rooms (`type|name`) of a school whose devices have answered at least once. */
+  answeredRooms(schoolId: string): Promise<Set<string>>;
   /**
    * Every school's stored state per target, in one query: `targets` names the targets in order, the
    * answer has one array per school with a state per target ('no_data' where no row is stored; rows of

@@ -1,0 +1,25 @@
+/** 万兆主干、千兆到桌面 (Changzhou 2019–2020): core ports ≥ 10 Gbps, access ports ≥ 1 Gbps (SNMP ifHighSpeed). */
+import { evaluateBackbone } from '../uplink.js';
+import { evidenceTimes, fresh, maxAgeMs, noData, type TargetModule } from './target.js';
+
+export const backbone: TargetModule = {
+  name: 'backbone',
+  label: { zh: '万兆主干千兆到桌面', en: 'Backbone and desktop links' },
+  source: '常州 2019–2020：万兆主干、千兆到桌面',
+  section: 'backbone',
+  goalKey: 'districtGoalPct',
+  evaluate(e, targets, now) {
+    const maxAge = maxAgeMs(this, targets);
+    const ports = e.latest.filter((r) => r.probe === 'uplink-snmp' && r.role !== 'uplink');
+    const current = fresh(ports, maxAge, now);
+    if (current.length === 0 && ports.length > 0)
+      return noData(this.name, targets.backbone.coreMinMbps, 'SNMP port speeds', ports, maxAge);
+    return {
+      ...evaluateBackbone(current, targets),
+      ...evidenceTimes(
+        current.map((r) => r.at),
+        maxAge,
+      ),
+    };
+  },
+};

@@ -1,0 +1,40 @@
+/** 设备可用率: critical devices up ≥ minPct of the checks in teaching hours (local policy, configurable). */
+import { evidenceTimes, maxAgeMs, noData, round, type TargetModule } from './target.js';
+
+export const deviceAvailability: TargetModule = {
+  name: 'device_availability',
+  label: { zh: '教学时段设备可用率', en: 'Device availability in teaching hours' },
+  source: 'local policy (configurable): critical devices available in teaching hours',
+  section: 'deviceAvailability',
+  goalKey: 'districtGoalPct',
+  evaluate(e, targets, now) {
+    const maxAge = maxAgeMs(this, targets);
+    const goal = targets.deviceAvailability.minPct;
+    const checks = e.latest.filter((r) => r.probe === 'reachability' && r.device.critical !== false);
+    const newest = checks.reduce<string | null>((m, r) => (m === null || r.at > m ? r.at : m), null);
+    const days = targets.deviceAvailability.windowDays;
+    if (newest !== null && Date.parse(newest) < now.getTime() - maxAge)
+      return noData(this.name, goal, 'critical-device checks', checks, maxAge);
+    const { up, total } = e.availability;
+    const times = evidenceTimes(newest === null ? [] : [newest], maxAge);
+    if (total === 0) {
+      return {
+        target: this.name,
+        state: 'no_data',
+        value: null,
+        goal,
+        reason: `no critical-device checks in teaching hours in the last ${days} days`,
+        ...times,
+      };
+    }
+    const pct = round((up / total) * 100, 2);
+    return {
+      target: this.name,
+      state: pct >= goal ? 'met' : 'not_met',
+      value: pct,
+      goal,
+      reason: `${pct}% of ${total} critical-device checks up in teaching hours over the last ${days} days`,
+      ...times,
+    };
+  },
+};

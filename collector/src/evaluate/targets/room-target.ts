@@ -1,0 +1,128 @@
+/** The factory of the room targets: a room type that each school must have (建有) and that must work (可用). */
+import type { TargetsConfig } from '../../targets.js';
+import { isTeachingTime } from '../teaching-hours.js';
+import { answersNow, conflictText, type RoomState, roomKey, roomsOf } from './rooms.js';
+import {
+  type ComplianceRow,
+  evidenceTimes,
+  fresh,
+  maxAgeMs,
+  noData,
+  type SchoolEvidence,
+  type TargetModule,
+} from './target.js';
+
+interface RoomKind {
+  /** Room type of the inventory. */
+  roomType: string;
+  section: 'recordingRoom' | 'smartClassroom';
+  label: { zh: string; en: string };
+  /** `recording room` */
+  noun: string;
+  source: string;
+}
+
+/** The rooms of a type in the school's fresh results, and every fresh reachability result (the evidence). */
+function evidenceOf(kind: RoomKind, e: SchoolEvidence, targets: TargetsConfig, now: Date) {
+  const maxAge = maxAgeMs({ section: kind.section }, targets);
+  const checks = e.latest.filter((r) => r.probe === 'reachability');
+  const current = fresh(checks, maxAge, now);
+  const rooms = roomsOf(current);
+  return { maxAge, checks, current, rooms, ofKind: rooms.filter((r) => r.type === kind.roomType) };
+}
+
+const names = (rooms: readonly RoomState[]) => rooms.map((r) => r.name).join(', ');
+
+/** 建有: the inventory declares at least `minPerSchool` rooms of the type and their devices answered at least once. */
+export function builtTarget(kind: RoomKind): TargetModule {
+  const target = `${kind.section === 'recordingRoom' ? 'recording_room' : 'smart_classroom'}`;
+  return {
+    name: target,
+    label: { zh: `${kind.label.zh}建有率`, en: `${kind.label.en} (has one)` },
+    source: kind.source,
+    section: kind.section,
+    goalKey: 'districtGoalPct',
+    evaluate(e, targets, now): ComplianceRow {
+      const min = targets[kind.section].minPerSchool;
+      const { maxAge, checks, current, rooms, ofKind } = evidenceOf(kind, e, targets, now);
+      if (current.length === 0) return noData(target, min, 'device checks', checks, maxAge);
+      const built = ofKind.filter((r) => e.answeredRooms.has(roomKey(r.type, r.name)) || answersNow(r));
+      const never = ofKind.filter((r) => !built.includes(r));
+      const times = evidenceTimes(
+        current.map((r) => r.at),
+        maxAge,
+      );
+      const conflict = conflictText(rooms);
+      if (built.length >= min) {
+        return {
+          target,
+          state: 'met',
+          value: built.length,
+          goal: min,
+          reason: `has ${built.length} ${kind.noun}(s): ${names(built)}${conflict}`,
+          ...times,
+        };
+      }
+      const why =
+        ofKind.length === 0
+          ? `no ${kind.noun} in the inventory (未建)`
+          : `${built.length} of ${min} needed; declared but never answered: ${names(never)}`;
+      return {
+        target,
+        state: 'not_met',
+        value: built.length,
+        goal: min,
+        reason: `${why}${conflict}`,
+        ...times,
+      };
+    },
+  };
+}
+
+/**
+ * 可用: at least `minPerSchool` rooms of the type work: every critical device up. Outside teaching hours
+ * a switched-off device is not an outage: such a room still counts as working.
+ */
+export function workingTarget(kind: RoomKind): TargetModule {
+  const target = `${kind.section === 'recordingRoom' ? 'recording_room' : 'smart_classroom'}_working`;
+  return {
+    name: target,
+    label: { zh: `${kind.label.zh}可用率`, en: `${kind.label.en} (works)` },
+    source: `${kind.source} — and it works in teaching hours`,
+    section: kind.section,
+    goalKey: 'workingDistrictGoalPct',
+    evaluate(e, targets, now): ComplianceRow {
+      const min = targets[kind.section].minPerSchool;
+      const { maxAge, checks, current, rooms, ofKind } = evidenceOf(kind, e, targets, now);
+      if (current.length === 0) return noData(target, min, 'device checks', checks, maxAge);
+      const timetable = targets.deviceAvailability.teachingHours;
+      const judged = ofKind.map((r) =>
+        r.up || isTeachingTime(new Date(r.at), e.school.timezone, timetable)
+          ? r
+          : { ...r, up: true, name: `${r.name} (off outside teaching hours)` },
+      );
+      const up = judged.filter((r) => r.up);
+      const times = evidenceTimes(
+        current.map((r) => r.at),
+        maxAge,
+      );
+      const conflict = conflictText(rooms);
+      if (up.length >= min) {
+        return {
+          target,
+          state: 'met',
+          value: up.length,
+          goal: min,
+          reason: `${up.length} of ${ofKind.length} ${kind.noun}(s) up: ${names(up)}${conflict}`,
+          ...times,
+        };
+      }
+      const downList = judged.filter((r) => !r.up).map((r) => `${r.name}: ${r.down.join('; ')}`);
+      const why =
+        ofKind.length === 0
+          ? `no ${kind.noun} in the inventory (未建)`
+          : `${up.length} of ${ofKind.length} ${kind.noun}(s) up, ${min} needed; down: ${downList.join(' | ')}`;
+      return { target, state: 'not_met', value: up.length, goal: min, reason: `${why}${conflict}`, ...times };
+    },
+  };
+}

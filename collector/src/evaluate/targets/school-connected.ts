@@ -1,0 +1,34 @@
+/** 校校通: "校园网络校校通" (Changzhou 2019–2020): the school is connected and monitored — its agent reports. */
+import { ageText, maxAgeMs, type TargetModule } from './target.js';
+
+export const schoolConnected: TargetModule = {
+  name: 'school_connected',
+  label: { zh: '校校通（探针在线）', en: 'School connected (agent reports)' },
+  source: '常州 2019–2020：校园网络校校通',
+  section: 'connected',
+  goalKey: 'districtGoalPct',
+  evaluate(e, targets, now) {
+    const maxAge = maxAgeMs(this, targets);
+    const seen = e.agents.map((a) => a.lastSeenAt).filter((t): t is string => t !== null);
+    const last = seen.reduce<string | null>((m, t) => (m === null || t > m ? t : m), null);
+    const base = { target: this.name, goal: 1 };
+    if (last !== null && Date.parse(last) >= now.getTime() - maxAge) {
+      const reporting = seen.filter((t) => Date.parse(t) >= now.getTime() - maxAge).length;
+      return {
+        ...base,
+        state: 'met',
+        value: reporting,
+        reason: `${reporting} of ${e.agents.length} agent(s) reported in the last ${ageText(maxAge)}`,
+        evidenceAt: last,
+        expiresAt: new Date(Date.parse(last) + maxAge).toISOString(),
+      };
+    }
+    const reason =
+      e.agents.length === 0
+        ? 'no agent enrolled: the school is not connected to monitoring'
+        : last === null
+          ? `${e.agents.length} agent(s) enrolled, none has ever reported`
+          : `no agent reported in the last ${ageText(maxAge)} (last at ${last})`;
+    return { ...base, state: 'not_met', value: 0, reason, evidenceAt: last, expiresAt: null };
+  },
+};

@@ -1,0 +1,22 @@
+/** 网络安全: no open critical/high finding (信息安全体系搭建行动; 等保 2.0, GB/T 22239-2019). */
+import { evaluateSecurity } from '../findings.js';
+import { evidenceTimes, maxAgeMs, noData, type TargetModule } from './target.js';
+
+export const security: TargetModule = {
+  name: 'security',
+  label: { zh: '网络安全基线', en: 'Security baseline' },
+  source: '常州 2019–2020 信息安全体系搭建行动；GB/T 22239-2019',
+  section: 'security',
+  goalKey: 'districtGoalPct',
+  evaluate(e, targets, now) {
+    const maxAge = maxAgeMs(this, targets);
+    const scans = e.latest.filter((r) => r.probe === 'security');
+    const newest = scans.reduce<string | null>((m, r) => (m === null || r.at > m ? r.at : m), null);
+    if (newest !== null && Date.parse(newest) < now.getTime() - maxAge)
+      return noData(this.name, 0, 'security baseline scan', scans, maxAge);
+    return {
+      ...evaluateSecurity(e.findings, e.latest, targets, now, e.school.timezone),
+      ...evidenceTimes(newest === null ? [] : [newest], maxAge),
+    };
+  },
+};

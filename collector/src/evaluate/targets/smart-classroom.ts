@@ -1,0 +1,13 @@
+/** 智慧教室: "每校建有智慧教室" (Changzhou 2019–2020): has one (建有) and it works (可用). */
+import { builtTarget, workingTarget } from './room-target.js';
+
+const kind = {
+  roomType: 'smart',
+  section: 'smartClassroom',
+  label: { zh: '智慧教室', en: 'Smart classroom' },
+  noun: 'smart classroom',
+  source: '常州 2019–2020：每校建有智慧教室',
+} as const;
+
+export const smartClassroom = builtTarget(kind);
+export const smartClassroomWorking = workingTarget(kind);

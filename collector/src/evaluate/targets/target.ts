@@ -1,0 +1,133 @@
+/**
+ * What every target module of the compliance evaluation shares (DESIGN §5): the record it produces, the
+ * evidence it reads and its interface. Pure data and functions; nothing here reads a store.
+ */
+import type { ProbeResult } from '../../../../protocol/report.js';
+import type { School } from '../../../../protocol/school.js';
+import { type DistrictOverride, durationMs, type TargetsConfig } from '../../targets.js';
+import type { FindingRecord } from '../findings.js';
+
+export type ComplianceState = 'met' | 'not_met' | 'no_data';
+
+/** One school's standing against one target. */
+export interface ComplianceRow {
+  target: string;
+  state: ComplianceState;
+  value: number | null;
+  goal: number | null;
+  reason: string;
+  /** The newest evidence the row rests on (ISO time); null without any. */
+  evidenceAt: string | null;
+  /** When evidence the row rests on ages out, so that the row must be evaluated again; null: never. */
+  expiresAt: string | null;
+  /** When the row's state last changed (kept by the store; absent on a row not stored yet). */
+  since?: string | null;
+}
+
+/** A row before its evidence times are added (what the older evaluation functions return). */
+export type Verdict = Omit<ComplianceRow, 'evidenceAt' | 'expiresAt' | 'since'>;
+
+/** Everything a school's targets are judged on, gathered from all its active agents. */
+export interface SchoolEvidence {
+  school: School;
+  /** The union of the latest results of all the school's agents (rooms merged by name). */
+  latest: readonly ProbeResult[];
+  /** Past speed tests, any order. */
+  speedtests: readonly ProbeResult[];
+  /** Critical-device samples taken in teaching hours over the rolling window. */
+  availability: { up: number; total: number };
+  /** The school's security findings. */
+  findings: readonly FindingRecord[];
+  /** Rooms (`type|name`) whose devices have answered at least once. */
+  answeredRooms: ReadonlySet<string>;
+  /** The school's agents: when each last reported (null: never). */
+  agents: readonly { id: string; hostname: string; enrolledAt: string; lastSeenAt: string | null }[];
+}
+
+/** One target of the plan: its name, labels, source, district goal and pure evaluation. */
+export interface TargetModule {
+  readonly name: string;
+  readonly label: { readonly zh: string; readonly en: string };
+  /** The policy sentence (or standard) the target comes from. */
+  readonly source: string;
+  /** Its section of config/targets.yaml (where its maxAge and district goal live). */
+  readonly section: keyof DistrictOverride;
+  /** The key of that section holding the district goal (% of schools). */
+  readonly goalKey: 'districtGoalPct' | 'workingDistrictGoalPct';
+  /** The school's row at `now`; evidence older than the section's maxAge does not count. */
+  evaluate(evidence: SchoolEvidence, targets: TargetsConfig, now: Date): ComplianceRow;
+}
+
+/** The district goal of a target under these targets, null where none is set. */
+export function districtGoal(m: TargetModule, targets: TargetsConfig): number | null {
+  const section = targets[m.section] as Record<string, unknown>;
+  const v = section[m.goalKey];
+  return typeof v === 'number' ? v : null;
+}
+
+/** The maximum evidence age of a target's section, in ms. */
+export function maxAgeMs(m: Pick<TargetModule, 'section'>, targets: TargetsConfig): number {
+  return durationMs((targets[m.section] as { maxAge: string }).maxAge);
+}
+
+/** Results taken within `maxAge` of now. */
+export function fresh<T extends { at: string }>(results: readonly T[], maxAge: number, now: Date): T[] {
+  const oldest = now.getTime() - maxAge;
+  return results.filter((r) => Date.parse(r.at) >= oldest);
+}
+
+const newest = (ats: readonly string[]) =>
+  ats.reduce<string | null>((m, a) => (m === null || a > m ? a : m), null);
+const oldest = (ats: readonly string[]) =>
+  ats.reduce<string | null>((m, a) => (m === null || a < m ? a : m), null);
+
+/**
+ * The evidence times of a row built on results taken at `ats`: the newest, and when the oldest of them
+ * ages out (the row may change then).
+ */
+export function evidenceTimes(
+  ats: readonly string[],
+  maxAge: number,
+): Pick<ComplianceRow, 'evidenceAt' | 'expiresAt'> {
+  const first = oldest(ats);
+  return {
+    evidenceAt: newest(ats),
+    expiresAt: first === null ? null : new Date(Date.parse(first) + maxAge).toISOString(),
+  };
+}
+
+/** `15m`, `3d` as people read them: 15 min, 3 days. */
+export function ageText(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} day${ms === 86_400_000 ? '' : 's'}`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${ms / 1000} s`;
+}
+
+/**
+ * The `no_data` row of a target whose evidence is missing or too old: the reason says which, and when the
+ * last evidence was taken.
+ */
+export function noData(
+  target: string,
+  goal: number | null,
+  what: string,
+  all: readonly { at: string }[],
+  maxAge: number,
+): ComplianceRow {
+  const last = newest(all.map((r) => r.at));
+  return {
+    target,
+    state: 'no_data',
+    value: null,
+    goal,
+    reason:
+      last === null
+        ? `no ${what} reported yet`
+        : `no ${what} in the last ${ageText(maxAge)} (last at ${last}): evidence too old to count`,
+    evidenceAt: last,
+    expiresAt: null,
+  };
+}
+
+export const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;

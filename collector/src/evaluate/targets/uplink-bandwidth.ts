@@ -1,0 +1,28 @@
+/** 出口带宽: "根据学校规模和应用需求，实现300兆—1000兆接入" (Changzhou 2019–2020). */
+import type { BandwidthResult } from '../../../../protocol/report.js';
+import { evaluateUplink } from '../uplink.js';
+import { evidenceTimes, maxAgeMs, noData, type TargetModule } from './target.js';
+import { tierOf } from './tier.js';
+
+export const uplinkBandwidth: TargetModule = {
+  name: 'uplink_bandwidth',
+  label: { zh: '出口带宽', en: 'Uplink bandwidth' },
+  source: '常州 2019–2020：根据学校规模和应用需求，实现300兆—1000兆接入',
+  section: 'uplink',
+  goalKey: 'districtGoalPct',
+  evaluate(e, targets, now) {
+    const goal = targets.uplink.tiers[tierOf(e.school, targets)].mbps;
+    const maxAge = maxAgeMs(this, targets);
+    const tests = e.speedtests.filter(
+      (t): t is BandwidthResult => t.probe === 'bandwidth' && t.outcome === 'ok',
+    );
+    const newest = tests.reduce<BandwidthResult | undefined>(
+      (m, t) => (!m || t.at > m.at ? t : m),
+      undefined,
+    );
+    // the verdict looks at the last K tests; it counts while the newest of them is fresh
+    if (newest && Date.parse(newest.at) < now.getTime() - maxAge)
+      return noData(this.name, goal, 'speed test', tests, maxAge);
+    return { ...evaluateUplink(tests, goal, targets), ...evidenceTimes(newest ? [newest.at] : [], maxAge) };
+  },
+};

@@ -1,0 +1,48 @@
+/** 无线全覆盖: "有线、无线网络全覆盖" (Changzhou 2019–2020): every teaching room has an access point that is up. */
+import { roomsOf } from './rooms.js';
+import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from './target.js';
+
+export const wirelessCoverage: TargetModule = {
+  name: 'wireless_coverage',
+  label: { zh: '无线网络覆盖', en: 'Wireless coverage of teaching rooms' },
+  source: '常州 2019–2020：有线、无线网络全覆盖',
+  section: 'wirelessCoverage',
+  goalKey: 'districtGoalPct',
+  evaluate(e, targets, now) {
+    const { minPct, roomTypes } = targets.wirelessCoverage;
+    const maxAge = maxAgeMs(this, targets);
+    const checks = e.latest.filter((r) => r.probe === 'reachability');
+    const current = fresh(checks, maxAge, now);
+    if (current.length === 0) return noData(this.name, minPct, 'device checks', checks, maxAge);
+    const rooms = roomsOf(current).filter((r) => roomTypes.includes(r.type));
+    const times = evidenceTimes(
+      current.map((r) => r.at),
+      maxAge,
+    );
+    if (rooms.length === 0) {
+      return {
+        target: this.name,
+        state: 'no_data',
+        value: null,
+        goal: minPct,
+        reason: `no teaching room (${roomTypes.join(', ')}) in the inventory`,
+        ...times,
+      };
+    }
+    const without = rooms.filter((r) => !r.devices.some((d) => d.type === 'ap' && d.up));
+    const covered = rooms.length - without.length;
+    const pct = round((covered / rooms.length) * 100);
+    const shown = without
+      .slice(0, 10)
+      .map((r) => r.name)
+      .join(', ');
+    return {
+      target: this.name,
+      state: pct >= minPct ? 'met' : 'not_met',
+      value: pct,
+      goal: minPct,
+      reason: `${covered} of ${rooms.length} teaching rooms have an access point up${without.length > 0 ? `; without: ${shown}${without.length > 10 ? ` and ${without.length - 10} more` : ''}` : ''}`,
+      ...times,
+    };
+  },
+};
