@@ -1,6 +1,8 @@
 /** 1. 教育信息化达标总览 (District overview): how far the schools of a district/group are from the targets. */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { TARGETS } from '../../collector/src/evaluate/targets/registry.js';
+import { districtGoal } from '../../collector/src/evaluate/targets/target.js';
 import {
   baseDashboard,
   filters,
@@ -28,18 +30,19 @@ import { barGaugePanel, gaugePanel, statPanel, tablePanel, timeseriesPanel } fro
 
 const VARS: VariableName[] = ['district', 'group'];
 
-/** Targets of the compliance measurement (collector/src/targets.ts) and their labels. */
-export const COMPLIANCE_TARGETS: [string, string][] = [
-  ['uplink_bandwidth', '上行带宽 (Uplink)'],
-  ['backbone', '万兆主干千兆到桌面 (Backbone)'],
-  ['ipv6', 'IPv6'],
-  ['recording_room', '录播室 (Recording room)'],
-  ['smart_classroom', '智慧教室 (Smart classroom)'],
-  ['device_availability', '设备可用率 (Availability)'],
-  ['security', '网络安全 (Security)'],
-];
+/** Targets of the compliance measurement and their labels: the collector's registry of targets, not a copy. */
+export const COMPLIANCE_TARGETS: [string, string][] = TARGETS.map((t) => [
+  t.name,
+  `${t.label.zh} (${t.label.en})`,
+]);
 
-/** % of the selected schools whose latest compliance row for `target` is met. */
+/** A target's district goal under the city's targets (null: none set). */
+const goalOf = (t: TargetsConfig, name: string) => districtGoal(TARGETS.find((m) => m.name === name)!, t);
+
+/**
+ * % of the selected schools whose latest compliance row for `target` is met. Every registered school
+ * writes its rows (an unmonitored one with met = 0, no_data = 1), so the denominator is all of them.
+ */
 function pctMeeting(target: string) {
   return select('mean("met") * 100 AS "pct"')
     .from(
@@ -120,9 +123,9 @@ export function overview(t: TargetsConfig): dashboard.DashboardBuilder {
   d.withPanel(
     grid.place(
       pctGauge(
-        `录播室达标率 (% with a working recording room, goal ${t.recordingRoom.districtGoalPct}%)`,
+        `录播室建有率 (% with a recording room, goal ${t.recordingRoom.districtGoalPct}%)`,
         'recording_room',
-        `智慧教育创新发展行动: ${t.recordingRoom.districtGoalPct}% of schools have at least ${t.recordingRoom.minPerSchool} automatic recording room whose devices are up.`,
+        `"80%的学校建有自动录播室": schools whose inventory declares at least ${t.recordingRoom.minPerSchool} recording room whose devices have answered (建有), over every registered school; unmonitored schools count as not having one.`,
         t.recordingRoom.districtGoalPct,
       ),
       4,
@@ -131,11 +134,87 @@ export function overview(t: TargetsConfig): dashboard.DashboardBuilder {
   );
   d.withPanel(
     grid.place(
+      pctStat(
+        '录播室可用率 (% whose recording room works in teaching hours)',
+        'recording_room_working',
+        'Schools whose recording room has every critical device up (可用), over every registered school.',
+        t.recordingRoom.workingDistrictGoalPct ?? t.recordingRoom.districtGoalPct,
+      ),
+      4,
+      5,
+    ),
+  );
+  d.withPanel(
+    grid.place(
       pctGauge(
-        `智慧教室达标率 (% with a working smart classroom, goal ${t.smartClassroom.districtGoalPct}%)`,
+        `智慧教室建有率 (% with a smart classroom, goal ${t.smartClassroom.districtGoalPct}%)`,
         'smart_classroom',
-        `${t.smartClassroom.districtGoalPct}% of schools have at least ${t.smartClassroom.minPerSchool} smart classroom whose devices are up.`,
+        `"每校建有智慧教室": schools with at least ${t.smartClassroom.minPerSchool} smart classroom whose devices have answered (建有), over every registered school.`,
         t.smartClassroom.districtGoalPct,
+      ),
+      4,
+      5,
+    ),
+  );
+  d.withPanel(
+    grid.place(
+      pctStat(
+        '智慧教室可用率 (% whose smart classroom works)',
+        'smart_classroom_working',
+        'Schools whose smart classroom has every critical device up (可用), over every registered school.',
+        t.smartClassroom.workingDistrictGoalPct ?? t.smartClassroom.districtGoalPct,
+      ),
+      4,
+      5,
+    ),
+  );
+  d.withPanel(
+    grid.place(
+      pctStat(
+        '班班通达标率 (% with an interactive device in every classroom)',
+        'interactive_classrooms',
+        `"每个教室配置多媒体交互设备": schools where ≥ ${t.interactiveClassrooms.minPct}% of classrooms have a working ${t.interactiveClassrooms.deviceTypes.join('/')}.`,
+        goalOf(t, 'interactive_classrooms') ?? ALL_SCHOOLS_PCT,
+      ),
+      4,
+      5,
+    ),
+  );
+  d.withPanel(
+    grid.place(
+      pctStat(
+        '无线覆盖达标率 (% with every teaching room covered by Wi-Fi)',
+        'wireless_coverage',
+        `"有线、无线网络全覆盖": schools where ≥ ${t.wirelessCoverage.minPct}% of teaching rooms (${t.wirelessCoverage.roomTypes.join(', ')}) have an access point up.`,
+        goalOf(t, 'wireless_coverage') ?? ALL_SCHOOLS_PCT,
+      ),
+      4,
+      5,
+    ),
+  );
+  d.withPanel(
+    grid.place(
+      pctStat(
+        '校校通 (% of registered schools whose agent reports)',
+        'school_connected',
+        `"校园网络校校通": registered schools with an agent that reported in the last ${t.connected.maxAge}.`,
+        t.connected.districtGoalPct,
+      ),
+      4,
+      5,
+    ),
+  );
+  d.withPanel(
+    grid.place(
+      pctStat(
+        '多媒体教室生均达标率 (% meeting rooms per 100 pupils)',
+        'multimedia_rooms',
+        `Networked multimedia rooms per 100 pupils ≥ the national equalisation standard (${Object.entries(
+          t.multimediaRooms.per100Pupils,
+        )
+          .map(([stage, n]) => `${stage} ${n}`)
+          .join(', ')}); schools without a stage are unmonitored.`,
+        goalOf(t, 'multimedia_rooms') ?? ALL_SCHOOLS_PCT,
       ),
       4,
       5,
@@ -181,6 +260,35 @@ export function overview(t: TargetsConfig): dashboard.DashboardBuilder {
     ),
   );
 
+  // The bureau's table: per district and target, % of ALL registered schools meeting it, the goal that
+  // applied there (a district may override it), and met / not met / unmonitored counts.
+  d.withPanel(
+    grid.place(
+      tablePanel({
+        title: '区县达标 KPI (District KPIs: every registered school counted, unmonitored shown apart)',
+        description:
+          'Written by the collector every few minutes (compliance_kpi): pct = met ÷ registered schools; goal = the district’s own goal or the city default; 未监测 (unmonitored) = registered schools without fresh evidence.',
+        targets: targets(
+          q(
+            select(
+              'last("pct") AS "pct"',
+              'last("goal_pct") AS "goal"',
+              'last("met") AS "met"',
+              'last("not_met") AS "not_met"',
+              'last("no_data") AS "unmonitored"',
+              'last("schools") AS "schools"',
+            )
+              .from('compliance_kpi')
+              .where(`"level" = 'district'`, ...filters('district'))
+              .groupBy('district', 'target'),
+            { table: true },
+          ),
+        ),
+      }),
+      24,
+      9,
+    ),
+  );
   // Lagging schools: one row per school, one column per target (1 met / 0 not met), fewest met first.
   const matrix = tablePanel({
     title: '落后学校 (Schools by gap to the targets, lagging first)',
@@ -240,8 +348,8 @@ export function overview(t: TargetsConfig): dashboard.DashboardBuilder {
               mode: 'absolute',
               steps: [
                 { value: null, color: 'red' },
-                { value: 5, color: 'orange' },
-                { value: 7, color: 'green' },
+                { value: Math.ceil(TARGETS.length * 0.7), color: 'orange' },
+                { value: TARGETS.length, color: 'green' },
               ],
             },
           },

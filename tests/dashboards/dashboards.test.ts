@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadIdentity } from '../../agent/src/identity.js';
 import { buildApp } from '../../collector/src/app.js';
+import { publishCompliance } from '../../collector/src/compliance/refresh.js';
 import {
   continuousQuery,
   ensureRetention,
@@ -255,8 +256,22 @@ const greenAt = (p: Panel) =>
 const GOAL_PANELS: [string, string, (t: TargetsConfig) => number][] = [
   [UIDS.overview, '上行带宽达标率', () => 100],
   [UIDS.overview, 'IPv6 就绪率', (t) => t.ipv6.districtGoalPct],
-  [UIDS.overview, '录播室达标率', (t) => t.recordingRoom.districtGoalPct],
-  [UIDS.overview, '智慧教室达标率', (t) => t.smartClassroom.districtGoalPct],
+  [UIDS.overview, '录播室建有率', (t) => t.recordingRoom.districtGoalPct],
+  [
+    UIDS.overview,
+    '录播室可用率',
+    (t) => t.recordingRoom.workingDistrictGoalPct ?? t.recordingRoom.districtGoalPct,
+  ],
+  [UIDS.overview, '智慧教室建有率', (t) => t.smartClassroom.districtGoalPct],
+  [
+    UIDS.overview,
+    '智慧教室可用率',
+    (t) => t.smartClassroom.workingDistrictGoalPct ?? t.smartClassroom.districtGoalPct,
+  ],
+  [UIDS.overview, '班班通达标率', (t) => t.interactiveClassrooms.districtGoalPct ?? 100],
+  [UIDS.overview, '无线覆盖达标率', (t) => t.wirelessCoverage.districtGoalPct ?? 100],
+  [UIDS.overview, '校校通', (t) => t.connected.districtGoalPct],
+  [UIDS.overview, '多媒体教室生均达标率', (t) => t.multimediaRooms.districtGoalPct ?? 100],
   [UIDS.overview, '主干达标率', () => 100],
   [UIDS.school, '教学时段设备可用率', (t) => t.deviceAvailability.minPct],
 ];
@@ -390,7 +405,7 @@ describe('dashboard structure', () => {
     // Titles that name a goal name the file's.
     const overview = ds.find((d) => d.uid === UIDS.overview)!;
     expect(overview.panels.map((p) => p.title)).toContain(
-      `录播室达标率 (% with a working recording room, goal ${t.recordingRoom.districtGoalPct}%)`,
+      `录播室建有率 (% with a recording room, goal ${t.recordingRoom.districtGoalPct}%)`,
     );
     // Alert rules too.
     const rules = alertRules(loadGoals());
@@ -409,7 +424,15 @@ describe('dashboard structure', () => {
     const ds = [...buildDashboards(g).values()] as unknown as Dash[];
     const find = (uid: string, prefix: string) =>
       ds.find((d) => d.uid === uid)!.panels.find((p) => p.title?.startsWith(prefix))!;
-    expect(greenAt(find(UIDS.overview, '录播室达标率'))).toBe(67);
+    expect(greenAt(find(UIDS.overview, '录播室建有率'))).toBe(67);
+    g.connected.districtGoalPct = 95;
+    expect(
+      greenAt(
+        ([...buildDashboards(g).values()] as unknown as Dash[])
+          .find((d) => d.uid === UIDS.overview)!
+          .panels.find((p) => p.title?.startsWith('校校通'))!,
+      ),
+    ).toBe(95);
     expect(greenAt(find(UIDS.school, '教学时段设备可用率'))).toBe(97.5);
     expect(greenAt(find(UIDS.school, 'IPv6 得分'))).toBe(8);
     expect(find(UIDS.overview, '未关闭高危发现').targets?.[0]?.query).toContain('/^(critical|high|medium)$/');
@@ -754,7 +777,10 @@ async function fillLab(w: World): Promise<void> {
       const res = await w.postReport(tk, report);
       expect(res.statusCode, res.body).toBe(200);
     }
-  }
+  } // the collector's periodic pass: district KPIs (compliance_kpi) and the rows of every registered school
+  await publishCompliance(w.app!.campuswatch, new Date());
+  // an alert pass: the agent_status points of every enrolled agent (fleet series, Grafana alert rule)
+  await w.app!.campuswatch.alerts.evaluate(new Date());
 }
 
 describe.skipIf(influxSkip !== undefined)(
