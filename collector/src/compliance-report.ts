@@ -1,5 +1,5 @@
 import { formatCsv, formatTable } from '../../protocol/cli.js';
-import { TARGET_NAMES, tierOf } from './evaluate/compliance.js';
+import { TARGETS, tierOf } from './evaluate/compliance.js';
 import { schoolCompliance } from './evaluate/school-view.js';
 import type { ComplianceRow, StateStore } from './store/state.js';
 import type { TargetsConfig } from './targets.js';
@@ -53,8 +53,8 @@ function rowsOf(report: readonly SchoolComplianceReport[], mark: (c: ComplianceR
     s.district ?? '',
     s.tier,
     s.lastSeenAt ?? 'never',
-    ...TARGET_NAMES.map((t) => {
-      const c = s.compliance.find((r) => r.target === t);
+    ...TARGETS.map(({ name }) => {
+      const c = s.compliance.find((r) => r.target === name);
       return c ? mark(c) : '-';
     }),
   ]);
@@ -64,16 +64,21 @@ export function renderComplianceReport(
   report: readonly SchoolComplianceReport[],
   format: 'table' | 'json' | 'csv',
 ): string {
-  const headers = ['school', 'name', 'district', 'tier', 'last report', ...TARGET_NAMES];
+  const columns = ['school', 'name', 'district', 'tier', 'last report'];
   if (format === 'json') return JSON.stringify({ schools: report }, null, 2);
   if (format === 'csv')
     return formatCsv(
-      headers,
+      [...columns, ...TARGETS.map((t) => t.name)],
       rowsOf(report, (c) => c.state),
     );
+  // a terminal is narrow: short headings, named in full under the table
+  const headers = [...columns, ...TARGETS.map((t) => t.short)];
   if (report.length === 0) return 'no schools registered';
-  const legend =
-    'met = target met, NOT MET = target missed, - = no data yet (never counted as met or missed)';
+  const legend = [
+    'met = target met, NOT MET = target missed (a school without the room too: 未建), - = no data or too old',
+    '(unmonitored: counted in every district figure, never as met)',
+    ...TARGETS.map((t) => `  ${t.short.padEnd(9)} ${t.name}: ${t.label.en} (${t.label.zh})`),
+  ].join('\n');
   return `${formatTable(
     headers,
     rowsOf(report, (c) => MARK[c.state]),

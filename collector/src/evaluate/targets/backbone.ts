@@ -5,6 +5,7 @@ import { evidenceTimes, fresh, maxAgeMs, noData, type TargetModule } from './tar
 export const backbone: TargetModule = {
   name: 'backbone',
   label: { zh: '万兆主干千兆到桌面', en: 'Backbone and desktop links' },
+  short: 'backbone',
   source: '常州 2019–2020：万兆主干、千兆到桌面',
   section: 'backbone',
   goalKey: 'districtGoalPct',

@@ -4,6 +4,7 @@ import { evidenceTimes, maxAgeMs, noData, round, type TargetModule } from './tar
 export const deviceAvailability: TargetModule = {
   name: 'device_availability',
   label: { zh: '教学时段设备可用率', en: 'Device availability in teaching hours' },
+  short: 'avail',
   source: 'local policy (configurable): critical devices available in teaching hours',
   section: 'deviceAvailability',
   goalKey: 'districtGoalPct',

@@ -6,6 +6,7 @@ import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from
 export const interactiveClassrooms: TargetModule = {
   name: 'interactive_classrooms',
   label: { zh: '班班通（教室多媒体交互设备）', en: 'Interactive device in every classroom' },
+  short: 'panels',
   source: '常州 2019–2020：每个教室配置多媒体交互设备',
   section: 'interactiveClassrooms',
   goalKey: 'districtGoalPct',

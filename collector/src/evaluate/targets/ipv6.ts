@@ -5,6 +5,7 @@ import { evidenceTimes, maxAgeMs, noData, type TargetModule } from './target.js'
 export const ipv6: TargetModule = {
   name: 'ipv6',
   label: { zh: 'IPv6 就绪', en: 'IPv6 readiness' },
+  short: 'ipv6',
   source: '常州 2019–2020：Ipv6规模部署 (threshold: local policy)',
   section: 'ipv6',
   goalKey: 'districtGoalPct',

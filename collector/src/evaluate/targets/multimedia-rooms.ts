@@ -8,6 +8,7 @@ import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from
 export const multimediaRooms: TargetModule = {
   name: 'multimedia_rooms',
   label: { zh: '每百名学生网络多媒体教室数', en: 'Networked multimedia rooms per 100 pupils' },
+  short: 'mm/100',
   source: '县域义务教育优质均衡发展督导评估办法：每百名学生拥有网络多媒体教室数 小学2.3间、初中2.4间',
   section: 'multimediaRooms',
   goalKey: 'districtGoalPct',

@@ -5,6 +5,7 @@ const kind = {
   roomType: 'recording',
   section: 'recordingRoom',
   label: { zh: '录播室', en: 'Recording room' },
+  short: 'rec',
   noun: 'recording room',
   source: '常州 2019–2020：80%的学校建有自动录播室',
 } as const;

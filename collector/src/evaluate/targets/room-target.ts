@@ -19,6 +19,8 @@ interface RoomKind {
   label: { zh: string; en: string };
   /** `recording room` */
   noun: string;
+  /** `rec` */
+  short: string;
   source: string;
 }
 
@@ -39,6 +41,7 @@ export function builtTarget(kind: RoomKind): TargetModule {
   return {
     name: target,
     label: { zh: `${kind.label.zh}建有率`, en: `${kind.label.en} (has one)` },
+    short: kind.short,
     source: kind.source,
     section: kind.section,
     goalKey: 'districtGoalPct',
@@ -88,6 +91,7 @@ export function workingTarget(kind: RoomKind): TargetModule {
   return {
     name: target,
     label: { zh: `${kind.label.zh}可用率`, en: `${kind.label.en} (works)` },
+    short: `${kind.short} ok`,
     source: `${kind.source} — and it works in teaching hours`,
     section: kind.section,
     goalKey: 'workingDistrictGoalPct',

@@ -4,6 +4,7 @@ import { ageText, maxAgeMs, type TargetModule } from './target.js';
 export const schoolConnected: TargetModule = {
   name: 'school_connected',
   label: { zh: '校校通（探针在线）', en: 'School connected (agent reports)' },
+  short: 'connected',
   source: '常州 2019–2020：校园网络校校通',
   section: 'connected',
   goalKey: 'districtGoalPct',

@@ -5,6 +5,7 @@ import { evidenceTimes, maxAgeMs, noData, type TargetModule } from './target.js'
 export const security: TargetModule = {
   name: 'security',
   label: { zh: '网络安全基线', en: 'Security baseline' },
+  short: 'security',
   source: '常州 2019–2020 信息安全体系搭建行动；GB/T 22239-2019',
   section: 'security',
   goalKey: 'districtGoalPct',

@@ -5,6 +5,7 @@ const kind = {
   roomType: 'smart',
   section: 'smartClassroom',
   label: { zh: '智慧教室', en: 'Smart classroom' },
+  short: 'smart',
   noun: 'smart classroom',
   source: '常州 2019–2020：每校建有智慧教室',
 } as const;

@@ -48,6 +48,8 @@ export interface SchoolEvidence {
 export interface TargetModule {
   readonly name: string;
   readonly label: { readonly zh: string; readonly en: string };
+  /** A column heading for terminal tables: a few letters. */
+  readonly short: string;
   /** The policy sentence (or standard) the target comes from. */
   readonly source: string;
   /** Its section of config/targets.yaml (where its maxAge and district goal live). */

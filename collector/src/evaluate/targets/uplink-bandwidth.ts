@@ -7,6 +7,7 @@ import { tierOf } from './tier.js';
 export const uplinkBandwidth: TargetModule = {
   name: 'uplink_bandwidth',
   label: { zh: '出口带宽', en: 'Uplink bandwidth' },
+  short: 'uplink',
   source: '常州 2019–2020：根据学校规模和应用需求，实现300兆—1000兆接入',
   section: 'uplink',
   goalKey: 'districtGoalPct',

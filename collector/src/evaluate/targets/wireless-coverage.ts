@@ -5,6 +5,7 @@ import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from
 export const wirelessCoverage: TargetModule = {
   name: 'wireless_coverage',
   label: { zh: '无线网络覆盖', en: 'Wireless coverage of teaching rooms' },
+  short: 'wifi',
   source: '常州 2019–2020：有线、无线网络全覆盖',
   section: 'wirelessCoverage',
   goalKey: 'districtGoalPct',
