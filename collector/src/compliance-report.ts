@@ -1,6 +1,6 @@
 import { formatCsv, formatTable } from '../../protocol/cli.js';
+import { schoolCompliance } from './compliance/school-view.js';
 import { TARGETS, tierOf } from './evaluate/compliance.js';
-import { schoolCompliance } from './evaluate/school-view.js';
 import type { ComplianceRow, StateStore } from './store/state.js';
 import type { TargetsConfig } from './targets.js';
 

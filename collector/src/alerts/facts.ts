@@ -1,7 +1,7 @@
+import { schoolCompliance } from '../compliance/school-view.js';
 import type { CollectorContext } from '../context.js';
 import { roomAlertCandidates } from '../evaluate/availability.js';
 import { effectiveState } from '../evaluate/findings.js';
-import { schoolCompliance } from '../evaluate/school-view.js';
 import { Slicer } from '../slicer.js';
 import { targetsFor } from '../targets.js';
 import type { SchoolFacts } from './rules.js';

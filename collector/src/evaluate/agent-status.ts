@@ -1,5 +1,3 @@
-import type { AgentRecord } from '../store/state-store.js';
-
 /** Where an enrolled agent stands, as the API, the fleet series and the alert rules see it. */
 export const AGENT_STATUSES = ['never_reported', 'reporting', 'silent'] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -27,7 +25,7 @@ export interface AgentStatusView {
  * is silent exactly when the agent-silent rule would alert for it.
  */
 export function agentStatus(
-  a: Pick<AgentRecord, 'enrolledAt' | 'lastSeenAt'>,
+  a: { enrolledAt: string; lastSeenAt: string | null },
   now: Date,
   agentSilentS: number,
 ): AgentStatusView {

@@ -1,5 +1,4 @@
 import type { ProtectionLevel } from '../../../protocol/school.js';
-import type { AgentRecord } from '../store/state.js';
 
 /** A security finding before the baseline issue's lifecycle takes it over: what, where, why, and the 等保 clause. */
 export interface FindingCandidate {
@@ -26,7 +25,12 @@ export const CLOCK_CLAUSE: Record<ProtectionLevel, string> = {
  * of the school's protection level. Pure.
  */
 export function clockFindings(
-  agents: readonly AgentRecord[],
+  agents: readonly {
+    id: string;
+    hostname: string;
+    lastSeenAt: string | null;
+    clockOffsetMs: number | null;
+  }[],
   maxOffsetMs: number,
   level: ProtectionLevel,
 ): FindingCandidate[] {

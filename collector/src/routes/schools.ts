@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { protectionLevelOf } from '../baseline.js';
+import { schoolCompliance, summariseCompliance } from '../compliance/school-view.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { agentStatus } from '../evaluate/agent-status.js';
 import { roomAlertCandidates } from '../evaluate/availability.js';
 import { clockFindings } from '../evaluate/clock.js';
 import { tierOf } from '../evaluate/compliance.js';
-import { schoolCompliance, summariseCompliance } from '../evaluate/school-view.js';
 
 /** GET /api/v1/schools and /api/v1/schools/:id: the registry, latest results and compliance. */
 export function schoolRoutes(app: FastifyInstance, ctx: CollectorContext): void {

@@ -1,7 +1,7 @@
 import type { School } from '../../../protocol/school.js';
+import { evaluateCompliance, noEvidence } from '../evaluate/compliance.js';
 import type { ComplianceRow, StateStore } from '../store/state.js';
 import type { TargetsConfig } from '../targets.js';
-import { evaluateCompliance, noEvidence } from './compliance.js';
 
 /**
  * The compliance rows of a school: as stored at its last evaluation, or evaluated without evidence before
