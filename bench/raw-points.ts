@@ -47,6 +47,8 @@ export function linesOfReport(
     receivedAt,
     compliance,
     findings,
+    // as the ingest route writes device points: maintenance 1/0 (no window here)
+    maintenance: () => false,
   });
 }
 

@@ -37,6 +37,11 @@ export interface AlertManagerOptions {
    * The pass ends when the write does, so there is never more than one in flight.
    */
   series?: (facts: readonly SchoolFacts[], now: Date) => Promise<void>;
+  /**
+   * Whether an alert's subject is in a maintenance window now (rules.ts `alertMaintenance`): an alert
+   * withdrawn because planned work began resolves without a message (nothing recovered).
+   */
+  inMaintenance?: (f: SchoolFacts, item: Desired, now: Date) => boolean;
 }
 
 /**
@@ -192,6 +197,11 @@ export class AlertManager {
         this.opts.log.error({ err: (err as Error).message }, 'agent status series not written'),
       );
     const schools = new Map(facts.map((f) => [f.school.id, f.school]));
+    const factsOf = new Map(facts.map((f) => [f.school.id, f]));
+    const planned = (r: AlertRow) => {
+      const f = factsOf.get(r.schoolId);
+      return f !== undefined && this.opts.inMaintenance?.(f, r.item, now) === true;
+    };
     const desired = new Map<string, { schoolId: string; item: Desired }>();
     for (const f of facts) {
       await slicer.pause();
@@ -239,8 +249,8 @@ export class AlertManager {
       }
       const row: AlertRow = { ...prev, state: 'resolved', resolvedAt: at };
       save(row);
-      // only what was announced gets a resolve message
-      if (prev.lastNotifiedAt !== null && !this.silenced(row, active)) toResolve.push(row);
+      // only what was announced gets a resolve message; not what planned work withdrew
+      if (prev.lastNotifiedAt !== null && !this.silenced(row, active) && !planned(row)) toResolve.push(row);
     }
     await this.store.saveAlerts(saved, deleted);
 

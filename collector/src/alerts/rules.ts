@@ -3,6 +3,7 @@ import { type BaselineConfig, SEVERITY_RANK, type Severity } from '../baseline.j
 import { agentStatus } from '../evaluate/agent-status.js';
 import type { AlertCandidate } from '../evaluate/availability.js';
 import type { FindingRecord } from '../evaluate/findings.js';
+import { inMaintenance, type MaintenanceWindow } from '../evaluate/maintenance.js';
 import type { AlertItem } from '../notifiers/notifier.js';
 import type { AgentRecord, ComplianceRow } from '../store/state.js';
 
@@ -13,6 +14,8 @@ export interface SchoolFacts {
   findings: readonly (FindingRecord & { effective: 'open' | 'resolved' | 'accepted' })[];
   compliance: readonly ComplianceRow[];
   roomsDown: readonly AlertCandidate[];
+  /** The school's maintenance windows that have not ended (absent: none). */
+  maintenance?: readonly MaintenanceWindow[];
 }
 
 /** Every alert rule (the `rule` of an alert; what a silence's rule names). */
@@ -48,13 +51,38 @@ function duration(seconds: number): { zh: string; en: string } {
 
 type Desired = Omit<AlertItem, 'status' | 'startsAt' | 'endsAt'>;
 
+/**
+ * The maintenance window an outage alert is withdrawn by at `now`, if any: planned work is not an
+ * outage. `recording-room-down`: a window of the school or of the room (a room whose down devices are
+ * in device windows is not down in the first place: evaluate/availability.ts); `agent-silent` and
+ * `agent-never-reported`: a window of the whole school (a planned power-off takes the agent's box down
+ * too). Findings, uplink and IPv6 alerts are about how the school is set up, not whether it is up: a
+ * window leaves them (a silence mutes them).
+ */
+export function alertMaintenance(
+  f: Pick<SchoolFacts, 'school' | 'maintenance'>,
+  alert: Pick<Desired, 'rule' | 'labels'>,
+  now: Date,
+): MaintenanceWindow | undefined {
+  const tz = f.school.timezone;
+  switch (alert.rule) {
+    case 'recording-room-down':
+      return inMaintenance(f.maintenance, { room: alert.labels.room }, now, tz);
+    case 'agent-silent':
+    case 'agent-never-reported':
+      return inMaintenance(f.maintenance, {}, now, tz);
+    default:
+      return undefined;
+  }
+}
+
 const LEVEL_ZH: Record<ProtectionLevel, string> = { 2: '第二级', 3: '第三级' };
 
 /**
  * The alerts that should be active for a school now (DESIGN §3.7, issue 6): a finding ≥ high, an agent
  * silent > 3 × its interval, an agent enrolled but never reported (issue 23), a recording room down in
- * teaching hours > N minutes, uplink below target in the last K tests, IPv6 score below target. Pure: the
- * manager turns them into a lifecycle.
+ * teaching hours > N minutes, uplink below target in the last K tests, IPv6 score below target; none
+ * for an outage in a maintenance window (`alertMaintenance`). Pure: the manager turns them into a lifecycle.
  */
 export function desiredAlerts(
   f: SchoolFacts,
@@ -156,5 +184,7 @@ export function desiredAlerts(
       labels: { school: id },
     });
   }
-  return out;
+  return f.maintenance && f.maintenance.length > 0
+    ? out.filter((d) => alertMaintenance(f, d, now) === undefined)
+    : out;
 }

@@ -9,7 +9,7 @@ import { targetsFor } from '../targets.js';
 import { collectFacts } from './facts.js';
 import { AlertManager } from './manager.js';
 import { groupForChannel, type Route } from './routing.js';
-import { desiredAlerts } from './rules.js';
+import { alertMaintenance, desiredAlerts } from './rules.js';
 
 /**
  * The collector's alerting: the rules over the state store, the persisted lifecycle, and delivery to
@@ -45,6 +45,7 @@ export function createAlerting(
         },
         now,
       ),
+    inMaintenance: (f, item, now) => alertMaintenance(f, item, now) !== undefined,
     // the agents' status as series, from a pass at most every evaluateS: an agent that never reported has
     // no `agent` points at all
     ...(influx

@@ -2,20 +2,31 @@ import type { ProbeResult, ReachabilityResult } from '../../../protocol/report.j
 import type { School } from '../../../protocol/school.js';
 import { type TargetsConfig, targetsFor } from '../targets.js';
 import { roomStates } from './compliance.js';
+import { inMaintenance, type MaintenanceWindow, roomInMaintenance } from './maintenance.js';
 import { isTeachingTime, localTime } from './teaching-hours.js';
 
 export interface TeachingSamples {
-  /** One sample per critical device seen in teaching hours: up when all its checks passed. */
+  /**
+   * One sample per critical device seen in teaching hours: up when all its checks passed. A device in a
+   * maintenance window then has none: it counts neither for nor against availability.
+   */
   availability: { device: string; day: string; up: boolean }[];
-  /** Each room of this report: down only when seen down in teaching hours. */
+  /**
+   * Each room of this report: down only when seen down in teaching hours, with a critical device down
+   * outside any maintenance window.
+   */
   rooms: { room: string; roomType: string; up: boolean; at: string; detail: string }[];
 }
 
-/** What one report contributes to teaching-hours availability and to the room-down tracking. Pure. */
+/**
+ * What one report contributes to teaching-hours availability and to the room-down tracking, given the
+ * school's maintenance windows (those not ended by the report's oldest result). Pure.
+ */
 export function teachingSamples(
   results: readonly ProbeResult[],
   school: School,
   targets: TargetsConfig,
+  maintenance: readonly MaintenanceWindow[] = [],
 ): TeachingSamples {
   const timetable = targetsFor(targets, school.district).deviceAvailability.teachingHours;
   const inTeaching = (at: string) => isTeachingTime(new Date(at), school.timezone, timetable);
@@ -28,6 +39,8 @@ export function teachingSamples(
   for (const [device, checks] of byDevice) {
     const at = checks.reduce((m, c) => (c.at > m ? c.at : m), '');
     if (!inTeaching(at)) continue;
+    const room = checks.find((c) => c.device.room !== undefined)?.device.room;
+    if (inMaintenance(maintenance, { room, device }, new Date(at), school.timezone)) continue;
     availability.push({
       device,
       day: localTime(new Date(at), school.timezone).date,
@@ -43,7 +56,8 @@ export function teachingSamples(
     roomStates(results, roomType).map((r) => ({
       room: r.name,
       roomType,
-      up: r.up || !inTeaching(r.at),
+      // planned work is not an outage: no down-since opens (one open before the window closes)
+      up: r.up || !inTeaching(r.at) || roomInMaintenance(maintenance, r, school.timezone) !== undefined,
       at: r.at,
       detail: r.down.join('; '),
     })),
@@ -69,14 +83,20 @@ export interface AlertCandidate {
   detail: string;
 }
 
-/** Recording rooms down in teaching hours for longer than the configured minutes (the alerting issue delivers them). */
+/**
+ * Recording rooms down in teaching hours for longer than the configured minutes (the alerting issue
+ * delivers them); a room in a school or room maintenance window now is none (its down-since closes with
+ * the next report).
+ */
 export function roomAlertCandidates(
   down: readonly { room: string; roomType: string; since: string; detail: string }[],
   now: Date,
   targets: TargetsConfig,
+  maintenance: { windows: readonly MaintenanceWindow[]; timeZone: string } = { windows: [], timeZone: 'UTC' },
 ): AlertCandidate[] {
   return down
     .filter((d) => d.roomType === 'recording')
+    .filter((d) => !inMaintenance(maintenance.windows, { room: d.room }, now, maintenance.timeZone))
     .map((d) => ({
       rule: 'recording_room_down' as const,
       room: d.room,

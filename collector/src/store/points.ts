@@ -16,6 +16,11 @@ export interface PointContext {
   compliance: readonly ComplianceRow[];
   /** Findings this report changed. */
   findings?: readonly FindingRecord[];
+  /**
+   * Whether a device was in a maintenance window at a time (ms, shifted): given, every `device` point
+   * carries `maintenance` 1/0.
+   */
+  maintenance?: (device: { room?: string; device: string }, atMs: number) => boolean;
 }
 
 /**
@@ -110,7 +115,13 @@ export function complianceLines(out: ReportLines, rows: readonly ComplianceRow[]
 }
 
 /** A result's points; each point's fields in key order (the tests check it for every measurement). */
-function resultLines(r: ProbeResult, out: ReportLines, shiftMs: number, uplinkGoalMbps: number): void {
+function resultLines(
+  r: ProbeResult,
+  out: ReportLines,
+  shiftMs: number,
+  uplinkGoalMbps: number,
+  maintenance: PointContext['maintenance'],
+): void {
   const t = Date.parse(r.at) - shiftMs;
   switch (r.probe) {
     case 'host': {
@@ -156,12 +167,10 @@ function resultLines(r: ProbeResult, out: ReportLines, shiftMs: number, uplinkGo
       if (r.device.type) out.tag('device_type', r.device.type);
       if (r.port) out.tag('port', String(r.port));
       if (r.family) out.num('family', r.family);
-      out
-        .opt('loss_pct', r.lossPct)
-        .str('outcome', r.outcome)
-        .opt('rtt_ms', r.rttMs)
-        .num('up', bit(r.up))
-        .end(t);
+      out.opt('loss_pct', r.lossPct);
+      if (maintenance)
+        out.num('maintenance', bit(maintenance({ room: r.device.room, device: r.device.name }, t)));
+      out.str('outcome', r.outcome).opt('rtt_ms', r.rttMs).num('up', bit(r.up)).end(t);
       return;
     }
     case 'bandwidth':
@@ -235,7 +244,7 @@ export function reportLines(report: Report, ctx: PointContext): string[] {
     .num('spool_dropped', h.spoolDropped)
     .num('spool_rejected', h.spoolRejected)
     .end(finished);
-  for (const r of report.results) resultLines(r, out, ctx.shiftMs, ctx.uplinkGoalMbps);
+  for (const r of report.results) resultLines(r, out, ctx.shiftMs, ctx.uplinkGoalMbps, ctx.maintenance);
   for (const f of ctx.findings ?? []) {
     out
       .begin('finding')

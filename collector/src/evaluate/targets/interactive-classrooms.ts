@@ -1,4 +1,5 @@
 /** 班班通: "每个教室配置多媒体交互设备" (Changzhou 2019–2020): every classroom has a working interactive device. */
+import { inMaintenance } from '../maintenance.js';
 import { isTeachingTime } from '../teaching-hours.js';
 import { roomsOf } from './rooms.js';
 import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from './target.js';
@@ -37,8 +38,18 @@ export const interactiveClassrooms: TargetModule = {
     let working = 0;
     for (const room of classrooms) {
       const devices = room.devices.filter((d) => d.type !== undefined && deviceTypes.includes(d.type));
-      // outside teaching hours a switched-off panel is not a fault
-      const ok = devices.some((d) => d.up || !isTeachingTime(new Date(d.at), e.school.timezone, timetable));
+      // outside teaching hours a switched-off panel is not a fault, nor is one in a maintenance window
+      const ok = devices.some(
+        (d) =>
+          d.up ||
+          !isTeachingTime(new Date(d.at), e.school.timezone, timetable) ||
+          inMaintenance(
+            e.maintenance,
+            { room: room.name, device: d.name },
+            new Date(d.at),
+            e.school.timezone,
+          ),
+      );
       if (ok) working++;
       else missing.push(devices.length === 0 ? `${room.name} (none declared)` : `${room.name} (down)`);
     }

@@ -1,5 +1,6 @@
 /** The factory of the room targets: a room type that each school must have (建有) and that must work (可用). */
 import type { TargetsConfig } from '../../targets.js';
+import { roomInMaintenance } from '../maintenance.js';
 import { isTeachingTime } from '../teaching-hours.js';
 import { answersNow, conflictText, type RoomState, roomKey, roomsOf } from './rooms.js';
 import {
@@ -84,7 +85,8 @@ export function builtTarget(kind: RoomKind): TargetModule {
 
 /**
  * 可用: at least `minPerSchool` rooms of the type work: every critical device up. Outside teaching hours
- * a switched-off device is not an outage: such a room still counts as working.
+ * a switched-off device is not an outage, nor is one down in a maintenance window: such a room still
+ * counts as working.
  */
 export function workingTarget(kind: RoomKind): TargetModule {
   const target = `${kind.section === 'recordingRoom' ? 'recording_room' : 'smart_classroom'}_working`;
@@ -100,11 +102,14 @@ export function workingTarget(kind: RoomKind): TargetModule {
       const { maxAge, checks, current, rooms, ofKind } = evidenceOf(kind, e, targets, now);
       if (current.length === 0) return noData(target, min, 'device checks', checks, maxAge);
       const timetable = targets.deviceAvailability.teachingHours;
-      const judged = ofKind.map((r) =>
-        r.up || isTeachingTime(new Date(r.at), e.school.timezone, timetable)
+      const judged = ofKind.map((r) => {
+        if (r.up) return r;
+        const planned = roomInMaintenance(e.maintenance, r, e.school.timezone);
+        if (planned) return { ...r, up: true, name: `${r.name} (in maintenance: ${planned.reason})` };
+        return isTeachingTime(new Date(r.at), e.school.timezone, timetable)
           ? r
-          : { ...r, up: true, name: `${r.name} (off outside teaching hours)` },
-      );
+          : { ...r, up: true, name: `${r.name} (off outside teaching hours)` };
+      });
       const up = judged.filter((r) => r.up);
       const times = evidenceTimes(
         current.map((r) => r.at),

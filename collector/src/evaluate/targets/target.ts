@@ -6,6 +6,7 @@ import type { ProbeResult } from '../../../../protocol/report.js';
 import type { School } from '../../../../protocol/school.js';
 import { type DistrictOverride, durationMs, type TargetsConfig } from '../../targets.js';
 import type { FindingRecord } from '../findings.js';
+import type { MaintenanceWindow } from '../maintenance.js';
 
 export type ComplianceState = 'met' | 'not_met' | 'no_data';
 
@@ -42,6 +43,11 @@ export interface SchoolEvidence {
   answeredRooms: ReadonlySet<string>;
   /** The school's agents: when each last reported (null: never). */
   agents: readonly { id: string; hostname: string; enrolledAt: string; lastSeenAt: string | null }[];
+  /**
+   * The school's maintenance windows (at least those not ended by its oldest latest result): a device
+   * checked inside one counts neither for nor against a target that asks it to work.
+   */
+  maintenance?: readonly MaintenanceWindow[];
 }
 
 /** One target of the plan: its name, labels, source, district goal and pure evaluation. */

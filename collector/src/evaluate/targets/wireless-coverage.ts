@@ -1,4 +1,5 @@
 /** 无线全覆盖: "有线、无线网络全覆盖" (Changzhou 2019–2020): every teaching room has an access point that is up. */
+import { inMaintenance } from '../maintenance.js';
 import { roomsOf } from './rooms.js';
 import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from './target.js';
 
@@ -30,7 +31,21 @@ export const wirelessCoverage: TargetModule = {
         ...times,
       };
     }
-    const without = rooms.filter((r) => !r.devices.some((d) => d.type === 'ap' && d.up));
+    // an access point down in a maintenance window is planned work, not a gap in coverage
+    const without = rooms.filter(
+      (r) =>
+        !r.devices.some(
+          (d) =>
+            d.type === 'ap' &&
+            (d.up ||
+              inMaintenance(
+                e.maintenance,
+                { room: r.name, device: d.name },
+                new Date(d.at),
+                e.school.timezone,
+              )),
+        ),
+    );
     const covered = rooms.length - without.length;
     const pct = round((covered / rooms.length) * 100);
     const shown = without
