@@ -36,10 +36,29 @@ export interface Influxd {
   signal(sig: NodeJS.Signals): void;
   /** Start again on the same ports and data directory; resolves once `/ping` answers 204. */
   restart(): Promise<void>;
-  /** Run InfluxQL over `GET /query` (epoch=ms) and return the rows of all series of all statements. */
+  /**
+   * Run InfluxQL over `GET /query` (epoch=ms) and return the rows of all series of all statements; with
+   * `auth`, as its admin user.
+   */
   query(influxql: string, db?: string): Promise<InfluxRow[]>;
+  /**
+   * The same as another user (`POST /query`, so CREATE/GRANT work too): the rows, or the refusal — HTTP
+   * status and InfluxDB's error text (e.g. 403 "… not authorized to execute statement …").
+   */
+  queryAs(
+    user: InfluxCredentials,
+    influxql: string,
+    db?: string,
+  ): Promise<{ ok: true; rows: InfluxRow[] } | { ok: false; status: number; error: string }>;
+  /** The admin user created at start (`auth`), or undefined without authentication. */
+  readonly admin: InfluxCredentials | undefined;
   /** Stop (SIGTERM, SIGKILL if it does not exit in time) and remove the temporary directory. */
   cleanup(): Promise<void>;
+}
+
+export interface InfluxCredentials {
+  username: string;
+  password: string;
 }
 
 /** influxd exited before answering `/ping` (e.g. a port taken between choosing it and binding it). */
@@ -91,6 +110,11 @@ export interface InfluxdOptions {
   logLevel?: 'error' | 'warn' | 'info';
   /** Also append influxd's stderr (its log) to this file. */
   logFile?: string;
+  /**
+   * `[http] auth-enabled = true`, with this admin user created at start (InfluxDB 1.x lets the first
+   * `CREATE USER … WITH ALL PRIVILEGES` through while it has no user). `query` then runs as it.
+   */
+  auth?: InfluxCredentials;
 }
 
 function configText(dir: string, port: number, rpcPort: number, opts: InfluxdOptions = {}): string {
@@ -130,7 +154,7 @@ ${cqSection}
 [http]
   enabled = true
   bind-address = "127.0.0.1:${port}"
-  auth-enabled = false
+  auth-enabled = ${opts.auth !== undefined}
   log-enabled = false
   write-tracing = false
   pprof-enabled = ${opts.pprof === true}
@@ -287,6 +311,12 @@ function rowsOf(body: unknown): InfluxRow[] {
   return rows;
 }
 
+const basic = (c: InfluxCredentials) =>
+  `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+
+/** InfluxQL string literal (passwords in CREATE USER). */
+const literal = (s: string) => `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+
 export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd> {
   const reason = influxdAvailable();
   if (reason !== undefined) throw new Error(reason);
@@ -323,6 +353,29 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd> 
         if (!(err instanceof InfluxdExitedError) || attempt >= 3) throw err;
       }
     }
+    const post = async (user: InfluxCredentials | undefined, influxql: string, db?: string) => {
+      const params = new URLSearchParams({ q: influxql, epoch: 'ms' });
+      if (db !== undefined) params.set('db', db);
+      const res = await fetch(`${url}/query`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(user === undefined ? {} : { authorization: basic(user) }),
+        },
+        body: params.toString(),
+        signal: AbortSignal.timeout(10_000),
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    if (opts.auth !== undefined) {
+      const { username, password } = opts.auth;
+      const created = await post(
+        undefined,
+        `CREATE USER "${username.replaceAll('"', '\\"')}" WITH PASSWORD ${literal(password)} WITH ALL PRIVILEGES`,
+      );
+      if (created.status !== 200 || created.text.includes('"error"'))
+        throw new Error(`influxd: creating the admin user failed: HTTP ${created.status}: ${created.text}`);
+    }
 
     return {
       url,
@@ -338,13 +391,31 @@ export async function startInfluxd(opts: InfluxdOptions = {}): Promise<Influxd> 
         running?.child.kill(sig);
       },
       restart: start,
+      admin: opts.auth,
       async query(influxql: string, db?: string): Promise<InfluxRow[]> {
         const params = new URLSearchParams({ q: influxql, epoch: 'ms' });
         if (db !== undefined) params.set('db', db);
-        const res = await fetch(`${url}/query?${params.toString()}`, { signal: AbortSignal.timeout(10_000) });
+        const res = await fetch(`${url}/query?${params.toString()}`, {
+          signal: AbortSignal.timeout(10_000),
+          ...(opts.auth === undefined ? {} : { headers: { authorization: basic(opts.auth) } }),
+        });
         const text = await res.text();
         if (!res.ok) throw new Error(`query: HTTP ${res.status}: ${text}`);
         return rowsOf(JSON.parse(text));
+      },
+      async queryAs(user, influxql, db) {
+        const { status, text } = await post(user, influxql, db);
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return { ok: false, status, error: text };
+        }
+        const error =
+          (body as { error?: unknown }).error ??
+          (body as { results?: { error?: unknown }[] }).results?.find((r) => r.error !== undefined)?.error;
+        if (status !== 200 || error !== undefined) return { ok: false, status, error: String(error ?? text) };
+        return { ok: true, rows: rowsOf(body) };
       },
       async cleanup(): Promise<void> {
         await terminate(running, 'SIGTERM');
