@@ -5,7 +5,6 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { ROLLUP_RPS } from '../../collector/src/store/retention.js';
 import { InfluxQLQueryBuilder, inRp, type Select, tagMatchesVar } from './influxql.js';
 
-export const DATABASE = 'campuswatch';
 export const DATASOURCE_UID = 'campuswatch-influxdb';
 export const DATASOURCE: common.DataSourceRef = { type: 'influxdb', uid: DATASOURCE_UID };
 
@@ -55,9 +54,13 @@ export function filters(...vars: VariableName[]): string[] {
   return vars.map((v) => tagMatchesVar(v, v));
 }
 
-/** Where a rollup of `measurement` lives, e.g. `"campuswatch"."rollup_1d"."compliance"`. */
+/**
+ * Where a rollup of `measurement` lives, e.g. `"rollup_1d"."compliance"`: in the data source's own database
+ * (no database named), so that the same dashboards work in a district's Grafana organisation, whose data
+ * source reads only that district's database (deploy/README.md, "Grafana: one organisation per district").
+ */
 export function rollup(interval: keyof typeof ROLLUP_RPS, measurement: string): string {
-  return inRp(DATABASE, ROLLUP_RPS[interval], measurement);
+  return inRp(undefined, ROLLUP_RPS[interval], measurement);
 }
 
 /** Query helpers: one target per call, data source set, refIds A, B, C… by position. */

@@ -79,9 +79,12 @@ export function tagMatchesVar(tag: string, variable: string): string {
   return `${ident(tag)} =~ /^\${${variable}:regex}$/`;
 }
 
-/** A measurement in an explicit retention policy, e.g. `"campuswatch"."rollup_1d"."device"`. */
-export function inRp(database: string, rp: string, measurement: string): string {
-  return `${ident(database)}.${ident(rp)}.${ident(measurement)}`;
+/**
+ * A measurement in an explicit retention policy, e.g. `"campuswatch"."rollup_1d"."device"`, or without a
+ * database (`"rollup_1d"."device"`: the query's own database, the data source's).
+ */
+export function inRp(database: string | undefined, rp: string, measurement: string): string {
+  return `${database === undefined ? '' : `${ident(database)}.`}${ident(rp)}.${ident(measurement)}`;
 }
 
 /**
