@@ -9,6 +9,9 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { InfluxDB, type IPoint, type IResults, type ISingleHostConfig, ResultError } from 'influx';
 import { RequestError, ServiceNotAvailableError } from 'influx/lib/src/pool.js';
+import type { Logger } from 'pino';
+import type { InfluxConfig } from '../config.js';
+import { DistrictDatabases, type DistrictDatabasesOptions, linesByDistrict } from './district-databases.js';
 import { WriteBatcher } from './write-batcher.js';
 
 export type { IPoint } from 'influx';
@@ -28,6 +31,11 @@ export interface InfluxStoreOptions {
   timeoutMs: number;
   /** How long a report's lines may wait for other reports' to share a `/write` (WriteBatcher); 0 by default. */
   batchLingerMs?: number;
+  /**
+   * Also write every point that has a `district` tag to that district's own database (store/district-databases.ts),
+   * created with its retention policies, rollups and read-only user before its first write.
+   */
+  perDistrict?: Omit<DistrictDatabasesOptions, 'mainDatabase' | 'run'>;
 }
 
 /** InfluxDB could not be reached or failed on its side (connection refused/reset, timeout, 5xx): retry later. */
@@ -258,6 +266,22 @@ const NEVER_DISABLE = {
   },
 };
 
+/** InfluxStoreOptions.perDistrict from the collector's `influx` configuration. */
+export function perDistrictOptions(
+  influx: InfluxConfig,
+  log?: Pick<Logger, 'info' | 'warn' | 'error'>,
+): NonNullable<InfluxStoreOptions['perDistrict']> {
+  const pd = influx.perDistrict;
+  return {
+    databasePrefix: pd.databasePrefix,
+    readers: pd.readers,
+    ...(pd.cityReader ? { cityReader: pd.cityReader } : {}),
+    rawDays: influx.rawRetentionDays,
+    rollupDays: influx.rollupRetentionDays,
+    ...(log ? { log } : {}),
+  };
+}
+
 export class InfluxStore {
   readonly database: string;
   private readonly client: InfluxDB;
@@ -268,6 +292,10 @@ export class InfluxStore {
   private readonly pool: InfluxPool;
   private readonly auth: string | undefined;
   private readonly batcher: WriteBatcher<string>;
+  /** The per-district databases (perDistrict), each written through a WriteBatcher of its own. */
+  readonly districts: DistrictDatabases | undefined;
+  private readonly districtBatchers = new Map<string, WriteBatcher<string>>();
+  private readonly lingerMs: number;
 
   constructor(options: InfluxStoreOptions) {
     const url = new URL(options.url);
@@ -284,12 +312,15 @@ export class InfluxStore {
     const path = url.pathname.replace(/\/+$/, '');
     this.database = options.database;
     this.timeoutMs = options.timeoutMs;
-    this.batcher = new WriteBatcher<string>((lines) => this.writeLines(lines), {
-      maxInFlight: WRITES_IN_FLIGHT,
-      maxPoints: MAX_BATCH_POINTS,
-      lingerMs: options.batchLingerMs ?? 0,
-      isBadData: refusedForData,
-    });
+    this.lingerMs = options.batchLingerMs ?? 0;
+    this.batcher = this.batcherFor(this.database);
+    this.districts = options.perDistrict
+      ? new DistrictDatabases({
+          ...options.perDistrict,
+          mainDatabase: this.database,
+          run: (statement) => this.execute(statement),
+        })
+      : undefined;
     this.agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
     this.pingUrl = `${url.origin}${path}/ping`;
     this.auth = options.username === undefined ? undefined : `${options.username}:${options.password ?? ''}`;
@@ -312,13 +343,26 @@ export class InfluxStore {
     this.pool = (this.client as unknown as { _pool: InfluxPool })._pool;
   }
 
-  /** CREATE DATABASE (a no-op when it exists). */
+  private batcherFor(database: string): WriteBatcher<string> {
+    return new WriteBatcher<string>((lines) => this.writeLines(lines, database), {
+      maxInFlight: WRITES_IN_FLIGHT,
+      maxPoints: MAX_BATCH_POINTS,
+      lingerMs: this.lingerMs,
+      isBadData: refusedForData,
+    });
+  }
+
+  /**
+   * CREATE DATABASE (a no-op when it exists); with perDistrict, also the databases and readers of the
+   * districts it names, and the city's reader.
+   */
   async ensureDatabase(): Promise<void> {
     try {
       await this.client.createDatabase(this.database);
     } catch (err) {
       throw classify(err, `create database "${this.database}"`);
     }
+    await this.districts?.prepareConfigured();
   }
 
   /**
@@ -327,7 +371,9 @@ export class InfluxStore {
    * fails, earlier batches stay written; retrying the same points is idempotent (same series and time).
    */
   async write(points: IPoint[]): Promise<void> {
-    await this.writeLines(linesOf(points));
+    const lines = linesOf(points);
+    if (this.districts === undefined) return this.writeLines(lines);
+    await this.fanOut(lines, this.writeLines(lines), (database, own) => this.writeLines(own, database));
   }
 
   /**
@@ -336,13 +382,46 @@ export class InfluxStore {
    * collector writes reports.
    */
   async writeCoalesced(lines: string[]): Promise<void> {
-    await this.batcher.submit(lines);
+    if (this.districts === undefined) return this.batcher.submit(lines);
+    await this.fanOut(lines, this.batcher.submit(lines), (database, own) => {
+      let batcher = this.districtBatchers.get(database);
+      if (batcher === undefined) {
+        batcher = this.batcherFor(database);
+        this.districtBatchers.set(database, batcher);
+      }
+      return batcher.submit(own);
+    });
+  }
+
+  /**
+   * `main` (the lines' write to the main database) and a write of each district's lines to its database,
+   * at the same time; settles when all have, with the main write's error first.
+   */
+  private async fanOut(
+    lines: readonly string[],
+    main: Promise<void>,
+    writeTo: (database: string, lines: string[]) => Promise<void>,
+  ): Promise<void> {
+    const districts = this.districts!;
+    const writes = [main];
+    for (const [district, own] of linesByDistrict(lines)) {
+      writes.push(
+        (async () => {
+          const database = districts.databaseOf(district);
+          await districts.prepare(district);
+          await writeTo(database, own);
+        })(),
+      );
+    }
+    const outcomes = await Promise.allSettled(writes);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Told of every `/write` request when it is answered (or fails): seconds it took, and the outcome. */
   onWrite: ((seconds: number, ok: boolean) => void) | undefined;
 
-  private async writeLines(lines: string[]): Promise<void> {
+  private async writeLines(lines: string[], database = this.database): Promise<void> {
     for (let i = 0; i < lines.length; i += MAX_BATCH_POINTS) {
       const batch =
         i === 0 && lines.length <= MAX_BATCH_POINTS ? lines : lines.slice(i, i + MAX_BATCH_POINTS);
@@ -352,13 +431,13 @@ export class InfluxStore {
           method: 'POST',
           path: '/write',
           body: batch.join('\n'),
-          query: { db: this.database, precision: 'ms' },
+          query: { db: database, precision: 'ms' },
           ...(this.auth === undefined ? {} : { auth: this.auth }),
         });
         this.onWrite?.((performance.now() - started) / 1000, true);
       } catch (err) {
         this.onWrite?.((performance.now() - started) / 1000, false);
-        throw classify(err, `write ${batch.length} points to "${this.database}"`);
+        throw classify(err, `write ${batch.length} points to "${database}"`);
       }
     }
   }
