@@ -57,7 +57,7 @@ export function filters(...vars: VariableName[]): string[] {
 /**
  * Where a rollup of `measurement` lives, e.g. `"rollup_1d"."compliance"`: in the data source's own database
  * (no database named), so that the same dashboards work in a district's Grafana organisation, whose data
- * source reads only that district's database (deploy/README.md, "Grafana: one organisation per district").
+ * source reads only that district's database (deploy/grafana-organisations.md).
  */
 export function rollup(interval: keyof typeof ROLLUP_RPS, measurement: string): string {
   return inRp(undefined, ROLLUP_RPS[interval], measurement);
