@@ -49,7 +49,17 @@ export function toProblems(errors: readonly TLocalizedValidationError[], prefix 
         const allowed = consts.map((b) => render((b.params as { allowedValue: unknown }).allowedValue));
         add(path, `must be one of: ${allowed.join(', ')}`);
       } else {
-        const messages = [...new Set(branches.map((b) => b.message))];
+        // an enum branch reads as its values (a field that is one of them or null)
+        const messages = [
+          ...new Set(
+            branches.map((b) => {
+              const allowed = (b.params as { allowedValues?: unknown }).allowedValues;
+              return b.keyword === 'enum' && Array.isArray(allowed)
+                ? `must be one of: ${allowed.map(render).join(', ')}`
+                : b.message;
+            }),
+          ),
+        ];
         add(path, messages.length > 0 ? messages.join(' or ') : e.message);
       }
       continue;
