@@ -139,10 +139,17 @@ export class Forwarder {
       if (r.stopped) {
         waitMs = this.delayAfter(r.stopped);
         wakeable = false; // a new report must not bypass the backoff
-        this.opts.log.warn(
-          { reason: r.stopped, retryInMs: waitMs },
-          'collector not reachable; reports stay spooled',
-        );
+        if (r.stopped.kind === 'auth')
+          // revoked (or an unknown token): nothing is lost, but only a new enrolment makes it report again
+          this.opts.log.error(
+            { reason: r.stopped, retryInMs: waitMs },
+            `the collector refused this agent's token (${r.stopped.message}); reports stay spooled`,
+          );
+        else
+          this.opts.log.warn(
+            { reason: r.stopped, retryInMs: waitMs },
+            'collector not reachable; reports stay spooled',
+          );
       }
       if (wakeable && this.kicked) continue; // something was spooled while flushing
       const woke = new AbortController();
