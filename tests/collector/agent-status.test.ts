@@ -32,6 +32,8 @@ function agent(id: string, enrolledAgoS: number, lastSeenAgoS: number | null): A
     lastSeenAt: lastSeenAgoS === null ? null : ago(lastSeenAgoS),
     clockOffsetMs: null,
     lastReportId: null,
+    name: null,
+    revokedAt: null,
   };
 }
 

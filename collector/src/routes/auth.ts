@@ -2,7 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 
-/** onRequest hook: a per-agent bearer token, checked before the body is read. */
+/**
+ * onRequest hook: a per-agent bearer token, checked before the body is read; a revoked agent's token is
+ * refused, and says so (read from the state store on every request: a revocation counts at once).
+ */
 export function agentAuth(ctx: CollectorContext) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const header = req.headers.authorization;
@@ -16,6 +19,15 @@ export function agentAuth(ctx: CollectorContext) {
     if (!agent) {
       reply.header('www-authenticate', 'Bearer realm="campuswatch", error="invalid_token"');
       await sendError(reply, 401, 'invalid agent token');
+      return;
+    }
+    if (agent.revokedAt !== null) {
+      reply.header('www-authenticate', 'Bearer realm="campuswatch", error="invalid_token"');
+      await sendError(
+        reply,
+        401,
+        `this agent was revoked at ${agent.revokedAt} (agent ${agent.id}); its reports are refused: enrol the box again with a new code (campuswatch-collector enroll-code)`,
+      );
       return;
     }
     req.agent = agent;
