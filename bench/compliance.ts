@@ -278,7 +278,7 @@ async function main(): Promise<void> {
     );
     p(`load before: ${loadBefore}; after: ${loadAfter}`);
     p(
-      `state: ${nSchools} schools (${new Set(schools.map((s) => s.district)).size} districts, ${kpis.groups.length} district/group rows), ${nSchools} agents, ${reports} reports ${reuse ? `reused from ${dir}` : `ingested in ${fmt(setupS)} s`}; rows: latest ${rowCount('latest')}, compliance ${rowCount('compliance')}, findings ${rowCount('findings')}, availability ${rowCount('availability')}`,
+      `state: ${nSchools} schools (${new Set(schools.map((s) => s.district)).size} districts, ${kpis.groups.length} district/group rows), ${nSchools} agents, ${reports} reports ${reuse ? `reused from ${dir}` : `ingested in ${fmt(setupS)} s`}; rows: latest ${rowCount('latest')}, compliance ${rowCount('compliance')}, findings ${rowCount('findings')}, availability_days ${rowCount('availability_days')}`,
     );
     p(
       `response: ${fmt(realBytes / 1024)} KB (reference ${fmt(refBytes / 1024)} KB); ${nRequests} requests each, alternating, in ${fmt(runS)} s`,
@@ -296,7 +296,7 @@ async function main(): Promise<void> {
       `check: the response equals aggregateCompliance over each school's rows read one school at a time: ${samePath && sameResponse ? 'yes' : 'NO'}`,
     );
     p(
-      `  (for comparison, one query per school as evaluate/school-view.ts schoolCompliance does: ${fmt(breakdown.perSchool)} ms for ${nSchools} schools)`,
+      `  (for comparison, one query per school as compliance/school-view.ts schoolCompliance does: ${fmt(breakdown.perSchool)} ms for ${nSchools} schools)`,
     );
     p();
     p(

@@ -23,6 +23,10 @@ school_id=demo-school
 "${collector[@]}" school add --data "$home/collector" --id "$school_id" --name "示范学校 (campuswatch demo), $(hostname)" \
   --district 示范区 --group 示范教育集团 --tier small --area urban >/dev/null
 
+# the first city administrator, made once; its generated password is printed once, below
+admin_password=$("${collector[@]}" user add --data "$home/collector" --if-none --name admin --role admin --scope city \
+  --generate-password | sed -n 's/^password (shown once): //p')
+
 pids=()
 cleanup() {
   trap - INT TERM EXIT
@@ -81,7 +85,16 @@ fi
 
 echo
 echo "campuswatch is running on the embedded default (no InfluxDB configured: no series for Grafana)."
-echo "  API:        $url/api/v1/schools   (school detail: $url/api/v1/schools/$school_id)"
+echo "  API:        $url/api/v1/schools   (school detail: $url/api/v1/schools/$school_id; sign in first)"
+if [ -n "$admin_password" ]; then
+  echo "  sign in:    account admin, password $admin_password   (shown once: keep it; change it with"
+  echo "              ${collector[*]} user passwd --data $home/collector --name admin --generate-password)"
+else
+  echo "  sign in:    with the admin account made at the first start (its password was shown then)"
+fi
+echo "              e.g. curl -c $home/cookies -H 'content-type: application/json' \\"
+echo "                     -d '{\"name\":\"admin\",\"password\":\"…\"}' $url/api/v1/login"
+echo "                   curl -b $home/cookies $url/api/v1/schools"
 echo "  health:     $url/healthz"
 echo "  state:      $home   (logs: collector.log, agent.log)"
 echo "  agent:      ${agent[*]} status --config $home/agent.yaml"

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import type { Access } from './access/model.js';
+import { enforceAccess, registerCookies, requireAccessDeclarations } from './access/plugin.js';
 import { createAlerting } from './alerts/service.js';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './baseline.js';
 import { type CollectorConfig, httpsOptions } from './config.js';
@@ -11,13 +13,16 @@ import { alertRoutes } from './routes/alerts.js';
 import { complianceRoutes } from './routes/compliance.js';
 import { enrollRoutes } from './routes/enroll.js';
 import { findingRoutes } from './routes/findings.js';
+import { fleetRoutes } from './routes/fleet.js';
 import { healthRoutes } from './routes/health.js';
+import { maintenanceRoutes } from './routes/maintenance.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { reportRoutes } from './routes/reports.js';
 import { schoolRoutes } from './routes/schools.js';
+import { sessionRoutes } from './routes/session.js';
 import { speedtestSlotRoutes, speedtestStreamRoutes } from './routes/speedtest.js';
 import { SlotScheduler } from './speedtest/slots.js';
-import { InfluxStore, refusedForData, writeErrorKind } from './store/influx.js';
+import { InfluxStore, perDistrictOptions, refusedForData, writeErrorKind } from './store/influx.js';
 import { Outbox } from './store/outbox.js';
 import { ensureRetention } from './store/retention.js';
 import { openStateStore } from './store/state.js';
@@ -71,6 +76,8 @@ export function baseApp(config: CollectorConfig, log: Logger): FastifyInstance {
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send(apiError(404, `no route ${req.method} ${req.url}`)),
   );
+  // every route says who may call it; one that does not fails here, when the app is built
+  app.decorate('accessRoutes', requireAccessDeclarations(app));
   return app;
 }
 
@@ -96,6 +103,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
         ...(config.influx.username
           ? { username: config.influx.username, password: config.influx.password ?? '' }
           : {}),
+        ...(config.influx.perDistrict.enabled ? { perDistrict: perDistrictOptions(config.influx, log) } : {}),
       })
     : undefined;
   let ready: Promise<void> | undefined;
@@ -175,14 +183,19 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   };
 
   const app = baseApp(config, log);
+  await registerCookies(app);
+  enforceAccess(app, ctx);
   healthRoutes(app, ctx);
+  sessionRoutes(app, ctx);
   metricsRoutes(app, ctx);
   enrollRoutes(app, ctx);
   reportRoutes(app, ctx);
   schoolRoutes(app, ctx);
+  fleetRoutes(app, ctx);
   complianceRoutes(app, ctx);
   findingRoutes(app, ctx);
   alertRoutes(app, ctx, ctx.alerts);
+  maintenanceRoutes(app, ctx);
   if (config.speedtest.enabled) {
     speedtestSlotRoutes(app, ctx, ctx.slots, () => ctx.speedtestUrl);
     if (!config.speedtest.listen) speedtestStreamRoutes(app, ctx, ctx.slots);
@@ -211,6 +224,8 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** Every route with the access it declared (access/plugin.ts). */
+    accessRoutes: { method: string; url: string; access: Access }[];
     campuswatch: CollectorContext;
   }
 }

@@ -4,8 +4,20 @@ import { School } from '../../protocol/school.js';
 import { checker, formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
 import { ALERT_RULES } from './alerts/rules.js';
+import { addAccessCommands, auditCli } from './cli-access.js';
+import { addFleetCommands } from './cli-fleet.js';
+import { addGrafanaCommands } from './cli-grafana.js';
 import { complianceReport, renderComplianceReport } from './compliance-report.js';
 import { type CollectorConfig, loadCollectorConfig, parseCollectorConfig } from './config.js';
+import {
+  activeAt,
+  checkWindow,
+  parseWeekly,
+  scopeText,
+  type WeeklyRecurrence,
+  type WindowField,
+  weeklyText,
+} from './evaluate/maintenance.js';
 import { parseDuration } from './routes/alerts.js';
 import { createCollectorLogger, startCollector } from './server.js';
 import { openStateStore, type StateStore } from './store/state.js';
@@ -69,6 +81,9 @@ program
     process.stdout.write(`campuswatch collector listening on ${running.url} (API ${running.url}/api/v1)\n`);
     await new Promise<never>(() => undefined);
   });
+
+addAccessCommands(program, withState);
+addGrafanaCommands(program, withState);
 
 const school = program.command('school').description('manage the school registry');
 school
@@ -134,6 +149,7 @@ school
       process.stdout.write(`school ${candidate.id} (${candidate.name}) saved\n`);
     },
   );
+addFleetCommands(program, withState, school, resolveConfig);
 
 program
   .command('enroll-code')
@@ -148,11 +164,16 @@ program
     if (!Number.isFinite(ttl) || ttl <= 0 || ttl > 720)
       throw new UsageError('--ttl-hours must be a number from 0 to 720');
     await withState(opts, async (state) => {
-      if (!(await state.getSchool(opts.school))) {
+      const known = await state.getSchool(opts.school);
+      if (!known) {
         throw new UsageError(
           `unknown school ${JSON.stringify(opts.school)}; add it first with 'campuswatch-collector school add'`,
         );
       }
+      if (known.archivedAt)
+        throw new UsageError(
+          `school ${opts.school} was archived at ${known.archivedAt}: it takes no new agents`,
+        );
       const { code, expiresAt } = await state.createEnrollCode(opts.school, ttl * 3_600_000);
       process.stdout.write(`${code}\n`);
       process.stderr.write(
@@ -177,6 +198,12 @@ program
     await withState(opts, async (state) => {
       const rows = await complianceReport(state, targets, opts.district ? { district: opts.district } : {});
       process.stdout.write(`${renderComplianceReport(rows, opts.format as 'table' | 'json' | 'csv')}\n`);
+      await auditCli(
+        state,
+        'report.export',
+        opts.format,
+        `${rows.length} schools${opts.district ? ` of ${opts.district}` : ''}`,
+      );
     });
   });
 
@@ -273,6 +300,143 @@ silence
       if (!(await state.expireSilence(Number(opts.id), new Date())))
         throw new UsageError(`no active silence ${opts.id}`);
       process.stdout.write(`silence ${opts.id} expired\n`);
+    });
+  });
+
+const maintenance = program
+  .command('maintenance')
+  .description(
+    'planned work: devices in a window count neither for nor against availability, raise no outage alert',
+  );
+/** The flag a checked field of a window comes from. */
+const WINDOW_FLAGS: Record<WindowField, string> = {
+  startsAt: '--from',
+  endsAt: '--to',
+  weekly: '--weekly',
+  reason: '--reason',
+};
+maintenance
+  .command('add')
+  .description('add a maintenance window for a school, a room or a device: once, or weekly')
+  .option('--config <file>', 'collector YAML config (for its data directory)')
+  .option('--data <dir>', 'state directory')
+  .requiredOption('--school <id>', 'school id')
+  .option('--room <room>', 'only this room (all its devices)')
+  .option('--device <device>', 'only this device')
+  .option('--from <iso>', 'start, with its zone, e.g. 2026-11-23T08:00+08:00 (default: now)')
+  .option('--to <iso>', 'end, with its zone (a weekly window without one runs until ended)')
+  .option(
+    '--weekly <when>',
+    'recurring, school-local: "sun 02:00-04:00", "mon-fri 12:00-13:00", "sat 23:00-01:00"',
+  )
+  .requiredOption('--reason <text>', 'why (shown wherever the device is)')
+  .option('--by <name>', 'who', process.env.USER ?? 'cli')
+  .action(
+    async (
+      opts: CommonOpts & {
+        school: string;
+        room?: string;
+        device?: string;
+        from?: string;
+        to?: string;
+        weekly?: string;
+        reason: string;
+        by: string;
+      },
+    ) => {
+      requireData(opts);
+      let weekly: WeeklyRecurrence | undefined;
+      if (opts.weekly !== undefined) {
+        const parsed = parseWeekly(opts.weekly);
+        if ('error' in parsed) throw new UsageError(`--weekly: ${parsed.error}`);
+        weekly = parsed;
+      }
+      for (const flag of ['room', 'device'] as const)
+        if (opts[flag] !== undefined && opts[flag].trim() === '')
+          throw new UsageError(`--${flag}: must not be empty`);
+      const now = new Date();
+      const checked = checkWindow({ startsAt: opts.from, endsAt: opts.to, weekly, reason: opts.reason }, now);
+      if (!checked.ok)
+        throw new UsageError(
+          checked.problems.map((p) => `${WINDOW_FLAGS[p.field]}: ${p.message}`).join('\n'),
+        );
+      await withState(opts, async (state) => {
+        const school = await state.getSchool(opts.school);
+        if (!school)
+          throw new UsageError(
+            `--school: unknown school ${JSON.stringify(opts.school)}; add it first with 'campuswatch-collector school add'`,
+          );
+        const w = await state.addMaintenance({
+          schoolId: school.id,
+          ...(opts.room !== undefined ? { room: opts.room } : {}),
+          ...(opts.device !== undefined ? { device: opts.device } : {}),
+          reason: checked.reason,
+          startsAt: checked.startsAt,
+          endsAt: checked.endsAt,
+          ...(checked.weekly ? { weekly: checked.weekly } : {}),
+          createdBy: opts.by,
+          createdAt: now.toISOString(),
+        });
+        process.stdout.write(
+          `maintenance window ${w.id} for ${scopeText(w)} of ${school.id}: ${
+            w.weekly ? `${weeklyText(w.weekly)} (${school.timezone}) from ${w.startsAt}` : w.startsAt
+          } until ${w.endsAt ?? 'ended'}${activeAt(w, now, school.timezone) ? ' (on now)' : ''}\n`,
+        );
+      });
+    },
+  );
+maintenance
+  .command('list')
+  .description('list maintenance windows that have not ended (running or to come)')
+  .option('--config <file>', 'collector YAML config (for its data directory)')
+  .option('--data <dir>', 'state directory')
+  .option('--school <id>', 'one school')
+  .option('--all', 'also the ones that have ended')
+  .action(async (opts: CommonOpts & { school?: string; all?: boolean }) => {
+    await withState(opts, async (state) => {
+      const now = new Date();
+      const [rows, schools] = await Promise.all([
+        state.maintenanceWindows({
+          ...(opts.school !== undefined ? { schoolId: opts.school } : {}),
+          ...(opts.all ? {} : { endingAfter: now }),
+        }),
+        state.listSchools({ includeArchived: true }),
+      ]);
+      const zone = new Map(schools.map((s) => [s.id, s.timezone]));
+      process.stdout.write(
+        `${
+          rows.length === 0
+            ? 'no maintenance windows'
+            : formatTable(
+                ['id', 'school', 'covers', 'when', 'from', 'until', 'now', 'by', 'reason'],
+                rows.map((w) => [
+                  String(w.id),
+                  w.schoolId,
+                  scopeText(w),
+                  w.weekly ? `weekly ${weeklyText(w.weekly)}` : 'once',
+                  w.startsAt,
+                  w.endsAt ?? '-',
+                  activeAt(w, now, zone.get(w.schoolId) ?? 'Asia/Shanghai') ? 'on' : '',
+                  w.createdBy,
+                  w.reason,
+                ]),
+              )
+        }\n`,
+      );
+    });
+  });
+maintenance
+  .command('end')
+  .description('end a maintenance window now (one to come is called off)')
+  .option('--config <file>', 'collector YAML config (for its data directory)')
+  .option('--data <dir>', 'state directory')
+  .requiredOption('--id <n>', 'window id (maintenance list)')
+  .action(async (opts: CommonOpts & { id: string }) => {
+    if (!/^\d+$/.test(opts.id)) throw new UsageError('--id must be a whole number (see maintenance list)');
+    await withState(opts, async (state) => {
+      if (!(await state.endMaintenance(Number(opts.id), new Date())))
+        throw new UsageError(`--id: no maintenance window ${opts.id} that has not ended`);
+      process.stdout.write(`maintenance window ${opts.id} ended\n`);
     });
   });
 

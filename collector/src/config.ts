@@ -17,6 +17,44 @@ import { type ChannelConfig, checkChannelConfig, checkChannelNames } from './not
 /** influx.batchLingerMs by default (bench/ingest's raw reference coalesces with it too). */
 export const BATCH_LINGER_MS = 50;
 
+/** A read-only InfluxDB user's password: give it as `${env:NAME}` or `${file:/path}`. */
+const ReaderPassword = Type.String({ minLength: 8, maxLength: 200 });
+
+/** A district database's name starts with this (letters, digits, `_`); its hex slug follows. */
+export const DATABASE_PREFIX_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,31}$';
+
+/**
+ * Grafana in the access scopes (deploy/grafana-organisations.md): every point
+ * of a school in district D is written to the main database and also to D's own database
+ * `<databasePrefix><hex of D's UTF-8 name>` (store/district-databases.ts), which the collector creates with
+ * the main database's retention and rollups; `readers` gives each district a read-only user
+ * `<that database>_reader` (READ on its database only) for its Grafana organisation's data source.
+ */
+export const PerDistrictConfig = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false }),
+    databasePrefix: Type.String({ default: 'campuswatch_d_', pattern: DATABASE_PREFIX_PATTERN }),
+    /** By district name as the schools carry it, e.g. `苏州工业园区: { password: ${env:…} }`. */
+    readers: Type.Record(
+      Type.String({ minLength: 1, maxLength: 200 }),
+      Type.Object({ password: ReaderPassword }, { additionalProperties: false }),
+      { default: {} },
+    ),
+    /** The city organisation's read-only user of the main database (optional: it may be made by hand). */
+    cityReader: Type.Optional(
+      Type.Object(
+        {
+          username: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,63}$' }),
+          password: ReaderPassword,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type PerDistrictConfig = Static<typeof PerDistrictConfig>;
+
 export const InfluxConfig = Type.Object(
   {
     url: Type.String({ pattern: '^https?://[^\\s/]+/?$', description: 'http(s)://host:port' }),
@@ -45,6 +83,7 @@ export const InfluxConfig = Type.Object(
     /** Raw points are kept this long; hourly and daily rollups (continuous queries) much longer. */
     rawRetentionDays: Type.Integer({ default: 90, minimum: 1, maximum: 3650 }),
     rollupRetentionDays: Type.Integer({ default: 1096, minimum: 1, maximum: 36500 }),
+    perDistrict: PerDistrictConfig,
   },
   { additionalProperties: false },
 );
@@ -210,6 +249,17 @@ export const CollectorConfig = Type.Object(
       { codeTtlHours: Type.Number({ default: 24, minimum: 0.1, maximum: 720 }) },
       { additionalProperties: false, default: {} },
     ),
+    access: Type.Object(
+      {
+        /** A session ends after this long without a request… */
+        sessionIdleMinutes: Type.Integer({ default: 30, minimum: 1, maximum: 1440 }),
+        /** …and this long after login in any case. */
+        sessionMaxHours: Type.Integer({ default: 12, minimum: 1, maximum: 720 }),
+        /** Failed logins of one account before it is locked (for 1 min, doubling each time, at most a day). */
+        lockAfterFailures: Type.Integer({ default: 5, minimum: 1, maximum: 100 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     compliance: Type.Object(
       {
         /** How often schools whose evidence aged out are evaluated again (their rows turn no_data). */
@@ -288,8 +338,35 @@ const crossCheck: CrossCheck<CollectorConfig> = (c) => {
   if (c.influx && (c.influx.username === undefined) !== (c.influx.password === undefined)) {
     problems.push({ path: 'influx/password', message: 'username and password go together' });
   }
+  problems.push(...checkPerDistrict(c.influx));
   return problems;
 };
+
+/** perDistrict needs an admin to create databases and users; its readers are unused while it is off. */
+function checkPerDistrict(influx: InfluxConfig | undefined): Problem[] {
+  const pd = influx?.perDistrict;
+  if (!influx || !pd) return [];
+  const problems: Problem[] = [];
+  if (pd.enabled && influx.username === undefined) {
+    problems.push({
+      path: 'influx/perDistrict/enabled',
+      message:
+        "needs influx.username and password of an InfluxDB admin (it creates the districts' databases, users and grants; without authentication on InfluxDB a grant limits nothing)",
+    });
+  }
+  if (!pd.enabled) {
+    if (Object.keys(pd.readers).length > 0)
+      problems.push({ path: 'influx/perDistrict/readers', message: 'only used with enabled: true' });
+    if (pd.cityReader)
+      problems.push({ path: 'influx/perDistrict/cityReader', message: 'only used with enabled: true' });
+  }
+  if (pd.cityReader && pd.cityReader.username === influx.username)
+    problems.push({
+      path: 'influx/perDistrict/cityReader/username',
+      message: "must not be the collector's own (admin) user: it is made read-only",
+    });
+  return problems;
+}
 
 export function loadCollectorConfig(file: string): CollectorConfig {
   return loadConfigFile(CollectorConfig, file, crossCheck);

@@ -50,6 +50,8 @@ export class CollectorMetrics {
   readonly ingestsInFlight: Gauge;
   /** influx.outbox: points of answered reports that InfluxDB refused (kept in outbox_refused). */
   readonly outboxRefused: Counter;
+  /** Logins and enrolments refused by back-off before their secret was checked, and the ones checked. */
+  readonly throttle: Counter<'what' | 'decision' | 'by'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -94,6 +96,12 @@ export class CollectorMetrics {
     this.ingestsInFlight = new Gauge({
       name: 'campuswatch_ingests_in_flight',
       help: 'Reports being stored now (validated, written to InfluxDB, evaluated); more than ingest.maxConcurrent are answered 503',
+      registers,
+    });
+    this.throttle = new Counter({
+      name: 'campuswatch_throttle_decisions_total',
+      help: 'Login and enrolment attempts: what (login|enroll), decision (checked|throttled|locked), by (address|account|none)',
+      labelNames: ['what', 'decision', 'by'],
       registers,
     });
     this.outboxRefused = new Counter({

@@ -128,7 +128,7 @@ describe('silences over the admin API', () => {
 
   it('needs the admin token; creates, lists and expires a silence; bad input names the field', async () => {
     const post = (payload: object, token?: string) =>
-      w.app!.inject({
+      w.anonymous({
         method: 'POST',
         url: '/api/v1/silences',
         headers: token ? { authorization: `Bearer ${token}` } : {},

@@ -41,7 +41,7 @@ describe.skipIf(skip !== undefined)(
     });
 
     const post = (payload: string | object, token = tokenA, contentType = 'application/json') =>
-      w.app!.inject({
+      w.anonymous({
         method: 'POST',
         url: '/api/v1/reports',
         headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': contentType },

@@ -17,6 +17,7 @@ import { SqliteStateStore } from '../../collector/src/store/sqlite-state.js';
 import {
   type AgentRecord,
   type AlertRow,
+  ArchivedSchoolError,
   type CompleteIngest,
   type ComplianceRow,
   ENROLL_CODE_ALPHABET,
@@ -323,6 +324,8 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
         lastSeenAt: null,
         clockOffsetMs: null,
         lastReportId: null,
+        name: null,
+        revokedAt: null,
       });
       expect(parseToken(out.token)?.agentId).toBe(out.agent.id);
       expect(await store.getAgent(out.agent.id)).toEqual(out.agent);
@@ -400,6 +403,134 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
       expect(await store.authenticate(`cw1.${agentId}.${secret}x`)).toBeUndefined();
       expect(await store.authenticate('')).toBeUndefined();
       expect(await store.authenticate(`Bearer ${out.token}`)).toBeUndefined();
+    });
+
+    it('revokes an agent: every store on the state answers its token with revokedAt, at once; the first time stays', async () => {
+      const { store, another } = await backend.fresh();
+      const second = await another();
+      await store.upsertSchool(school('sz-01'));
+      const agents = [];
+      for (const host of ['a', 'b']) {
+        const { code } = await store.createEnrollCode('sz-01', 60_000, T0);
+        const out = await store.enroll(code, { hostname: host, version: '0.1.0' }, T0);
+        if ('error' in out) throw new Error(out.error);
+        agents.push(out);
+      }
+      const [a, b] = agents as [(typeof agents)[0], (typeof agents)[0]];
+      expect((await second.authenticate(a.token))?.revokedAt).toBeNull();
+
+      const revoked = await store.revokeAgent(a.agent.id, new Date(T0 + MIN));
+      expect(revoked).toEqual({ ...a.agent, revokedAt: iso(T0 + MIN) });
+      // the other store (another collector) reads it on its next authentication: no cache to wait for
+      expect(await second.authenticate(a.token)).toEqual(revoked);
+      expect((await second.authenticate(b.token))?.revokedAt).toBeNull();
+      // revoked again: the first time stays
+      expect((await second.revokeAgent(a.agent.id, new Date(T0 + 2 * MIN)))?.revokedAt).toBe(iso(T0 + MIN));
+      expect(await store.revokeAgent('ag_nobody', new Date(T0))).toBeUndefined();
+
+      // active agents by default (compliance, alerts, fleet series); the revoked one on request
+      expect((await store.listAgents('sz-01')).map((x) => x.id)).toEqual([b.agent.id]);
+      expect((await store.listAgents()).map((x) => x.id)).toEqual([b.agent.id]);
+      expect((await store.listAgents('sz-01', { includeRevoked: true })).map((x) => x.id).sort()).toEqual(
+        [a.agent.id, b.agent.id].sort(),
+      );
+      expect(await store.getAgent(a.agent.id)).toEqual(revoked);
+      expect(await store.counts()).toEqual({ schools: 1, agents: 1 });
+    });
+
+    it('names an agent (Chinese names round-trip); null removes the name', async () => {
+      const { store, another } = await backend.fresh();
+      const agent = await enrolled(store);
+      expect(await store.renameAgent(agent.id, '东校区机房 "A"')).toEqual({
+        ...agent,
+        name: '东校区机房 "A"',
+      });
+      expect((await (await another()).getAgent(agent.id))?.name).toBe('东校区机房 "A"');
+      expect((await store.listAgents(agent.schoolId))[0]?.name).toBe('东校区机房 "A"');
+      expect(await store.renameAgent(agent.id, null)).toEqual(agent);
+      expect(await store.renameAgent('ag_nobody', 'x')).toBeUndefined();
+    });
+
+    it('keeps the version an agent reports (an upgrade shows); a report without one keeps it', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      expect(agent.version).toBe('0.1.0');
+      await ingest(store, agent, { agentVersion: '0.2.0' });
+      expect((await store.getAgent(agent.id))?.version).toBe('0.2.0');
+      await ingest(store, agent);
+      expect((await store.getAgent(agent.id))?.version).toBe('0.2.0');
+    });
+
+    it('archives a school: it leaves the active schools and rechecks, its agents are revoked, its codes expire, its history stays', async () => {
+      const { store, another } = await backend.fresh();
+      const agent = await enrolled(store, 'sz-01');
+      const other = await enrolled(store, 'sz-02');
+      const { code: unused } = await store.createEnrollCode('sz-01', 3_600_000, T0);
+      const expiring = [{ ...row('uplink', 'met', 950, 900), expiresAt: iso(T0 + MIN) }];
+      await ingest(store, agent, { results: [reach(T0)], compliance: expiring });
+      await ingest(store, other, { results: [reach(T0)], compliance: expiring });
+      expect(await store.schoolsToRecheck(new Date(T0 + 2 * MIN), 10)).toEqual(['sz-01', 'sz-02']);
+
+      const at = new Date(T0 + 5 * MIN);
+      const out = await store.archiveSchool('sz-01', at);
+      expect(out).toEqual({
+        school: { ...school('sz-01'), archivedAt: iso(T0 + 5 * MIN) },
+        revoked: [agent.id],
+      });
+      const second = await another();
+      // out of the active schools (KPIs, alerts, rechecks), still there for its history
+      expect((await second.listSchools()).map((s) => s.id)).toEqual(['sz-02']);
+      expect((await second.listSchools({ includeArchived: true })).map((s) => [s.id, s.archivedAt])).toEqual([
+        ['sz-01', iso(T0 + 5 * MIN)],
+        ['sz-02', undefined],
+      ]);
+      expect(await second.getSchool('sz-01')).toEqual(out!.school);
+      expect(await second.counts()).toEqual({ schools: 1, agents: 1 });
+      expect(await second.schoolsToRecheck(new Date(T0 + 2 * MIN), 10)).toEqual(['sz-02']);
+      expect(sinceless(await second.compliance('sz-01'))).toEqual(sinceless(expiring));
+      expect(await second.latestResults('sz-01')).toEqual([reach(T0)]);
+      expect(await second.ingestOrder(agent.id)).toHaveLength(1);
+      // its agents are revoked, the other school's are not
+      expect((await second.getAgent(agent.id))?.revokedAt).toBe(iso(T0 + 5 * MIN));
+      expect((await second.getAgent(other.id))?.revokedAt).toBeNull();
+      // no new agents: an unused code has expired, a new one is refused
+      expect(await second.enroll(unused, { hostname: 'h', version: 'v' }, T0 + 6 * MIN)).toEqual({
+        error: 'expired',
+      });
+      await expect(second.createEnrollCode('sz-01', 60_000, T0)).rejects.toBeInstanceOf(ArchivedSchoolError);
+      // described again (config, school add, update): it stays archived
+      await second.upsertSchool({
+        ...school('sz-01', '苏州市第一中学（旧址）'),
+        archivedAt: 'ignored',
+      } as School);
+      expect(await store.getSchool('sz-01')).toEqual({
+        ...school('sz-01', '苏州市第一中学（旧址）'),
+        archivedAt: iso(T0 + 5 * MIN),
+      });
+      // archived again: the first time stays, nothing more to revoke
+      expect(await second.archiveSchool('sz-01', new Date(T0 + 9 * MIN))).toEqual({
+        school: { ...school('sz-01', '苏州市第一中学（旧址）'), archivedAt: iso(T0 + 5 * MIN) },
+        revoked: [],
+      });
+      expect(await store.archiveSchool('nope', at)).toBeUndefined();
+    });
+
+    it('an enrolment racing an archive from another store leaves no active agent at the school', async () => {
+      const { store, another } = await backend.fresh();
+      const second = await another();
+      for (let round = 0; round < 5; round++) {
+        await store.upsertSchool(school(`sz-r${round}`));
+        const { code } = await store.createEnrollCode(`sz-r${round}`, 60_000);
+        const [, enrolment] = await Promise.all([
+          store.archiveSchool(`sz-r${round}`, new Date()),
+          second.enroll(code, { hostname: 'h', version: 'v' }),
+        ]);
+        // either the code had expired, or the agent it made is revoked
+        expect(await store.listAgents(`sz-r${round}`)).toEqual([]);
+        if ('agent' in enrolment)
+          expect((await store.authenticate(enrolment.token))?.revokedAt).toEqual(expect.any(String));
+        else expect(enrolment).toEqual({ error: 'expired' });
+      }
     });
 
     it('journals reports: begin twice keeps the first shift; complete applies once', async () => {
@@ -955,6 +1086,68 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
       expect(await store.expireSilence(s1.id, new Date(T0 + 40 * MIN))).toBe(false);
       expect(await store.expireSilence(s2.id + 100, new Date(T0))).toBe(false);
     });
+
+    it('adds, lists (all, one school’s, not ended by a time) and ends maintenance windows', async () => {
+      const { store, another } = await backend.fresh();
+      await store.upsertSchool(school('sz-1'));
+      await store.upsertSchool(school('sz-2'));
+      expect(await store.maintenanceWindows()).toEqual([]);
+      const once = await store.addMaintenance({
+        schoolId: 'sz-1',
+        room: '录播室 1',
+        device: WEIRD,
+        reason: '更换录播主机',
+        startsAt: iso(T0),
+        endsAt: iso(T0 + 60 * MIN),
+        createdBy: '张老师',
+        createdAt: iso(T0 - MIN),
+      });
+      const weekly = await store.addMaintenance({
+        schoolId: 'sz-2',
+        reason: 'weekly reboot',
+        startsAt: iso(T0),
+        endsAt: null,
+        weekly: { days: ['sat', 'sun'], start: '23:00', end: '01:00' },
+        createdBy: 'ops',
+        createdAt: iso(T0),
+      });
+      const later = await store.addMaintenance({
+        schoolId: 'sz-1',
+        reason: '全校停电检修',
+        startsAt: iso(T0 + 120 * MIN),
+        endsAt: iso(T0 + 180 * MIN),
+        createdBy: 'ops',
+        createdAt: iso(T0),
+      });
+      expect(Number.isSafeInteger(once.id)).toBe(true);
+      expect(weekly.id).toBeGreaterThan(once.id);
+      // absent scope and recurrence stay absent (not null); Chinese and odd text round-trip
+      expect(await (await another()).maintenanceWindows()).toStrictEqual([once, weekly, later]);
+      expect(await store.maintenanceWindows({ schoolId: 'sz-1' })).toEqual([once, later]);
+      expect(await store.maintenanceWindows({ endingAfter: new Date(T0 + 60 * MIN) })).toEqual([
+        weekly,
+        later,
+      ]);
+      expect(
+        await store.maintenanceWindows({ schoolId: 'sz-1', endingAfter: new Date(T0 + 59 * MIN) }),
+      ).toEqual([once, later]);
+      // ending a running window: it ends now; one to come is called off (never runs)
+      expect(await store.endMaintenance(once.id, new Date(T0 + 30 * MIN))).toBe(true);
+      expect(await store.endMaintenance(once.id, new Date(T0 + 40 * MIN))).toBe(false);
+      expect(await store.endMaintenance(later.id, new Date(T0 + 40 * MIN))).toBe(true);
+      expect(await store.endMaintenance(weekly.id + 100, new Date(T0))).toBe(false);
+      expect(await store.maintenanceWindows({ schoolId: 'sz-1' })).toEqual([
+        { ...once, endsAt: iso(T0 + 30 * MIN) },
+        { ...later, startsAt: iso(T0 + 40 * MIN), endsAt: iso(T0 + 40 * MIN) },
+      ]);
+      expect(await store.maintenanceWindows({ endingAfter: new Date(T0 + 40 * MIN) })).toEqual([weekly]);
+      expect(await store.endMaintenance(weekly.id, new Date(T0 + 50 * MIN))).toBe(true);
+      expect(await store.maintenanceWindows({ endingAfter: new Date(T0 + 50 * MIN) })).toEqual([]);
+      // a window belongs to a registered school
+      await expect(
+        store.addMaintenance({ ...later, schoolId: 'nope', createdAt: iso(T0) }),
+      ).rejects.toThrow();
+    });
   });
 });
 
@@ -986,6 +1179,40 @@ describe('SqliteStateStore', () => {
         );
         await store.close();
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('migrates a state file without lifecycle columns: schools active, agents unnamed and active', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'campuswatch-state-'));
+    try {
+      const old = new Database(join(dir, 'state.sqlite'));
+      old.exec(`
+        CREATE TABLE schools (id TEXT PRIMARY KEY, json TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE agents (
+          id TEXT PRIMARY KEY, school_id TEXT NOT NULL REFERENCES schools(id), token_hash BLOB NOT NULL,
+          hostname TEXT NOT NULL, version TEXT NOT NULL, enrolled_at TEXT NOT NULL,
+          last_seen_at TEXT, clock_offset_ms REAL, last_report_id TEXT);`);
+      old
+        .prepare('INSERT INTO schools VALUES (?, ?, ?)')
+        .run('sz-01', JSON.stringify(school('sz-01')), iso(T0));
+      old
+        .prepare(
+          'INSERT INTO agents (id, school_id, token_hash, hostname, version, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run('ag_old', 'sz-01', Buffer.alloc(32), '录播 NAS', '0.1.0', iso(T0));
+      old.close();
+      const store = new SqliteStateStore(dir);
+      expect(await store.listSchools()).toEqual([school('sz-01')]);
+      expect(await store.listAgents('sz-01')).toMatchObject([{ id: 'ag_old', name: null, revokedAt: null }]);
+      await store.archiveSchool('sz-01', new Date(T0 + MIN));
+      await store.close();
+      // opened again (the migration is idempotent): what was archived stays
+      const again = new SqliteStateStore(dir);
+      expect(await again.listSchools()).toEqual([]);
+      expect((await again.getAgent('ag_old'))?.revokedAt).toBe(iso(T0 + MIN));
+      await again.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -1112,6 +1339,37 @@ describe.skipIf(pgSkip !== undefined)(pgSkip ?? 'PgStateStore with several colle
       expect(await store.availability('sz-xh-01', '2025-09-02')).toEqual({ up: 0, total: 2 });
       expect(await store.availability('sz-02', '2025-01-01')).toEqual({ up: 1, total: 1 });
     }
+  });
+
+  it('migrates a schema without lifecycle columns: schools active, agents unnamed and active', async () => {
+    const url = await freshDatabase();
+    const old = new Client({ connectionString: url });
+    await old.connect();
+    try {
+      await old.query(`
+        CREATE TABLE schools (id text PRIMARY KEY, json text NOT NULL, created_at text NOT NULL);
+        CREATE TABLE agents (
+          id text PRIMARY KEY, school_id text NOT NULL REFERENCES schools(id), token_hash bytea NOT NULL,
+          hostname text NOT NULL, version text NOT NULL, enrolled_at text NOT NULL,
+          last_seen_at text, clock_offset_ms double precision, last_report_id text)`);
+      await old.query('INSERT INTO schools VALUES ($1, $2, $3)', [
+        'sz-01',
+        JSON.stringify(school('sz-01')),
+        iso(T0),
+      ]);
+      await old.query(
+        'INSERT INTO agents (id, school_id, token_hash, hostname, version, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        ['ag_old', 'sz-01', Buffer.alloc(32), '录播 NAS', '0.1.0', iso(T0)],
+      );
+    } finally {
+      await old.end();
+    }
+    const [a, b] = await Promise.all([openPg(url), openPg(url)]);
+    expect(await a!.listSchools()).toEqual([school('sz-01')]);
+    expect(await b!.listAgents('sz-01')).toMatchObject([{ id: 'ag_old', name: null, revokedAt: null }]);
+    await a!.archiveSchool('sz-01', new Date(T0 + MIN));
+    expect(await b!.listSchools()).toEqual([]);
+    expect((await b!.getAgent('ag_old'))?.revokedAt).toBe(iso(T0 + MIN));
   });
 
   it('creates the schema once when several collectors start at once', async () => {

@@ -16,13 +16,14 @@ import { silentLogger } from '../../agent/src/log.js';
 import { PROBES } from '../../agent/src/probes/registry.js';
 import { runSpeedtest, SpeedtestError } from '../../agent/src/probes/speedtest-client.js';
 import { Spool } from '../../agent/src/spool/spool.js';
+import { hashPassword } from '../../collector/src/access/passwords.js';
 import { parseCollectorConfig } from '../../collector/src/config.js';
 import { type RunningCollector, startCollector } from '../../collector/src/server.js';
 import { ConfigError } from '../../protocol/config-file.js';
 import { type CertPair, issueCert, makeCa, opensslAvailable } from '../helpers/certs.js';
 import { runCli } from '../helpers/cli.js';
 import { makeReport } from '../helpers/reports.js';
-import { sqliteOf, XINGHAI } from '../helpers/world.js';
+import { sqliteOf, WORLD_ADMIN_TOKEN, XINGHAI } from '../helpers/world.js';
 
 // The collector serves HTTPS from its configured certificate and key; agents trust only the CA they are
 // given (collector.caFile / --ca-file) for the API, enrolment, status and the speed-test streams.
@@ -52,6 +53,7 @@ function collectorConfig(name: string, extra: Record<string, unknown> = {}) {
       dataDir: join(dir, name),
       schools: [XINGHAI],
       tls: { certFile: server.certFile, keyFile: server.keyFile },
+      adminToken: WORLD_ADMIN_TOKEN,
       ...extra,
     }),
     `${name}.yaml`,
@@ -146,8 +148,32 @@ describe.skipIf(SKIP !== undefined)('collector over HTTPS (in process)', () => {
     expect(await right.flush()).toEqual({ delivered: 1, rejected: 0 });
     await right.close();
     expect(s.counters()).toMatchObject({ depth: 0, delivered: 1 });
-    const school = await running.app.inject({ method: 'GET', url: `/api/v1/schools/${XINGHAI.id}` });
+    const school = await running.app.inject({
+      method: 'GET',
+      url: `/api/v1/schools/${XINGHAI.id}`,
+      headers: { authorization: `Bearer ${WORLD_ADMIN_TOKEN}` },
+    });
     expect(JSON.stringify(school.json())).toContain(agent.agentId);
+  });
+
+  it('over HTTPS the session cookie is also Secure', async () => {
+    const access = running.app.campuswatch.state.access;
+    await access.addAccount(
+      {
+        name: 'tls-user',
+        role: 'viewer',
+        scope: { level: 'city' },
+        passwordHash: await hashPassword('Secure-Pass-42'),
+      },
+      new Date(),
+    );
+    const login = await running.app.inject({
+      method: 'POST',
+      url: '/api/v1/login',
+      payload: { name: 'tls-user', password: 'Secure-Pass-42' },
+    });
+    expect(login.statusCode, login.body).toBe(200);
+    expect(String(login.headers['set-cookie'])).toMatch(/; HttpOnly; Secure; SameSite=Strict$/);
   });
 
   it('speed test over HTTPS, streams on their own HTTPS listener, trusting only the pinned CA', async () => {

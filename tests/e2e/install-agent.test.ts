@@ -10,7 +10,7 @@ import { parseAgentConfig } from '../../agent/src/config.js';
 import { parseCollectorConfig } from '../../collector/src/config.js';
 import { issueCert, makeCa, opensslAvailable } from '../helpers/certs.js';
 import { type CliResult, runCommand } from '../helpers/cli.js';
-import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
+import { sqliteOf, WORLD_ADMIN_TOKEN, World, XINGHAI } from '../helpers/world.js';
 
 /**
  * deploy/: the agent installer run for real (into a --prefix, without systemd) against a real collector,
@@ -61,7 +61,10 @@ interface SchoolDetail {
 async function enrolledAgents(baseUrl: string, schoolId: string, ca?: string): Promise<string[]> {
   const dispatcher = ca ? new Agent({ connect: { ca } }) : undefined;
   try {
-    const res = await request(`${baseUrl}/api/v1/schools/${schoolId}`, dispatcher ? { dispatcher } : {});
+    const res = await request(`${baseUrl}/api/v1/schools/${schoolId}`, {
+      headers: { authorization: `Bearer ${WORLD_ADMIN_TOKEN}` },
+      ...(dispatcher ? { dispatcher } : {}),
+    });
     expect(res.statusCode).toBe(200);
     return ((await res.body.json()) as SchoolDetail).agents.map((a) => a.id);
   } finally {

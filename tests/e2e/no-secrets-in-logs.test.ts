@@ -34,7 +34,9 @@ const SECRETS = {
   snmpCommunity: `comm-${hex(8)}`,
   snmpAuthKey: `auth-${hex(8)}`,
   snmpPrivKey: `priv-${hex(8)}`,
+  accountPassword: `Pw-${hex(10)}`,
   // filled in as they are issued
+  apiToken: '',
   enrollCode: '',
   agentToken: '',
   echoedCode: 'ECHOE-D0C0D-E1234',
@@ -309,6 +311,74 @@ describe('no secrets in logs', () => {
     });
     expect(wrongAdmin.statusCode).toBe(401);
     await wrongAdmin.body.dump();
+
+    // --- a person's account and a script's token: sign-in, a findings read, a silence, an export, a revoke
+    writeFileSync(join(dir, 'pw'), `${SECRETS.accountPassword}\n`, { mode: 0o600 });
+    const cli = async (name: string, args: string[], stdoutIsLog = true) =>
+      keep(name, await runCli('collector', [...args, '--config', collectorYaml], collectorEnv), {
+        stdoutIsLog,
+      });
+    const added = await cli('collector user add', [
+      'user',
+      'add',
+      '--name',
+      '值班员',
+      '--role',
+      'oncall',
+      '--scope',
+      'city',
+      '--password-file',
+      join(dir, 'pw'),
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+    const tokenRun = await cli(
+      'collector token add',
+      ['token', 'add', '--name', 'script', '--user', '值班员'],
+      false,
+    );
+    SECRETS.apiToken = /^token \(shown once\): (\S+)$/m.exec(tokenRun.stdout)![1]!;
+    const post = (path: string, body: object, headers: Record<string, string> = {}) =>
+      request(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const wrongLogin = await post('/api/v1/login', {
+      name: '值班员',
+      password: `${SECRETS.accountPassword}x`,
+    });
+    expect(wrongLogin.statusCode).toBe(401);
+    await wrongLogin.body.dump();
+    const login = await post('/api/v1/login', { name: '值班员', password: SECRETS.accountPassword });
+    expect(login.statusCode).toBe(200);
+    await login.body.dump();
+    const findings = await request(`${url}/api/v1/findings`, {
+      headers: { authorization: `Bearer ${SECRETS.apiToken}` },
+    });
+    expect(findings.statusCode).toBe(200);
+    await findings.body.dump();
+    const silence = await post(
+      '/api/v1/silences',
+      { school: XINGHAI.id, duration: '1h', reason: '机房维护' },
+      { authorization: `Bearer ${SECRETS.apiToken}` },
+    );
+    expect(silence.statusCode).toBe(201);
+    await silence.body.dump();
+    expect((await cli('collector report (export)', ['report', '--format', 'csv'], false)).code).toBe(0);
+    const tokenId = SECRETS.apiToken.split('.')[1]!;
+    expect((await cli('collector token revoke', ['token', 'revoke', '--id', tokenId])).code).toBe(0);
+    const audit = await cli('collector audit', ['audit']);
+    for (const action of [
+      'login.failed',
+      'login',
+      'findings.read',
+      'silence.add',
+      'report.export',
+      'token.revoke',
+    ])
+      expect(audit.stdout, action).toMatch(new RegExp(`\\s${action.replace('.', '\\.')}\\s`));
+    // who, from where: the script's token and the loopback address
+    expect(audit.stdout).toMatch(/token:script\s+127\.0\.0\.1\s+findings\.read/);
 
     // --- a proxy that echoes the Authorization header and the enrolment code in its errors
     const echoed = keep(

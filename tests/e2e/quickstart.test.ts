@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,10 +34,13 @@ describe('README command 1 (scripts/start.sh)', () => {
     });
     const out: string[] = [];
     let apiUrl: string | undefined;
+    let password: string | undefined;
     for await (const line of createInterface({ input: child.stdout! })) {
       out.push(line);
       const m = /API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/schools/.exec(line);
       if (m) apiUrl = m[1];
+      const p = /sign in:\s+account admin, password (\S+)/.exec(line);
+      if (p) password = p[1];
       if (line.startsWith('(Ctrl-C stops')) break;
     }
     expect(apiUrl, `no API line in the output:\n${out.join('\n')}\n${stderr}`).toBeDefined();
@@ -45,13 +48,25 @@ describe('README command 1 (scripts/start.sh)', () => {
     expect(text).toContain('compliance summary:');
     expect(text).toMatch(/demo-school\s+示范学校/);
     expect(text).toMatch(/recording_room/);
+    // the first administrator's password is printed once, and never written to the logs
+    expect(password, text).toMatch(/^[A-Za-z0-9_-]{20}-cw$/);
     // the agent probed this machine: the recording room (127.0.0.1 + the collector's port) is up
     expect(text).toMatch(/demo-school.*\bmet\b/);
 
     const health = await request(`${apiUrl}/healthz`);
     expect(health.statusCode).toBe(200);
     expect(await health.body.json()).toMatchObject({ status: 'ok', influx: 'not configured' });
-    const school = await request(`${apiUrl}/api/v1/schools/demo-school`);
+    // the API needs a sign-in: anonymous is 401; the printed credentials give a session cookie
+    expect((await request(`${apiUrl}/api/v1/schools/demo-school`)).statusCode).toBe(401);
+    const login = await request(`${apiUrl}/api/v1/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'admin', password }),
+    });
+    expect(login.statusCode).toBe(200);
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    await login.body.dump();
+    const school = await request(`${apiUrl}/api/v1/schools/demo-school`, { headers: { cookie } });
     const body = (await school.body.json()) as { compliance: { target: string; state: string }[] };
     expect(body.compliance.find((c) => c.target === 'recording_room')?.state).toBe('met');
     expect(body.compliance.find((c) => c.target === 'uplink_bandwidth')?.state).toBe('no_data');
@@ -61,5 +76,7 @@ describe('README command 1 (scripts/start.sh)', () => {
     const [code] = (await exited) as [number | null];
     expect(code).toBe(0);
     await expect(request(`${apiUrl}/healthz`)).rejects.toThrow();
+    for (const log of ['collector.log', 'agent.log', 'collector.out'])
+      expect(readFileSync(join(home, log), 'utf8')).not.toContain(password!);
   }, 300_000);
 });

@@ -7,6 +7,7 @@
  * The "agents" are HTTP clients posting valid reports with their own tokens (enrolled through the
  * collectors' enrol API), not agent processes: what is under test is the collectors' sharing.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.js';
 import { type Receiver, receiver } from '../helpers/receiver.js';
 import { telnetReport } from '../helpers/reports.js';
+import { WORLD_ADMIN_TOKEN } from '../helpers/world.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const SETPRIV = '/usr/bin/setpriv';
@@ -73,7 +75,9 @@ class CollectorProc {
 
   /** The value of a gauge in its /metrics, undefined while it has none. */
   async gauge(name: string): Promise<number | undefined> {
-    const text = await (await fetch(`${await this.url}/metrics`)).text();
+    const text = await (
+      await fetch(`${await this.url}/metrics`, { headers: { authorization: `Bearer ${WORLD_ADMIN_TOKEN}` } })
+    ).text();
     const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
     return m ? Number(m[1]) : undefined;
   }
@@ -116,6 +120,7 @@ describe.skipIf(skip !== undefined)(
           file,
           stringify({
             listen: '127.0.0.1:0',
+            adminToken: WORLD_ADMIN_TOKEN,
             dataDir: join(dir, `data-${name}`),
             state: { kind: 'postgres', url: stateUrl, poolMax: 4 },
             influx: { url: influx.url, database: 'campuswatch' },

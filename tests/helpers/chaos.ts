@@ -5,6 +5,7 @@
 // the collector's ingest journal (its de-duplication table) must agree. Used by bench/chaos.ts and
 // tests/e2e/chaos.test.ts. Every process runs in its own process group, is SIGKILLed on failure, and dies
 // with this process (setpriv --pdeathsig).
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import {
   MADE_META_KEY,
 } from './chaos-report.js';
 import { type Influxd, startInfluxd } from './influxd.js';
+import { WORLD_ADMIN_TOKEN } from './world.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const SETPRIV_BIN = '/usr/bin/setpriv';
@@ -352,6 +354,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       collectorConfig,
       JSON.stringify({
         listen: '127.0.0.1:0',
+        adminToken: WORLD_ADMIN_TOKEN,
         dataDir: collectorData,
         influx: {
           url: influx.url,
@@ -597,6 +600,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       const deadline = Date.now() + 120_000;
       for (;;) {
         const text = await fetch(`http://127.0.0.1:${collectorPort}/metrics`, {
+          headers: { authorization: `Bearer ${WORLD_ADMIN_TOKEN}` },
           signal: AbortSignal.timeout(10_000),
         }).then((r) => r.text());
         if (/^campuswatch_outbox_pending\{unit="points"\} 0$/m.test(text)) break;

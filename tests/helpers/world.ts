@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type AgentOptions, CampusAgent } from '../../agent/src/agent.js';
 import { type AgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { enroll } from '../../agent/src/identity.js';
@@ -9,6 +9,9 @@ import { buildApp } from '../../collector/src/app.js';
 import { type CollectorConfig, parseCollectorConfig } from '../../collector/src/config.js';
 import { type SqliteState, SqliteStateStore } from '../../collector/src/store/sqlite-state.js';
 import type { School } from '../../protocol/school.js';
+
+/** The admin token of every test collector (a city administrator): `w.app.inject` sends it by default. */
+export const WORLD_ADMIN_TOKEN = 'test-admin-token-not-a-secret-0123';
 
 export const XINGHAI: School = {
   id: 'sz-xinghai-junior',
@@ -31,6 +34,10 @@ export class World {
   port = 0;
   private agents: CampusAgent[] = [];
   private readonly now: (() => Date) | undefined;
+  /** The collector's `inject` without the admin token the tests send by default. */
+  anonymous: (o: InjectOptions) => Promise<LightMyRequestResponse> = () => {
+    throw new Error('start the collector first');
+  };
 
   constructor(
     opts: {
@@ -52,6 +59,7 @@ export class World {
           ? { influx: { url: opts.influxUrl, database: opts.database ?? 'campuswatch', timeoutMs: 3000 } }
           : {}),
         ingest: { retryAfterS: 1 },
+        adminToken: WORLD_ADMIN_TOKEN,
         ...opts.collector,
       }),
     );
@@ -63,7 +71,17 @@ export class World {
 
   /** Starts the collector; after a stop it comes back on the same port. */
   async startCollector(): Promise<void> {
-    this.app = await buildApp(this.config, this.now ? { now: this.now } : {});
+    const app = await buildApp(this.config, this.now ? { now: this.now } : {});
+    // tests read the API as a city administrator unless they send their own credentials (`anonymous` sends none)
+    const inject = app.inject.bind(app) as (o: InjectOptions) => Promise<LightMyRequestResponse>;
+    this.anonymous = (o) => inject(o);
+    app.inject = ((o: InjectOptions) => {
+      const headers = { ...(o.headers ?? {}) } as Record<string, string>;
+      if (!headers.authorization && !headers.cookie && this.config.adminToken)
+        headers.authorization = `Bearer ${this.config.adminToken}`;
+      return inject({ ...o, headers });
+    }) as unknown as typeof app.inject;
+    this.app = app;
     await this.app.listen({ host: '127.0.0.1', port: this.port });
     const addr = this.app.server.address();
     if (typeof addr === 'object' && addr) this.port = addr.port;

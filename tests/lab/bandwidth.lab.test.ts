@@ -119,7 +119,7 @@ describe.skipIf(skip !== undefined)(
         [
           process.execPath,
           '-e',
-          `fetch(${JSON.stringify(`${url}/api/v1/schools/${SCHOOL.id}`)}).then((r) => r.text()).then((t) => process.stdout.write(t))`,
+          `fetch(${JSON.stringify(`${url}/api/v1/schools/${SCHOOL.id}`)}, { headers: { authorization: 'Bearer lab-admin-token-not-a-secret-0123' } }).then((r) => r.text()).then((t) => process.stdout.write(t))`,
         ],
         { timeoutMs: 30_000 },
       );

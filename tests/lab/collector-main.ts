@@ -2,6 +2,10 @@
 // address, registers one school, enrols one agent into <agentStateDir>, prints one JSON line, then runs
 // until SIGTERM.
 import { saveIdentity } from '../../agent/src/identity.js';
+
+/** The lab collector's admin token (tests read its API with it). */
+const LAB_ADMIN_TOKEN = 'lab-admin-token-not-a-secret-0123';
+
 import { buildApp } from '../../collector/src/app.js';
 import { parseCollectorConfig } from '../../collector/src/config.js';
 import type { SqliteStateStore } from '../../collector/src/store/sqlite-state.js';
@@ -17,6 +21,7 @@ const config = parseCollectorConfig(
     listen: `${host}:0`,
     // a lab address (10.203.x) inside a network namespace: plain HTTP is allowed explicitly
     allowPlainHttp: true,
+    adminToken: LAB_ADMIN_TOKEN,
     dataDir,
     schools: [school],
     ...(targetsFile ? { targetsFile } : {}),

@@ -19,7 +19,13 @@ export async function collectFacts(
   slicer: Slicer = new Slicer(),
 ): Promise<SchoolFacts[]> {
   const { state } = ctx;
-  const [schools, findings] = await Promise.all([state.listSchools(), state.findings()]);
+  const [schools, findings, windows] = await Promise.all([
+    state.listSchools(),
+    state.findings(),
+    // one query for every school's windows that have not ended
+    state.maintenanceWindows({ endingAfter: now }),
+  ]);
+  const windowsOf = groupBy(windows, (w) => w.schoolId);
   // each school's agents are read with the school, in the slices: all 10,000 agents of bench/ingest at
   // once held the event loop 140-180 ms on every pass
   const findingsOf = groupBy(findings, (f) => f.schoolId);
@@ -30,6 +36,7 @@ export async function collectFacts(
       ...(await Promise.all(
         schools.slice(i, i + SCHOOLS_AT_ONCE).map(async (school) => ({
           school,
+          maintenance: windowsOf.get(school.id) ?? [],
           agents: await state.listAgents(school.id),
           findings: (findingsOf.get(school.id) ?? []).map((f) => ({
             ...f,
@@ -40,6 +47,7 @@ export async function collectFacts(
             await state.roomsDown(school.id),
             now,
             targetsFor(ctx.targets, school.district),
+            { windows: windowsOf.get(school.id) ?? [], timeZone: school.timezone },
           ),
         })),
       )),

@@ -21,13 +21,22 @@ export async function gatherEvidence(
   school: School,
   now: Date,
 ): Promise<SchoolEvidence> {
-  const [latest, speedtests, availability, findings, answeredRooms, agents] = await Promise.all([
-    state.latestResults(school.id),
-    state.history(school.id, 'bandwidth'),
-    state.availability(school.id, windowStartDay(now, school, targets)),
-    state.findings(school.id),
-    state.answeredRooms(school.id),
-    state.listAgents(school.id),
-  ]);
-  return { school, latest, speedtests, availability, findings, answeredRooms, agents };
+  const [[latest, maintenance], speedtests, availability, findings, answeredRooms, agents] =
+    await Promise.all([
+      // the maintenance windows the latest results may have been taken in: not ended by the oldest
+      state.latestResults(school.id).then(async (latest) => {
+        const oldest = latest.reduce((m, r) => (r.at < m ? r.at : m), now.toISOString());
+        const windows = await state.maintenanceWindows({
+          schoolId: school.id,
+          endingAfter: new Date(oldest),
+        });
+        return [latest, windows] as const;
+      }),
+      state.history(school.id, 'bandwidth'),
+      state.availability(school.id, windowStartDay(now, school, targets)),
+      state.findings(school.id),
+      state.answeredRooms(school.id),
+      state.listAgents(school.id),
+    ]);
+  return { school, latest, speedtests, availability, findings, answeredRooms, agents, maintenance };
 }

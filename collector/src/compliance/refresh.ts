@@ -3,6 +3,7 @@
  * InfluxDB must see every registered school and the district KPIs, not only the schools that report.
  * Both run on the collector's clock (server.ts) and from tests with a chosen `now`.
  */
+import type { School } from '../../../protocol/school.js';
 import type { CollectorContext } from '../context.js';
 import { evaluateCompliance, noEvidence, TARGET_NAMES, tierOf } from '../evaluate/compliance.js';
 import { aggregateStates, type KpiGroup, statesOf } from '../evaluate/district.js';
@@ -41,18 +42,22 @@ export async function recheckCompliance(ctx: Ctx, now: Date, slicer = new Slicer
       now,
     );
     await ctx.state.replaceCompliance(id, rows, now.toISOString());
-    if (ctx.influx) {
-      const out = new ReportLines(
-        school,
-        tierOf(school, targetsFor(ctx.targets, school.district)),
-        'compliance',
-      );
-      complianceLines(out, rows, now.getTime());
-      lines.push(...out.lines);
-    }
+    if (ctx.influx) lines.push(...schoolComplianceLines(ctx, school, rows, now));
   }
   await write(ctx, lines);
   return due;
+}
+
+/** A school's rows as `compliance` points at `now`, tagged with its tier under its district's targets. */
+function schoolComplianceLines(
+  ctx: Ctx,
+  school: School,
+  rows: readonly ComplianceRow[],
+  now: Date,
+): string[] {
+  const out = new ReportLines(school, tierOf(school, targetsFor(ctx.targets, school.district)), 'compliance');
+  complianceLines(out, rows, now.getTime());
+  return out.lines;
 }
 
 /** `compliance_kpi` points of one level (city, district or group) at `time`. */
@@ -104,15 +109,7 @@ export async function publishCompliance(ctx: Ctx, now: Date) {
       now,
     );
     states.push({ school, states: statesOf(rows) });
-    if (ctx.influx) {
-      const out = new ReportLines(
-        school,
-        tierOf(school, targetsFor(ctx.targets, school.district)),
-        'compliance',
-      );
-      complianceLines(out, rows, now.getTime());
-      lines.push(...out.lines);
-    }
+    if (ctx.influx) lines.push(...schoolComplianceLines(ctx, school, rows, now));
   }
   const kpis = aggregateStates(states, ctx.targets);
   const t = now.getTime();

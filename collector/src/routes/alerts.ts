@@ -1,28 +1,12 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import type { School } from '../../../protocol/school.js';
+import { audit } from '../access/audit.js';
+import { covers, type Scope } from '../access/model.js';
 import type { AlertManager } from '../alerts/manager.js';
 import { ALERT_RULES } from '../alerts/rules.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
-
-/** Admin routes need the admin token (separate from agent tokens); without one configured they are off. */
-export function adminAuth(ctx: CollectorContext) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const expected = ctx.config.adminToken;
-    if (!expected) {
-      await sendError(reply, 403, 'the admin API is disabled: set adminToken in the collector config');
-      return;
-    }
-    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    const given = Buffer.from(m?.[1] ?? '');
-    const want = Buffer.from(expected);
-    if (given.length !== want.length || !timingSafeEqual(given, want)) {
-      await sendError(reply, 401, 'admin token required');
-      return;
-    }
-  };
-}
 
 const DURATION = /^(\d+)(m|h|d)$/;
 
@@ -33,7 +17,20 @@ export function parseDuration(s: string): number | undefined {
   return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
 }
 
-/** GET /api/v1/alerts; silences: GET/POST /api/v1/silences, DELETE /api/v1/silences/:id (expire). */
+/** The schools a principal's scope covers, by id (for filtering lists); archived ones keep their history. */
+async function schoolsInScope(ctx: CollectorContext, scope: Scope): Promise<Map<string, School>> {
+  return new Map(
+    (await ctx.state.listSchools({ includeArchived: true }))
+      .filter((s) => covers(scope, s))
+      .map((s) => [s.id, s]),
+  );
+}
+
+/**
+ * GET /api/v1/alerts (scoped); POST /api/v1/alerts/:fingerprint/ack (on-call: quiets its reminders);
+ * silences: GET/POST /api/v1/silences, DELETE /api/v1/silences/:id (expire). An on-call account acts
+ * within its scope; a silence without a school (all schools) is a city administrator's.
+ */
 export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts: AlertManager): void {
   app.get<{ Querystring: { state?: 'pending' | 'firing' | 'resolved'; school?: string } }>(
     '/api/v1/alerts',
@@ -47,19 +44,71 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
           { additionalProperties: false },
         ),
       },
+      config: { access: 'read' },
     },
-    async (req) => ({
-      alerts: await alerts.alerts({
-        ...(req.query.state ? { state: req.query.state } : {}),
-        ...(req.query.school ? { schoolId: req.query.school } : {}),
-      }),
-    }),
+    async (req) => {
+      const inScope = await schoolsInScope(ctx, req.principal!.scope);
+      return {
+        alerts: (
+          await alerts.alerts({
+            ...(req.query.state ? { state: req.query.state } : {}),
+            ...(req.query.school ? { schoolId: req.query.school } : {}),
+          })
+        ).filter((a) => inScope.has(a.schoolId)),
+      };
+    },
   );
 
-  const admin = adminAuth(ctx);
-  app.get('/api/v1/silences', { onRequest: admin }, async () => ({
-    silences: await alerts.silences(ctx.now()),
-  }));
+  app.post<{ Params: { fingerprint: string }; Body: { reason: string; duration?: string } }>(
+    '/api/v1/alerts/:fingerprint/ack',
+    {
+      schema: {
+        params: Type.Object({ fingerprint: Type.String({ minLength: 1, maxLength: 500 }) }),
+        body: Type.Object(
+          {
+            reason: Type.String({ minLength: 3, maxLength: 500 }),
+            duration: Type.Optional(
+              Type.String({ pattern: '^\\d+(m|h|d)$', description: 'e.g. 4h (default 24h)' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      config: { access: 'oncall' },
+    },
+    async (req, reply) => {
+      const inScope = await schoolsInScope(ctx, req.principal!.scope);
+      const alert = (await alerts.alerts()).find(
+        (a) => a.fingerprint === req.params.fingerprint && a.state !== 'resolved' && inScope.has(a.schoolId),
+      );
+      if (!alert) return sendError(reply, 404, 'no such open alert');
+      const now = ctx.now();
+      const ms = parseDuration(req.body.duration ?? '24h');
+      if (ms === undefined || ms > 7 * 86_400_000) return sendError(reply, 400, 'body/duration: at most 7d');
+      // acknowledged: someone is on it; its reminders stop until then (a silence of this alert alone)
+      const silence = await alerts.addSilence({
+        schoolId: alert.schoolId,
+        rule: null,
+        fingerprint: alert.fingerprint,
+        startsAt: now.toISOString(),
+        endsAt: new Date(now.getTime() + ms).toISOString(),
+        reason: `acknowledged: ${req.body.reason}`,
+        createdBy: req.principal!.name,
+      });
+      await audit(ctx, req, 'alert.ack', alert.fingerprint, req.body.reason);
+      return reply.code(201).send(silence);
+    },
+  );
+
+  app.get('/api/v1/silences', { config: { access: 'read' } }, async (req) => {
+    const scope = req.principal!.scope;
+    const inScope = await schoolsInScope(ctx, scope);
+    return {
+      silences: (await alerts.silences(ctx.now())).filter((s) =>
+        s.schoolId === null ? scope.level === 'city' : inScope.has(s.schoolId),
+      ),
+    };
+  });
   app.post<{
     Body: {
       school?: string;
@@ -72,7 +121,6 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
   }>(
     '/api/v1/silences',
     {
-      onRequest: admin,
       schema: {
         body: Type.Object(
           {
@@ -86,9 +134,11 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
           { additionalProperties: false },
         ),
       },
+      config: { access: 'oncall' },
     },
     async (req, reply) => {
       const b = req.body;
+      const scope = req.principal!.scope;
       if (!b.school && !b.rule && !b.fingerprint)
         return sendError(reply, 400, 'body: give at least one of school, rule, fingerprint');
       if (b.rule !== undefined && !(ALERT_RULES as readonly string[]).includes(b.rule))
@@ -97,8 +147,16 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
           400,
           `body/rule: unknown alert rule ${JSON.stringify(b.rule)}; one of ${ALERT_RULES.join(', ')}`,
         );
-      if (b.school && !(await ctx.state.getSchool(b.school)))
+      const inScope = await schoolsInScope(ctx, scope);
+      if (b.school && !inScope.has(b.school))
         return sendError(reply, 400, `body/school: unknown school ${JSON.stringify(b.school)}`);
+      // below the city, a silence names a school of the scope: it cannot reach other schools' alerts
+      if (!b.school && scope.level !== 'city')
+        return sendError(
+          reply,
+          400,
+          'body/school: required: a silence of your scope names one of its schools',
+        );
       const now = ctx.now();
       const ms = parseDuration(b.duration)!;
       if (ms > 90 * 86_400_000) return sendError(reply, 400, 'body/duration: at most 90d');
@@ -109,15 +167,32 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
         startsAt: now.toISOString(),
         endsAt: new Date(now.getTime() + ms).toISOString(),
         reason: b.reason,
-        createdBy: b.createdBy ?? 'api',
+        createdBy: req.principal!.name,
       });
+      await audit(
+        ctx,
+        req,
+        'silence.add',
+        `${silence.id}`,
+        `${b.school ?? '*'} ${b.rule ?? '*'} for ${b.duration}: ${b.reason}`,
+      );
       return reply.code(201).send(silence);
     },
   );
-  app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', { onRequest: admin }, async (req, reply) => {
-    const id = Number(req.params.id);
-    if (!Number.isInteger(id) || !(await alerts.expireSilence(id, ctx.now())))
-      return sendError(reply, 404, 'no such active silence');
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/silences/:id',
+    { config: { access: 'oncall' } },
+    async (req, reply) => {
+      const id = Number(req.params.id);
+      const scope = req.principal!.scope;
+      const inScope = await schoolsInScope(ctx, scope);
+      const silence = (await alerts.silences(ctx.now())).find((s) => s.id === id);
+      const mine =
+        silence && (silence.schoolId === null ? scope.level === 'city' : inScope.has(silence.schoolId));
+      if (!mine || !(await alerts.expireSilence(id, ctx.now())))
+        return sendError(reply, 404, 'no such active silence');
+      await audit(ctx, req, 'silence.expire', `${id}`);
+      return reply.code(204).send();
+    },
+  );
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { School } from '../../../protocol/school.js';
+import { CITY, covers, type Scope } from '../access/model.js';
 import type { CollectorContext } from '../context.js';
 import { evaluateCompliance, noEvidence, TARGET_NAMES } from '../evaluate/compliance.js';
 import { aggregateStates, statesOf, type TargetStates } from '../evaluate/district.js';
@@ -26,9 +27,11 @@ export async function schoolStates(
   targets: TargetsConfig,
   filter: { district?: string | undefined; group?: string | undefined } = {},
   now: Date = new Date(),
+  scope: Scope = CITY,
 ): Promise<{ school: School; states: TargetStates }[]> {
   const [stored, schools] = await Promise.all([storedStates(state), state.listSchools()]);
   return schools
+    .filter((s) => covers(scope, s))
     .filter((s) => filter.district === undefined || s.district === filter.district)
     .filter((s) => filter.group === undefined || s.group === filter.group)
     .map((school) => ({
@@ -51,8 +54,13 @@ export function complianceRoutes(app: FastifyInstance, ctx: CollectorContext): v
           { additionalProperties: false },
         ),
       },
+      config: { access: 'read' },
     },
     async (req) =>
-      aggregateStates(await schoolStates(ctx.state, ctx.targets, req.query, ctx.now()), ctx.targets),
+      // over the caller's scope: a district account's "overall" is its district
+      aggregateStates(
+        await schoolStates(ctx.state, ctx.targets, req.query, ctx.now(), req.principal!.scope),
+        ctx.targets,
+      ),
   );
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { Backoff, refusedByBackoff } from '../access/throttle.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 
@@ -20,15 +21,25 @@ const MESSAGES = {
 
 /** POST /api/v1/enroll: a one-time code becomes a per-agent token bound to the code's school. */
 export function enrollRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  // a wrong code backs its address off (after 5 free tries: 1 s, doubling to 15 min); the code space is
+  // 32^15, so the guesses a back-off leaves an address are hopeless
+  const byAddress = new Backoff({ baseMs: 1000, maxMs: 15 * 60_000, freeFailures: 5 });
   app.post<{ Body: { code: string; hostname: string; agentVersion: string } }>(
     '/api/v1/enroll',
-    { schema: { body: EnrollBody }, bodyLimit: 16_384 },
+    { schema: { body: EnrollBody }, bodyLimit: 16_384, config: { access: 'public' } },
     async (req, reply) => {
+      const now = ctx.now().getTime();
+      const message = 'too many wrong enrolment codes from this address; wait and retry';
+      if (await refusedByBackoff(byAddress, req.ip, now, reply, ctx.metrics, 'enroll', message)) return reply;
       const result = await ctx.state.enroll(req.body.code, {
         hostname: req.body.hostname,
         version: req.body.agentVersion,
       });
-      if ('error' in result) return sendError(reply, 403, MESSAGES[result.error]);
+      if ('error' in result) {
+        byAddress.failed(req.ip, now);
+        return sendError(reply, 403, MESSAGES[result.error]);
+      }
+      byAddress.succeeded(req.ip);
       req.log.info({ agentId: result.agent.id, schoolId: result.agent.schoolId }, 'agent enrolled');
       return reply
         .code(201)

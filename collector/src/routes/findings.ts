@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { audit } from '../access/audit.js';
+import { covers, scopeText } from '../access/model.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { effectiveState } from '../evaluate/findings.js';
@@ -19,14 +21,23 @@ export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void
           { additionalProperties: false },
         ),
       },
+      config: { access: 'read' },
     },
     async (req, reply) => {
+      const scope = req.principal!.scope;
       const school = req.query.school ? await ctx.state.getSchool(req.query.school) : undefined;
-      if (req.query.school && !school)
+      // a school outside the caller's scope does not exist for it
+      if (req.query.school && (!school || !covers(scope, school)))
         return sendError(reply, 404, `unknown school ${JSON.stringify(req.query.school)}`);
       const now = ctx.now();
-      const schools = new Map((await ctx.state.listSchools()).map((s) => [s.id, s]));
+      // archived schools keep their history
+      const schools = new Map(
+        (await ctx.state.listSchools({ includeArchived: true }))
+          .filter((s) => covers(scope, s))
+          .map((s) => [s.id, s]),
+      );
       const findings = (await ctx.state.findings(req.query.school))
+        .filter((f) => schools.has(f.schoolId))
         .map((f) => {
           const rule = ctx.baseline.rules[f.rule];
           return {
@@ -39,6 +50,13 @@ export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void
         })
         .filter((f) => req.query.severity === undefined || f.severity === req.query.severity)
         .filter((f) => req.query.state === undefined || f.state === req.query.state);
+      await audit(
+        ctx,
+        req,
+        'findings.read',
+        req.query.school ?? scopeText(scope),
+        `${findings.length} findings`,
+      );
       return { findings };
     },
   );

@@ -9,6 +9,7 @@ import { sendError, sendRetryLater } from '../errors.js';
 import { teachingSamples, windowStartDay } from '../evaluate/availability.js';
 import { evaluateCompliance, tierOf } from '../evaluate/compliance.js';
 import { findingKey, nextFindings, supersededClauses } from '../evaluate/findings.js';
+import { inMaintenance } from '../evaluate/maintenance.js';
 import { KeyedRateLimiter } from '../rate-limit.js';
 import {
   InfluxRejectedError,
@@ -122,7 +123,11 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     };
   app.post(
     '/api/v1/reports',
-    { bodyLimit: ctx.config.ingest.bodyLimitBytes, onRequest: [agentAuth(ctx), rateLimit, admit] },
+    {
+      bodyLimit: ctx.config.ingest.bodyLimitBytes,
+      onRequest: [agentAuth(ctx), rateLimit, admit],
+      config: { access: 'agent' },
+    },
     counted(async (req, reply) => {
       const agent = req.agent!;
       const check = checkReport(req.body);
@@ -224,17 +229,21 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         const beginFirst = !previous && Math.abs(offset) > (ctx.config.clock.maxOffsetS * 1000) / 2;
         if (beginFirst) await ctx.state.beginIngest(begin);
         const shiftedResults = report.results.map((r) => shiftedResult(r, shiftMs));
-        const [storedLatest, history, stored, storedFindings, answered, agents] = await Promise.all([
-          ctx.state.latestResults(school.id),
-          ctx.state.history(school.id, 'bandwidth'),
-          ctx.state.availability(school.id, windowStartDay(receivedAt, school, ctx.targets)),
-          ctx.state.findings(school.id),
-          ctx.state.answeredRooms(school.id),
-          ctx.state.listAgents(school.id),
-        ]);
+        const [storedLatest, history, stored, storedFindings, answered, agents, maintenance] =
+          await Promise.all([
+            ctx.state.latestResults(school.id),
+            ctx.state.history(school.id, 'bandwidth'),
+            ctx.state.availability(school.id, windowStartDay(receivedAt, school, ctx.targets)),
+            ctx.state.findings(school.id),
+            ctx.state.answeredRooms(school.id),
+            ctx.state.listAgents(school.id),
+            // every window a result of the report (or a latest result it is judged with) may be in: the
+            // collector keeps no result older than ingest.maxAgeDays
+            ctx.state.maintenanceWindows({ schoolId: school.id, endingAfter: new Date(oldest) }),
+          ]);
         const latest = mergeLatest(storedLatest, shiftedResults);
         const speedtests = [...history, ...shiftedResults.filter((r) => r.probe === 'bandwidth')];
-        const samples = teachingSamples(shiftedResults, school, ctx.targets);
+        const samples = teachingSamples(shiftedResults, school, ctx.targets, maintenance);
         const availability = {
           up: stored.up + samples.availability.filter((s) => s.up).length,
           total: stored.total + samples.availability.length,
@@ -256,6 +265,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
             agents: agents.map((a) =>
               a.id === agent.id ? { ...a, lastSeenAt: receivedAt.toISOString() } : a,
             ),
+            maintenance,
           },
           ctx.targets,
           receivedAt,
@@ -274,6 +284,9 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
             compliance,
             // a finding now citing another clause closes the series of its old one (mlps is a tag)
             findings: [...superseded, ...findings],
+            // device points say whether the device was in a maintenance window (1/0)
+            maintenance: (device, at) =>
+              inMaintenance(maintenance, device, new Date(at), school.timezone) !== undefined,
           });
           const influx = ctx.influx;
           if (ctx.outbox) {
@@ -320,6 +333,8 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           results: report.results,
           shiftMs,
           clockOffsetMs: offset,
+          // the version it runs now (agent list): an upgraded agent is shown as upgraded
+          ...(report.agentVersion ? { agentVersion: report.agentVersion.slice(0, 64) } : {}),
           receivedAt,
           compliance,
           availability: samples.availability,

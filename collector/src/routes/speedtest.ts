@@ -23,28 +23,32 @@ export function speedtestSlotRoutes(
   streamUrl: () => string | undefined,
 ): void {
   const auth = agentAuth(ctx);
-  app.post('/api/v1/speedtest/slots', { onRequest: auth }, async (req, reply) => {
-    const agent = req.agent!;
-    const r = slots.request(agent.id, agent.schoolId);
-    if ('retryAfterS' in r) {
-      return sendRetryLater(reply, 429, r.retryAfterS, `${r.reason}; retry in ${r.retryAfterS} s`);
-    }
-    req.log.info(
-      { slot: r.granted.id, agentId: agent.id, schoolId: agent.schoolId },
-      'speed-test slot granted',
-    );
-    return reply.code(201).send({
-      slotId: r.granted.id,
-      url: streamUrl() ?? null,
-      expiresAt: new Date(r.granted.expiresAt).toISOString(),
-      maxStreamSeconds: ctx.config.speedtest.maxStreamSeconds,
-      sliceMs: slots.sliceMs,
-    });
-  });
+  app.post(
+    '/api/v1/speedtest/slots',
+    { onRequest: auth, config: { access: 'agent' } },
+    async (req, reply) => {
+      const agent = req.agent!;
+      const r = slots.request(agent.id, agent.schoolId);
+      if ('retryAfterS' in r) {
+        return sendRetryLater(reply, 429, r.retryAfterS, `${r.reason}; retry in ${r.retryAfterS} s`);
+      }
+      req.log.info(
+        { slot: r.granted.id, agentId: agent.id, schoolId: agent.schoolId },
+        'speed-test slot granted',
+      );
+      return reply.code(201).send({
+        slotId: r.granted.id,
+        url: streamUrl() ?? null,
+        expiresAt: new Date(r.granted.expiresAt).toISOString(),
+        maxStreamSeconds: ctx.config.speedtest.maxStreamSeconds,
+        sliceMs: slots.sliceMs,
+      });
+    },
+  );
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/speedtest/slots/:id',
-    { onRequest: auth },
+    { onRequest: auth, config: { access: 'agent' } },
     async (req, reply) => {
       const slot = slots.get(req.params.id, req.agent!.id);
       if (!slot) return sendError(reply, 404, 'no such slot for this agent (expired or released)');
@@ -60,7 +64,7 @@ export function speedtestSlotRoutes(
 
   app.delete<{ Params: { id: string } }>(
     '/api/v1/speedtest/slots/:id',
-    { onRequest: auth },
+    { onRequest: auth, config: { access: 'agent' } },
     async (req, reply) => {
       if (!slots.release(req.params.id, req.agent!.id))
         return sendError(reply, 404, 'no such slot for this agent');
@@ -68,7 +72,7 @@ export function speedtestSlotRoutes(
     },
   );
 
-  app.get('/api/v1/speedtest/stats', async () => slots.stats());
+  app.get('/api/v1/speedtest/stats', { config: { access: 'read' } }, async () => slots.stats());
 }
 
 /** The byte streams: on the API app, or on a listener of their own (`speedtest.listen`). */
@@ -82,7 +86,7 @@ export function speedtestStreamRoutes(
 
   app.get<{ Querystring: { slot: string } }>(
     '/api/v1/speedtest/ping',
-    { onRequest: auth, schema: { querystring: SlotQuery } },
+    { onRequest: auth, schema: { querystring: SlotQuery }, config: { access: 'agent' } },
     async (req, reply) => {
       if (!slots.get(req.query.slot, req.agent!.id)) return sendError(reply, 403, 'no live speed-test slot');
       return reply.code(204).send();
@@ -91,7 +95,7 @@ export function speedtestStreamRoutes(
 
   app.get<{ Querystring: { slot: string; seconds?: number } }>(
     '/api/v1/speedtest/download',
-    { onRequest: auth, schema: { querystring: SlotQuery } },
+    { onRequest: auth, schema: { querystring: SlotQuery }, config: { access: 'agent' } },
     async (req, reply) => {
       const slot = slots.get(req.query.slot, req.agent!.id);
       if (!slot) return sendError(reply, 403, 'no live speed-test slot');
@@ -128,6 +132,6 @@ export function speedtestStreamRoutes(
       `the upload stream needs "Upgrade: ${UPLOAD_PROTOCOL}"; a reverse proxy in front of the speed-test service must pass Upgrade requests (or set speedtest.listen)`,
     );
   };
-  app.get(UPLOAD_PATH, upgradeRequired);
-  app.post(UPLOAD_PATH, upgradeRequired);
+  app.get(UPLOAD_PATH, { onRequest: auth, config: { access: 'agent' } }, upgradeRequired);
+  app.post(UPLOAD_PATH, { onRequest: auth, config: { access: 'agent' } }, upgradeRequired);
 }

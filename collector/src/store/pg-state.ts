@@ -10,30 +10,38 @@
  * a day's digest is claimed once (one upsert). One collector at a time is the alert leader: it holds a
  * session advisory lock on a connection of its own (`alertLeadership`).
  */
+
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Client, DatabaseError, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import type { Logger } from 'pino';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
 import type { FindingRecord } from '../evaluate/findings.js';
+import { ACCESS_SCHEMA, PgAccess } from './pg-access.js';
 import {
   type AgentRecord,
   type AlertRow,
+  ArchivedSchoolError,
   type BeginIngest,
   type CompleteIngest,
   type ComplianceRow,
   type DesiredAlert,
+  describedSchool,
   ENROLL_CODE_ALPHABET,
   HISTORY_DEPTH,
   HISTORY_PROBES,
   type IngestRecord,
+  type MaintenanceWindow,
+  maintenanceOfRow,
   oldPrefixEnd,
   parseToken,
   type RoomDown,
   resultKey,
+  type SchoolRecord,
   type Silence,
   type StateStore,
   samplesPerDay,
+  schoolOfRow,
   sha256,
   shiftedResult,
   UnknownSchoolError,
@@ -53,15 +61,19 @@ const LEADER_QUERY_TIMEOUT_MS = 10_000;
 const T = 'text COLLATE "C"';
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS schools (
-    id ${T} PRIMARY KEY, json ${T} NOT NULL, created_at ${T} NOT NULL
+    id ${T} PRIMARY KEY, json ${T} NOT NULL, created_at ${T} NOT NULL, archived_at ${T}
   );
   CREATE TABLE IF NOT EXISTS agents (
     id ${T} PRIMARY KEY,
     school_id ${T} NOT NULL REFERENCES schools(id),
     token_hash bytea NOT NULL,
     hostname ${T} NOT NULL, version ${T} NOT NULL, enrolled_at ${T} NOT NULL,
-    last_seen_at ${T}, clock_offset_ms double precision, last_report_id ${T}
+    last_seen_at ${T}, clock_offset_ms double precision, last_report_id ${T}, name ${T}, revoked_at ${T}
   );
+  -- a schema of an earlier version had no lifecycle (archived schools, named and revoked agents)
+  ALTER TABLE schools ADD COLUMN IF NOT EXISTS archived_at ${T};
+  ALTER TABLE agents ADD COLUMN IF NOT EXISTS name ${T};
+  ALTER TABLE agents ADD COLUMN IF NOT EXISTS revoked_at ${T};
   CREATE INDEX IF NOT EXISTS agents_school ON agents(school_id);
   CREATE TABLE IF NOT EXISTS enroll_codes (
     code_hash bytea PRIMARY KEY,
@@ -120,6 +132,12 @@ const SCHEMA = `
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, school_id ${T}, rule ${T}, fingerprint ${T},
     starts_at ${T} NOT NULL, ends_at ${T} NOT NULL, reason ${T} NOT NULL, created_by ${T} NOT NULL
   );
+  CREATE TABLE IF NOT EXISTS maintenance_windows (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, school_id ${T} NOT NULL REFERENCES schools(id),
+    room ${T}, device ${T}, reason ${T} NOT NULL, starts_at ${T} NOT NULL, ends_at ${T}, weekly ${T},
+    created_by ${T} NOT NULL, created_at ${T} NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS maintenance_windows_school ON maintenance_windows(school_id);
   -- a schema of an earlier version: availability was kept per device and day (see sqlite-state.ts)
   DO $$ BEGIN
     IF to_regclass('availability') IS NOT NULL THEN
@@ -133,7 +151,10 @@ const SCHEMA = `
 `;
 
 const AGENT_COLUMNS = `id, school_id AS "schoolId", hostname, version, enrolled_at AS "enrolledAt",
-  last_seen_at AS "lastSeenAt", clock_offset_ms AS "clockOffsetMs", last_report_id AS "lastReportId"`;
+  last_seen_at AS "lastSeenAt", clock_offset_ms AS "clockOffsetMs", last_report_id AS "lastReportId", name,
+  revoked_at AS "revokedAt"`;
+
+type SchoolRow = Parameters<typeof schoolOfRow>[0];
 
 interface JsonRow {
   json: string;
@@ -210,10 +231,14 @@ export class PgStateStore implements StateStore {
   /** Calls of alertLeadership run one after another (one connection, one answer at a time). */
   private leadership: Promise<boolean> = Promise.resolve(false);
 
+  readonly access: PgAccess;
+
   private constructor(
     private readonly pool: Pool,
     private readonly options: PgStateStoreOptions,
-  ) {}
+  ) {
+    this.access = new PgAccess(pool);
+  }
 
   /** Connects and creates the schema (serialised by an advisory lock: collectors may start together). */
   static async open(options: PgStateStoreOptions): Promise<PgStateStore> {
@@ -231,6 +256,7 @@ export class PgStateStore implements StateStore {
       await store.tx(async (c) => {
         await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
         await c.query(SCHEMA);
+        await c.query(ACCESS_SCHEMA);
       });
     } catch (err) {
       await pool.end().catch(() => undefined);
@@ -293,18 +319,49 @@ export class PgStateStore implements StateStore {
     await this.pool.query(
       `INSERT INTO schools (id, json, created_at) VALUES ($1, $2, $3)
        ON CONFLICT (id) DO UPDATE SET json = excluded.json`,
-      [school.id, JSON.stringify(school), new Date().toISOString()],
+      [school.id, JSON.stringify(describedSchool(school)), new Date().toISOString()],
     );
   }
 
-  async getSchool(id: string): Promise<School | undefined> {
-    const row = await this.one<JsonRow>(this.pool, 'SELECT json FROM schools WHERE id = $1', [id]);
-    return row ? (JSON.parse(row.json) as School) : undefined;
+  async getSchool(id: string): Promise<SchoolRecord | undefined> {
+    const row = await this.one<SchoolRow>(this.pool, 'SELECT json, archived_at FROM schools WHERE id = $1', [
+      id,
+    ]);
+    return row ? schoolOfRow(row) : undefined;
   }
 
-  async listSchools(): Promise<School[]> {
-    const { rows } = await this.pool.query<JsonRow>('SELECT json FROM schools ORDER BY id');
-    return rows.map((r) => JSON.parse(r.json) as School);
+  async listSchools(filter: { includeArchived?: boolean } = {}): Promise<SchoolRecord[]> {
+    const { rows } = await this.pool.query<SchoolRow>(
+      `SELECT json, archived_at FROM schools ${filter.includeArchived ? '' : 'WHERE archived_at IS NULL'} ORDER BY id`,
+    );
+    return rows.map(schoolOfRow);
+  }
+
+  async archiveSchool(
+    id: string,
+    at: Date,
+  ): Promise<{ school: SchoolRecord; revoked: string[] } | undefined> {
+    const t = at.toISOString();
+    return this.tx(async (c) => {
+      // (a non-key update: an enrolment's foreign-key check of the school row does not wait for it)
+      const school = await this.one<SchoolRow>(
+        c,
+        'UPDATE schools SET archived_at = coalesce(archived_at, $1) WHERE id = $2 RETURNING json, archived_at',
+        [t, id],
+      );
+      if (!school) return undefined;
+      // a code being spent now holds its row: this waits for that enrolment, whose agent the next
+      // statement (a snapshot taken after it) then revokes; a code spent later finds it expired
+      await c.query(
+        'UPDATE enroll_codes SET expires_at = least(expires_at, $1) WHERE school_id = $2 AND used_at IS NULL',
+        [at.getTime() - 1, id],
+      );
+      const { rows } = await c.query<{ id: string }>(
+        'UPDATE agents SET revoked_at = $1 WHERE school_id = $2 AND revoked_at IS NULL RETURNING id',
+        [t, id],
+      );
+      return { school: schoolOfRow(school), revoked: rows.map((r) => r.id).sort() };
+    });
   }
 
   // ---- enrolment and agents ------------------------------------------------------------------
@@ -313,7 +370,9 @@ export class PgStateStore implements StateStore {
     ttlMs: number,
     now = Date.now(),
   ): Promise<{ code: string; expiresAt: Date }> {
-    if (!(await this.getSchool(schoolId))) throw new UnknownSchoolError(schoolId);
+    const school = await this.getSchool(schoolId);
+    if (!school) throw new UnknownSchoolError(schoolId);
+    if (school.archivedAt) throw new ArchivedSchoolError(schoolId, school.archivedAt);
     const bytes = randomBytes(15);
     let code = '';
     for (let i = 0; i < 15; i++) {
@@ -390,20 +449,39 @@ export class PgStateStore implements StateStore {
     return this.one<AgentRecord>(this.pool, `SELECT ${AGENT_COLUMNS} FROM agents WHERE id = $1`, [id]);
   }
 
-  async listAgents(schoolId?: string): Promise<AgentRecord[]> {
-    const { rows } =
-      schoolId === undefined
-        ? await this.pool.query<AgentRecord>(`SELECT ${AGENT_COLUMNS} FROM agents ORDER BY id`)
-        : await this.pool.query<AgentRecord>(
-            `SELECT ${AGENT_COLUMNS} FROM agents WHERE school_id = $1 ORDER BY id`,
-            [schoolId],
-          );
+  async listAgents(schoolId?: string, filter: { includeRevoked?: boolean } = {}): Promise<AgentRecord[]> {
+    const where = [
+      ...(schoolId !== undefined ? ['school_id = $1'] : []),
+      ...(filter.includeRevoked ? [] : ['revoked_at IS NULL']),
+    ];
+    const { rows } = await this.pool.query<AgentRecord>(
+      `SELECT ${AGENT_COLUMNS} FROM agents ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`,
+      schoolId !== undefined ? [schoolId] : [],
+    );
     return rows;
+  }
+
+  async revokeAgent(id: string, at: Date): Promise<AgentRecord | undefined> {
+    // one statement: the agent as it is after it (revoked now, or earlier)
+    return this.one<AgentRecord>(
+      this.pool,
+      `UPDATE agents SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2 RETURNING ${AGENT_COLUMNS}`,
+      [at.toISOString(), id],
+    );
+  }
+
+  async renameAgent(id: string, name: string | null): Promise<AgentRecord | undefined> {
+    return this.one<AgentRecord>(
+      this.pool,
+      `UPDATE agents SET name = $1 WHERE id = $2 RETURNING ${AGENT_COLUMNS}`,
+      [name === null ? null : noNul(name), id],
+    );
   }
 
   async counts(): Promise<{ schools: number; agents: number }> {
     const { rows } = await this.pool.query<{ schools: string; agents: string }>(
-      'SELECT (SELECT count(*) FROM schools) AS schools, (SELECT count(*) FROM agents) AS agents',
+      `SELECT (SELECT count(*) FROM schools WHERE archived_at IS NULL) AS schools,
+              (SELECT count(*) FROM agents WHERE revoked_at IS NULL) AS agents`,
     );
     return { schools: Number(rows[0]?.schools ?? 0), agents: Number(rows[0]?.agents ?? 0) };
   }
@@ -452,8 +530,15 @@ export class PgStateStore implements StateStore {
       );
       if (marked.rowCount !== 1) return false;
       await c.query(
-        'UPDATE agents SET last_seen_at = $1, clock_offset_ms = $2, last_report_id = $3 WHERE id = $4',
-        [at, args.clockOffsetMs, args.reportId, args.agent.id],
+        `UPDATE agents SET last_seen_at = $1, clock_offset_ms = $2, last_report_id = $3,
+           version = coalesce($4, version) WHERE id = $5`,
+        [
+          at,
+          args.clockOffsetMs,
+          args.reportId,
+          args.agentVersion === undefined ? null : noNul(args.agentVersion),
+          args.agent.id,
+        ],
       );
       if (latestKeys.length > 0) {
         await c.query(
@@ -611,7 +696,9 @@ export class PgStateStore implements StateStore {
 
   async schoolsToRecheck(now: Date, limit: number): Promise<string[]> {
     const { rows } = await this.pool.query<{ id: string }>(
-      'SELECT DISTINCT school_id AS id FROM compliance WHERE expires_at <= $1 ORDER BY school_id LIMIT $2',
+      `SELECT DISTINCT school_id AS id FROM compliance
+       WHERE expires_at <= $1 AND school_id NOT IN (SELECT id FROM schools WHERE archived_at IS NOT NULL)
+       ORDER BY school_id LIMIT $2`,
       [now.toISOString(), limit],
     );
     return rows.map((r) => r.id);
@@ -791,6 +878,67 @@ export class PgStateStore implements StateStore {
     if (!Number.isSafeInteger(id)) return false;
     const { rowCount } = await this.pool.query(
       'UPDATE silences SET ends_at = $1 WHERE id = $2 AND ends_at > $1',
+      [now.toISOString(), id],
+    );
+    return rowCount === 1;
+  }
+
+  // ---- maintenance windows -------------------------------------------------------------------
+  async addMaintenance(w: Omit<MaintenanceWindow, 'id'>): Promise<MaintenanceWindow> {
+    const row = await this.one<{ id: string }>(
+      this.pool,
+      `INSERT INTO maintenance_windows
+         (school_id, room, device, reason, starts_at, ends_at, weekly, created_by, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+      [
+        w.schoolId,
+        w.room === undefined ? null : noNul(w.room),
+        w.device === undefined ? null : noNul(w.device),
+        noNul(w.reason),
+        w.startsAt,
+        w.endsAt,
+        w.weekly ? JSON.stringify(w.weekly) : null,
+        noNul(w.createdBy),
+        w.createdAt,
+      ],
+    );
+    // as stored: text that PostgreSQL cannot hold (U+0000) comes back as it was kept
+    return {
+      ...w,
+      ...(w.room !== undefined ? { room: noNul(w.room) } : {}),
+      ...(w.device !== undefined ? { device: noNul(w.device) } : {}),
+      reason: noNul(w.reason),
+      createdBy: noNul(w.createdBy),
+      id: Number(row!.id),
+    };
+  }
+
+  async maintenanceWindows(
+    filter: { schoolId?: string; endingAfter?: Date } = {},
+  ): Promise<MaintenanceWindow[]> {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.schoolId !== undefined) {
+      args.push(filter.schoolId);
+      where.push(`school_id = $${args.length}`);
+    }
+    if (filter.endingAfter !== undefined) {
+      args.push(filter.endingAfter.toISOString());
+      where.push(`(ends_at IS NULL OR ends_at > $${args.length})`);
+    }
+    const { rows } = await this.pool.query<Parameters<typeof maintenanceOfRow>[0]>(
+      `SELECT id, school_id, room, device, reason, starts_at, ends_at, weekly, created_by, created_at
+       FROM maintenance_windows ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`,
+      args,
+    );
+    return rows.map(maintenanceOfRow);
+  }
+
+  async endMaintenance(id: number, now: Date): Promise<boolean> {
+    if (!Number.isSafeInteger(id)) return false;
+    const { rowCount } = await this.pool.query(
+      `UPDATE maintenance_windows SET ends_at = $1, starts_at = least(starts_at, $1)
+       WHERE id = $2 AND (ends_at IS NULL OR ends_at > $1)`,
       [now.toISOString(), id],
     );
     return rowCount === 1;

@@ -6,23 +6,30 @@ import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
 import type { FindingRecord } from '../evaluate/findings.js';
 import { LatestCache } from './latest-cache.js';
+import { SqliteAccess } from './sqlite-access.js';
 import {
   type AgentRecord,
   type AlertRow,
+  ArchivedSchoolError,
   type BeginIngest,
   type CompleteIngest,
   type ComplianceRow,
+  describedSchool,
   ENROLL_CODE_ALPHABET,
   HISTORY_DEPTH,
   HISTORY_PROBES,
   type IngestRecord,
+  type MaintenanceWindow,
+  maintenanceOfRow,
   oldPrefixEnd,
   parseToken,
   type RoomDown,
   resultKey,
+  type SchoolRecord,
   type Silence,
   type StateStore,
   samplesPerDay,
+  schoolOfRow,
   sha256,
   shiftedResult,
   UnknownSchoolError,
@@ -78,14 +85,14 @@ export class SqliteState {
     this.db.pragma('foreign_keys = ON');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS schools (
-        id TEXT PRIMARY KEY, json TEXT NOT NULL, created_at TEXT NOT NULL
+        id TEXT PRIMARY KEY, json TEXT NOT NULL, created_at TEXT NOT NULL, archived_at TEXT
       );
       CREATE TABLE IF NOT EXISTS agents (
         id TEXT PRIMARY KEY,
         school_id TEXT NOT NULL REFERENCES schools(id),
         token_hash BLOB NOT NULL,
         hostname TEXT NOT NULL, version TEXT NOT NULL, enrolled_at TEXT NOT NULL,
-        last_seen_at TEXT, clock_offset_ms REAL, last_report_id TEXT
+        last_seen_at TEXT, clock_offset_ms REAL, last_report_id TEXT, name TEXT, revoked_at TEXT
       );
       -- the alert pass looks up each school's agents: without it every lookup scans all agents
       CREATE INDEX IF NOT EXISTS agents_school ON agents(school_id);
@@ -140,6 +147,14 @@ export class SqliteState {
         id INTEGER PRIMARY KEY AUTOINCREMENT, school_id TEXT, rule TEXT, fingerprint TEXT,
         starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL
       );
+      -- planned work (evaluate/maintenance.ts): room and device NULL = the whole school; ends_at NULL = a
+      -- weekly window without an end; weekly = its recurrence as JSON (NULL: once)
+      CREATE TABLE IF NOT EXISTS maintenance_windows (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, school_id TEXT NOT NULL REFERENCES schools(id),
+        room TEXT, device TEXT, reason TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT, weekly TEXT,
+        created_by TEXT NOT NULL, created_at TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS maintenance_windows_school ON maintenance_windows(school_id);
     `);
     this.migrate();
   }
@@ -163,6 +178,18 @@ export class SqliteState {
       })();
     }
     this.db.exec('CREATE INDEX IF NOT EXISTS compliance_expires ON compliance(expires_at)');
+    // lifecycle (issue 24): archived schools, named and revoked agents
+    const columnsOf = (table: string) =>
+      new Set(
+        (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name),
+      );
+    const schoolColumns = columnsOf('schools');
+    const agentColumns = columnsOf('agents');
+    this.db.transaction(() => {
+      if (!schoolColumns.has('archived_at')) this.db.exec('ALTER TABLE schools ADD COLUMN archived_at TEXT');
+      if (!agentColumns.has('name')) this.db.exec('ALTER TABLE agents ADD COLUMN name TEXT');
+      if (!agentColumns.has('revoked_at')) this.db.exec('ALTER TABLE agents ADD COLUMN revoked_at TEXT');
+    })();
     if (has('availability')) {
       this.db.transaction(() => {
         this.db.exec(`
@@ -182,25 +209,49 @@ export class SqliteState {
       this.q(
         `INSERT INTO schools (id, json, created_at) VALUES (?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET json = excluded.json`,
-      ).run(school.id, JSON.stringify(school), new Date().toISOString()),
+      ).run(school.id, JSON.stringify(describedSchool(school)), new Date().toISOString()),
     );
   }
 
-  getSchool(id: string): School | undefined {
-    const row = this.q('SELECT json FROM schools WHERE id = ?').get(id) as { json: string } | undefined;
-    return row ? (JSON.parse(row.json) as School) : undefined;
+  getSchool(id: string): SchoolRecord | undefined {
+    const row = this.q('SELECT json, archived_at FROM schools WHERE id = ?').get(id) as SchoolRow | undefined;
+    return row ? schoolOfRow(row) : undefined;
   }
 
-  listSchools(): School[] {
-    return (this.q('SELECT json FROM schools ORDER BY id').all() as { json: string }[]).map(
-      (r) => JSON.parse(r.json) as School,
-    );
+  listSchools(filter: { includeArchived?: boolean } = {}): SchoolRecord[] {
+    return (
+      this.q(
+        `SELECT json, archived_at FROM schools ${filter.includeArchived ? '' : 'WHERE archived_at IS NULL'} ORDER BY id`,
+      ).all() as SchoolRow[]
+    ).map(schoolOfRow);
+  }
+
+  /** See StateStore.archiveSchool. */
+  archiveSchool(id: string, at: Date): { school: SchoolRecord; revoked: string[] } | undefined {
+    const t = at.toISOString();
+    return this.durably(() => {
+      if (!this.getSchool(id)) return undefined;
+      this.q('UPDATE schools SET archived_at = ? WHERE id = ? AND archived_at IS NULL').run(t, id);
+      this.q(
+        'UPDATE enroll_codes SET expires_at = min(expires_at, ?) WHERE school_id = ? AND used_at IS NULL',
+      ).run(at.getTime() - 1, id);
+      const revoked = (
+        this.q(
+          'UPDATE agents SET revoked_at = ? WHERE school_id = ? AND revoked_at IS NULL RETURNING id',
+        ).all(t, id) as { id: string }[]
+      )
+        .map((r) => r.id)
+        .sort();
+      return { school: this.getSchool(id)!, revoked };
+    });
   }
 
   // ---- enrolment -----------------------------------------------------------------------------
   /** A one-time code, shown once; only its hash is kept. */
   createEnrollCode(schoolId: string, ttlMs: number, now = Date.now()): { code: string; expiresAt: Date } {
-    if (!this.getSchool(schoolId)) throw new UnknownSchoolError(schoolId);
+    const school = this.getSchool(schoolId);
+    if (!school) throw new UnknownSchoolError(schoolId);
+    if (school.archivedAt) throw new ArchivedSchoolError(schoolId, school.archivedAt);
     const alphabet = ENROLL_CODE_ALPHABET;
     const bytes = randomBytes(15);
     let code = '';
@@ -263,25 +314,37 @@ export class SqliteState {
   }
 
   getAgent(id: string): AgentRecord | undefined {
-    return this.q(
-      `SELECT id, school_id AS schoolId, hostname, version, enrolled_at AS enrolledAt, last_seen_at AS lastSeenAt,
-                clock_offset_ms AS clockOffsetMs, last_report_id AS lastReportId FROM agents WHERE id = ?`,
-    ).get(id) as AgentRecord | undefined;
+    return this.q(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`).get(id) as AgentRecord | undefined;
   }
 
-  listAgents(schoolId?: string): AgentRecord[] {
-    const sql = `SELECT id, school_id AS schoolId, hostname, version, enrolled_at AS enrolledAt, last_seen_at AS lastSeenAt,
-                 clock_offset_ms AS clockOffsetMs, last_report_id AS lastReportId FROM agents`;
-    return (
-      schoolId
-        ? this.q(`${sql} WHERE school_id = ? ORDER BY id`).all(schoolId)
-        : this.q(`${sql} ORDER BY id`).all()
-    ) as AgentRecord[];
+  listAgents(schoolId?: string, filter: { includeRevoked?: boolean } = {}): AgentRecord[] {
+    const where = [
+      ...(schoolId !== undefined ? ['school_id = ?'] : []),
+      ...(filter.includeRevoked ? [] : ['revoked_at IS NULL']),
+    ];
+    const sql = `SELECT ${AGENT_COLUMNS} FROM agents ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
+    return (schoolId !== undefined ? this.q(sql).all(schoolId) : this.q(sql).all()) as AgentRecord[];
+  }
+
+  revokeAgent(id: string, at: Date): AgentRecord | undefined {
+    this.durably(() =>
+      this.q('UPDATE agents SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(
+        at.toISOString(),
+        id,
+      ),
+    );
+    return this.getAgent(id);
+  }
+
+  renameAgent(id: string, name: string | null): AgentRecord | undefined {
+    this.durably(() => this.q('UPDATE agents SET name = ? WHERE id = ?').run(name, id));
+    return this.getAgent(id);
   }
 
   counts(): { schools: number; agents: number } {
     return this.q(
-      'SELECT (SELECT count(*) FROM schools) AS schools, (SELECT count(*) FROM agents) AS agents',
+      `SELECT (SELECT count(*) FROM schools WHERE archived_at IS NULL) AS schools,
+              (SELECT count(*) FROM agents WHERE revoked_at IS NULL) AS agents`,
     ).get() as { schools: number; agents: number };
   }
 
@@ -314,12 +377,10 @@ export class SqliteState {
         `UPDATE ingests SET state = 'done', received_at = ? WHERE report_id = ? AND state = 'writing'`,
       ).run(at, args.reportId);
       if (marked.changes === 0) return false;
-      this.q('UPDATE agents SET last_seen_at = ?, clock_offset_ms = ?, last_report_id = ? WHERE id = ?').run(
-        at,
-        args.clockOffsetMs,
-        args.reportId,
-        args.agent.id,
-      );
+      this.q(
+        `UPDATE agents SET last_seen_at = ?, clock_offset_ms = ?, last_report_id = ?, version = coalesce(?, version)
+         WHERE id = ?`,
+      ).run(at, args.clockOffsetMs, args.reportId, args.agentVersion ?? null, args.agent.id);
       const keep = this.q('INSERT OR REPLACE INTO history (school_id, key, at, json) VALUES (?, ?, ?, ?)');
       const trim = this.q(
         `DELETE FROM history WHERE school_id = ? AND key = ? AND at NOT IN
@@ -522,7 +583,9 @@ export class SqliteState {
   schoolsToRecheck(now: Date, limit: number): string[] {
     return (
       this.q(
-        'SELECT DISTINCT school_id AS id FROM compliance WHERE expires_at <= ? ORDER BY school_id LIMIT ?',
+        `SELECT DISTINCT school_id AS id FROM compliance
+         WHERE expires_at <= ? AND school_id NOT IN (SELECT id FROM schools WHERE archived_at IS NOT NULL)
+         ORDER BY school_id LIMIT ?`,
       ).all(now.toISOString(), limit) as { id: string }[]
     ).map((r) => r.id);
   }
@@ -645,10 +708,70 @@ export class SqliteState {
     );
   }
 
+  // ---- maintenance windows -------------------------------------------------------------------
+  addMaintenance(w: Omit<MaintenanceWindow, 'id'>): MaintenanceWindow {
+    const info = this.durably(() =>
+      this.q(
+        `INSERT INTO maintenance_windows
+           (school_id, room, device, reason, starts_at, ends_at, weekly, created_by, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        w.schoolId,
+        w.room ?? null,
+        w.device ?? null,
+        w.reason,
+        w.startsAt,
+        w.endsAt,
+        w.weekly ? JSON.stringify(w.weekly) : null,
+        w.createdBy,
+        w.createdAt,
+      ),
+    );
+    return { ...w, id: Number(info.lastInsertRowid) };
+  }
+
+  maintenanceWindows(filter: { schoolId?: string; endingAfter?: Date } = {}): MaintenanceWindow[] {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.schoolId !== undefined) {
+      where.push('school_id = ?');
+      args.push(filter.schoolId);
+    }
+    if (filter.endingAfter !== undefined) {
+      where.push('(ends_at IS NULL OR ends_at > ?)');
+      args.push(filter.endingAfter.toISOString());
+    }
+    const rows = this.q(
+      `SELECT id, school_id, room, device, reason, starts_at, ends_at, weekly, created_by, created_at
+       FROM maintenance_windows ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`,
+    ).all(...args) as MaintenanceDbRow[];
+    return rows.map(maintenanceOfRow);
+  }
+
+  endMaintenance(id: number, now: Date): boolean {
+    const t = now.toISOString();
+    return (
+      this.durably(() =>
+        this.q(
+          `UPDATE maintenance_windows SET ends_at = ?, starts_at = min(starts_at, ?)
+           WHERE id = ? AND (ends_at IS NULL OR ends_at > ?)`,
+        ).run(t, t, id, t),
+      ).changes > 0
+    );
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
 }
+
+type MaintenanceDbRow = Parameters<typeof maintenanceOfRow>[0];
+
+type SchoolRow = Parameters<typeof schoolOfRow>[0];
+
+const AGENT_COLUMNS = `id, school_id AS schoolId, hostname, version, enrolled_at AS enrolledAt,
+  last_seen_at AS lastSeenAt, clock_offset_ms AS clockOffsetMs, last_report_id AS lastReportId, name,
+  revoked_at AS revokedAt`;
 
 const STATES: readonly ComplianceRow['state'][] = ['no_data', 'met', 'not_met'];
 
@@ -672,9 +795,11 @@ export const DEFAULT_LATEST_CACHE_RESULTS = 500_000;
 export class SqliteStateStore implements StateStore {
   readonly kind = 'sqlite' as const;
   readonly sync: SqliteState;
+  readonly access: SqliteAccess;
 
   constructor(dataDir: string, options: { latestCacheResults?: number } = {}) {
     this.sync = new SqliteState(dataDir, options);
+    this.access = new SqliteAccess(this.sync.db);
   }
 
   /** The SQLite connection (tests and benches that inspect the tables). */
@@ -685,11 +810,17 @@ export class SqliteStateStore implements StateStore {
   async upsertSchool(school: School): Promise<void> {
     this.sync.upsertSchool(school);
   }
-  async getSchool(id: string): Promise<School | undefined> {
+  async getSchool(id: string): Promise<SchoolRecord | undefined> {
     return this.sync.getSchool(id);
   }
-  async listSchools(): Promise<School[]> {
-    return this.sync.listSchools();
+  async listSchools(filter?: { includeArchived?: boolean }): Promise<SchoolRecord[]> {
+    return this.sync.listSchools(filter);
+  }
+  async archiveSchool(
+    id: string,
+    at: Date,
+  ): Promise<{ school: SchoolRecord; revoked: string[] } | undefined> {
+    return this.sync.archiveSchool(id, at);
   }
   async createEnrollCode(
     schoolId: string,
@@ -711,8 +842,14 @@ export class SqliteStateStore implements StateStore {
   async getAgent(id: string): Promise<AgentRecord | undefined> {
     return this.sync.getAgent(id);
   }
-  async listAgents(schoolId?: string): Promise<AgentRecord[]> {
-    return this.sync.listAgents(schoolId);
+  async listAgents(schoolId?: string, filter?: { includeRevoked?: boolean }): Promise<AgentRecord[]> {
+    return this.sync.listAgents(schoolId, filter);
+  }
+  async revokeAgent(id: string, at: Date): Promise<AgentRecord | undefined> {
+    return this.sync.revokeAgent(id, at);
+  }
+  async renameAgent(id: string, name: string | null): Promise<AgentRecord | undefined> {
+    return this.sync.renameAgent(id, name);
   }
   async counts(): Promise<{ schools: number; agents: number }> {
     return this.sync.counts();
@@ -828,6 +965,17 @@ export class SqliteStateStore implements StateStore {
   }
   async expireSilence(id: number, now: Date): Promise<boolean> {
     return this.sync.expireSilence(id, now);
+  }
+  async addMaintenance(w: Omit<MaintenanceWindow, 'id'>): Promise<MaintenanceWindow> {
+    return this.sync.addMaintenance(w);
+  }
+  async maintenanceWindows(
+    filter: { schoolId?: string; endingAfter?: Date } = {},
+  ): Promise<MaintenanceWindow[]> {
+    return this.sync.maintenanceWindows(filter);
+  }
+  async endMaintenance(id: number, now: Date): Promise<boolean> {
+    return this.sync.endMaintenance(id, now);
   }
   /** One collector per embedded store: it always leads. */
   async alertLeadership(): Promise<boolean> {

@@ -11,8 +11,10 @@ import { createHash } from 'node:crypto';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
 import type { FindingRecord } from '../evaluate/findings.js';
+import type { MaintenanceWindow } from '../evaluate/maintenance.js';
 import type { ComplianceRow } from '../evaluate/targets/target.js';
 import type { AlertItem } from '../notifiers/notifier.js';
+import type { AccessStore } from './access-store.js';
 
 export interface AgentRecord {
   id: string;
@@ -23,9 +25,34 @@ export interface AgentRecord {
   lastSeenAt: string | null;
   clockOffsetMs: number | null;
   lastReportId: string | null;
+  /** A name given at the collector (`agent rename`, e.g. 东校区机房); null: shown by its hostname. */
+  name: string | null;
+  /**
+   * When the agent was revoked (`agent revoke`, or its school archived): from then on its token is refused
+   * (401) by every collector of the state store. Null while it is active.
+   */
+  revokedAt: string | null;
 }
 
-export type { ComplianceRow };
+/** A school as the registry keeps it: as described, and when it was archived (absent while active). */
+export type SchoolRecord = School & {
+  /** Archived (`school archive`): its history is kept, it leaves the KPIs and alerts, its agents are revoked. */
+  archivedAt?: string;
+};
+
+/** A schools row of either store as the school it holds. */
+export function schoolOfRow(r: { json: string; archived_at: string | null }): SchoolRecord {
+  const school = JSON.parse(r.json) as School;
+  return r.archived_at === null ? school : { ...school, archivedAt: r.archived_at };
+}
+
+/** The description of a school without its registry state (what `upsertSchool` stores). */
+export function describedSchool(school: School | SchoolRecord): School {
+  const { archivedAt: _archivedAt, ...described } = school as SchoolRecord;
+  return described;
+}
+
+export type { ComplianceRow, MaintenanceWindow };
 
 export interface IngestRecord {
   reportId: string;
@@ -49,6 +76,8 @@ export interface CompleteIngest {
   results: readonly ProbeResult[];
   shiftMs: number;
   clockOffsetMs: number;
+  /** The version the agent reports running (an upgraded agent's new version replaces the enrolled one). */
+  agentVersion?: string;
   receivedAt: Date;
   compliance: readonly ComplianceRow[];
   /** Critical-device samples of this report taken in teaching hours (local day). */
@@ -101,15 +130,28 @@ export interface Silence {
 
 export interface StateStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** Accounts, API tokens, sessions and the audit trail, in the same database. */
+  readonly access: AccessStore;
 
   // ---- schools
+  /** Adds or describes a school again; an archived school stays archived. */
   upsertSchool(school: School): Promise<void>;
-  getSchool(id: string): Promise<School | undefined>;
-  /** Ordered by id. */
-  listSchools(): Promise<School[]>;
+  /** A school, archived or not (an archived school's history stays readable). */
+  getSchool(id: string): Promise<SchoolRecord | undefined>;
+  /**
+   * Ordered by id: the active schools, which the KPIs, compliance and alerts count; with
+   * `includeArchived`, the archived ones too (`archivedAt` set).
+   */
+  listSchools(filter?: { includeArchived?: boolean }): Promise<SchoolRecord[]>;
+  /**
+   * Archives a school at `at`, atomically: it leaves the active schools, every active agent of it is
+   * revoked and its unused enrolment codes expire; nothing of its history is deleted. Undefined for an
+   * unknown school; a school archived already keeps its time (`revoked` is then empty).
+   */
+  archiveSchool(id: string, at: Date): Promise<{ school: SchoolRecord; revoked: string[] } | undefined>;
 
   // ---- enrolment and agents
-  /** A one-time code, shown once; only its hash is kept. Throws UnknownSchoolError. */
+  /** A one-time code, shown once; only its hash is kept. Throws UnknownSchoolError, ArchivedSchoolError. */
   createEnrollCode(schoolId: string, ttlMs: number, now?: number): Promise<{ code: string; expiresAt: Date }>;
   /** Spends a code (trimmed, case-insensitive) and creates an agent with a fresh token. */
   enroll(
@@ -117,12 +159,27 @@ export interface StateStore {
     info: { hostname: string; version: string },
     now?: number,
   ): Promise<{ agent: AgentRecord; token: string } | { error: 'unknown' | 'used' | 'expired' }>;
-  /** The agent a bearer token belongs to, compared in constant time; undefined when it matches none. */
+  /**
+   * The agent a bearer token belongs to, compared in constant time; undefined when it matches none. A
+   * revoked agent is answered too, with its `revokedAt`: the caller refuses it (and can say why). Read
+   * from the database on every call, so a revocation by any collector counts at the next request.
+   */
   authenticate(token: string): Promise<AgentRecord | undefined>;
+  /** An agent, revoked or not. */
   getAgent(id: string): Promise<AgentRecord | undefined>;
-  /** Ordered by id; one school's or all. */
-  listAgents(schoolId?: string): Promise<AgentRecord[]>;
-  /** How many schools and agents are registered, counted by the store (for /metrics, without listing them). */
+  /**
+   * Ordered by id; one school's or all: the active agents, which compliance, alerts and the fleet series
+   * look at; with `includeRevoked`, the revoked ones too.
+   */
+  listAgents(schoolId?: string, filter?: { includeRevoked?: boolean }): Promise<AgentRecord[]>;
+  /** Revokes an agent at `at` (one revoked already keeps its time); undefined for an unknown agent. */
+  revokeAgent(id: string, at: Date): Promise<AgentRecord | undefined>;
+  /** Names an agent (null: no name, shown by its hostname); undefined for an unknown agent. */
+  renameAgent(id: string, name: string | null): Promise<AgentRecord | undefined>;
+  /**
+   * How many active schools and agents are registered, counted by the store (for /metrics, without
+   * listing them).
+   */
   counts(): Promise<{ schools: number; agents: number }>;
 
   // ---- ingest journal
@@ -160,7 +217,10 @@ export interface StateStore {
   compliance(schoolId: string): Promise<ComplianceRow[]>;
   /** Upserts rows; a row's `since` moves only when its state changes (to `since` given, else `at`). */
   replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at?: string): Promise<void>;
-  /** Schools with a compliance row whose evidence ages out at or before `now` (to evaluate again), by id. */
+  /**
+   * Active schools with a compliance row whose evidence ages out at or before `now` (to evaluate again),
+   * by id.
+   */
   schoolsToRecheck(now: Date, limit: number): Promise<string[]>;
   /** Rooms (`type|name`) of a school whose devices have answered at least once. */
   answeredRooms(schoolId: string): Promise<Set<string>>;
@@ -186,6 +246,20 @@ export interface StateStore {
   silences(now?: Date): Promise<Silence[]>;
   /** Ends a silence now; false when there is no such active silence. */
   expireSilence(id: number, now: Date): Promise<boolean>;
+
+  // ---- maintenance windows (evaluate/maintenance.ts decides what they cover and when they are on)
+  /** Throws for a school that is not registered. */
+  addMaintenance(w: Omit<MaintenanceWindow, 'id'>): Promise<MaintenanceWindow>;
+  /**
+   * Windows by id: all, or one school's; with `endingAfter`, only those not ended by then (no end, or a
+   * later one), which includes those that start later.
+   */
+  maintenanceWindows(filter?: { schoolId?: string; endingAfter?: Date }): Promise<MaintenanceWindow[]>;
+  /**
+   * Ends a window now (one not started yet ends before it starts: it never runs); false when there is no
+   * such window that has not ended.
+   */
+  endMaintenance(id: number, now: Date): Promise<boolean>;
 
   // ---- several collectors
   /**
@@ -272,10 +346,48 @@ export function oldPrefixEnd<S>(
   return last;
 }
 
+/** A maintenance_windows row of either store as the window it holds (NULL columns: absent scope, no end). */
+export function maintenanceOfRow(r: {
+  id: number | string;
+  school_id: string;
+  room: string | null;
+  device: string | null;
+  reason: string;
+  starts_at: string;
+  ends_at: string | null;
+  weekly: string | null;
+  created_by: string;
+  created_at: string;
+}): MaintenanceWindow {
+  return {
+    id: Number(r.id),
+    schoolId: r.school_id,
+    ...(r.room !== null ? { room: r.room } : {}),
+    ...(r.device !== null ? { device: r.device } : {}),
+    reason: r.reason,
+    startsAt: r.starts_at,
+    endsAt: r.ends_at,
+    ...(r.weekly !== null ? { weekly: JSON.parse(r.weekly) as MaintenanceWindow['weekly'] } : {}),
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+  };
+}
+
 /** Probes whose verdict looks at several past runs (a target missed only after the last K tests). */
 export const HISTORY_PROBES: ReadonlySet<ProbeResult['probe']> = new Set<ProbeResult['probe']>(['bandwidth']);
 /** Past results kept per school and key for those probes. */
 export const HISTORY_DEPTH = 100;
+
+/** An archived school takes no new agents. */
+export class ArchivedSchoolError extends Error {
+  override readonly name = 'ArchivedSchoolError';
+  constructor(
+    readonly schoolId: string,
+    readonly archivedAt: string,
+  ) {
+    super(`school ${JSON.stringify(schoolId)} was archived at ${archivedAt}: it takes no new agents`);
+  }
+}
 
 export class UnknownSchoolError extends Error {
   override readonly name = 'UnknownSchoolError';
