@@ -370,3 +370,29 @@ describe('enrolment and login under attack', () => {
     expect((await owner()).statusCode).toBe(200);
   });
 });
+
+describe('a code tried wrongly backs off itself, from any address', () => {
+  const w = new World({ schools: SCHOOLS });
+  beforeAll(() => w.startCollector());
+  afterAll(() => w.cleanup());
+
+  it('a used code tried from ten addresses is heard six times (five free failures, then a back-off), then refused with 429 before the store', async () => {
+    const { code } = (
+      w.app!.campuswatch.state as unknown as {
+        sync: { createEnrollCode(s: string, t: number): { code: string } };
+      }
+    ).sync.createEnrollCode('a-1', 60_000);
+    const enrol = (address: string, c = code) =>
+      w.anonymous({
+        method: 'POST',
+        url: '/api/v1/enroll',
+        remoteAddress: address,
+        payload: { code: c, hostname: 'x', agentVersion: '0.1.0' },
+      });
+    expect((await enrol('10.203.1.1')).statusCode).toBe(201);
+    const statuses = [];
+    for (let i = 2; i <= 11; i++)
+      statuses.push((await enrol(`10.203.1.${i}`, code.toLowerCase())).statusCode);
+    expect(statuses).toEqual([403, 403, 403, 403, 403, 403, 429, 429, 429, 429]);
+  });
+});

@@ -37,10 +37,7 @@ export class Backoff {
   }
 }
 
-/**
- * Refuses a request (429 + Retry-After) while its key backs off, counting the decision; false when it
- * may go on to have its secret checked (counted as `checked`).
- */
+/** Refuses a request (429 + Retry-After) while its key backs off, counting the decision; false when it may go on. */
 export async function refusedByBackoff(
   backoff: Backoff,
   key: string,
@@ -49,13 +46,11 @@ export async function refusedByBackoff(
   metrics: Pick<CollectorMetrics, 'throttle'>,
   what: 'login' | 'enroll',
   message: string,
+  by: 'address' | 'code' = 'address',
 ): Promise<boolean> {
   const wait = backoff.waitMs(key, now);
-  if (wait <= 0) {
-    metrics.throttle.inc({ what, decision: 'checked', by: 'none' });
-    return false;
-  }
-  metrics.throttle.inc({ what, decision: 'throttled', by: 'address' });
+  if (wait <= 0) return false;
+  metrics.throttle.inc({ what, decision: 'throttled', by });
   await sendRetryLater(reply, 429, Math.ceil(wait / 1000), message);
   return true;
 }

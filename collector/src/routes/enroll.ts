@@ -24,6 +24,8 @@ export function enrollRoutes(app: FastifyInstance, ctx: CollectorContext): void 
   // a wrong code backs its address off (after 5 free tries: 1 s, doubling to 15 min); the code space is
   // 32^15, so the guesses a back-off leaves an address are hopeless
   const byAddress = new Backoff({ baseMs: 1000, maxMs: 15 * 60_000, freeFailures: 5 });
+  // and a code tried wrongly (used, expired) backs off itself, whichever address tries it
+  const byCode = new Backoff({ baseMs: 1000, maxMs: 15 * 60_000, freeFailures: 5 });
   app.post<{ Body: { code: string; hostname: string; agentVersion: string } }>(
     '/api/v1/enroll',
     { schema: { body: EnrollBody }, bodyLimit: 16_384, config: { access: 'public' } },
@@ -31,15 +33,21 @@ export function enrollRoutes(app: FastifyInstance, ctx: CollectorContext): void 
       const now = ctx.now().getTime();
       const message = 'too many wrong enrolment codes from this address; wait and retry';
       if (await refusedByBackoff(byAddress, req.ip, now, reply, ctx.metrics, 'enroll', message)) return reply;
+      const code = req.body.code.trim().toUpperCase();
+      const busy = 'this enrolment code was tried wrongly too often; wait and retry';
+      if (await refusedByBackoff(byCode, code, now, reply, ctx.metrics, 'enroll', busy, 'code')) return reply;
+      ctx.metrics.throttle.inc({ what: 'enroll', decision: 'checked', by: 'none' });
       const result = await ctx.state.enroll(req.body.code, {
         hostname: req.body.hostname,
         version: req.body.agentVersion,
       });
       if ('error' in result) {
         byAddress.failed(req.ip, now);
+        byCode.failed(code, now);
         return sendError(reply, 403, MESSAGES[result.error]);
       }
       byAddress.succeeded(req.ip);
+      byCode.succeeded(code);
       req.log.info({ agentId: result.agent.id, schoolId: result.agent.schoolId }, 'agent enrolled');
       return reply
         .code(201)

@@ -65,6 +65,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: CollectorContext): void
           'this account is locked after failed logins; wait or ask an administrator',
         );
       }
+      ctx.metrics.throttle.inc({ what: 'login', decision: 'checked', by: 'none' });
       // the same work whether or not the account exists (no account enumeration by timing)
       const ok = await verifyPassword(req.body.password, account?.passwordHash ?? (await dummyHash()));
       if (!account || !ok || account.disabled) {
