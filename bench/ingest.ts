@@ -28,7 +28,9 @@
 //   on those cores alone and everything else (collector, generators, PostgreSQL, this process) on the
 //   others, in every phase (taskset), as a deployment gives InfluxDB cores of its own; [--record-writes]
 //   replays the collector's own flat-out /write bodies straight to InfluxDB in a 5th phase (diagnostic);
-//   [--influx-pprof DIR] takes a Go CPU profile of influxd in each measured phase (bench/pprof-top)
+//   [--influx-pprof DIR] takes a Go CPU profile of influxd in each measured phase (bench/pprof-top);
+//   [--per-district] turns on influx.perDistrict (every point also to its district's database, one reader
+//   per district): points/s and the ratio then count the main database's points only (shard counters)
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
   existsSync,
@@ -44,6 +46,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BATCH_LINGER_MS } from '../collector/src/config.js';
+import { districtDatabase } from '../collector/src/store/district-databases.js';
 import { WRITES_IN_FLIGHT } from '../collector/src/store/influx.js';
 import { PgStateStore } from '../collector/src/store/pg-state.js';
 import { SqliteState } from '../collector/src/store/sqlite-state.js';
@@ -74,6 +77,8 @@ import { type BenchAgent, benchSchools, Templates, variantOf } from './school-pr
 import { IoSampler, influxLogBetween } from './stall-report.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
+/** The collector's influx.perDistrict.databasePrefix with --per-district. */
+const DISTRICT_PREFIX = 'campuswatch_d_';
 const P99_GOAL_MS = 250;
 const RATIO_GOAL = 0.8;
 const RSS_GROWTH_GOAL = 0.1;
@@ -143,6 +148,12 @@ const opts = {
   cpuProf: argValue('--cpu-prof'),
   /** `--influx-pprof DIR`: a Go CPU profile of influxd per measured phase (its /debug/pprof), summarised. */
   influxPprof: argValue('--influx-pprof'),
+  /**
+   * `--per-district`: the collector's influx.perDistrict (Grafana in the access scopes): every point also to its
+   * district's database. InfluxDB runs without authentication here as in every run (the collector's user and
+   * the readers are created, and not checked), so the cost measured is the writing, not the auth.
+   */
+  perDistrict: process.argv.includes('--per-district'),
   /** `--alerts off`: the collector without alert evaluation (default: on, as deployed). */
   alerts: argValue('--alerts') !== 'off',
   /** Adds the index on agents(school_id) proposed for collector/src/store/state.ts before the collector starts. */
@@ -350,10 +361,45 @@ function treeCpuSeconds(pid: number | undefined): number {
   return ticks / 100;
 }
 
-/** InfluxDB's own httpd counters: points written, and /write requests (points per request = their ratio). */
-async function httpdCounters(): Promise<{ points: number; writes: number }> {
+/**
+ * InfluxDB's own counters: points written (all, httpd; and to the main database `campuswatch`, its shards'),
+ * and /write requests (points per request = all points ÷ them). Without --per-district the two counts are equal.
+ */
+async function httpdCounters(): Promise<{ points: number; mainPoints: number; writes: number }> {
   const httpd = await influxStats(influxd!, 'httpd');
-  return { points: httpd.get('pointsWrittenOK') ?? 0, writes: httpd.get('writeReq') ?? 0 };
+  let mainPoints = 0;
+  for (const row of await influxd!.query(`SHOW STATS FOR 'shard'`))
+    if (row.database === 'campuswatch' && typeof row.writePointsOk === 'number')
+      mainPoints += row.writePointsOk;
+  return { points: httpd.get('pointsWrittenOK') ?? 0, mainPoints, writes: httpd.get('writeReq') ?? 0 };
+}
+
+/**
+ * --per-district: copies the main database's points of each district into that district's database (which the
+ * collector created at start, with `raw` its default policy), as InfluxQL `SELECT * INTO … GROUP BY *`.
+ */
+async function primeDistrictDatabases(): Promise<{ databases: number; points: number }> {
+  const districts = [
+    ...new Set(benchSchools(opts.schools).flatMap((s) => (s.district === undefined ? [] : [s.district]))),
+  ];
+  let points = 0;
+  for (const d of districts) {
+    const q = `SELECT * INTO "${districtDatabase(DISTRICT_PREFIX, d)}"."raw".:MEASUREMENT FROM "campuswatch"."raw"./.*/ WHERE "district" = '${d}' GROUP BY *`;
+    const res = await fetch(`${influxd!.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ q, db: 'campuswatch' }).toString(),
+    });
+    const body = (await res.json()) as {
+      results?: { error?: string; series?: { values?: unknown[][] }[] }[];
+    };
+    const error = body.results?.[0]?.error;
+    if (!res.ok || error)
+      throw new Error(`bench/ingest: priming ${d}'s database: ${error ?? `HTTP ${res.status}`}`);
+    for (const s of body.results?.[0]?.series ?? [])
+      for (const v of s.values ?? []) points += Number(v[1]) || 0;
+  }
+  return { databases: districts.length, points };
 }
 
 interface Pids {
@@ -373,7 +419,9 @@ interface Sample extends CollectorMetricsSample {
   influxd: number;
   generators: number;
   postgres: number;
+  /** Points written to the main database; `allPoints` with the districts' copies (--per-district). */
   points: number;
+  allPoints: number;
   writes: number;
   series: number;
   compactionS: number;
@@ -444,10 +492,11 @@ async function sample(pids: Pids): Promise<Sample> {
     generators: pids.generators.reduce((a, p) => a + cpuSeconds(p), 0),
     postgres: treeCpuSeconds(pids.postgres),
   };
-  const { points, writes } = await httpdCounters();
+  const { points, mainPoints, writes } = await httpdCounters();
   return {
     ...s,
-    points,
+    points: mainPoints,
+    allPoints: points,
     writes,
     series: await seriesCount(),
     compactionS: await compactionSeconds(),
@@ -493,7 +542,9 @@ interface PhaseResult {
   lag: ReturnType<typeof summarise> | undefined;
   /** p99 per consecutive window of `windowS` seconds (steady only). */
   windows: { fromS: number; n: number; p99: number }[];
+  /** Points written to the main database (the reports' points); `allPoints` with the districts' copies. */
   points: number;
+  allPoints: number;
   /** Series InfluxDB created during the measured window. */
   newSeries: number;
   /** `/write` requests InfluxDB answered during the measured window. */
@@ -522,6 +573,7 @@ function merge(results: GenResult[]): Omit<
   | 'name'
   | 'seconds'
   | 'points'
+  | 'allPoints'
   | 'newSeries'
   | 'writes'
   | 'compactionS'
@@ -760,6 +812,7 @@ async function phase(
     lag: m.lag,
     windows,
     points: end.points - start.points,
+    allPoints: end.allPoints - start.allPoints,
     newSeries: end.series - start.series,
     writes: end.writes - start.writes,
     compactionS: end.compactionS - start.compactionS,
@@ -875,6 +928,23 @@ async function main(): Promise<void> {
         timeoutMs: 10_000,
         batchLingerMs: opts.lingerMs,
         outbox: { enabled: opts.outbox, maxPendingPoints: opts.outboxMaxPoints },
+        ...(opts.perDistrict
+          ? {
+              // (influxd has no authentication here: the user is not checked; the collector still creates
+              // each district's database, retention policies, rollups and reader before its first write)
+              username: 'bench',
+              password: 'bench',
+              perDistrict: {
+                enabled: true,
+                databasePrefix: DISTRICT_PREFIX,
+                readers: Object.fromEntries(
+                  [...new Set(benchSchools(opts.schools).map((s) => s.district))]
+                    .filter((d): d is string => d !== undefined)
+                    .map((d) => [d, { password: 'bench-reader' }]),
+                ),
+              },
+            }
+          : {}),
       },
       alerts: { enabled: opts.alerts },
     }),
@@ -1000,6 +1070,11 @@ async function main(): Promise<void> {
       )
     : undefined;
   const primeS = (performance.now() - tPrep) / 1000 - prepS;
+  // --per-district: the districts' databases get the primed points too (as the collector would have written
+  // them), or their series would be created during the measured phases and charged to the collector
+  const tPrimeDistricts = performance.now();
+  const primedDistricts = primed && opts.perDistrict ? await primeDistrictDatabases() : undefined;
+  const primeDistrictsS = (performance.now() - tPrimeDistricts) / 1000;
   // …and every agent reports once through the collector: the state store holds every school's latest
   // results, and InfluxDB every series the collector writes beyond the raw ones (compliance targets a
   // single report has no data for), as after the first cycle of a deployment
@@ -1203,6 +1278,10 @@ async function main(): Promise<void> {
       ? `influx primed: every agent's points written once straight to /write before the schedule (${primed.ok} requests, ${primed.rawPoints} points in ${fmt(primeS)} s), so the series exist as in a running deployment`
       : 'influx NOT primed (--no-prime): the first cycle creates every series',
   );
+  if (primedDistricts)
+    p(
+      `--per-district: the primed points copied into the ${primedDistricts.databases} districts' databases (SELECT … INTO, ${primedDistricts.points} points in ${fmt(primeDistrictsS)} s)`,
+    );
   p(
     `InfluxDB settled after priming in ${fmt(primeSettle.seconds)} s (${fmt(primeSettle.influxdCpu)} s CPU)${primeSettle.idle ? '' : ', still busy when the bench went on'}`,
   );
@@ -1286,8 +1365,12 @@ async function main(): Promise<void> {
     `collector event-loop delay and its InfluxDB /write answer times (its /metrics, over each phase): ${stalls(steady)}; ${stalls(flat)}`,
   );
   p(
-    `InfluxDB points per /write request (its httpd counters): steady ${fmt(steady.points / Math.max(1, steady.writes))}, raw before ${fmt(rawBefore.points / Math.max(1, rawBefore.writes))}, flat-out ${fmt(flat.points / Math.max(1, flat.writes))}, raw after ${fmt(rawAfter.points / Math.max(1, rawAfter.writes))}`,
+    `InfluxDB points per /write request (its httpd counters): steady ${fmt(steady.allPoints / Math.max(1, steady.writes))}, raw before ${fmt(rawBefore.allPoints / Math.max(1, rawBefore.writes))}, flat-out ${fmt(flat.allPoints / Math.max(1, flat.writes))}, raw after ${fmt(rawAfter.allPoints / Math.max(1, rawAfter.writes))}`,
   );
+  if (opts.perDistrict)
+    p(
+      `--per-district: points/s, the ratio and influxd CPU per 1000 points count the main database's points; InfluxDB wrote ${phases.map((r) => `${r.name.split(' (')[0]} ${fmt(r.allPoints / Math.max(1, r.points), 2)}×`).join(', ')} as many in all (the districts' copies), in ${phases.map((r) => `${r.name.split(' (')[0]} ${r.writes}`).join(', ')} /write requests`,
+    );
   p(
     `InfluxDB snapshot + compaction time (its tsm1_engine counters, s): steady ${fmt(steady.compactionS)}, raw before ${fmt(rawBefore.compactionS)}, flat-out ${fmt(flat.compactionS)}, raw after ${fmt(rawAfter.compactionS)}`,
   );
