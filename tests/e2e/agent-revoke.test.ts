@@ -6,23 +6,19 @@
  * agent is revoked through a collector's API, another with the CLI on the same state store.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PgStateStore } from '../../collector/src/store/pg-state.js';
 import type { School } from '../../protocol/school.js';
 import { runCli } from '../helpers/cli.js';
+import { CollectorProc } from '../helpers/collector-proc.js';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.js';
 import { makeReport } from '../helpers/reports.js';
 import { WORLD_ADMIN_TOKEN } from '../helpers/world.js';
 
-const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const SETPRIV = '/usr/bin/setpriv';
 const skip = postgresAvailable();
 /** The acceptance bound: the second collector refuses the revoked agent within this time. */
 const WITHIN_MS = 1000;
@@ -31,46 +27,6 @@ const SCHOOLS: School[] = [
   { id: 'cz-wj-01', name: '常州市武进区星河实验小学', district: '武进区', timezone: 'Asia/Shanghai' },
   { id: 'cz-xb-01', name: '常州市新北区龙虎塘实验小学', district: '新北区', timezone: 'Asia/Shanghai' },
 ];
-
-/** A collector process in its own process group, dying with this process (as in two-collectors.test.ts). */
-class CollectorProc {
-  readonly child: ChildProcess;
-  readonly url: Promise<string>;
-  readonly exited: Promise<void>;
-  private stderr = '';
-
-  constructor(
-    readonly name: string,
-    configFile: string,
-  ) {
-    const args = [process.execPath, '--import', 'tsx', 'collector/src/cli.ts', 'run', '--config', configFile];
-    const [cmd, ...rest] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...args] : args;
-    this.child = spawn(cmd!, rest, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stderr!.setEncoding('utf8');
-    this.child.stderr!.on('data', (c: string) => {
-      this.stderr = (this.stderr + c).slice(-8000);
-    });
-    this.exited = new Promise((resolve) => this.child.once('close', () => resolve()));
-    this.url = new Promise((resolve, reject) => {
-      createInterface({ input: this.child.stdout! }).on('line', (line) => {
-        const m = /collector listening on (http:\/\/\S+?) /.exec(line);
-        if (m) resolve(m[1]!);
-      });
-      void this.exited.then(() => reject(new Error(`collector ${name} exited: ${this.stderr}`)));
-    });
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
-      try {
-        process.kill(-this.child.pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-    await this.exited;
-  }
-}
 
 describe.skipIf(skip !== undefined)(
   `agent revoke on two collectors sharing one PostgreSQL${skip ? ` (SKIPPED: ${skip})` : ''}`,

@@ -8,24 +8,20 @@
  * collectors' enrol API), not agent processes: what is under test is the collectors' sharing.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PgStateStore } from '../../collector/src/store/pg-state.js';
 import type { School } from '../../protocol/school.js';
+import { CollectorProc } from '../helpers/collector-proc.js';
 import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd.js';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.js';
 import { type Receiver, receiver } from '../helpers/receiver.js';
 import { telnetReport } from '../helpers/reports.js';
 import { WORLD_ADMIN_TOKEN } from '../helpers/world.js';
 
-const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const SETPRIV = '/usr/bin/setpriv';
 const skip = postgresAvailable() ?? influxdAvailable();
 
 const SCHOOLS: School[] = [
@@ -33,55 +29,6 @@ const SCHOOLS: School[] = [
   { id: 'tc-sy-01', name: '太仓市实验小学', district: '太仓市', timezone: 'Asia/Shanghai' },
   { id: 'cz-hs-01', name: '常州市横山桥中学', district: '经开区', timezone: 'Asia/Shanghai' },
 ];
-
-/** A collector process (`collector/src/cli.ts run`), in its own process group, dying with this process. */
-class CollectorProc {
-  readonly child: ChildProcess;
-  readonly url: Promise<string>;
-  readonly exited: Promise<void>;
-  private stderr = '';
-
-  constructor(
-    readonly name: string,
-    configFile: string,
-  ) {
-    const args = [process.execPath, '--import', 'tsx', 'collector/src/cli.ts', 'run', '--config', configFile];
-    const [cmd, ...rest] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...args] : args;
-    this.child = spawn(cmd!, rest, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stderr!.setEncoding('utf8');
-    this.child.stderr!.on('data', (c: string) => {
-      this.stderr = (this.stderr + c).slice(-8000);
-    });
-    this.exited = new Promise((resolve) => this.child.once('close', () => resolve()));
-    this.url = new Promise((resolve, reject) => {
-      createInterface({ input: this.child.stdout! }).on('line', (line) => {
-        const m = /collector listening on (http:\/\/\S+?) /.exec(line);
-        if (m) resolve(m[1]!);
-      });
-      void this.exited.then(() => reject(new Error(`collector ${name} exited: ${this.stderr}`)));
-    });
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
-      try {
-        process.kill(-this.child.pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-    await this.exited;
-  }
-
-  /** The value of a gauge in its /metrics, undefined while it has none. */
-  async gauge(name: string): Promise<number | undefined> {
-    const text = await (
-      await fetch(`${await this.url}/metrics`, { headers: { authorization: `Bearer ${WORLD_ADMIN_TOKEN}` } })
-    ).text();
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : undefined;
-  }
-}
 
 /** Re-checks `cond` until it holds (another process's state: there is no event to await), or fails. */
 async function eventually<T>(
