@@ -431,6 +431,10 @@ interface Sample extends CollectorMetricsSample {
   at: number;
 }
 
+/** The bench's collector's admin token (a city-scope token may read /metrics). */
+const BENCH_ADMIN_TOKEN = 'bench-admin-token-not-a-secret-01';
+const METRICS_AUTH = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` };
+
 /** What the bench reads from the collector's own /metrics at each sample. */
 interface CollectorMetricsSample {
   /** Seconds of alert evaluations so far. */
@@ -446,7 +450,7 @@ interface CollectorMetricsSample {
 }
 
 async function collectorMetrics(collectorUrl: string): Promise<CollectorMetricsSample> {
-  const text = await (await fetch(`${collectorUrl}/metrics`)).text();
+  const text = await (await fetch(`${collectorUrl}/metrics`, { headers: METRICS_AUTH })).text();
   const value = (name: string) => {
     const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
     return m ? Number(m[1]) : Number.NaN;
@@ -690,7 +694,7 @@ async function outboxDrained(maxS = 180): Promise<void> {
   if (outboxCollectorUrl === undefined) return;
   const t0 = Date.now();
   while (Date.now() - t0 < maxS * 1000) {
-    const text = await (await fetch(`${outboxCollectorUrl}/metrics`)).text();
+    const text = await (await fetch(`${outboxCollectorUrl}/metrics`, { headers: METRICS_AUTH })).text();
     if (/^campuswatch_outbox_pending\{unit="points"\} 0$/m.test(text)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -920,6 +924,8 @@ async function main(): Promise<void> {
     configFile,
     JSON.stringify({
       listen: '127.0.0.1:0',
+      // /metrics needs a token of the city scope: the bench reads it with this one
+      adminToken: BENCH_ADMIN_TOKEN,
       dataDir,
       ...stateConfig,
       influx: {
