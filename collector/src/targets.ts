@@ -39,6 +39,12 @@ const Timetable = Type.Object(
   { additionalProperties: false },
 );
 
+/** Device types that count as a multimedia (interactive) device: a panel or a projector unless configured. */
+const MultimediaDeviceTypes = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+  minItems: 1,
+  default: ['panel', 'projector'],
+});
+
 const RoomTarget = Type.Object(
   {
     /** Rooms of this type a school must have (建有: declared, and its devices answered at least once). */
@@ -99,10 +105,7 @@ const TargetsBase = Type.Object(
         /** % of a school's `classroom` rooms with a working panel or projector in teaching hours. */
         minPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
         /** Device types that count as 多媒体交互设备. */
-        deviceTypes: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
-          minItems: 1,
-          default: ['panel', 'projector'],
-        }),
+        deviceTypes: MultimediaDeviceTypes,
         districtGoalPct: Type.Optional(Pct),
         maxAge: MaxAge('15m'),
       },
@@ -145,10 +148,7 @@ const TargetsBase = Type.Object(
           { additionalProperties: false, default: { primary: 2.3, junior: 2.4 } },
         ),
         /** Device types that make a room a multimedia room. */
-        deviceTypes: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
-          minItems: 1,
-          default: ['panel', 'projector'],
-        }),
+        deviceTypes: MultimediaDeviceTypes,
         districtGoalPct: Type.Optional(Pct),
         maxAge: MaxAge('15m'),
       },
