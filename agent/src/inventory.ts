@@ -231,7 +231,7 @@ export function snmpCredentialProblem(auth: SnmpAuth): string | undefined {
 }
 
 /**
- * Cross-field rules of the inventory (DESIGN §7.5): room and device types, names, addresses, legacy keys,
+ * Cross-field rules of the inventory: room and device types, names, addresses, legacy keys,
  * SNMP credentials.
  */
 export function inventoryProblems(config: AgentConfig): Problem[] {

@@ -1,5 +1,5 @@
 /**
- * Who may see what (DESIGN §10): people and machines act with one role in one scope of the hierarchy
+ * Who may see what: people and machines act with one role in one scope of the hierarchy
  * city → district → education group → school. Pure: no I/O.
  */
 import { type Static, Type } from 'typebox';

@@ -1,5 +1,5 @@
 /**
- * Access control in one place (DESIGN §10): every route declares `config.access`; a route without one
+ * Access control in one place: every route declares `config.access`; a route without one
  * fails the build of the app. Callers are a session cookie (people, the web pages), a `cwt1.` API token
  * (people's scripts, Grafana, Prometheus) or the configured admin token; agents keep their own tokens.
  * A state-changing request made with a session cookie must echo its CSRF token and come from our origin.

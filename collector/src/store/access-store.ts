@@ -1,5 +1,5 @@
 /**
- * Accounts, API tokens, sessions and the audit trail (DESIGN §10), beside the state store and in the same
+ * Accounts, API tokens, sessions and the audit trail, beside the state store and in the same
  * database (SQLite file or PostgreSQL), so that every collector sharing it sees a revocation at once.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * What every target module of the compliance evaluation shares (DESIGN §5): the record it produces, the
+ * What every target module of the compliance evaluation shares: the record it produces, the
  * evidence it reads and its interface. Pure data and functions; nothing here reads a store.
  */
 import type { ProbeResult } from '../../../../protocol/report.js';
