@@ -6,6 +6,8 @@ import { enforceAccess, registerCookies, requireAccessDeclarations } from './acc
 import { createAlerting } from './alerts/service.js';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './baseline.js';
 import { type CollectorConfig, httpsOptions } from './config.js';
+import { CONSOLE_PAGES } from './console/pages.js';
+import { consoleRoutes, registerConsoleSecurity } from './console/routes.js';
 import type { CollectorContext } from './context.js';
 import { apiError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
@@ -184,6 +186,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
 
   const app = baseApp(config, log);
   await registerCookies(app);
+  await registerConsoleSecurity(app);
   enforceAccess(app, ctx);
   healthRoutes(app, ctx);
   sessionRoutes(app, ctx);
@@ -196,6 +199,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   findingRoutes(app, ctx);
   alertRoutes(app, ctx, ctx.alerts);
   maintenanceRoutes(app, ctx);
+  consoleRoutes(app, ctx, CONSOLE_PAGES);
   if (config.speedtest.enabled) {
     speedtestSlotRoutes(app, ctx, ctx.slots, () => ctx.speedtestUrl);
     if (!config.speedtest.listen) speedtestStreamRoutes(app, ctx, ctx.slots);
@@ -225,7 +229,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
 declare module 'fastify' {
   interface FastifyInstance {
     /** Every route with the access it declared (access/plugin.ts). */
-    accessRoutes: { method: string; url: string; access: Access }[];
+    accessRoutes: { method: string; url: string; access: Access; page?: true }[];
     campuswatch: CollectorContext;
   }
 }

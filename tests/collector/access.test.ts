@@ -26,7 +26,7 @@ describe('every route says who may call it', () => {
   beforeAll(() => w.startCollector());
   afterAll(() => w.cleanup());
 
-  it('walks the route table: everything but the public routes answers 401 without credentials', async () => {
+  it('walks the route table: everything but the public routes answers 401 without credentials (pages: the sign-in page)', async () => {
     const routes = w.app!.accessRoutes;
     expect(routes.length).toBeGreaterThan(20);
     const seen: string[] = [];
@@ -39,7 +39,11 @@ describe('every route says who may call it', () => {
       });
       seen.push(`${r.method} ${r.url} ${r.access} ${res.statusCode}`);
       if (r.access === 'public') expect(res.statusCode, `${r.method} ${r.url}`).not.toBe(401);
-      else expect(res.statusCode, `${r.method} ${r.url} (${r.access}): ${res.body}`).toBe(401);
+      else if (r.page) {
+        // a console page sends a person to sign in, and back here afterwards
+        expect(res.statusCode, `${r.method} ${r.url}`).toBe(303);
+        expect(res.headers.location).toBe(`/login?next=${encodeURIComponent(url)}`);
+      } else expect(res.statusCode, `${r.method} ${r.url} (${r.access}): ${res.body}`).toBe(401);
     }
     // the public ones are exactly these
     expect(
@@ -47,7 +51,14 @@ describe('every route says who may call it', () => {
         .filter((r) => r.access === 'public')
         .map((r) => `${r.method} ${r.url}`)
         .sort(),
-    ).toEqual(['GET /healthz', 'POST /api/v1/enroll', 'POST /api/v1/login']);
+    ).toEqual([
+      'GET /',
+      'GET /assets/:name',
+      'GET /healthz',
+      'GET /login',
+      'POST /api/v1/enroll',
+      'POST /api/v1/login',
+    ]);
     // /healthz says nothing about schools
     const health = await w.anonymous({ method: 'GET', url: '/healthz' });
     for (const s of SCHOOLS) expect(health.body).not.toContain(s.id);

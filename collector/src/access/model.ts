@@ -7,8 +7,12 @@ import { type Static, Type } from 'typebox';
 export const LEVELS = ['city', 'district', 'group', 'school'] as const;
 export type Level = (typeof LEVELS)[number];
 
-/** viewer: reads its scope; oncall: also acknowledges alerts, silences and accepts risks in it; admin: everything (city only). */
-export const ROLES = ['viewer', 'oncall', 'admin'] as const;
+/**
+ * viewer: reads its scope; oncall: also acknowledges alerts, silences and accepts risks in it; admin:
+ * everything (city only); display: a wall display's token, which opens the wall display of its scope and
+ * nothing else (tokens only, never an account).
+ */
+export const ROLES = ['viewer', 'oncall', 'admin', 'display'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const ScopeSchema = Type.Object(
@@ -43,10 +47,13 @@ export type Access =
   | 'agent' // an agent's bearer token (the route checks it)
   | 'read' // any account or token; the route filters by its scope
   | 'oncall' // on-call or admin, within its scope
-  | 'admin'; // a city administrator
+  | 'admin' // a city administrator
+  | 'display'; // the wall display: any account or token, display tokens included, filtered by scope
 
-/** Does a role meet what a route asks? */
-export function allows(role: Role, access: 'read' | 'oncall' | 'admin'): boolean {
+/** Does a role meet what a route asks? A display token meets only the wall display's routes. */
+export function allows(role: Role, access: 'read' | 'oncall' | 'admin' | 'display'): boolean {
+  if (access === 'display') return true;
+  if (role === 'display') return false;
   if (access === 'read') return true;
   if (access === 'oncall') return role === 'oncall' || role === 'admin';
   return role === 'admin';
@@ -72,6 +79,7 @@ export function covers(
 /** A scope is complete for its level: a district names its district, a group its district and group, a school its id. */
 export function scopeProblem(scope: Scope, role: Role): string | undefined {
   if (role === 'admin' && scope.level !== 'city') return 'an administrator has the city scope';
+  if (role === 'display' && scope.level === 'school') return 'a wall display shows a city, district or group';
   if (scope.level === 'district' && !scope.district) return 'a district scope needs --district';
   if (scope.level === 'group' && (!scope.district || !scope.group))
     return 'a group scope needs --district and --group';

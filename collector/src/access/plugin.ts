@@ -16,6 +16,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route (access/plugin.ts). */
     access?: Access;
+    /** A console page: a caller who is not signed in is sent to the sign-in page instead of a 401. */
+    page?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -23,23 +25,26 @@ declare module 'fastify' {
 }
 
 export const SESSION_COOKIE = 'cw_session';
+/** A wall display's token, as its browser keeps it (set by opening /wall?token=…); display tokens only. */
+export const DISPLAY_COOKIE = 'cw_display';
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Refuses, when the app is built, any route that does not say who may call it; lists the routes declared. */
 export function requireAccessDeclarations(
   app: FastifyInstance,
-  routes: { method: string; url: string; access: Access }[] = [],
+  routes: { method: string; url: string; access: Access; page?: true }[] = [],
 ) {
   app.addHook('onRoute', (route) => {
     const access = route.config?.access;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (!access) {
       throw new Error(
-        `route ${methods.join(',')} ${route.url} declares no access: set config.access ('public', 'agent', 'read', 'oncall' or 'admin')`,
+        `route ${methods.join(',')} ${route.url} declares no access: set config.access ('public', 'agent', 'read', 'oncall', 'admin' or 'display')`,
       );
     }
-    for (const method of methods) if (method !== 'HEAD') routes.push({ method, url: route.url, access });
+    const page = route.config?.page === true ? { page: true as const } : {};
+    for (const method of methods) if (method !== 'HEAD') routes.push({ method, url: route.url, access, ...page });
   });
   return routes;
 }
@@ -89,7 +94,21 @@ export async function principalOf(
     };
   }
   const cookie = req.cookies?.[SESSION_COOKIE];
-  if (!cookie) return undefined;
+  if (!cookie) {
+    const display = req.cookies?.[DISPLAY_COOKIE];
+    if (!display) return undefined;
+    // a browser's cookie carries only a display token: any other token stays in Authorization headers
+    const t = await ctx.state.access.authenticateToken(display, now);
+    if (t?.role !== 'display') return undefined;
+    return {
+      kind: 'token',
+      name: `token:${t.name}`,
+      accountId: t.accountId,
+      tokenId: t.id,
+      role: t.role,
+      scope: t.scope,
+    };
+  }
   const s = await ctx.state.access.session(cookie);
   if (!s) return undefined;
   const { sessionIdleMinutes, sessionMaxHours } = ctx.config.access;
@@ -142,6 +161,8 @@ export function enforceAccess(app: FastifyInstance, ctx: Pick<CollectorContext, 
     if (access === undefined || access === 'public' || access === 'agent') return;
     const principal = await principalOf(ctx, req);
     if (!principal) {
+      if (req.routeOptions.config?.page && req.method === 'GET')
+        return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
       reply.header('www-authenticate', 'Bearer realm="campuswatch"');
       return sendError(
         reply,
@@ -167,9 +188,11 @@ export function enforceAccess(app: FastifyInstance, ctx: Pick<CollectorContext, 
       return sendError(
         reply,
         403,
-        access === 'admin'
-          ? 'only a city administrator may do this'
-          : 'this needs an on-call or administrator role',
+        principal.role === 'display'
+          ? 'a display token opens the wall display only'
+          : access === 'admin'
+            ? 'only a city administrator may do this'
+            : 'this needs an on-call or administrator role',
       );
     }
     req.principal = principal;
