@@ -51,3 +51,11 @@ export function query(params: Record<string, string | number | undefined | null>
   const s = q.toString();
   return s ? `?${s}` : '';
 }
+
+/**
+ * A wide table in a box that scrolls sideways on a phone; the box is focusable and named so a keyboard
+ * user can scroll it too (axe: scrollable-region-focusable).
+ */
+export function scrollBox(label: string, content: Html): Html {
+  return html`<div class="scroll" tabindex="0" role="region" aria-label="${label}">${content}</div>`;
+}

@@ -49,7 +49,7 @@ function areaTable(lang: Lang, urban: KpiGroup, rural: KpiGroup, labelledBy: str
     u === null || u === undefined || r === null || r === undefined
       ? '—'
       : num(lang, Math.round((u - r) * 10) / 10, 1);
-  return html`<div class="scroll"><table data-table="areas" aria-labelledby="${labelledBy}"><thead><tr><th scope="col">${tr(lang, { zh: '指标', en: 'Target' })}</th><th scope="col" class="num">${tr(lang, W.urban)} (${urban.schools})</th><th scope="col" class="num">${tr(lang, W.rural)} (${rural.schools})</th><th scope="col" class="num">${tr(lang, L.gapPoints)}</th></tr></thead><tbody>${TARGETS.map(
+  return html`<div class="scroll" tabindex="0" role="region" aria-labelledby="${labelledBy}"><table data-table="areas" aria-labelledby="${labelledBy}"><thead><tr><th scope="col">${tr(lang, { zh: '指标', en: 'Target' })}</th><th scope="col" class="num">${tr(lang, W.urban)} (${urban.schools})</th><th scope="col" class="num">${tr(lang, W.rural)} (${rural.schools})</th><th scope="col" class="num">${tr(lang, L.gapPoints)}</th></tr></thead><tbody>${TARGETS.map(
     (t) => {
       const u = urban.targets[t.name]?.pct;
       const r = rural.targets[t.name]?.pct;
@@ -65,7 +65,7 @@ function comparison(
   rows: { label: string; g: KpiGroup }[],
   kind: string,
 ): Html {
-  return html`<div class="scroll"><table data-table="${kind}" aria-labelledby="${labelledBy}"><thead><tr><th scope="col"></th><th scope="col" class="num">${tr(lang, W.schools)}</th>${TARGETS.map(
+  return html`<div class="scroll" tabindex="0" role="region" aria-labelledby="${labelledBy}"><table data-table="${kind}" aria-labelledby="${labelledBy}"><thead><tr><th scope="col"></th><th scope="col" class="num">${tr(lang, W.schools)}</th>${TARGETS.map(
     (t) => html`<th scope="col" class="num" title="${tr(lang, t.label)}">${tr(lang, t.label)}</th>`,
   )}</tr></thead><tbody>${rows.map(
     ({ label, g }) =>
@@ -83,9 +83,9 @@ function targetNames(lang: Lang, names: readonly string[]): string {
 }
 
 function rankingTable(lang: Lang, rows: RankedSchool[], total: number, allUrl: string | null): Html {
-  return html`<div class="scroll"><table id="ranking" data-table="ranking"><thead><tr><th scope="col" class="num">${tr(lang, L.rank)}</th><th scope="col">${tr(lang, W.school)}</th><th scope="col">${tr(lang, W.district)}</th><th scope="col">${tr(lang, W.group)}</th><th scope="col" class="num">${tr(lang, L.metCount)}</th><th scope="col">${tr(lang, L.notMetTargets)}</th><th scope="col">${tr(lang, L.noDataTargets)}</th></tr></thead><tbody>${rows.map(
+  return html`<div class="scroll" tabindex="0" role="region" aria-labelledby="ranking-h"><table id="ranking" data-table="ranking" aria-labelledby="ranking-h"><thead><tr><th scope="col" class="num">${tr(lang, L.rank)}</th><th scope="col">${tr(lang, W.school)}</th><th scope="col" class="wide-only">${tr(lang, W.district)}</th><th scope="col" class="wide-only">${tr(lang, W.group)}</th><th scope="col" class="num">${tr(lang, L.metCount)}</th><th scope="col">${tr(lang, L.notMetTargets)}</th><th scope="col" class="wide-only">${tr(lang, L.noDataTargets)}</th></tr></thead><tbody>${rows.map(
     (r, i) =>
-      html`<tr data-school="${r.id}"><td class="num">${i + 1}</td><td><a href="/schools/${encodeURIComponent(r.id)}">${r.name}</a></td><td>${r.district ?? '—'}</td><td>${r.group ?? '—'}</td><td class="num" data-field="met">${r.met}</td><td data-field="notMet" data-count="${r.notMet.length}">${targetNames(lang, r.notMet) || '—'}</td><td data-field="noData" data-count="${r.noData.length}" class="muted">${targetNames(lang, r.noData) || '—'}</td></tr>`,
+      html`<tr data-school="${r.id}"><td class="num">${i + 1}</td><td><a href="/schools/${encodeURIComponent(r.id)}">${r.name}</a></td><td class="wide-only">${r.district ?? '—'}</td><td class="wide-only">${r.group ?? '—'}</td><td class="num" data-field="met">${r.met}</td><td data-field="notMet" data-count="${r.notMet.length}">${targetNames(lang, r.notMet) || '—'}</td><td data-field="noData" data-count="${r.noData.length}" class="muted wide-only">${targetNames(lang, r.noData) || '—'}</td></tr>`,
   )}</tbody></table></div><p class="muted">${tr(lang, L.shown)} ${rows.length} / ${tr(lang, L.of)} ${total}${allUrl ? html` · <a href="${allUrl}">${tr(lang, L.showAll)}</a>` : ''}</p>`;
 }
 
@@ -145,7 +145,7 @@ ${
       )}</section>`
     : ''
 }
-<section class="card" aria-labelledby="agents-h"><h2 id="agents-h">${tr(lang, { zh: '失联或从未上报的终端', en: 'Agents silent or never reported' })}</h2>${lagging.length ? html`<div class="scroll"><table data-table="agents"><thead><tr><th scope="col">${tr(lang, W.fleet)}</th><th scope="col">${tr(lang, W.school)}</th><th scope="col">${tr(lang, W.state)}</th><th scope="col">${tr(lang, L.lastSeen)}</th></tr></thead><tbody>${lagging.map(agentRow)}</tbody></table></div>` : html`<p class="empty">${tr(lang, W.none)}</p>`}</section>`;
+<section class="card" aria-labelledby="agents-h"><h2 id="agents-h">${tr(lang, { zh: '失联或从未上报的终端', en: 'Agents silent or never reported' })}</h2>${lagging.length ? html`<div class="scroll" tabindex="0" role="region" aria-labelledby="agents-h"><table data-table="agents" aria-labelledby="agents-h"><thead><tr><th scope="col">${tr(lang, W.fleet)}</th><th scope="col">${tr(lang, W.school)}</th><th scope="col">${tr(lang, W.state)}</th><th scope="col">${tr(lang, L.lastSeen)}</th></tr></thead><tbody>${lagging.map(agentRow)}</tbody></table></div>` : html`<p class="empty">${tr(lang, W.none)}</p>`}</section>`;
 }
 
 export const OVERVIEW_TITLE = L.title;

@@ -106,12 +106,15 @@ export function param(req: FastifyRequest, name: string): string | undefined {
   return typeof v === 'string' && v !== '' && v.length <= 200 ? v : undefined;
 }
 
+/** The overview's filters from the URL; below the city the scope's own district (and group) always apply. */
 export function overviewFilter(req: FastifyRequest): OverviewFilter {
   const area = param(req, 'area');
   const stage = param(req, 'stage');
+  const scope = req.principal?.scope;
+  const below = scope !== undefined && scope.level !== 'city';
   return {
-    district: param(req, 'district'),
-    group: param(req, 'group'),
+    district: below ? scope.district : param(req, 'district'),
+    group: scope?.level === 'group' ? scope.group : param(req, 'group'),
     area: area === 'urban' || area === 'rural' ? area : undefined,
     stage:
       stage === 'primary' ||
