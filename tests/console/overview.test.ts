@@ -145,7 +145,9 @@ describe.skipIf(skip)(`console overview in Chromium${skip ? ` (skipped: ${skip})
     await w.page.setViewportSize({ width: 375, height: 812 });
     await screenshot(w.page, 'overview-city-375');
     // nothing wider than the phone's screen outside the scrolling tables
-    const overflow = await w.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    const overflow = await w.page.evaluate<number>(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     await expectClean(w);
     await w.context.close();
