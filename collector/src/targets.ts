@@ -10,6 +10,22 @@ const Day = Type.String({
   description: 'YYYY-MM-DD',
 });
 const DateRange = Type.Object({ from: Day, to: Day }, { additionalProperties: false });
+/** A term's name as the bureau writes it (`2026-2027学年第一学期`): it names the term's snapshot and report. */
+export const TERM_NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f/\\\\]+$';
+const TermName = Type.String({
+  minLength: 1,
+  maxLength: 60,
+  pattern: TERM_NAME_PATTERN,
+  description: 'the term as the bureau names it, e.g. 2026-2027学年第一学期 (no control characters, / or \\)',
+});
+/**
+ * A term of the teaching calendar: its first and last day (inclusive, school-local). A named term is also a
+ * term of the inspection report (督导通报): its snapshot is taken after its last day.
+ */
+const Term = Type.Object(
+  { name: Type.Optional(TermName), from: Day, to: Day },
+  { additionalProperties: false },
+);
 const Pct = Type.Number({ minimum: 0, maximum: 100 });
 /** How old a target's evidence may be before it no longer counts: `90s`, `15m`, `2h`, `3d`. */
 const MaxAge = (def: string) =>
@@ -33,7 +49,7 @@ const Timetable = Type.Object(
     days: Type.Array(Type.Enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']), { minItems: 1 }),
     start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
     end: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
-    terms: Type.Array(DateRange, { default: [], maxItems: 20 }),
+    terms: Type.Array(Term, { default: [], maxItems: 40 }),
     holidays: Type.Array(DateRange, { default: [], maxItems: 200 }),
   },
   { additionalProperties: false },
@@ -269,7 +285,61 @@ function ruleProblems(t: TargetsConfig, prefix: string): Problem[] {
   if (t.deviceAvailability.teachingHours.end <= t.deviceAvailability.teachingHours.start) {
     problems.push({ path: 'deviceAvailability/teachingHours/end', message: 'must be after start' });
   }
+  problems.push(...termProblems(t.deviceAvailability.teachingHours.terms));
   return problems.map((p) => ({ ...p, path: `${prefix}${p.path}` }));
+}
+
+/** A calendar's terms: each ends on or after its first day, names are unique, terms do not overlap. */
+function termProblems(terms: TargetsConfig['deviceAvailability']['teachingHours']['terms']): Problem[] {
+  const problems: Problem[] = [];
+  const at = (i: number, key: string) => `deviceAvailability/teachingHours/terms/${i}/${key}`;
+  const names = new Map<string, number>();
+  terms.forEach((term, i) => {
+    if (term.to < term.from)
+      problems.push({ path: at(i, 'to'), message: `must not be before from (${term.from})` });
+    if (term.name !== undefined) {
+      const first = names.get(term.name);
+      if (first !== undefined)
+        problems.push({
+          path: at(i, 'name'),
+          message: `${JSON.stringify(term.name)} is already the name of terms[${first}]`,
+        });
+      else names.set(term.name, i);
+    }
+    terms.slice(0, i).forEach((other, j) => {
+      if (term.from <= other.to && other.from <= term.to && term.to >= term.from && other.to >= other.from)
+        problems.push({
+          path: at(i, 'from'),
+          message: `overlaps terms[${j}] (${other.from} to ${other.to})`,
+        });
+    });
+  });
+  return problems;
+}
+
+/** A named term of a district's calendar (the city's calendar unless the district has its own). */
+export interface Term {
+  name: string;
+  /** First and last day, inclusive, school-local (YYYY-MM-DD). */
+  from: string;
+  to: string;
+}
+
+/** The named terms of a district's teaching calendar, in calendar order. */
+export function termsOf(targets: TargetsConfig, district: string | undefined | null): Term[] {
+  return targetsFor(targets, district)
+    .deviceAvailability.teachingHours.terms.filter((t): t is Term => t.name !== undefined)
+    .map(({ name, from, to }) => ({ name, from, to }))
+    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+}
+
+/** A district's term of this name, undefined when its calendar has none. */
+export function termOf(
+  targets: TargetsConfig,
+  district: string | undefined | null,
+  name: string,
+): Term | undefined {
+  return termsOf(targets, district).find((t) => t.name === name);
 }
 
 const crossCheck: CrossCheck<TargetsConfig> = (t) => [
