@@ -100,6 +100,26 @@ ${scopeLevel === 'city' || scopeLevel === 'district' ? html`<label>${tr(lang, W.
 <button type="submit">${tr(lang, W.filter)}</button></form>`;
 }
 
+/**
+ * Education groups side by side: within one district (a city has hundreds of groups: there the districts
+ * are compared, and choosing a district shows its groups).
+ */
+function groupsSection(lang: Lang, k: Overview['kpis'], f: OverviewFilter, scopeLevel: string): Html | '' {
+  const groups = k.groups.filter((g) => g.group);
+  if (groups.length === 0) return '';
+  const oneDistrict = scopeLevel !== 'city' || f.district !== undefined;
+  return html`<section class="card" aria-labelledby="groups-h"><h2 id="groups-h">${tr(lang, L.groups)}</h2>${
+    oneDistrict
+      ? comparison(
+          lang,
+          'groups-h',
+          groups.map((g) => ({ label: g.group!, g })),
+          'groups',
+        )
+      : html`<p class="muted">${tr(lang, { zh: `共 ${groups.length} 个教育集团：请先选择区县查看其教育集团对比。`, en: `${groups.length} education groups: choose a district to compare its groups.` })}</p>`
+  }</section>`;
+}
+
 export function overviewBody(
   lang: Lang,
   o: Overview,
@@ -133,18 +153,7 @@ ${
       )}</section>`
     : ''
 }
-${
-  k.groups.some((g) => g.group)
-    ? html`<section class="card" aria-labelledby="groups-h"><h2 id="groups-h">${tr(lang, L.groups)}</h2>${comparison(
-        lang,
-        'groups-h',
-        k.groups
-          .filter((g) => g.group)
-          .map((g) => ({ label: `${g.group}${g.district ? ` (${g.district})` : ''}`, g })),
-        'groups',
-      )}</section>`
-    : ''
-}
+${groupsSection(lang, k, f, scopeLevel)}
 <section class="card" aria-labelledby="agents-h"><h2 id="agents-h">${tr(lang, { zh: '失联或从未上报的终端', en: 'Agents silent or never reported' })}</h2>${lagging.length ? html`<div class="scroll" tabindex="0" role="region" aria-labelledby="agents-h"><table data-table="agents" aria-labelledby="agents-h"><thead><tr><th scope="col">${tr(lang, W.fleet)}</th><th scope="col">${tr(lang, W.school)}</th><th scope="col">${tr(lang, W.state)}</th><th scope="col">${tr(lang, L.lastSeen)}</th></tr></thead><tbody>${lagging.map(agentRow)}</tbody></table></div>` : html`<p class="empty">${tr(lang, W.none)}</p>`}</section>`;
 }
 
