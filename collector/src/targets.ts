@@ -185,6 +185,19 @@ const TargetsBase = Type.Object(
     security: Type.Object(
       {
         maxOpenSeverity: Type.Enum(['none', 'low', 'medium']),
+        /**
+         * Days a finding of each severity may stay open before its remediation is overdue (the term
+         * report's security part); info findings have no deadline.
+         */
+        remediationDays: Type.Object(
+          {
+            critical: Type.Integer({ minimum: 1, maximum: 3650, default: 7 }),
+            high: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+            medium: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
+            low: Type.Integer({ minimum: 1, maximum: 3650, default: 180 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         districtGoalPct: Type.Optional(Pct),
         maxAge: MaxAge('3d'),
       },
