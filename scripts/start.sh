@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command (1): installs what it needs, then runs the collector on the embedded default (no InfluxDB)
-# and an agent probing this machine; prints where the API is and a first compliance summary.
+# and an agent probing this machine; prints the web console's address, the first administrator's
+# credentials, where the API is and a first compliance summary.
 # Ctrl-C (or SIGTERM) stops both. Settings: CAMPUSWATCH_HOME (default ./.campuswatch), CAMPUSWATCH_PORT
 # (default 8080; 0 picks a free port).
 set -euo pipefail
@@ -85,6 +86,7 @@ fi
 
 echo
 echo "campuswatch is running on the embedded default (no InfluxDB configured: no series for Grafana)."
+echo "  console:    $url/   (open it in a browser and sign in with the account below)"
 echo "  API:        $url/api/v1/schools   (school detail: $url/api/v1/schools/$school_id; sign in first)"
 if [ -n "$admin_password" ]; then
   echo "  sign in:    account admin, password $admin_password   (shown once: keep it; change it with"
