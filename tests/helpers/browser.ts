@@ -62,9 +62,13 @@ export async function openPage(
     if (m.type() === 'error') w.errors.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => w.errors.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) =>
-    w.failedRequests.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`),
-  );
+  page.on('requestfailed', (r) => {
+    // a request the page's own navigation cancelled (the icon of the sign-in page when it moves on) is not
+    // a failure; every other network error is
+    const error = r.failure()?.errorText ?? '';
+    if (error === 'net::ERR_ABORTED' && !r.isNavigationRequest()) return;
+    w.failedRequests.push(`${r.method()} ${r.url()}: ${error}`);
+  });
   page.on('response', (r) => {
     // an expected refusal is tested where it is expected; on a page load every response is 2xx/3xx
     if (r.status() >= 400) w.failedRequests.push(`${r.request().method()} ${r.url()}: HTTP ${r.status()}`);
