@@ -36,16 +36,53 @@ export async function recheckCompliance(ctx: Ctx, now: Date, slicer = new Slicer
     await slicer.pause();
     const school = await ctx.state.getSchool(id);
     if (!school) continue;
-    const rows = evaluateCompliance(
-      await gatherEvidence(ctx.state, ctx.targets, school, now),
-      ctx.targets,
-      now,
-    );
-    await ctx.state.replaceCompliance(id, rows, now.toISOString());
+    const rows = await evaluateAndStore(ctx, school, now);
     if (ctx.influx) lines.push(...schoolComplianceLines(ctx, school, rows, now));
   }
   await write(ctx, lines);
   return due;
+}
+
+/** A school's rows evaluated at `now` on the evidence stored, and stored (a changed state gets `since = now`). */
+async function evaluateAndStore(ctx: Ctx, school: School, now: Date): Promise<ComplianceRow[]> {
+  const rows = evaluateCompliance(
+    await gatherEvidence(ctx.state, ctx.targets, school, now),
+    ctx.targets,
+    now,
+  );
+  await ctx.state.replaceCompliance(school.id, rows, now.toISOString());
+  return rows;
+}
+
+/**
+ * Evaluates one school again at once, after a change that is not a report (a risk accepted or its
+ * acceptance withdrawn), so that the API and the console agree from the next request: stores its rows and
+ * writes them to InfluxDB with `extraLines` (e.g. the finding's point). A failed InfluxDB write is logged,
+ * not thrown: the state is stored, and the series follow with the school's next report or recheck.
+ */
+export async function refreshSchoolCompliance(
+  ctx: Ctx,
+  school: School,
+  now: Date,
+  extraLines: (out: ReportLines) => void = () => undefined,
+): Promise<ComplianceRow[]> {
+  const rows = await evaluateAndStore(ctx, school, now);
+  if (ctx.influx) {
+    const out = new ReportLines(
+      school,
+      tierOf(school, targetsFor(ctx.targets, school.district)),
+      'compliance',
+    );
+    extraLines(out);
+    complianceLines(out, rows, now.getTime());
+    await write(ctx, out.lines).catch((err: unknown) =>
+      ctx.log.warn(
+        { school: school.id, err: (err as Error).message },
+        'compliance points not written to InfluxDB; they follow with the next report or recheck',
+      ),
+    );
+  }
+  return rows;
 }
 
 /** A school's rows as `compliance` points at `now`, tagged with its tier under its district's targets. */

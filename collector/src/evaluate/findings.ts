@@ -29,8 +29,34 @@ export interface FindingRecord {
   lastSeen: string;
   count: number;
   resolvedAt: string | null;
+  /**
+   * When the finding was last re-opened (seen again after it was resolved); absent or null while it never
+   * was (and on findings stored before this was kept).
+   */
+  reopenedAt?: string | null;
+  /** The last local day (school time zone, inclusive) the risk is accepted; null when not accepted. */
   acceptedUntil: string | null;
   acceptedReason: string | null;
+  /**
+   * Who accepted the risk (the audit trail's name: `account:…`, `token:…`) and when, for a risk accepted
+   * through the API; absent or null for an exception of config/baseline.yaml.
+   */
+  acceptedBy?: string | null;
+  acceptedAt?: string | null;
+}
+
+/**
+ * A risk accepted by a person (POST /api/v1/findings/accept): kept by the state store beside its finding,
+ * never overwritten by a report, and laid over the finding whenever it is read (`withAcceptance`).
+ */
+export interface Acceptance {
+  /** The last local day (YYYY-MM-DD, school time zone) it holds. */
+  until: string;
+  reason: string;
+  /** The principal's name as the audit trail writes it. */
+  by: string;
+  /** When it was accepted (ISO). */
+  at: string;
 }
 
 export const findingKey = (f: { rule: string; target: string; port?: number }) =>
@@ -38,10 +64,11 @@ export const findingKey = (f: { rule: string; target: string; port?: number }) =
 
 /**
  * The findings this report changes (pure). A present problem opens (or re-opens) its finding, or marks
- * it accepted while a matching, unexpired exception of config/baseline.yaml holds, citing the clause of
- * the school's protection level; a passing check resolves an open or accepted one (which keeps the clause
- * it was open under). Checks that could not run (outcome ≠ ok) change nothing; disabled or unknown rules
- * are ignored.
+ * it accepted while a matching, unexpired exception of config/baseline.yaml or a risk accepted by a person
+ * (carried by the previous record: `acceptedBy`) holds on the result's local day — the one that lasts
+ * longer when both do —, citing the clause of the school's protection level; a passing check resolves an
+ * open or accepted one (which keeps the clause it was open under). Checks that could not run (outcome ≠ ok)
+ * change nothing; disabled or unknown rules are ignored.
  */
 export function nextFindings(
   previous: ReadonlyMap<string, FindingRecord>,
@@ -58,7 +85,8 @@ export function nextFindings(
     const key = findingKey(r);
     const prev = changed.get(key) ?? previous.get(key);
     if (r.finding) {
-      const exception = activeException(baseline, school, r);
+      const day = localTime(new Date(r.at), school.timezone).date;
+      const acceptance = holdingAcceptance(activeException(baseline, school, r, day), prev, day);
       changed.set(key, {
         schoolId: school.id,
         rule: r.rule,
@@ -67,15 +95,18 @@ export function nextFindings(
         severity: rule.severity,
         mlps: rule.mlps[level],
         protectionLevel: level,
-        state: exception ? 'accepted' : 'open',
+        state: acceptance ? 'accepted' : 'open',
         evidence: r.evidence,
         value: r.value ?? null,
         firstSeen: prev?.firstSeen ?? r.at,
         lastSeen: r.at,
         count: (prev?.count ?? 0) + 1,
         resolvedAt: null,
-        acceptedUntil: exception?.expires ?? null,
-        acceptedReason: exception?.reason ?? null,
+        reopenedAt: prev?.state === 'resolved' ? r.at : (prev?.reopenedAt ?? null),
+        acceptedUntil: acceptance?.until ?? null,
+        acceptedReason: acceptance?.reason ?? null,
+        acceptedBy: acceptance?.by ?? null,
+        acceptedAt: acceptance?.at ?? null,
       });
     } else if (prev && prev.state !== 'resolved') {
       changed.set(key, {
@@ -115,8 +146,7 @@ export function supersededClauses(
   });
 }
 
-function activeException(baseline: BaselineConfig, school: School, r: SecurityResult) {
-  const day = localTime(new Date(r.at), school.timezone).date;
+function activeException(baseline: BaselineConfig, school: School, r: SecurityResult, day: string) {
   return baseline.exceptions.find(
     (e) =>
       e.rule === r.rule &&
@@ -125,6 +155,95 @@ function activeException(baseline: BaselineConfig, school: School, r: SecurityRe
       (e.port === undefined || e.port === r.port) &&
       day <= e.expires,
   );
+}
+
+/**
+ * The acceptance that holds on a local day: a baseline exception or the person's acceptance the previous
+ * record carries, the longer of the two; undefined when neither holds.
+ */
+function holdingAcceptance(
+  exception: { expires: string; reason: string } | undefined,
+  prev: FindingRecord | undefined,
+  day: string,
+): { until: string; reason: string; by: string | null; at: string | null } | undefined {
+  const person =
+    prev?.acceptedBy && prev.acceptedUntil !== null && day <= prev.acceptedUntil
+      ? {
+          until: prev.acceptedUntil,
+          reason: prev.acceptedReason ?? '',
+          by: prev.acceptedBy,
+          at: prev.acceptedAt ?? null,
+        }
+      : undefined;
+  const config = exception
+    ? { until: exception.expires, reason: exception.reason, by: null, at: null }
+    : undefined;
+  if (person && config) return person.until > config.until ? person : config;
+  return person ?? config;
+}
+
+/**
+ * A stored finding as it is read: the risk a person accepted (kept beside it, `null` when none) laid over
+ * the record a report wrote. Pure. The person's acceptance fields of the record itself are never trusted
+ * (the acceptance may have been withdrawn since): they are taken from `a` alone. A resolved finding stays
+ * resolved but carries the acceptance, which holds again if the problem comes back before its date; an
+ * exception of config/baseline.yaml that lasts longer is kept. Expiry is `effectiveState`'s.
+ */
+export function withAcceptance(f: FindingRecord, a: Acceptance | null): FindingRecord {
+  let base = f;
+  if (f.acceptedBy) {
+    const { acceptedBy: _by, acceptedAt: _at, ...rest } = f;
+    base = {
+      ...rest,
+      state: f.state === 'accepted' ? 'open' : f.state,
+      acceptedUntil: null,
+      acceptedReason: null,
+    };
+  }
+  if (a === null) return base;
+  if (base.state === 'accepted' && base.acceptedUntil !== null && base.acceptedUntil >= a.until) return base;
+  return {
+    ...base,
+    state: base.state === 'resolved' ? 'resolved' : 'accepted',
+    acceptedUntil: a.until,
+    acceptedReason: a.reason,
+    acceptedBy: a.by,
+    acceptedAt: a.at,
+  };
+}
+
+/** The first instant of the local day after `day` in a time zone (ISO): when an acceptance until `day` ends. */
+export function dayEnd(day: string, timeZone: string): string {
+  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000);
+  const nextDay = next.toISOString().slice(0, 10);
+  // local midnight is the UTC midnight moved back by the zone's offset; twice for a change of offset
+  let t = next.getTime();
+  for (let i = 0; i < 2; i++) {
+    const { date, minutes } = localTime(new Date(t), timeZone);
+    const localAsUtc = Date.parse(`${date}T00:00:00Z`) + minutes * 60_000;
+    t -= localAsUtc - next.getTime();
+  }
+  // a zone that skips its midnight (a DST change at 00:00): the first minute of that day
+  while (localTime(new Date(t), timeZone).date < nextDay) t += 15 * 60_000;
+  return new Date(t).toISOString();
+}
+
+/**
+ * When the earliest risk accepted at `now` stops holding (the findings count as open again), or null when
+ * none is accepted with a date: a compliance row resting on the acceptance must be evaluated again then.
+ */
+export function nextAcceptanceEnd(
+  findings: readonly FindingRecord[],
+  now: Date,
+  timeZone: string,
+): string | null {
+  let first: string | null = null;
+  for (const f of findings) {
+    if (f.acceptedUntil === null || effectiveState(f, now, timeZone) !== 'accepted') continue;
+    const end = dayEnd(f.acceptedUntil, timeZone);
+    if (first === null || end < first) first = end;
+  }
+  return first;
 }
 
 /** An accepted risk whose date has passed counts as open again, also between scans. */

@@ -245,7 +245,18 @@ export function reportLines(report: Report, ctx: PointContext): string[] {
     .num('spool_rejected', h.spoolRejected)
     .end(finished);
   for (const r of report.results) resultLines(r, out, ctx.shiftMs, ctx.uplinkGoalMbps, ctx.maintenance);
-  for (const f of ctx.findings ?? []) {
+  // findings carry collector-side times already shifted with the report
+  findingLines(out, ctx.findings ?? []);
+  complianceLines(out, ctx.compliance, finished);
+  return out.lines;
+}
+
+/**
+ * Findings as `finding` points, each at the time it was last seen or resolved, or all at `time` when given
+ * (a risk accepted between reports).
+ */
+export function findingLines(out: ReportLines, findings: readonly FindingRecord[], time?: number): void {
+  for (const f of findings) {
     out
       .begin('finding')
       .tag('rule', f.rule)
@@ -254,7 +265,6 @@ export function reportLines(report: Report, ctx: PointContext): string[] {
       .tag('mlps', f.mlps);
     if (f.port) out.tag('port', String(f.port));
     // open=1 while open; an accepted risk has open=0 and accepted_until_s (no state tag: one series per finding)
-    // findings carry collector-side times already shifted with the report
     out
       .opt(
         'accepted_until_s',
@@ -263,8 +273,6 @@ export function reportLines(report: Report, ctx: PointContext): string[] {
       .num('count', f.count)
       .num('open', bit(f.state === 'open'))
       .opt('value', f.value)
-      .end(Date.parse(f.resolvedAt ?? f.lastSeen));
+      .end(time ?? Date.parse(f.resolvedAt ?? f.lastSeen));
   }
-  complianceLines(out, ctx.compliance, finished);
-  return out.lines;
 }

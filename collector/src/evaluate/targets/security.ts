@@ -1,5 +1,5 @@
 /** 网络安全: no open critical/high finding (信息安全体系搭建行动; 等保 2.0, GB/T 22239-2019). */
-import { evaluateSecurity } from '../findings.js';
+import { evaluateSecurity, nextAcceptanceEnd } from '../findings.js';
 import { evidenceTimes, maxAgeMs, noData, type TargetModule } from './target.js';
 
 export const security: TargetModule = {
@@ -15,9 +15,16 @@ export const security: TargetModule = {
     const newest = scans.reduce<string | null>((m, r) => (m === null || r.at > m ? r.at : m), null);
     if (newest !== null && Date.parse(newest) < now.getTime() - maxAge)
       return noData(this.name, 0, 'security baseline scan', scans, maxAge);
+    const times = evidenceTimes(newest === null ? [] : [newest], maxAge);
+    // an accepted risk whose date passes counts as open again: the row is evaluated again then
+    const acceptanceEnds = nextAcceptanceEnd(e.findings, now, e.school.timezone);
     return {
       ...evaluateSecurity(e.findings, e.latest, targets, now, e.school.timezone),
-      ...evidenceTimes(newest === null ? [] : [newest], maxAge),
+      ...times,
+      expiresAt:
+        acceptanceEnds !== null && (times.expiresAt === null || acceptanceEnds < times.expiresAt)
+          ? acceptanceEnds
+          : times.expiresAt,
     };
   },
 };
