@@ -3,7 +3,8 @@ import { EXIT_USAGE, formatTable, newProgram, runProgram, UsageError } from '../
 import { School } from '../../protocol/school.js';
 import { checker, formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
-import { ALERT_RULES } from './alerts/rules.js';
+import { suggest } from '../../protocol/vocabulary.js';
+import { ALERT_RULE_TEXT, ALERT_RULES, isAlertRule } from './alerts/rules.js';
 import { addAccessCommands, auditCli } from './cli-access.js';
 import { addFleetCommands } from './cli-fleet.js';
 import { addGrafanaCommands } from './cli-grafana.js';
@@ -235,10 +236,18 @@ silence
       requireData(opts);
       if (!opts.school && !opts.rule && !opts.fingerprint)
         throw new UsageError('give at least one of --school, --rule, --fingerprint');
-      if (opts.rule !== undefined && !(ALERT_RULES as readonly string[]).includes(opts.rule))
+      if (opts.rule !== undefined && !isAlertRule(opts.rule)) {
+        // a silence of a rule that does not exist would mute nothing, silently: refuse it
+        const meant = suggest(opts.rule, ALERT_RULES);
         throw new UsageError(
-          `--rule: unknown alert rule ${JSON.stringify(opts.rule)}; one of ${ALERT_RULES.join(', ')}`,
+          `--rule: unknown alert rule ${JSON.stringify(opts.rule)}; one of ${ALERT_RULES.join(', ')}${
+            meant === undefined ? '' : ` (did you mean ${JSON.stringify(meant)}?)`
+          }\n${formatTable(
+            ['rule', 'alerts on'],
+            ALERT_RULES.map((r) => [r, ALERT_RULE_TEXT[r].en]),
+          )}`,
         );
+      }
       const ms = parseDuration(opts.for);
       if (ms === undefined || ms > 90 * 86_400_000)
         throw new UsageError('--for must look like 90m, 2h or 7d (at most 90d)');

@@ -44,6 +44,18 @@ export interface AlertManagerOptions {
   inMaintenance?: (f: SchoolFacts, item: Desired, now: Date) => boolean;
 }
 
+/** Does a silence mute this alert (its school, rule and fingerprint, each when the silence names one)? */
+export function silenceMutes(
+  s: Pick<Silence, 'schoolId' | 'rule' | 'fingerprint'>,
+  row: { schoolId: string; fingerprint: string; item: { rule: string } },
+): boolean {
+  return (
+    (s.schoolId === null || s.schoolId === row.schoolId) &&
+    (s.rule === null || s.rule === row.item.rule) &&
+    (s.fingerprint === null || s.fingerprint === row.fingerprint)
+  );
+}
+
 /**
  * The alert lifecycle (pending → firing → resolved), persisted in the state store so a restart neither
  * forgets a firing alert nor announces it twice. Notifications are grouped per school; a reminder
@@ -93,12 +105,7 @@ export class AlertManager {
     row: { schoolId: string; fingerprint: string; item: Desired },
     active: Silence[],
   ): boolean {
-    return active.some(
-      (s) =>
-        (s.schoolId === null || s.schoolId === row.schoolId) &&
-        (s.rule === null || s.rule === row.item.rule) &&
-        (s.fingerprint === null || s.fingerprint === row.fingerprint),
-    );
+    return active.some((s) => silenceMutes(s, row));
   }
 
   private soon: NodeJS.Timeout | undefined;

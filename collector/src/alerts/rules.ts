@@ -29,6 +29,31 @@ export const ALERT_RULES = [
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
+/**
+ * What each rule means, in the words its notifications' titles start with (`探针失联：host`): the console
+ * and the CLI name a rule by these. A finding's title is its baseline rule's own (明文 Telnet 管理 …).
+ */
+export const ALERT_RULE_TEXT: Record<AlertRule, { zh: string; en: string }> = {
+  finding: { zh: '安全问题（等保基线）', en: 'Security finding (等保 baseline)' },
+  'agent-silent': { zh: '探针失联', en: 'Agent silent' },
+  'agent-never-reported': { zh: '探针已注册但从未上报', en: 'Agent enrolled but never reported' },
+  'recording-room-down': { zh: '录播室故障', en: 'Recording room down' },
+  'uplink-below-target': { zh: '出口带宽未达标', en: 'Uplink below target' },
+  'ipv6-score-dropped': { zh: 'IPv6 就绪度不足', en: 'IPv6 readiness below target' },
+};
+
+/** Is this the name of an alert rule? */
+export function isAlertRule(name: string): name is AlertRule {
+  return (ALERT_RULES as readonly string[]).includes(name);
+}
+
+/** A title in both languages: the rule's words, then what it is about (`探针失联：host`). */
+function titled(rule: AlertRule, about: { zh: string; en: string } | string): { zh: string; en: string } {
+  const t = ALERT_RULE_TEXT[rule];
+  const a = typeof about === 'string' ? { zh: about, en: about } : about;
+  return { zh: `${t.zh}：${a.zh}`, en: `${t.en}: ${a.en}` };
+}
+
 export interface AlertRuleSettings {
   /** Findings at or above this severity alert (default high). */
   findingSeverity: Severity;
@@ -39,7 +64,7 @@ export interface AlertRuleSettings {
 }
 
 /** A duration for people: `2 h 5 min`, `3 d 4 h`, `45 min` (at least 1 min). */
-function duration(seconds: number): { zh: string; en: string } {
+export function duration(seconds: number): { zh: string; en: string } {
   const min = Math.max(1, Math.round(seconds / 60));
   const d = Math.floor(min / 1440);
   const h = Math.floor((min % 1440) / 60);
@@ -119,10 +144,7 @@ export function desiredAlerts(
         fingerprint: `agent-never-reported|${id}|${a.id}`,
         rule: 'agent-never-reported',
         severity: 'high',
-        title: {
-          zh: `探针已注册但从未上报：${a.hostname}`,
-          en: `Agent enrolled but never reported: ${a.hostname}`,
-        },
+        title: titled('agent-never-reported', a.hostname),
         detail: {
           zh: `探针 ${a.id}（${a.hostname}）于 ${a.enrolledAt} 注册，已过去 ${ago.zh}，仍未收到任何上报。请学校信息管理员检查：探针服务是否已启动并在运行（Linux：systemctl status campuswatch-agent），探针主机能否访问采集服务器（campuswatch-agent status 会显示）。`,
           en: `agent ${a.id} (${a.hostname}) was enrolled at ${a.enrolledAt}, ${ago.en} ago, and has not sent a single report. School IT officer: check that the agent service is running (on Linux: systemctl status campuswatch-agent) and that its host can reach the collector (campuswatch-agent status shows it).`,
@@ -137,7 +159,7 @@ export function desiredAlerts(
       fingerprint: `agent-silent|${id}|${a.id}`,
       rule: 'agent-silent',
       severity: 'high',
-      title: { zh: `探针失联：${a.hostname}`, en: `Agent silent: ${a.hostname}` },
+      title: titled('agent-silent', a.hostname),
       detail: {
         zh: `探针 ${a.id} 已 ${min} 分钟没有上报（最后一次 ${a.lastSeenAt}）`,
         en: `agent ${a.id} has not reported for ${min} min (last at ${a.lastSeenAt})`,
@@ -150,7 +172,7 @@ export function desiredAlerts(
       fingerprint: `recording-room-down|${id}|${r.room}`,
       rule: 'recording-room-down',
       severity: 'high',
-      title: { zh: `录播室故障：${r.room}`, en: `Recording room down: ${r.room}` },
+      title: titled('recording-room-down', r.room),
       detail: {
         zh: `上课时间内已中断 ${r.minutes} 分钟：${r.detail}`,
         en: `down for ${r.minutes} min in teaching hours: ${r.detail}`,
@@ -165,10 +187,7 @@ export function desiredAlerts(
       fingerprint: `uplink-below-target|${id}`,
       rule: 'uplink-below-target',
       severity: 'medium',
-      title: {
-        zh: `出口带宽未达标：${uplink.value} / ${uplink.goal} Mbps`,
-        en: `Uplink below target: ${uplink.value} / ${uplink.goal} Mbps`,
-      },
+      title: titled('uplink-below-target', `${uplink.value} / ${uplink.goal} Mbps`),
       detail: { zh: uplink.reason, en: uplink.reason },
       labels: { school: id },
     });
@@ -179,7 +198,7 @@ export function desiredAlerts(
       fingerprint: `ipv6-score-dropped|${id}`,
       rule: 'ipv6-score-dropped',
       severity: 'medium',
-      title: { zh: `IPv6 就绪度不足：${ipv6.value}/10`, en: `IPv6 readiness below target: ${ipv6.value}/10` },
+      title: titled('ipv6-score-dropped', `${ipv6.value}/10`),
       detail: { zh: ipv6.reason, en: ipv6.reason },
       labels: { school: id },
     });

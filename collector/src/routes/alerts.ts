@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import type { School } from '../../../protocol/school.js';
 import { audit } from '../access/audit.js';
 import { covers, type Scope } from '../access/model.js';
-import type { AlertManager } from '../alerts/manager.js';
-import { ALERT_RULES } from '../alerts/rules.js';
+import type { AlertManager, AlertRow, Silence } from '../alerts/manager.js';
+import { ALERT_RULES, isAlertRule } from '../alerts/rules.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 
@@ -18,11 +18,48 @@ export function parseDuration(s: string): number | undefined {
 }
 
 /** The schools a principal's scope covers, by id (for filtering lists); archived ones keep their history. */
-async function schoolsInScope(ctx: CollectorContext, scope: Scope): Promise<Map<string, School>> {
+export async function schoolsInScope(ctx: CollectorContext, scope: Scope): Promise<Map<string, School>> {
   return new Map(
     (await ctx.state.listSchools({ includeArchived: true }))
       .filter((s) => covers(scope, s))
       .map((s) => [s.id, s]),
+  );
+}
+
+/** What an acknowledgement's silence says before the reason given (`acknowledged: 机房断电，已派人`). */
+export const ACK_PREFIX = 'acknowledged: ';
+
+/** Is this silence an acknowledgement of one alert (POST /api/v1/alerts/:fingerprint/ack)? */
+export function isAcknowledgement(s: Pick<Silence, 'fingerprint' | 'reason'>): boolean {
+  return s.fingerprint !== null && s.reason.startsWith(ACK_PREFIX);
+}
+
+/** The alerts of the schools in scope (GET /api/v1/alerts and the console's alerts page). */
+export async function alertsInScope(
+  alerts: AlertManager,
+  inScope: ReadonlyMap<string, unknown>,
+  filter: { state?: AlertRow['state'] | undefined; school?: string | undefined } = {},
+): Promise<AlertRow[]> {
+  return (
+    await alerts.alerts({
+      ...(filter.state ? { state: filter.state } : {}),
+      ...(filter.school ? { schoolId: filter.school } : {}),
+    })
+  ).filter((a) => inScope.has(a.schoolId));
+}
+
+/**
+ * The active silences a scope sees (GET /api/v1/silences and the console): those of its schools; one of
+ * all schools only at the city level.
+ */
+export async function silencesInScope(
+  ctx: CollectorContext,
+  alerts: AlertManager,
+  scope: Scope,
+  inScope: ReadonlyMap<string, unknown>,
+): Promise<Silence[]> {
+  return (await alerts.silences(ctx.now())).filter((s) =>
+    s.schoolId === null ? scope.level === 'city' : inScope.has(s.schoolId),
   );
 }
 
@@ -48,14 +85,7 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
     },
     async (req) => {
       const inScope = await schoolsInScope(ctx, req.principal!.scope);
-      return {
-        alerts: (
-          await alerts.alerts({
-            ...(req.query.state ? { state: req.query.state } : {}),
-            ...(req.query.school ? { schoolId: req.query.school } : {}),
-          })
-        ).filter((a) => inScope.has(a.schoolId)),
-      };
+      return { alerts: await alertsInScope(alerts, inScope, req.query) };
     },
   );
 
@@ -92,7 +122,7 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
         fingerprint: alert.fingerprint,
         startsAt: now.toISOString(),
         endsAt: new Date(now.getTime() + ms).toISOString(),
-        reason: `acknowledged: ${req.body.reason}`,
+        reason: `${ACK_PREFIX}${req.body.reason}`,
         createdBy: req.principal!.name,
       });
       await audit(ctx, req, 'alert.ack', alert.fingerprint, req.body.reason);
@@ -103,11 +133,7 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
   app.get('/api/v1/silences', { config: { access: 'read' } }, async (req) => {
     const scope = req.principal!.scope;
     const inScope = await schoolsInScope(ctx, scope);
-    return {
-      silences: (await alerts.silences(ctx.now())).filter((s) =>
-        s.schoolId === null ? scope.level === 'city' : inScope.has(s.schoolId),
-      ),
-    };
+    return { silences: await silencesInScope(ctx, alerts, scope, inScope) };
   });
   app.post<{
     Body: {
@@ -141,7 +167,7 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
       const scope = req.principal!.scope;
       if (!b.school && !b.rule && !b.fingerprint)
         return sendError(reply, 400, 'body: give at least one of school, rule, fingerprint');
-      if (b.rule !== undefined && !(ALERT_RULES as readonly string[]).includes(b.rule))
+      if (b.rule !== undefined && !isAlertRule(b.rule))
         return sendError(
           reply,
           400,

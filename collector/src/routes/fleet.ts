@@ -1,13 +1,33 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { audit } from '../access/audit.js';
-import { covers } from '../access/model.js';
+import { covers, type Scope } from '../access/model.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { AgentName, agentView, patchedSchool, SchoolPatch } from '../fleet.js';
 import type { AgentRecord, SchoolRecord } from '../store/state-store.js';
 
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+
+/**
+ * The schools a scope covers (archived ones too: their revoked agents are part of the history), or the
+ * one asked for, and every agent of them, revoked ones included, by school id then agent id: what
+ * GET /api/v1/agents and the console's fleet page list.
+ */
+export async function agentsInScope(
+  ctx: CollectorContext,
+  scope: Scope,
+  school?: string,
+): Promise<{ schools: SchoolRecord[]; agents: AgentRecord[] }> {
+  const schools = (await ctx.state.listSchools({ includeArchived: true })).filter(
+    (s) => covers(scope, s) && (school === undefined || s.id === school),
+  );
+  const inScope = new Set(schools.map((s) => s.id));
+  const agents = (await ctx.state.listAgents(school, { includeRevoked: true }))
+    .filter((a) => inScope.has(a.schoolId))
+    .sort((a, b) => (a.schoolId < b.schoolId ? -1 : a.schoolId > b.schoolId ? 1 : a.id < b.id ? -1 : 1));
+  return { schools, agents };
+}
 
 /**
  * The lifecycle of agents and schools (issue 24), in the caller's scope:
@@ -63,19 +83,11 @@ export function fleetRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       },
     },
     async (req, reply) => {
-      const scope = req.principal!.scope;
       const wanted = req.query.school;
-      // archived schools too: their (revoked) agents are part of the history
-      const schools = (await ctx.state.listSchools({ includeArchived: true })).filter(
-        (s) => covers(scope, s) && (wanted === undefined || s.id === wanted),
-      );
+      const { schools, agents } = await agentsInScope(ctx, req.principal!.scope, wanted);
       if (wanted !== undefined && schools.length === 0)
         return sendError(reply, 404, `query/school: unknown school ${JSON.stringify(wanted)}`);
-      const inScope = new Set(schools.map((s) => s.id));
       const now = ctx.now();
-      const agents = (await ctx.state.listAgents(wanted, { includeRevoked: true }))
-        .filter((a) => inScope.has(a.schoolId))
-        .sort((a, b) => (a.schoolId < b.schoolId ? -1 : a.schoolId > b.schoolId ? 1 : a.id < b.id ? -1 : 1));
       return { agents: agents.map((a) => agentView(a, now, silentS())) };
     },
   );
