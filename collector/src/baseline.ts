@@ -26,7 +26,7 @@ export type MlpsClauses = Static<typeof MlpsClauses>;
 /** The chapter of GB/T 22239-2019 holding the requirements of a level: 6 for 第一级 … 9 for 第四级. */
 export const chapterOf = (level: ProtectionLevel): number => level + 5;
 
-/** config/baseline.yaml: the security rules (severity, 等保 clause, remediation) and accepted risks. */
+/** config/baseline.yaml: the security rules (severity, 等保 clause, remediation in en and zh) and accepted risks. */
 export const BaselineConfig = Type.Object(
   {
     /** The level of a school that declares none (`protectionLevel` of the school). */
@@ -47,6 +47,15 @@ export const BaselineConfig = Type.Object(
             { additionalProperties: false },
           ),
           remediation: Type.String({ minLength: 1, maxLength: 1000 }),
+          /**
+           * The remediation in Chinese, written for a school's IT officer (what to change, where): the
+           * console shows it on zh pages, `remediation` on en pages.
+           */
+          remediationZh: Type.String({
+            minLength: 1,
+            maxLength: 1000,
+            description: 'the remediation in Chinese, for a school IT officer',
+          }),
         },
         { additionalProperties: false },
       ),
@@ -70,9 +79,17 @@ export const BaselineConfig = Type.Object(
 );
 export type BaselineConfig = Static<typeof BaselineConfig>;
 
+/** A Han character: Chinese text has some (an English sentence copied into remediationZh has none). */
+const HAN = /\p{Script=Han}/u;
+
 const crossCheck: CrossCheck<BaselineConfig> = (b) => {
   const problems: Problem[] = [];
   for (const [id, rule] of Object.entries(b.rules)) {
+    if (!HAN.test(rule.remediationZh))
+      problems.push({
+        path: `rules/${id}/remediationZh`,
+        message: `must be written in Chinese (it has no Chinese character): ${JSON.stringify(rule.remediationZh.slice(0, 60))}`,
+      });
     // indexing by every supported level does not compile if MlpsClauses lacks one of them
     for (const level of PROTECTION_LEVELS) {
       const clause = rule.mlps[level];

@@ -8,6 +8,8 @@ export interface FindingCandidate {
   evidence: string;
   mlps: string;
   remediation: string;
+  /** The remediation in Chinese, for a school's IT officer. */
+  remediationZh: string;
 }
 
 /**
@@ -47,6 +49,8 @@ export function clockFindings(
         mlps: CLOCK_CLAUSE[level],
         remediation:
           'enable NTP (chrony/systemd-timesyncd) on the agent host against the district time source',
+        remediationZh:
+          '在监测终端主机上开启 NTP 时间同步（chrony 或 systemd-timesyncd），以区县的时间服务器为准，使审计记录的时间可信。',
       };
     });
 }
