@@ -57,6 +57,8 @@ async function submitApi(event) {
       showError(form, message);
       return;
     }
+    // the answer is read to its end before the page moves on (else the browser cancels it mid-way)
+    await res.text();
     const then = form.dataset.then;
     if (then === 'next') {
       const next = new URLSearchParams(location.search).get('next');
