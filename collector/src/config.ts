@@ -269,6 +269,14 @@ export const CollectorConfig = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** The web console served at `/`. */
+    console: Type.Object(
+      {
+        /** How often the wall display (/wall) fetches its figures again, in place (no reload). */
+        wallRefreshS: Type.Integer({ default: 30, minimum: 2, maximum: 3600 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     schools: Type.Array(School, { default: [], maxItems: 100_000 }),
   },
   { additionalProperties: false },

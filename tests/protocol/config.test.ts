@@ -199,9 +199,17 @@ describe('shipped configs', () => {
 
   it('defaults apply when a section is absent; collector defaults to the embedded store', () => {
     const c = parseCollectorConfig('');
+    expect(c.console).toEqual({ wallRefreshS: 30 });
     expect(c.influx).toBeUndefined();
     expect(c.ingest.bodyLimitBytes).toBe(1_048_576);
     expect(c.state).toEqual({ kind: 'sqlite', poolMax: 10, latestCacheResults: 500_000 });
+  });
+
+  it('console.wallRefreshS: at least 2 s, named in the error', () => {
+    expect(parseCollectorConfig('console: { wallRefreshS: 2 }').console.wallRefreshS).toBe(2);
+    const error = (yaml: string) => errorOf(() => parseCollectorConfig(yaml, 'collector.yaml')).message;
+    expect(error('console: { wallRefreshS: 1 }')).toBe('collector.yaml: console.wallRefreshS: must be >= 2');
+    expect(error('console: { wallRefresh: 5 }')).toBe('collector.yaml: console.wallRefresh: unknown key');
   });
 
   it('state: postgres needs a postgres:// url, sqlite takes none; the url may come from a file', () => {
