@@ -27,6 +27,8 @@ declare module 'fastify' {
 export const SESSION_COOKIE = 'cw_session';
 /** A wall display's token, as its browser keeps it (set by opening /wall?token=…); display tokens only. */
 export const DISPLAY_COOKIE = 'cw_display';
+/** The query parameter a wall display's address carries its token in, once (`/wall?token=cwt1.…`). */
+export const DISPLAY_TOKEN_PARAM = 'token';
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -44,7 +46,8 @@ export function requireAccessDeclarations(
       );
     }
     const page = route.config?.page === true ? { page: true as const } : {};
-    for (const method of methods) if (method !== 'HEAD') routes.push({ method, url: route.url, access, ...page });
+    for (const method of methods)
+      if (method !== 'HEAD') routes.push({ method, url: route.url, access, ...page });
   });
   return routes;
 }
@@ -153,12 +156,26 @@ export async function registerCookies(app: FastifyInstance): Promise<void> {
   await app.register(fastifyCookie);
 }
 
+/**
+ * The token a GET of a display page carries in its address (`/wall?token=cwt1.…`), if any. Such a request
+ * reaches the page without a principal: the page checks the token itself (a display token: it becomes the
+ * browser's DISPLAY_COOKIE and the browser is sent on without it; anything else: 403).
+ */
+export function offeredDisplayToken(req: FastifyRequest): string | undefined {
+  const config = req.routeOptions.config;
+  if (config?.access !== 'display' || config.page !== true || req.method !== 'GET') return undefined;
+  const v = (req.query as Record<string, unknown> | undefined)?.[DISPLAY_TOKEN_PARAM];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
 /** The onRequest hook that enforces each route's declaration. */
 export function enforceAccess(app: FastifyInstance, ctx: Pick<CollectorContext, 'state' | 'config' | 'now'>) {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const access = req.routeOptions.config?.access;
     // no route matched (404 handler), or the route checks its caller itself
     if (access === undefined || access === 'public' || access === 'agent') return;
+    // a wall display being set up: its page checks the token in the address (offeredDisplayToken)
+    if (offeredDisplayToken(req) !== undefined) return;
     const principal = await principalOf(ctx, req);
     if (!principal) {
       if (req.routeOptions.config?.page && req.method === 'GET')
