@@ -29,6 +29,9 @@ interface ScopeOpts {
 
 const actor = () => `cli:${userInfo().username}`;
 
+/** The roles of people's accounts; `display` is a wall display's token only. */
+const ACCOUNT_ROLES = ROLES.filter((r) => r !== 'display');
+
 /** An audit entry for a CLI action (actor `cli:<os user>`, address `local`). */
 export async function auditCli(
   state: StateStore,
@@ -91,7 +94,7 @@ function passwordOf(o: { passwordFile?: string; generatePassword?: boolean }): {
 export function addAccessCommands(program: Command, withState: WithState): void {
   const scopeFlags = (c: Command) =>
     c
-      .requiredOption('--role <role>', `${ROLES.join('|')} (admin: city only)`)
+      .requiredOption('--role <role>', `${ACCOUNT_ROLES.join('|')} (admin: city only)`)
       .requiredOption('--scope <level>', LEVELS.join('|'))
       .option('--district <name>', 'the district of a district, group or school scope')
       .option('--group <name>', 'the education group of a group scope')
@@ -114,6 +117,10 @@ export function addAccessCommands(program: Command, withState: WithState): void 
         o: CommonOpts &
           ScopeOpts & { name: string; passwordFile?: string; generatePassword?: boolean; ifNone?: boolean },
       ) => {
+        if (o.role === 'display')
+          throw new UsageError(
+            '--role: display is for a wall display’s token, not an account: use token add --role display',
+          );
         const { role, scope } = roleAndScope(o);
         if (!/^[\p{L}\p{N}._@-]{1,100}$/u.test(o.name))
           throw new UsageError('--name: letters, digits, . _ @ -; 1-100');
@@ -215,9 +222,12 @@ export function addAccessCommands(program: Command, withState: WithState): void 
     .command('token')
     .description('API tokens for scripts and machines (Grafana, Prometheus)');
   dataFlags(token.command('add').description('add a token; prints it once'))
-    .requiredOption('--name <name>', 'what the token is for, e.g. grafana-武进区')
+    .requiredOption('--name <name>', 'what the token is for, e.g. grafana-武进区 or 大屏-武进')
     .option('--user <account>', 'act for this account (its role and scope)')
-    .option('--role <role>', `${ROLES.join('|')} (a machine token, without --user)`)
+    .option(
+      '--role <role>',
+      `${ROLES.join('|')} (a machine token, without --user; display: a wall display, city, district or group)`,
+    )
     .option('--scope <level>', LEVELS.join('|'))
     .option('--district <name>', 'the district of a district, group or school scope')
     .option('--group <name>', 'the education group of a group scope')
@@ -244,6 +254,10 @@ export function addAccessCommands(program: Command, withState: WithState): void 
         await auditCli(state, 'token.add', record.id, `${o.name}: ${rs.role} ${scopeText(rs.scope)}`);
         process.stdout.write(`token ${record.id} (${o.name}, ${rs.role}, ${scopeText(rs.scope)}) added\n`);
         process.stdout.write(`token (shown once): ${secret}\n`);
+        if (rs.role === 'display')
+          process.stdout.write(
+            'open /wall?token=<the token> once in the wall display’s browser: it keeps it as a cookie\n',
+          );
       });
     });
   dataFlags(token.command('list').description('list tokens (never their secrets)')).action(

@@ -161,4 +161,74 @@ describe('campuswatch-collector user / token / audit', () => {
         .every((l) => l.includes('account:admin')),
     ).toBe(true);
   }, 120_000);
+
+  it('a wall display’s token: token add --role display (city, district or group); never an account', async () => {
+    const add = await cli(
+      'token',
+      'add',
+      '--name',
+      '大屏-武进',
+      '--role',
+      'display',
+      '--scope',
+      'district',
+      '--district',
+      '武进区',
+    );
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/^token \S+ \(大屏-武进, display, district 武进区\) added$/m);
+    expect(add.stdout).toContain('open /wall?token=<the token> once in the wall display’s browser');
+    const token = /^token \(shown once\): (cwt1\.\S+)$/m.exec(add.stdout)?.[1];
+    expect(token).toBeDefined();
+    const school = await cli(
+      'token',
+      'add',
+      '--name',
+      'x',
+      '--role',
+      'display',
+      '--scope',
+      'school',
+      '--school',
+      'a',
+    );
+    expect([school.code, school.stderr.trim()]).toEqual([
+      2,
+      'a wall display shows a city, district or group',
+    ]);
+    const user = await cli(
+      'user',
+      'add',
+      '--name',
+      '大屏',
+      '--role',
+      'display',
+      '--scope',
+      'city',
+      '--generate-password',
+    );
+    expect([user.code, user.stderr.trim()]).toEqual([
+      2,
+      '--role: display is for a wall display’s token, not an account: use token add --role display',
+    ]);
+    expect((await cli('user', 'list')).stdout).not.toContain('大屏');
+    expect((await cli('user', 'add', '--help')).stdout).toContain('viewer|oncall|admin (admin: city only)');
+
+    // the collector lets it open the wall of 武进区 and nothing else
+    const app = await buildApp(
+      parseCollectorConfig(JSON.stringify({ listen: '127.0.0.1:0', dataDir: data })),
+    );
+    try {
+      const get = (url: string) =>
+        app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+      const wall = await get('/api/v1/wall');
+      expect(wall.statusCode).toBe(200);
+      expect(wall.json()).toMatchObject({ scope: { level: 'district', district: '武进区' } });
+      expect((await get('/api/v1/schools')).statusCode).toBe(403);
+      const open = await app.inject({ method: 'GET', url: `/wall?token=${encodeURIComponent(token!)}` });
+      expect([open.statusCode, open.headers.location]).toEqual([303, '/wall']);
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
 });
