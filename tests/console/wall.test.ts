@@ -186,7 +186,7 @@ describe.skipIf(skip)(`the wall display in Chromium${skip ? ` (skipped: ${skip})
     expect(cookie).toMatchObject({
       value: token,
       httpOnly: true,
-      sameSite: 'Strict',
+      sameSite: 'Lax',
       path: '/',
       secure: false,
     });

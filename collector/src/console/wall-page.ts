@@ -191,7 +191,9 @@ export function wallPage(app: FastifyInstance, ctx: CollectorContext): void {
         reply.setCookie(DISPLAY_COOKIE, offered, {
           httpOnly: true,
           secure: Boolean(ctx.config.tls),
-          sameSite: 'strict',
+          // Lax, not Strict: the link is often opened from a chat message (another site), and the redirect
+          // to /wall that follows must carry the cookie; the cookie opens only GETs of the wall anyway
+          sameSite: 'lax',
           path: '/',
           maxAge: 365 * 86_400,
         });
