@@ -23,6 +23,7 @@ import { reportRoutes } from './routes/reports.js';
 import { schoolRoutes } from './routes/schools.js';
 import { sessionRoutes } from './routes/session.js';
 import { speedtestSlotRoutes, speedtestStreamRoutes } from './routes/speedtest.js';
+import { termReportRoutes } from './routes/term-report.js';
 import { SlotScheduler } from './speedtest/slots.js';
 import { InfluxStore, perDistrictOptions, refusedForData, writeErrorKind } from './store/influx.js';
 import { Outbox } from './store/outbox.js';
@@ -196,6 +197,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
   schoolRoutes(app, ctx);
   fleetRoutes(app, ctx);
   complianceRoutes(app, ctx);
+  termReportRoutes(app, ctx);
   findingRoutes(app, ctx);
   alertRoutes(app, ctx, ctx.alerts);
   maintenanceRoutes(app, ctx);

@@ -8,6 +8,7 @@ import { ALERT_RULE_TEXT, ALERT_RULES, isAlertRule } from './alerts/rules.js';
 import { addAccessCommands, auditCli } from './cli-access.js';
 import { addFleetCommands } from './cli-fleet.js';
 import { addGrafanaCommands } from './cli-grafana.js';
+import { addTermReportCommands, termReportCli } from './cli-term-report.js';
 import { complianceReport, renderComplianceReport } from './compliance-report.js';
 import { type CollectorConfig, loadCollectorConfig, parseCollectorConfig } from './config.js';
 import {
@@ -151,6 +152,7 @@ school
     },
   );
 addFleetCommands(program, withState, school, resolveConfig);
+addTermReportCommands(program, withState, resolveConfig);
 
 program
   .command('enroll-code')
@@ -185,24 +187,39 @@ program
 
 program
   .command('report')
-  .description('print the compliance table per school')
+  .description(
+    'print the compliance table per school; with --term, the term inspection report (督导通报) of its snapshots',
+  )
   .option('--config <file>', 'collector YAML config (for its data directory and targets)')
   .option('--data <dir>', 'state directory')
   .option('--district <district>', 'only this district')
-  .option('--format <format>', 'table|json|csv', 'table')
-  .action(async (opts: CommonOpts & { district?: string; format: string }) => {
-    if (!['table', 'json', 'csv'].includes(opts.format))
+  .option('--format <format>', 'table|json|csv; with --term xlsx|pdf|csv|json')
+  .option('--term <name>', 'the term report of this term (snapshot take first), e.g. 2026-2027学年第二学期')
+  .option('--compare <name>', 'with --term: the term to compare with, e.g. 2026-2027学年第一学期')
+  .option('--group <group>', 'with --term: only this education group')
+  .option('--lang <lang>', 'with --term: zh|en (default zh)')
+  .option('--output <file>', 'with --term: write the report to this file (required for xlsx and pdf)')
+  .action(async (opts: CommonOpts & { district?: string; format?: string; term?: string; output?: string }) => {
+    if (opts.term !== undefined) {
+      requireData(opts);
+      return termReportCli({ ...opts, term: opts.term, format: opts.format ?? 'xlsx' }, withState);
+    }
+    for (const flag of ['compare', 'group', 'lang', 'output'] as const)
+      if ((opts as Record<string, unknown>)[flag] !== undefined)
+        throw new UsageError(`--${flag} needs --term (the term report)`);
+    const format = opts.format ?? 'table';
+    if (!['table', 'json', 'csv'].includes(format))
       throw new UsageError('--format must be one of: table, json, csv');
     requireData(opts);
     const config = resolveConfig(opts);
     const targets = loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);
     await withState(opts, async (state) => {
       const rows = await complianceReport(state, targets, opts.district ? { district: opts.district } : {});
-      process.stdout.write(`${renderComplianceReport(rows, opts.format as 'table' | 'json' | 'csv')}\n`);
+      process.stdout.write(`${renderComplianceReport(rows, format as 'table' | 'json' | 'csv')}\n`);
       await auditCli(
         state,
         'report.export',
-        opts.format,
+        format,
         `${rows.length} schools${opts.district ? ` of ${opts.district}` : ''}`,
       );
     });

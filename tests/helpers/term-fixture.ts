@@ -58,12 +58,16 @@ function schoolName(district: string, n: number): string {
   return `${district}第${n}实验小学`;
 }
 
-export function fixtureSchools(): School[] {
-  return DISTRICTS.flatMap((district) =>
-    Array.from({ length: SCHOOLS_PER_DISTRICT }, (_, i): School => {
+/** The fixture's schools; a bench asks for more districts and schools (any names). */
+export function fixtureSchools(
+  districts: readonly string[] = DISTRICTS,
+  perDistrict = SCHOOLS_PER_DISTRICT,
+): School[] {
+  return districts.flatMap((district, d) =>
+    Array.from({ length: perDistrict }, (_, i): School => {
       const n = i + 1;
       return {
-        id: `${CODES[district]}-${String(n).padStart(2, '0')}`,
+        id: `${CODES[district] ?? `d${d}`}-${String(n).padStart(2, '0')}`,
         name: schoolName(district, n),
         district,
         group: `${district.slice(0, 2)}${GROUP_NAMES[i % 3]}`,
@@ -127,8 +131,7 @@ export interface Fixture {
 }
 
 /** Registers the schools and enrols one agent each (through an enrolment code). */
-export async function registerFixture(store: StateStore): Promise<Fixture> {
-  const schools = fixtureSchools();
+export async function registerFixture(store: StateStore, schools = fixtureSchools()): Promise<Fixture> {
   const agents = new Map<string, AgentRecord>();
   for (const s of schools) {
     await store.upsertSchool(s);

@@ -8,6 +8,7 @@
  */
 import { covers, type Scope } from '../access/model.js';
 import type { ComplianceState } from '../evaluate/targets/target.js';
+import { criterionOf } from './criteria.js';
 import type {
   SnapshotFinding,
   SnapshotRow,
@@ -16,7 +17,10 @@ import type {
   TermSnapshot,
 } from './snapshot.js';
 
+/** Schools' names compare as the console's overview compares them (its ranking's last tie-break). */
 const zh = new Intl.Collator('zh-CN');
+/** Districts and groups: 第2区 before 第10区. */
+const zhNumeric = new Intl.Collator('zh-CN', { numeric: true });
 
 export interface ReportFilter {
   district?: string | undefined;
@@ -137,6 +141,8 @@ export interface SecurityRow {
 
 export interface AppliedTarget extends SnapshotTarget {
   district: string | null;
+  /** What a school had to show, in words (from the targets as they applied). */
+  criterion: { zh: string; en: string };
 }
 
 export interface TermReport {
@@ -239,8 +245,8 @@ function inScope(scope: Scope, filter: ReportFilter) {
 /** The goals of a district's snapshot per target (the district's own where set). */
 const goalsOf = (snap: TermSnapshot) => new Map(snap.targets.map((t) => [t.name, t.goalPct]));
 
-const byName = (a: { name: string }, b: { name: string }) => zh.compare(a.name, b.name);
-const districtOrder = (a: string | null, b: string | null) => zh.compare(a ?? '', b ?? '');
+const byName = (a: { name: string }, b: { name: string }) => zhNumeric.compare(a.name, b.name);
+const districtOrder = (a: string | null, b: string | null) => zhNumeric.compare(a ?? '', b ?? '');
 
 /** The term report over a scope (and filter) from the snapshots of the term and of the compared one. */
 export function buildTermReport(args: {
@@ -379,7 +385,7 @@ export function buildTermReport(args: {
     changes.sort(
       (a, b) =>
         order[a.direction] - order[b.direction] ||
-        zh.compare(a.name, b.name) ||
+        zhNumeric.compare(a.name, b.name) ||
         names.indexOf(a.target) - names.indexOf(b.target),
     );
   }
@@ -414,7 +420,7 @@ export function buildTermReport(args: {
     const byGroup = new Map<string, SnapshotSchool[]>();
     for (const s of schools) if (s.group) byGroup.set(s.group, [...(byGroup.get(s.group) ?? []), s]);
     const previous = previousOf.get(snap.district ?? '');
-    for (const [group, members] of [...byGroup.entries()].sort(([a], [b]) => zh.compare(a, b))) {
+    for (const [group, members] of [...byGroup.entries()].sort(([a], [b]) => zhNumeric.compare(a, b))) {
       const kpis = names.map((t, i) => kpiOf(members, i, t, goals.get(t) ?? null));
       const score = groupScore(kpis);
       const before = previous?.filter((s) => s.group === group) ?? [];
@@ -500,6 +506,15 @@ export function buildTermReport(args: {
     areaGaps,
     groups,
     security,
-    applied: current.flatMap(({ snap }) => snap.targets.map((t) => ({ ...t, district: snap.district }))),
+    applied: current.flatMap(({ snap }) =>
+      snap.targets.map((t) => ({
+        ...t,
+        district: snap.district,
+        criterion: {
+          zh: criterionOf(t.name, snap.applied, 'zh'),
+          en: criterionOf(t.name, snap.applied, 'en'),
+        },
+      })),
+    ),
   };
 }
