@@ -34,6 +34,7 @@ function agent(id: string, enrolledAgoS: number, lastSeenAgoS: number | null): A
     lastReportId: null,
     name: null,
     revokedAt: null,
+    spoolDepth: null,
   };
 }
 

@@ -326,6 +326,7 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
         lastReportId: null,
         name: null,
         revokedAt: null,
+        spoolDepth: null,
       });
       expect(parseToken(out.token)?.agentId).toBe(out.agent.id);
       expect(await store.getAgent(out.agent.id)).toEqual(out.agent);
@@ -459,6 +460,20 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
       expect((await store.getAgent(agent.id))?.version).toBe('0.2.0');
       await ingest(store, agent);
       expect((await store.getAgent(agent.id))?.version).toBe('0.2.0');
+    });
+
+    it('keeps the spool depth of an agent’s last report; a report without one keeps it', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      expect(agent.spoolDepth).toBeNull();
+      await ingest(store, agent, { spoolDepth: 123 });
+      expect((await store.getAgent(agent.id))?.spoolDepth).toBe(123);
+      await ingest(store, agent, { spoolDepth: 0 });
+      expect((await store.listAgents(agent.schoolId))[0]?.spoolDepth).toBe(0);
+      await ingest(store, agent, { spoolDepth: 1e12 });
+      expect((await store.getAgent(agent.id))?.spoolDepth).toBe(1e12);
+      await ingest(store, agent);
+      expect((await store.getAgent(agent.id))?.spoolDepth).toBe(1e12);
     });
 
     it('archives a school: it leaves the active schools and rechecks, its agents are revoked, its codes expire, its history stays', async () => {
@@ -864,6 +879,51 @@ describe.each(BACKENDS)('StateStore contract: $name', (backend) => {
       expect(await store.availability('sz-none', '2025-01-01')).toEqual({ up: 0, total: 0 });
     });
 
+    it('sums availability samples per device since a local day; days before the window are forgotten', async () => {
+      const { store } = await backend.fresh();
+      const agent = await enrolled(store);
+      const other = await enrolled(store, 'sz-02');
+      await ingest(store, agent, {
+        availability: [
+          { device: 'cam-1', day: '2025-09-01', up: true },
+          { device: WEIRD, day: '2025-09-01', up: false },
+          { device: 'cam-1', day: '2025-09-02', up: false },
+          { device: WEIRD, day: '2025-09-02', up: true },
+        ],
+        availabilitySinceDay: '2025-08-20',
+      });
+      await ingest(store, other, {
+        availability: [{ device: 'cam-1', day: '2025-09-02', up: true }],
+        availabilitySinceDay: '2025-08-20',
+      });
+      expect(await store.deviceAvailability(agent.schoolId, '2025-08-31')).toEqual([
+        { device: WEIRD, up: 1, total: 2 },
+        { device: 'cam-1', up: 1, total: 2 },
+      ]);
+      expect(await store.deviceAvailability(agent.schoolId, '2025-09-02')).toEqual([
+        { device: WEIRD, up: 1, total: 1 },
+        { device: 'cam-1', up: 0, total: 1 },
+      ]);
+      // the window moved on: 1 September is forgotten, a late sample of it is not kept
+      await ingest(store, agent, {
+        availability: [
+          { device: 'cam-1', day: '2025-09-03', up: true },
+          { device: 'cam-1', day: '2025-09-01', up: true },
+        ],
+        availabilitySinceDay: '2025-09-02',
+      });
+      expect(await store.deviceAvailability(agent.schoolId, '2025-08-01')).toEqual([
+        { device: WEIRD, up: 1, total: 1 },
+        { device: 'cam-1', up: 1, total: 2 },
+      ]);
+      // the school's daily sums are all kept
+      expect(await store.availability(agent.schoolId, '2025-08-01')).toEqual({ up: 4, total: 6 });
+      expect(await store.deviceAvailability(other.schoolId, '2025-08-01')).toEqual([
+        { device: 'cam-1', up: 1, total: 1 },
+      ]);
+      expect(await store.deviceAvailability('sz-none', '2025-01-01')).toEqual([]);
+    });
+
     it('opens a room down once (keeping since, updating detail) and closes it when up', async () => {
       const { store } = await backend.fresh();
       const agent = await enrolled(store);
@@ -1205,7 +1265,9 @@ describe('SqliteStateStore', () => {
       old.close();
       const store = new SqliteStateStore(dir);
       expect(await store.listSchools()).toEqual([school('sz-01')]);
-      expect(await store.listAgents('sz-01')).toMatchObject([{ id: 'ag_old', name: null, revokedAt: null }]);
+      expect(await store.listAgents('sz-01')).toMatchObject([
+        { id: 'ag_old', name: null, revokedAt: null, spoolDepth: null },
+      ]);
       await store.archiveSchool('sz-01', new Date(T0 + MIN));
       await store.close();
       // opened again (the migration is idempotent): what was archived stays
@@ -1366,7 +1428,9 @@ describe.skipIf(pgSkip !== undefined)(pgSkip ?? 'PgStateStore with several colle
     }
     const [a, b] = await Promise.all([openPg(url), openPg(url)]);
     expect(await a!.listSchools()).toEqual([school('sz-01')]);
-    expect(await b!.listAgents('sz-01')).toMatchObject([{ id: 'ag_old', name: null, revokedAt: null }]);
+    expect(await b!.listAgents('sz-01')).toMatchObject([
+      { id: 'ag_old', name: null, revokedAt: null, spoolDepth: null },
+    ]);
     await a!.archiveSchool('sz-01', new Date(T0 + MIN));
     expect(await b!.listSchools()).toEqual([]);
     expect((await b!.getAgent('ag_old'))?.revokedAt).toBe(iso(T0 + MIN));

@@ -229,11 +229,12 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         const beginFirst = !previous && Math.abs(offset) > (ctx.config.clock.maxOffsetS * 1000) / 2;
         if (beginFirst) await ctx.state.beginIngest(begin);
         const shiftedResults = report.results.map((r) => shiftedResult(r, shiftMs));
+        const availabilitySinceDay = windowStartDay(receivedAt, school, ctx.targets);
         const [storedLatest, history, stored, storedFindings, answered, agents, maintenance] =
           await Promise.all([
             ctx.state.latestResults(school.id),
             ctx.state.history(school.id, 'bandwidth'),
-            ctx.state.availability(school.id, windowStartDay(receivedAt, school, ctx.targets)),
+            ctx.state.availability(school.id, availabilitySinceDay),
             ctx.state.findings(school.id),
             ctx.state.answeredRooms(school.id),
             ctx.state.listAgents(school.id),
@@ -338,6 +339,9 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           receivedAt,
           compliance,
           availability: samples.availability,
+          availabilitySinceDay,
+          // what waits in its spool (the school page shows it: a growing spool is a box that cannot deliver)
+          spoolDepth: report.health.spoolDepth,
           findings,
           rooms: samples.rooms,
           answeredRooms,
