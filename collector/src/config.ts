@@ -269,6 +269,40 @@ export const CollectorConfig = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** The term inspection report (督导通报): snapshots at term end and their e-mail. */
+    reports: Type.Object(
+      {
+        /** The collector freezes each district's term snapshot after the term's last day (targets.yaml terms). */
+        snapshotAtTermEnd: Type.Boolean({ default: true }),
+        /**
+         * A term that ended longer ago than this without a snapshot is left to `snapshot take` (its state
+         * would be today's, not the term's end): a collector started long after a term does not freeze it.
+         */
+        snapshotGraceDays: Type.Integer({ default: 14, minimum: 1, maximum: 366 }),
+        /** The report mailed once per term (with several collectors too) once its snapshots are taken. */
+        termMail: Type.Array(
+          Type.Object(
+            {
+              /** An e-mail channel of alerts.channels: its SMTP server, sender and (by default) recipients. */
+              channel: Type.String({ minLength: 1 }),
+              /** The district's report; absent: the whole city's. */
+              district: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+              to: Type.Optional(
+                Type.Array(Type.String({ pattern: '^[^\\s@]+@[^\\s@]+$' }), { minItems: 1, maxItems: 100 }),
+              ),
+              formats: Type.Array(Type.Enum(['pdf', 'xlsx', 'csv']), {
+                default: ['pdf', 'xlsx'],
+                minItems: 1,
+              }),
+              lang: Type.Enum(['zh', 'en'], { default: 'zh' }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [], maxItems: 200 },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** The web console served at `/`. */
     console: Type.Object(
       {
@@ -327,6 +361,14 @@ const crossCheck: CrossCheck<CollectorConfig> = (c) => {
     // keep the defaults the channel schemas filled in
     c.alerts.channels.splice(0, c.alerts.channels.length, ...channels);
     const names = new Set(channels.map((ch) => ch.name));
+    const mail = new Set(channels.filter((ch) => ch.type === 'email').map((ch) => ch.name));
+    c.reports.termMail.forEach((m, i) => {
+      if (!mail.has(m.channel))
+        problems.push({
+          path: `reports/termMail/${i}/channel`,
+          message: `no e-mail channel named ${JSON.stringify(m.channel)} in alerts.channels`,
+        });
+    });
     for (const [i, r] of c.alerts.routes.entries()) {
       for (const [j, n] of r.channels.entries()) {
         if (!names.has(n))

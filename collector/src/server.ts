@@ -6,6 +6,7 @@ import { publishCompliance, recheckCompliance } from './compliance/refresh.js';
 import { type CollectorConfig, listenScheme, splitListen } from './config.js';
 import { createCollectorLogger } from './log.js';
 import { journalCutoff, PRUNE_EVERY_MS, pruneJournal } from './store/journal-retention.js';
+import { newTermEndMemo, termEnd } from './term-report/term-end.js';
 
 export { COLLECTOR_REDACT_PATHS, createCollectorLogger } from './log.js';
 
@@ -84,6 +85,8 @@ export async function startCollector(
   // evidence ages out with time alone; InfluxDB gets every school's standing and the district KPIs
   let lastPublish = 0;
   let refreshing = false;
+  // term snapshots and their mail (reports:), looked for on the publish clock, after the recheck
+  const termMemo = newTermEndMemo();
   const refreshCompliance = () => {
     if (refreshing) return;
     refreshing = true;
@@ -95,6 +98,13 @@ export async function startCollector(
         publish ? publishCompliance(ctx, now).then(() => (lastPublish = now.getTime())) : undefined,
       )
       .catch((err: unknown) => log.error({ err: (err as Error).message }, 'compliance refresh failed'))
+      .then(() =>
+        publish
+          ? termEnd(ctx, now, termMemo).catch((err: unknown) =>
+              log.error({ err: (err as Error).message }, 'term snapshot or report mail failed'),
+            )
+          : undefined,
+      )
       .finally(() => {
         refreshing = false;
       });

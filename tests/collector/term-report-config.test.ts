@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { parseCollectorConfig } from '../../collector/src/config.js';
 import { DEFAULT_TARGETS_FILE, parseTargets, termOf, termsOf } from '../../collector/src/targets.js';
 import { errorOf } from '../helpers/config-error.js';
 
@@ -125,5 +126,68 @@ describe('terms in targets.yaml', () => {
       lines.some((l) => l.startsWith('targets.yaml: deviceAvailability.teachingHours.terms[1].to: ')),
     ).toBe(true);
     expect(lines).toContain('targets.yaml: deviceAvailability.teachingHours.terms[2].end: unknown key');
+  });
+
+  it('security.remediationDays has defaults and a district may change them', () => {
+    const t = parseTargets(
+      targetsWith(
+        { terms: [T1] },
+        { 武进区: { security: { remediationDays: { critical: 3, high: 14, medium: 60, low: 90 } } } },
+      ),
+    );
+    expect(t.security.remediationDays).toEqual({ critical: 7, high: 30, medium: 90, low: 180 });
+    expect(t.districts.武进区?.security?.remediationDays?.critical).toBe(3);
+  });
+});
+
+describe('reports: in the collector config', () => {
+  const mail = {
+    name: '电教馆',
+    type: 'email',
+    host: '127.0.0.1',
+    from: 'cw@example.edu.cn',
+    to: ['a@example.edu.cn'],
+  };
+  it('defaults: snapshots at term end, 14 days of grace, no mail', () => {
+    expect(parseCollectorConfig('', 'collector.yaml').reports).toEqual({
+      snapshotAtTermEnd: true,
+      snapshotGraceDays: 14,
+      termMail: [],
+    });
+  });
+
+  it('a mail names an e-mail channel of alerts.channels; another name is refused, naming the field', () => {
+    const ok = parseCollectorConfig(
+      JSON.stringify({
+        alerts: { channels: [mail] },
+        reports: { termMail: [{ channel: '电教馆', district: '武进区' }] },
+      }),
+      'collector.yaml',
+    );
+    expect(ok.reports.termMail).toEqual([
+      { channel: '电教馆', district: '武进区', formats: ['pdf', 'xlsx'], lang: 'zh' },
+    ]);
+    const err = errorOf(() =>
+      parseCollectorConfig(
+        JSON.stringify({
+          alerts: { channels: [mail, { name: 'hook', type: 'webhook', url: 'http://127.0.0.1:9/x' }] },
+          reports: { termMail: [{ channel: 'hook' }] },
+        }),
+        'collector.yaml',
+      ),
+    );
+    expect(err.message).toBe(
+      'collector.yaml: reports.termMail[0].channel: no e-mail channel named "hook" in alerts.channels',
+    );
+    const format = errorOf(() =>
+      parseCollectorConfig(
+        JSON.stringify({
+          alerts: { channels: [mail] },
+          reports: { termMail: [{ channel: '电教馆', formats: ['docx'] }] },
+        }),
+        'collector.yaml',
+      ),
+    );
+    expect(format.message).toMatch(/^collector\.yaml: reports\.termMail\[0\]\.formats\[0\]: /);
   });
 });

@@ -14,6 +14,9 @@ export class CollectorProc {
   readonly url: Promise<string>;
   readonly exited: Promise<void>;
   private stderr = '';
+  /** Every line it printed on stdout (its JSON log lines among them). */
+  readonly lines: string[] = [];
+  private waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
 
   constructor(
     readonly name: string,
@@ -31,8 +34,29 @@ export class CollectorProc {
       createInterface({ input: this.child.stdout! }).on('line', (line) => {
         const m = /collector listening on (http:\/\/\S+?) /.exec(line);
         if (m) resolve(m[1]!);
+        this.lines.push(line);
+        for (const w of [...this.waiters]) if (w.re.test(line)) w.resolve(line);
       });
       void this.exited.then(() => reject(new Error(`collector ${name} exited: ${this.stderr}`)));
+    });
+  }
+
+  /** The first line of its stdout matching `re`, printed already or to come; rejects when it exits first. */
+  line(re: RegExp): Promise<string> {
+    const seen = this.lines.find((l) => re.test(l));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const w = {
+        re,
+        resolve: (line: string) => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          resolve(line);
+        },
+      };
+      this.waiters.push(w);
+      void this.exited.then(() =>
+        reject(new Error(`collector ${this.name} exited before printing ${re}: ${this.stderr}`)),
+      );
     });
   }
 

@@ -24,7 +24,7 @@ export const SNAPSHOT_SCHEMA = `
   CREATE TRIGGER term_snapshots_immutable BEFORE UPDATE OR DELETE ON term_snapshots
     FOR EACH ROW EXECUTE FUNCTION campuswatch_term_snapshot_immutable();
   CREATE TABLE IF NOT EXISTS term_mails (
-    term ${T} NOT NULL, district ${T} NOT NULL, claimed_at ${T} NOT NULL, PRIMARY KEY (term, district)
+    term ${T} NOT NULL, mail ${T} NOT NULL, claimed_at ${T} NOT NULL, PRIMARY KEY (term, mail)
   );
 `;
 
@@ -65,11 +65,11 @@ export class PgSnapshots implements TermSnapshotStore {
     return rows.map(headOfRow);
   }
 
-  async claimTermMail(term: string, district: string | null, at: Date): Promise<boolean> {
+  async claimTermMail(term: string, mail: string, at: Date): Promise<boolean> {
     const { rowCount } = await this.pool.query(
-      `INSERT INTO term_mails (term, district, claimed_at) VALUES ($1, $2, $3)
-       ON CONFLICT (term, district) DO NOTHING`,
-      [term, districtKey(district), at.toISOString()],
+      `INSERT INTO term_mails (term, mail, claimed_at) VALUES ($1, $2, $3)
+       ON CONFLICT (term, mail) DO NOTHING`,
+      [term, mail, at.toISOString()],
     );
     return rowCount === 1;
   }

@@ -21,7 +21,7 @@ const SCHEMA = `
   CREATE TRIGGER IF NOT EXISTS term_snapshots_immutable_d BEFORE DELETE ON term_snapshots
     BEGIN SELECT RAISE(ABORT, 'a term snapshot is immutable'); END;
   CREATE TABLE IF NOT EXISTS term_mails (
-    term TEXT NOT NULL, district TEXT NOT NULL, claimed_at TEXT NOT NULL, PRIMARY KEY (term, district)
+    term TEXT NOT NULL, mail TEXT NOT NULL, claimed_at TEXT NOT NULL, PRIMARY KEY (term, mail)
   );
 `;
 
@@ -64,13 +64,13 @@ export class SqliteSnapshots implements TermSnapshotStore {
     return rows.map(headOfRow);
   }
 
-  async claimTermMail(term: string, district: string | null, at: Date): Promise<boolean> {
+  async claimTermMail(term: string, mail: string, at: Date): Promise<boolean> {
     return (
       this.db
         .prepare(
-          'INSERT INTO term_mails (term, district, claimed_at) VALUES (?, ?, ?) ON CONFLICT (term, district) DO NOTHING',
+          'INSERT INTO term_mails (term, mail, claimed_at) VALUES (?, ?, ?) ON CONFLICT (term, mail) DO NOTHING',
         )
-        .run(term, districtKey(district), at.toISOString()).changes === 1
+        .run(term, mail, at.toISOString()).changes === 1
     );
   }
 }

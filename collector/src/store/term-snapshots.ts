@@ -35,10 +35,10 @@ export interface TermSnapshotStore {
   /** Every snapshot's head, by term start, term and district. */
   listSnapshots(): Promise<TermSnapshotHead[]>;
   /**
-   * Claims the term-end e-mail of a term and district: true for the first caller, false ever after (on
-   * every collector of the store), so the report is mailed once.
+   * Claims a term-end e-mail (`mail` names it: channel, district, entry): true for the first caller, false
+   * ever after (on every collector of the store), so the report is mailed once.
    */
-  claimTermMail(term: string, district: string | null, at: Date): Promise<boolean>;
+  claimTermMail(term: string, mail: string, at: Date): Promise<boolean>;
 }
 
 /** The district column of both stores: '' for the schools without a district (a primary key has no NULL). */
