@@ -466,6 +466,22 @@ describe('the term report through the API, read back by independent readers', ()
     expect(audit.some((a) => a.action === 'report.export' && a.actor === 'token:t-district')).toBe(true);
   });
 
+  it('GET /api/v1/reports/terms lists the terms with a snapshot in the caller’s scope, newest first', async () => {
+    const city = (await get('/api/v1/reports/terms')).json() as {
+      terms: { term: string; districts: string[]; from: string; to: string }[];
+    };
+    expect(city.terms.map((t) => t.term)).toEqual([TERM2.name, TERM1.name]);
+    expect([...city.terms[0]!.districts].sort()).toEqual(['新北区', '武进区', '金坛区'].sort());
+    // 金坛区 keeps its own calendar: the term spans the districts' dates
+    expect([city.terms[0]!.from, city.terms[0]!.to]).toEqual([TERM2.from, '2027-07-09']);
+    const district = (await get('/api/v1/reports/terms', 'district')).json() as typeof city;
+    expect(district.terms.map((t) => [t.term, t.districts, t.to])).toEqual([
+      [TERM2.name, ['武进区'], TERM2.to],
+      [TERM1.name, ['武进区'], TERM1.to],
+    ]);
+    expect((await get('/api/v1/reports/terms', 'anonymous')).statusCode).toBe(401);
+  });
+
   it('names the download in UTF-8, and a term without a snapshot is 404', async () => {
     const res = await report('format=xlsx', 'district');
     const name = `武进区达标情况通报-${TERM2.name}.xlsx`;

@@ -34,6 +34,42 @@ function outsideScope(scope: Scope, filter: ReportFilter): string | undefined {
  * group account's its group), as a download named in UTF-8. Every export is in the audit trail.
  */
 export function termReportRoutes(app: FastifyInstance, ctx: CollectorContext): void {
+  // the terms with a snapshot in the caller's scope (newest first), for a page that offers the downloads
+  app.get('/api/v1/reports/terms', { config: { access: 'read' } }, async (req) => {
+    const scope = req.principal!.scope;
+    // a school account sees its school's district's terms (its report holds its school only)
+    const schoolDistrict =
+      scope.level === 'school'
+        ? ((await ctx.state.getSchool(scope.school ?? ''))?.district ?? null)
+        : undefined;
+    const mine = (district: string | null) =>
+      scope.level === 'city' ||
+      district === (scope.level === 'school' ? schoolDistrict : (scope.district ?? null));
+    const terms = new Map<
+      string,
+      { term: string; from: string; to: string; districts: (string | null)[]; takenAt: string }
+    >();
+    for (const h of await ctx.state.snapshots.listSnapshots()) {
+      if (!mine(h.district)) continue;
+      const t = terms.get(h.term);
+      if (!t)
+        terms.set(h.term, {
+          term: h.term,
+          from: h.from,
+          to: h.to,
+          districts: [h.district],
+          takenAt: h.takenAt,
+        });
+      else {
+        t.districts.push(h.district);
+        if (h.from < t.from) t.from = h.from;
+        if (h.to > t.to) t.to = h.to;
+        if (h.takenAt > t.takenAt) t.takenAt = h.takenAt;
+      }
+    }
+    return { terms: [...terms.values()].sort((a, b) => (a.from < b.from ? 1 : a.from > b.from ? -1 : 0)) };
+  });
+
   app.get<{
     Querystring: {
       term: string;
