@@ -66,11 +66,12 @@ export function renderComplianceReport(
 ): string {
   const columns = ['school', 'name', 'district', 'tier', 'last report'];
   if (format === 'json') return JSON.stringify({ schools: report }, null, 2);
+  // with a byte-order mark: Excel and WPS on Chinese Windows read the names as UTF-8 (not GBK)
   if (format === 'csv')
-    return formatCsv(
+    return `\uFEFF${formatCsv(
       [...columns, ...TARGETS.map((t) => t.name)],
       rowsOf(report, (c) => c.state),
-    );
+    )}`;
   // a terminal is narrow: short headings, named in full under the table
   const headers = [...columns, ...TARGETS.map((t) => t.short)];
   if (report.length === 0) return 'no schools registered';

@@ -68,6 +68,7 @@ describe('campuswatch-collector CLI', () => {
       /sz-xinghai-junior\s+苏州工业园区星海实验中学, 初中部\s+苏州工业园区\s+large\s+never/,
     );
     const csv = await runCli('collector', ['report', '--data', data, '--format', 'csv']);
+    expect(csv.stdout.startsWith('\uFEFFschool,name,district,')).toBe(true);
     expect(csv.stdout.split('\r\n')[1]).toBe(
       // 校校通 first: registered, no agent reporting is not connected (never no_data)
       `sz-xinghai-junior,"苏州工业园区星海实验中学, 初中部",苏州工业园区,large,never,not_met${',no_data'.repeat(12)}\n`,
