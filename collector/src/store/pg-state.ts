@@ -16,8 +16,9 @@ import { Client, DatabaseError, Pool, type PoolClient, type QueryResultRow } fro
 import type { Logger } from 'pino';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
-import type { FindingRecord } from '../evaluate/findings.js';
+import type { Acceptance, FindingRecord } from '../evaluate/findings.js';
 import { ACCESS_SCHEMA, PgAccess } from './pg-access.js';
+import { PgSnapshots, SNAPSHOT_SCHEMA } from './pg-snapshots.js';
 import {
   type AgentRecord,
   type AlertRow,
@@ -28,6 +29,7 @@ import {
   type DesiredAlert,
   describedSchool,
   ENROLL_CODE_ALPHABET,
+  findingOfRow,
   HISTORY_DEPTH,
   HISTORY_PROBES,
   type IngestRecord,
@@ -41,6 +43,7 @@ import {
   type Silence,
   type StateStore,
   samplesPerDay,
+  samplesPerDeviceDay,
   schoolOfRow,
   sha256,
   shiftedResult,
@@ -68,12 +71,15 @@ const SCHEMA = `
     school_id ${T} NOT NULL REFERENCES schools(id),
     token_hash bytea NOT NULL,
     hostname ${T} NOT NULL, version ${T} NOT NULL, enrolled_at ${T} NOT NULL,
-    last_seen_at ${T}, clock_offset_ms double precision, last_report_id ${T}, name ${T}, revoked_at ${T}
+    last_seen_at ${T}, clock_offset_ms double precision, last_report_id ${T}, name ${T}, revoked_at ${T},
+    spool_depth bigint
   );
   -- a schema of an earlier version had no lifecycle (archived schools, named and revoked agents)
   ALTER TABLE schools ADD COLUMN IF NOT EXISTS archived_at ${T};
   ALTER TABLE agents ADD COLUMN IF NOT EXISTS name ${T};
   ALTER TABLE agents ADD COLUMN IF NOT EXISTS revoked_at ${T};
+  -- … nor the spool depth of an agent's last report (console school page)
+  ALTER TABLE agents ADD COLUMN IF NOT EXISTS spool_depth bigint;
   CREATE INDEX IF NOT EXISTS agents_school ON agents(school_id);
   CREATE TABLE IF NOT EXISTS enroll_codes (
     code_hash bytea PRIMARY KEY,
@@ -97,6 +103,11 @@ const SCHEMA = `
     school_id ${T} NOT NULL, day ${T} NOT NULL, up integer NOT NULL, total integer NOT NULL,
     PRIMARY KEY (school_id, day)
   );
+  -- the same samples per device and day (see sqlite-state.ts): only the window's days are kept
+  CREATE TABLE IF NOT EXISTS device_availability_days (
+    school_id ${T} NOT NULL, day ${T} NOT NULL, device ${T} NOT NULL, up integer NOT NULL, total integer NOT NULL,
+    PRIMARY KEY (school_id, day, device)
+  );
   CREATE TABLE IF NOT EXISTS room_down (
     seq bigint GENERATED ALWAYS AS IDENTITY,
     school_id ${T} NOT NULL, room ${T} NOT NULL, room_type ${T} NOT NULL, since ${T} NOT NULL, detail ${T} NOT NULL,
@@ -106,6 +117,8 @@ const SCHEMA = `
     school_id ${T} NOT NULL, rule ${T} NOT NULL, target ${T} NOT NULL, port integer NOT NULL,
     json ${T} NOT NULL, PRIMARY KEY (school_id, rule, target, port)
   );
+  -- a risk accepted by a person (JSON of an Acceptance), beside the finding a report writes
+  ALTER TABLE findings ADD COLUMN IF NOT EXISTS acceptance ${T};
   -- seq is SQLite's rowid: an upsert keeps it, so rows come back in the order their targets were first stored
   CREATE TABLE IF NOT EXISTS compliance (
     seq bigint GENERATED ALWAYS AS IDENTITY,
@@ -152,9 +165,11 @@ const SCHEMA = `
 
 const AGENT_COLUMNS = `id, school_id AS "schoolId", hostname, version, enrolled_at AS "enrolledAt",
   last_seen_at AS "lastSeenAt", clock_offset_ms AS "clockOffsetMs", last_report_id AS "lastReportId", name,
-  revoked_at AS "revokedAt"`;
+  revoked_at AS "revokedAt", spool_depth::float8 AS "spoolDepth"`;
 
 type SchoolRow = Parameters<typeof schoolOfRow>[0];
+
+type FindingRow = Parameters<typeof findingOfRow>[0];
 
 interface JsonRow {
   json: string;
@@ -232,12 +247,14 @@ export class PgStateStore implements StateStore {
   private leadership: Promise<boolean> = Promise.resolve(false);
 
   readonly access: PgAccess;
+  readonly snapshots: PgSnapshots;
 
   private constructor(
     private readonly pool: Pool,
     private readonly options: PgStateStoreOptions,
   ) {
     this.access = new PgAccess(pool);
+    this.snapshots = new PgSnapshots(pool);
   }
 
   /** Connects and creates the schema (serialised by an advisory lock: collectors may start together). */
@@ -257,6 +274,7 @@ export class PgStateStore implements StateStore {
         await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [SCHEMA_LOCK_KEY]);
         await c.query(SCHEMA);
         await c.query(ACCESS_SCHEMA);
+        await c.query(SNAPSHOT_SCHEMA);
       });
     } catch (err) {
       await pool.end().catch(() => undefined);
@@ -520,6 +538,7 @@ export class PgStateStore implements StateStore {
     }
     const latestKeys = [...latest.keys()].sort();
     const sampleRows = samplesPerDay(args.availability);
+    const deviceRows = samplesPerDeviceDay(args.availability);
 
     return this.tx(async (c) => {
       if (args.begin) await c.query(BEGIN_INGEST, beginIngestValues(args.begin));
@@ -531,13 +550,14 @@ export class PgStateStore implements StateStore {
       if (marked.rowCount !== 1) return false;
       await c.query(
         `UPDATE agents SET last_seen_at = $1, clock_offset_ms = $2, last_report_id = $3,
-           version = coalesce($4, version) WHERE id = $5`,
+           version = coalesce($4, version), spool_depth = coalesce($6, spool_depth) WHERE id = $5`,
         [
           at,
           args.clockOffsetMs,
           args.reportId,
           args.agentVersion === undefined ? null : noNul(args.agentVersion),
           args.agent.id,
+          args.spoolDepth ?? null,
         ],
       );
       if (latestKeys.length > 0) {
@@ -580,6 +600,28 @@ export class PgStateStore implements StateStore {
             sampleRows.map((s) => s.day),
             sampleRows.map((s) => s.up),
             sampleRows.map((s) => s.total),
+          ],
+        );
+      }
+      if (deviceRows.length > 0) {
+        // one round trip: the window's older days go in the same statement (and a sample of a day before
+        // the window, from a late report, is not kept: it would be deleted again)
+        await c.query(
+          `WITH gone AS (DELETE FROM device_availability_days WHERE school_id = $1 AND day < $6)
+           INSERT INTO device_availability_days (school_id, day, device, up, total)
+           SELECT $1, u.day, u.device, u.up, u.total
+           FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS u(day, device, up, total)
+           WHERE u.day >= $6
+           ON CONFLICT (school_id, day, device) DO UPDATE
+             SET up = device_availability_days.up + excluded.up,
+                 total = device_availability_days.total + excluded.total`,
+          [
+            schoolId,
+            deviceRows.map((s) => s.day),
+            deviceRows.map((s) => noNul(s.device)),
+            deviceRows.map((s) => s.up),
+            deviceRows.map((s) => s.total),
+            args.availabilitySinceDay ?? '',
           ],
         );
       }
@@ -658,12 +700,34 @@ export class PgStateStore implements StateStore {
   async findings(schoolId?: string): Promise<FindingRecord[]> {
     const { rows } =
       schoolId === undefined
-        ? await this.pool.query<JsonRow>('SELECT json FROM findings ORDER BY school_id, rule, target, port')
-        : await this.pool.query<JsonRow>(
-            'SELECT json FROM findings WHERE school_id = $1 ORDER BY rule, target, port',
+        ? await this.pool.query<FindingRow>(
+            'SELECT json, acceptance FROM findings ORDER BY school_id, rule, target, port',
+          )
+        : await this.pool.query<FindingRow>(
+            'SELECT json, acceptance FROM findings WHERE school_id = $1 ORDER BY rule, target, port',
             [schoolId],
           );
-    return rows.map((r) => JSON.parse(r.json) as FindingRecord);
+    return rows.map(findingOfRow);
+  }
+
+  async setAcceptance(
+    schoolId: string,
+    f: { rule: string; target: string; port: number },
+    acceptance: Acceptance | null,
+  ): Promise<FindingRecord | undefined> {
+    const row = await this.one<FindingRow>(
+      this.pool,
+      `UPDATE findings SET acceptance = $1 WHERE school_id = $2 AND rule = $3 AND target = $4 AND port = $5
+       RETURNING json, acceptance`,
+      [
+        acceptance === null ? null : noNul(JSON.stringify(acceptance)),
+        schoolId,
+        noNul(f.rule),
+        noNul(f.target),
+        f.port,
+      ],
+    );
+    return row ? findingOfRow(row) : undefined;
   }
 
   async availability(schoolId: string, sinceDay: string): Promise<{ up: number; total: number }> {
@@ -675,6 +739,19 @@ export class PgStateStore implements StateStore {
       [schoolId, sinceDay],
     );
     return { up: Number(row?.up ?? 0), total: Number(row?.total ?? 0) };
+  }
+
+  async deviceAvailability(
+    schoolId: string,
+    sinceDay: string,
+  ): Promise<{ device: string; up: number; total: number }[]> {
+    // sum(integer) is bigint, which pg hands over as a string
+    const { rows } = await this.pool.query<{ device: string; up: string; total: string }>(
+      `SELECT device, sum(up) AS up, sum(total) AS total FROM device_availability_days
+       WHERE school_id = $1 AND day >= $2 GROUP BY device ORDER BY device`,
+      [schoolId, sinceDay],
+    );
+    return rows.map((r) => ({ device: r.device, up: Number(r.up), total: Number(r.total) }));
   }
 
   async roomsDown(schoolId: string): Promise<RoomDown[]> {

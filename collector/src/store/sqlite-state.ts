@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
-import type { FindingRecord } from '../evaluate/findings.js';
+import type { Acceptance, FindingRecord } from '../evaluate/findings.js';
 import { LatestCache } from './latest-cache.js';
 import { SqliteAccess } from './sqlite-access.js';
+import { SqliteSnapshots } from './sqlite-snapshots.js';
 import {
   type AgentRecord,
   type AlertRow,
@@ -16,6 +17,7 @@ import {
   type ComplianceRow,
   describedSchool,
   ENROLL_CODE_ALPHABET,
+  findingOfRow,
   HISTORY_DEPTH,
   HISTORY_PROBES,
   type IngestRecord,
@@ -29,6 +31,7 @@ import {
   type Silence,
   type StateStore,
   samplesPerDay,
+  samplesPerDeviceDay,
   schoolOfRow,
   sha256,
   shiftedResult,
@@ -92,7 +95,8 @@ export class SqliteState {
         school_id TEXT NOT NULL REFERENCES schools(id),
         token_hash BLOB NOT NULL,
         hostname TEXT NOT NULL, version TEXT NOT NULL, enrolled_at TEXT NOT NULL,
-        last_seen_at TEXT, clock_offset_ms REAL, last_report_id TEXT, name TEXT, revoked_at TEXT
+        last_seen_at TEXT, clock_offset_ms REAL, last_report_id TEXT, name TEXT, revoked_at TEXT,
+        spool_depth INTEGER
       );
       -- the alert pass looks up each school's agents: without it every lookup scans all agents
       CREATE INDEX IF NOT EXISTS agents_school ON agents(school_id);
@@ -119,6 +123,12 @@ export class SqliteState {
       CREATE TABLE IF NOT EXISTS availability_days (
         school_id TEXT NOT NULL, day TEXT NOT NULL, up INTEGER NOT NULL, total INTEGER NOT NULL,
         PRIMARY KEY (school_id, day)
+      );
+      -- the same samples per device and day, for the school page's availability of each device; only the
+      -- window's days are kept (each report forgets the days before it)
+      CREATE TABLE IF NOT EXISTS device_availability_days (
+        school_id TEXT NOT NULL, day TEXT NOT NULL, device TEXT NOT NULL, up INTEGER NOT NULL,
+        total INTEGER NOT NULL, PRIMARY KEY (school_id, day, device)
       );
       CREATE TABLE IF NOT EXISTS room_down (
         school_id TEXT NOT NULL, room TEXT NOT NULL, room_type TEXT NOT NULL, since TEXT NOT NULL, detail TEXT NOT NULL,
@@ -189,6 +199,11 @@ export class SqliteState {
       if (!schoolColumns.has('archived_at')) this.db.exec('ALTER TABLE schools ADD COLUMN archived_at TEXT');
       if (!agentColumns.has('name')) this.db.exec('ALTER TABLE agents ADD COLUMN name TEXT');
       if (!agentColumns.has('revoked_at')) this.db.exec('ALTER TABLE agents ADD COLUMN revoked_at TEXT');
+      // the spool depth of the agent's last report (console school page)
+      if (!agentColumns.has('spool_depth')) this.db.exec('ALTER TABLE agents ADD COLUMN spool_depth INTEGER');
+      // a risk accepted by a person (JSON of an Acceptance), beside the finding a report writes
+      if (!columnsOf('findings').has('acceptance'))
+        this.db.exec('ALTER TABLE findings ADD COLUMN acceptance TEXT');
     })();
     if (has('availability')) {
       this.db.transaction(() => {
@@ -378,9 +393,17 @@ export class SqliteState {
       ).run(at, args.reportId);
       if (marked.changes === 0) return false;
       this.q(
-        `UPDATE agents SET last_seen_at = ?, clock_offset_ms = ?, last_report_id = ?, version = coalesce(?, version)
+        `UPDATE agents SET last_seen_at = ?, clock_offset_ms = ?, last_report_id = ?, version = coalesce(?, version),
+           spool_depth = coalesce(?, spool_depth)
          WHERE id = ?`,
-      ).run(at, args.clockOffsetMs, args.reportId, args.agentVersion ?? null, args.agent.id);
+      ).run(
+        at,
+        args.clockOffsetMs,
+        args.reportId,
+        args.agentVersion ?? null,
+        args.spoolDepth ?? null,
+        args.agent.id,
+      );
       const keep = this.q('INSERT OR REPLACE INTO history (school_id, key, at, json) VALUES (?, ?, ?, ?)');
       const trim = this.q(
         `DELETE FROM history WHERE school_id = ? AND key = ? AND at NOT IN
@@ -405,6 +428,22 @@ export class SqliteState {
          ON CONFLICT(school_id, day) DO UPDATE SET up = up + excluded.up, total = total + excluded.total`,
       );
       for (const d of samplesPerDay(args.availability)) sample.run(args.agent.schoolId, d.day, d.up, d.total);
+      const deviceRows = samplesPerDeviceDay(args.availability);
+      if (deviceRows.length > 0) {
+        const deviceSample = this.q(
+          `INSERT INTO device_availability_days (school_id, day, device, up, total) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(school_id, day, device) DO UPDATE SET up = up + excluded.up, total = total + excluded.total`,
+        );
+        const since = args.availabilitySinceDay ?? '';
+        // a sample of a day before the window (a late report) is not kept: only the window is read
+        for (const d of deviceRows)
+          if (d.day >= since) deviceSample.run(args.agent.schoolId, d.day, d.device, d.up, d.total);
+        if (since !== '')
+          this.q('DELETE FROM device_availability_days WHERE school_id = ? AND day < ?').run(
+            args.agent.schoolId,
+            since,
+          );
+      }
       const opened = this.q(
         `INSERT INTO room_down (school_id, room, room_type, since, detail) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(school_id, room) DO UPDATE SET detail = excluded.detail`,
@@ -467,14 +506,34 @@ export class SqliteState {
     this.latestPending = [];
   }
 
-  /** Security findings, all schools or one. */
+  /** Security findings, all schools or one, with their acceptances. */
   findings(schoolId?: string): FindingRecord[] {
     const rows = (
       schoolId
-        ? this.q('SELECT json FROM findings WHERE school_id = ? ORDER BY rule, target, port').all(schoolId)
-        : this.q('SELECT json FROM findings ORDER BY school_id, rule, target, port').all()
-    ) as { json: string }[];
-    return rows.map((r) => JSON.parse(r.json) as FindingRecord);
+        ? this.q('SELECT json, acceptance FROM findings WHERE school_id = ? ORDER BY rule, target, port').all(
+            schoolId,
+          )
+        : this.q('SELECT json, acceptance FROM findings ORDER BY school_id, rule, target, port').all()
+    ) as { json: string; acceptance: string | null }[];
+    return rows.map(findingOfRow);
+  }
+
+  /** See StateStore.setAcceptance. */
+  setAcceptance(
+    schoolId: string,
+    f: { rule: string; target: string; port: number },
+    acceptance: Acceptance | null,
+  ): FindingRecord | undefined {
+    const row = this.durably(
+      () =>
+        this.q(
+          `UPDATE findings SET acceptance = ? WHERE school_id = ? AND rule = ? AND target = ? AND port = ?
+           RETURNING json, acceptance`,
+        ).get(acceptance === null ? null : JSON.stringify(acceptance), schoolId, f.rule, f.target, f.port) as
+          | { json: string; acceptance: string | null }
+          | undefined,
+    );
+    return row ? findingOfRow(row) : undefined;
   }
 
   /** Critical-device samples in teaching hours since a local day (inclusive). */
@@ -483,6 +542,14 @@ export class SqliteState {
       'SELECT coalesce(sum(up), 0) AS up, coalesce(sum(total), 0) AS total FROM availability_days WHERE school_id = ? AND day >= ?',
     ).get(schoolId, sinceDay) as { up: number; total: number };
     return row;
+  }
+
+  /** The same samples per device since a local day (inclusive), ordered by device. */
+  deviceAvailability(schoolId: string, sinceDay: string): { device: string; up: number; total: number }[] {
+    return this.q(
+      `SELECT device, sum(up) AS up, sum(total) AS total FROM device_availability_days
+       WHERE school_id = ? AND day >= ? GROUP BY device ORDER BY device`,
+    ).all(schoolId, sinceDay) as { device: string; up: number; total: number }[];
   }
 
   /** Rooms down in teaching hours, with the time they were first seen down. */
@@ -771,7 +838,7 @@ type SchoolRow = Parameters<typeof schoolOfRow>[0];
 
 const AGENT_COLUMNS = `id, school_id AS schoolId, hostname, version, enrolled_at AS enrolledAt,
   last_seen_at AS lastSeenAt, clock_offset_ms AS clockOffsetMs, last_report_id AS lastReportId, name,
-  revoked_at AS revokedAt`;
+  revoked_at AS revokedAt, spool_depth AS spoolDepth`;
 
 const STATES: readonly ComplianceRow['state'][] = ['no_data', 'met', 'not_met'];
 
@@ -796,10 +863,12 @@ export class SqliteStateStore implements StateStore {
   readonly kind = 'sqlite' as const;
   readonly sync: SqliteState;
   readonly access: SqliteAccess;
+  readonly snapshots: SqliteSnapshots;
 
   constructor(dataDir: string, options: { latestCacheResults?: number } = {}) {
     this.sync = new SqliteState(dataDir, options);
     this.access = new SqliteAccess(this.sync.db);
+    this.snapshots = new SqliteSnapshots(this.sync.db);
   }
 
   /** The SQLite connection (tests and benches that inspect the tables). */
@@ -922,8 +991,22 @@ export class SqliteStateStore implements StateStore {
   async findings(schoolId?: string): Promise<FindingRecord[]> {
     return this.sync.findings(schoolId);
   }
+  async setAcceptance(
+    schoolId: string,
+    f: { rule: string; target: string; port: number },
+    acceptance: Acceptance | null,
+  ): Promise<FindingRecord | undefined> {
+    return this.sync.setAcceptance(schoolId, f, acceptance);
+  }
   async availability(schoolId: string, sinceDay: string): Promise<{ up: number; total: number }> {
     return this.sync.availability(schoolId, sinceDay);
+  }
+
+  async deviceAvailability(
+    schoolId: string,
+    sinceDay: string,
+  ): Promise<{ device: string; up: number; total: number }[]> {
+    return this.sync.deviceAvailability(schoolId, sinceDay);
   }
   async roomsDown(schoolId: string): Promise<RoomDown[]> {
     return this.sync.roomsDown(schoolId);

@@ -10,11 +10,12 @@
 import { createHash } from 'node:crypto';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
-import type { FindingRecord } from '../evaluate/findings.js';
+import { type Acceptance, type FindingRecord, withAcceptance } from '../evaluate/findings.js';
 import type { MaintenanceWindow } from '../evaluate/maintenance.js';
 import type { ComplianceRow } from '../evaluate/targets/target.js';
 import type { AlertItem } from '../notifiers/notifier.js';
 import type { AccessStore } from './access-store.js';
+import type { TermSnapshotStore } from './term-snapshots.js';
 
 export interface AgentRecord {
   id: string;
@@ -32,6 +33,11 @@ export interface AgentRecord {
    * (401) by every collector of the state store. Null while it is active.
    */
   revokedAt: string | null;
+  /**
+   * Reports waiting in the agent's spool when it sent its last report (its `health.spoolDepth`): a
+   * growing number means the school's box cannot deliver; null before its first report.
+   */
+  spoolDepth: number | null;
 }
 
 /** A school as the registry keeps it: as described, and when it was archived (absent while active). */
@@ -82,6 +88,13 @@ export interface CompleteIngest {
   compliance: readonly ComplianceRow[];
   /** Critical-device samples of this report taken in teaching hours (local day). */
   availability?: readonly { device: string; day: string; up: boolean }[];
+  /**
+   * The first local day of the availability window: the per-device samples of days before it are
+   * forgotten (only the window is ever read; the school's daily sums are kept).
+   */
+  availabilitySinceDay?: string;
+  /** The agent's spool depth as its report says (`health.spoolDepth`). */
+  spoolDepth?: number;
   /** Findings this report opened, re-opened, accepted or resolved. */
   findings?: readonly FindingRecord[];
   /** Rooms of this report as seen in teaching hours: down ones open (or keep) a down-since, up ones close it. */
@@ -132,6 +145,8 @@ export interface StateStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Accounts, API tokens, sessions and the audit trail, in the same database. */
   readonly access: AccessStore;
+  /** Term snapshots of the inspection report (immutable, one per term and district), in the same database. */
+  readonly snapshots: TermSnapshotStore;
 
   // ---- schools
   /** Adds or describes a school again; an archived school stays archived. */
@@ -207,10 +222,28 @@ export interface StateStore {
   latestResults(schoolId: string): Promise<ProbeResult[]>;
   /** Past results of the probes judged over several runs (speed tests), newest first. */
   history(schoolId: string, probe: ProbeResult['probe']): Promise<ProbeResult[]>;
-  /** Security findings, all schools (ordered by school, rule, target, port) or one (by rule, target, port). */
+  /**
+   * Security findings, all schools (ordered by school, rule, target, port) or one (by rule, target, port),
+   * each with the risk a person accepted laid over it (`withAcceptance`).
+   */
   findings(schoolId?: string): Promise<FindingRecord[]>;
+  /**
+   * Keeps a risk accepted by a person beside a finding, or withdraws it (null), in one statement: reports
+   * write the finding but never this, so an acceptance made while a report is being stored is not lost.
+   * Returns the finding as it reads from now on; undefined when the school has no such finding.
+   */
+  setAcceptance(
+    schoolId: string,
+    finding: { rule: string; target: string; port: number },
+    acceptance: Acceptance | null,
+  ): Promise<FindingRecord | undefined>;
   /** Critical-device samples in teaching hours since a local day (inclusive). */
   availability(schoolId: string, sinceDay: string): Promise<{ up: number; total: number }>;
+  /** The same samples per device since a local day (inclusive), ordered by device. */
+  deviceAvailability(
+    schoolId: string,
+    sinceDay: string,
+  ): Promise<{ device: string; up: number; total: number }[]>;
   /** Rooms down in teaching hours, ordered by since. */
   roomsDown(schoolId: string): Promise<RoomDown[]>;
   /** One school's stored compliance rows, in the order their targets were first stored. */
@@ -328,6 +361,25 @@ export function samplesPerDay(
   return [...days.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
 }
 
+/** A report's critical-device samples summed per device and local day, ordered by day and device. */
+export function samplesPerDeviceDay(
+  samples: CompleteIngest['availability'],
+): { day: string; device: string; up: number; total: number }[] {
+  const rows = new Map<string, { day: string; device: string; up: number; total: number }>();
+  for (const s of samples ?? []) {
+    const key = `${s.day}\u0000${s.device}`;
+    let r = rows.get(key);
+    if (!r) {
+      r = { day: s.day, device: s.device, up: 0, total: 0 };
+      rows.set(key, r);
+    }
+    if (s.up) r.up++;
+    r.total++;
+  }
+  const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...rows.values()].sort((a, b) => order(a.day, b.day) || order(a.device, b.device));
+}
+
 /**
  * The last journal sequence number of the prefix of `rows` (in journal order) received before a time, or
  * undefined when the first row is not: a row received later stops the prefix, so the journal is cut in
@@ -344,6 +396,12 @@ export function oldPrefixEnd<S>(
     last = r.seq;
   }
   return last;
+}
+
+/** A findings row of either store as the finding it reads as (its acceptance laid over it). */
+export function findingOfRow(r: { json: string; acceptance: string | null }): FindingRecord {
+  const f = JSON.parse(r.json) as FindingRecord;
+  return withAcceptance(f, r.acceptance === null ? null : (JSON.parse(r.acceptance) as Acceptance));
 }
 
 /** A maintenance_windows row of either store as the window it holds (NULL columns: absent scope, no end). */
