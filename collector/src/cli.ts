@@ -199,31 +199,33 @@ program
   .option('--group <group>', 'with --term: only this education group')
   .option('--lang <lang>', 'with --term: zh|en (default zh)')
   .option('--output <file>', 'with --term: write the report to this file (required for xlsx and pdf)')
-  .action(async (opts: CommonOpts & { district?: string; format?: string; term?: string; output?: string }) => {
-    if (opts.term !== undefined) {
+  .action(
+    async (opts: CommonOpts & { district?: string; format?: string; term?: string; output?: string }) => {
+      if (opts.term !== undefined) {
+        requireData(opts);
+        return termReportCli({ ...opts, term: opts.term, format: opts.format ?? 'xlsx' }, withState);
+      }
+      for (const flag of ['compare', 'group', 'lang', 'output'] as const)
+        if ((opts as Record<string, unknown>)[flag] !== undefined)
+          throw new UsageError(`--${flag} needs --term (the term report)`);
+      const format = opts.format ?? 'table';
+      if (!['table', 'json', 'csv'].includes(format))
+        throw new UsageError('--format must be one of: table, json, csv');
       requireData(opts);
-      return termReportCli({ ...opts, term: opts.term, format: opts.format ?? 'xlsx' }, withState);
-    }
-    for (const flag of ['compare', 'group', 'lang', 'output'] as const)
-      if ((opts as Record<string, unknown>)[flag] !== undefined)
-        throw new UsageError(`--${flag} needs --term (the term report)`);
-    const format = opts.format ?? 'table';
-    if (!['table', 'json', 'csv'].includes(format))
-      throw new UsageError('--format must be one of: table, json, csv');
-    requireData(opts);
-    const config = resolveConfig(opts);
-    const targets = loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);
-    await withState(opts, async (state) => {
-      const rows = await complianceReport(state, targets, opts.district ? { district: opts.district } : {});
-      process.stdout.write(`${renderComplianceReport(rows, format as 'table' | 'json' | 'csv')}\n`);
-      await auditCli(
-        state,
-        'report.export',
-        format,
-        `${rows.length} schools${opts.district ? ` of ${opts.district}` : ''}`,
-      );
-    });
-  });
+      const config = resolveConfig(opts);
+      const targets = loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);
+      await withState(opts, async (state) => {
+        const rows = await complianceReport(state, targets, opts.district ? { district: opts.district } : {});
+        process.stdout.write(`${renderComplianceReport(rows, format as 'table' | 'json' | 'csv')}\n`);
+        await auditCli(
+          state,
+          'report.export',
+          format,
+          `${rows.length} schools${opts.district ? ` of ${opts.district}` : ''}`,
+        );
+      });
+    },
+  );
 
 const silence = program
   .command('silence')
