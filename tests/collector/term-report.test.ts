@@ -354,7 +354,9 @@ describe('the term report through the API, read back by independent readers', ()
         for (const s of schools.filter((x) => x.district === '武进区'))
           expect(flat, s.name).toContain(s.name.replace(/\s+/g, ''));
         for (let p = 1; p <= pages; p++) expect(flat).toContain(`第${p}页/共${pages}页`);
-        expect(flat).toContain(`生成日期：${AFTER_TERM2.toISOString().slice(0, 10)}`);
+        // the date in the schools' time zone (AFTER_TERM2 is 02:00 in Shanghai: the day before in UTC)
+        expect(flat).toContain('生成日期：2027-07-10');
+        expect(flat).toContain('快照：武进区2027-07-1002:00');
         // the targets that applied, with their goals and sources
         expect(flat).toContain('九、适用的指标与目标');
         for (const t of TARGETS) expect(flat).toContain(t.label.zh.replace(/\s+/g, ''));

@@ -151,6 +151,8 @@ export interface TermReport {
   /** What the report covers. */
   scope: { district: string | null; group: string | null; level: 'city' | 'district' | 'group' | 'school' };
   generatedAt: string;
+  /** The time zone dates are shown in: its schools' (the first school's; Asia/Shanghai without one). */
+  timezone: string;
   /** The snapshots it is built from (the term's), with their periods. */
   snapshots: {
     district: string | null;
@@ -490,6 +492,7 @@ export function buildTermReport(args: {
       group: groupScope ? groupName : null,
     },
     generatedAt: args.generatedAt.toISOString(),
+    timezone: current[0]!.schools[0]?.timezone ?? 'Asia/Shanghai',
     snapshots: current.map(({ snap }) => ({
       district: snap.district,
       from: snap.from,

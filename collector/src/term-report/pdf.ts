@@ -6,6 +6,7 @@
  * embeds only the glyphs used.
  */
 import { existsSync } from 'node:fs';
+import { localTime } from '../evaluate/teaching-hours.js';
 import { H, type Lang, notesOf, subjectOf, titleOf } from './labels.js';
 import type { TermReport } from './model.js';
 import { aboutOf, type Cell, type Column, type Table, tablesOf } from './tables.js';
@@ -185,7 +186,13 @@ export async function renderPdf(report: TermReport, lang: Lang): Promise<Buffer>
   const left = PAGE.margin;
   const width = PAGE.width - 2 * PAGE.margin;
   const bottom = PAGE.height - PAGE.margin - FOOTER;
-  const date = report.generatedAt.slice(0, 10);
+  // dates and times as the schools read them (the generation date in UTC was the day before until 08:00)
+  const local = (iso: string) => {
+    const t = localTime(new Date(iso), report.timezone);
+    const hm = `${String(Math.floor(t.minutes / 60)).padStart(2, '0')}:${String(t.minutes % 60).padStart(2, '0')}`;
+    return { date: t.date, time: `${t.date} ${hm}` };
+  };
+  const date = local(report.generatedAt).date;
   const zh = lang === 'zh';
   const notes = aboutOf(report, lang, notesOf(lang));
 
@@ -203,7 +210,7 @@ export async function renderPdf(report: TermReport, lang: Lang): Promise<Buffer>
         `${zh ? '范围' : 'Scope'}：${subjectOf(report, lang)}；${zh ? '学校' : 'schools'} ${report.ranking.length}`,
         `${zh ? '生成日期' : 'Date'}：${date}`,
         `${zh ? '快照' : 'Snapshots'}：${report.snapshots
-          .map((s) => `${s.district ?? '–'} ${s.takenAt.slice(0, 16).replace('T', ' ')} UTC`)
+          .map((s) => `${s.district ?? '–'} ${local(s.takenAt).time}`)
           .join(zh ? '；' : '; ')}`,
       ].filter((l): l is string => l !== undefined);
       for (const l of lines) doc.text(l, left, undefined, { width, align: 'center' });
