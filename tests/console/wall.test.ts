@@ -392,7 +392,7 @@ describe('a display token over HTTP: the wall and nothing else', () => {
     expect([home.statusCode, home.headers.location]).toEqual([303, '/wall']);
   });
 
-  it('/wall?token= sets the cookie (HttpOnly, SameSite=Strict, path /) and sends the browser on without the token', async () => {
+  it('/wall?token= sets the cookie (HttpOnly, SameSite=Lax, path /) and sends the browser on without the token', async () => {
     const res = await world.anonymous({
       method: 'GET',
       url: `/wall?lang=en&token=${encodeURIComponent(token)}`,
@@ -401,7 +401,7 @@ describe('a display token over HTTP: the wall and nothing else', () => {
     expect(res.headers.location).toBe('/wall?lang=en');
     const set = [res.headers['set-cookie']].flat().find((c) => c?.startsWith(`${DISPLAY_COOKIE}=`));
     expect(set).toMatch(
-      new RegExp(`^${DISPLAY_COOKIE}=[^;]+; Max-Age=\\d+; Path=/; HttpOnly; SameSite=Strict$`),
+      new RegExp(`^${DISPLAY_COOKIE}=[^;]+; Max-Age=\\d+; Path=/; HttpOnly; SameSite=Lax$`),
     );
     expect(decodeURIComponent(set!.split(';')[0]!.split('=')[1]!)).toBe(token);
     // then the wall in English, the district's schools in it and none of the other's
@@ -511,7 +511,7 @@ describe('the token in a wall’s address never reaches the log; over HTTPS the 
       );
       const res = await app.inject({ method: 'GET', url: `/wall?token=${token}` });
       expect(res.statusCode).toBe(303);
-      expect(String(res.headers['set-cookie'])).toMatch(/; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+      expect(String(res.headers['set-cookie'])).toMatch(/; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     } finally {
       await app.close();
     }
