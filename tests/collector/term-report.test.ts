@@ -484,6 +484,32 @@ describe('the term report through the API, read back by independent readers', ()
     expect((await get('/api/v1/reports/terms', 'anonymous')).statusCode).toBe(401);
   });
 
+  it('the console’s overview offers each term’s report of the caller’s scope, compared with the term before; the links download it', async () => {
+    const page = await get('/overview', 'district');
+    expect(page.statusCode).toBe(200);
+    const links = [...page.body.matchAll(/<li data-term="([^"]+)">[\s\S]*?<\/li>/g)].map((m) => ({
+      term: m[1],
+      hrefs: [...m[0].matchAll(/href="([^"]+)"/g)].map((h) => h[1]!.replace(/&amp;/g, '&')),
+    }));
+    expect(links.map((l) => l.term)).toEqual([TERM2.name, TERM1.name]);
+    const xlsx = links[0]!.hrefs.find((h) => h.includes('format=xlsx'))!;
+    const u = new URL(xlsx, 'http://x');
+    expect(Object.fromEntries(u.searchParams)).toEqual({
+      term: TERM2.name,
+      compare: TERM1.name,
+      format: 'xlsx',
+      lang: 'zh',
+      district: '武进区',
+    });
+    // the oldest term has nothing to compare with
+    expect(links[1]!.hrefs.every((h) => !h.includes('compare='))).toBe(true);
+    for (const href of links[0]!.hrefs) {
+      const res = await get(href, 'district');
+      expect(res.statusCode, href).toBe(200);
+      expect(res.headers['content-disposition'], href).toContain(encodeURIComponent('武进区'));
+    }
+  });
+
   it('names the download in UTF-8, and a term without a snapshot is 404', async () => {
     const res = await report('format=xlsx', 'district');
     const name = `武进区达标情况通报-${TERM2.name}.xlsx`;

@@ -1,6 +1,7 @@
 /** 总览: the KPIs of the caller's scope against their goals, the ranking, urban/rural and groups, agents, findings. */
 import type { KpiGroup, TargetKpi } from '../evaluate/district.js';
 import { TARGETS } from '../evaluate/targets/registry.js';
+import type { TermInScope } from '../routes/term-report.js';
 import { type Html, html, query } from './html.js';
 import { ago, type Lang, num, STAGES, tr, W } from './i18n.js';
 import type { Overview, OverviewFilter, RankedSchool } from './overview-model.js';
@@ -120,6 +121,32 @@ function groupsSection(lang: Lang, k: Overview['kpis'], f: OverviewFilter, scope
   }</section>`;
 }
 
+const REPORTS = {
+  title: { zh: '学期达标情况通报（督导）', en: 'Term inspection reports' },
+  intro: {
+    zh: '每学期结束时冻结的达标快照；与上一学期比较。',
+    en: 'The compliance frozen at the end of each term, compared with the term before.',
+  },
+  none: {
+    zh: '尚无学期快照：学期结束后自动生成，或由管理员运行 snapshot take --term 学期名称。',
+    en: 'No term snapshot yet: one is taken at the end of each term, or by `snapshot take --term NAME`.',
+  },
+  compared: { zh: '对比', en: 'compared with' },
+} as const;
+
+/** Each term with a snapshot in scope: its report as XLSX, PDF and CSV (compared with the term before). */
+function termReports(lang: Lang, terms: readonly TermInScope[], f: OverviewFilter): Html {
+  const rows = terms.map((t, i) => {
+    const previous = terms[i + 1]?.term;
+    const link = (format: string) =>
+      `/api/v1/reports/term${query({ term: t.term, compare: previous, format, lang, district: f.district, group: f.group })}`;
+    return html`<li data-term="${t.term}"><strong>${t.term}</strong> <span class="muted">${t.from} – ${t.to}${previous ? ` · ${tr(lang, REPORTS.compared)} ${previous}` : ''}</span> · <a href="${link('xlsx')}" download>XLSX</a> · <a href="${link('pdf')}" download>PDF</a> · <a href="${link('csv')}" download>CSV</a></li>`;
+  });
+  return html`<section class="card" aria-labelledby="reports-h"><h2 id="reports-h">${tr(lang, REPORTS.title)}</h2><p class="muted">${tr(lang, REPORTS.intro)}</p>${
+    terms.length ? html`<ul class="terms">${rows}</ul>` : html`<p class="empty">${tr(lang, REPORTS.none)}</p>`
+  }</section>`;
+}
+
 export function overviewBody(
   lang: Lang,
   o: Overview,
@@ -127,6 +154,7 @@ export function overviewBody(
   scopeLevel: string,
   now: Date,
   showAll: boolean,
+  terms: readonly TermInScope[] = [],
 ): Html {
   const k = o.kpis;
   const shown = showAll ? o.ranking : o.ranking.slice(0, ROWS_SHOWN);
@@ -154,7 +182,8 @@ ${
     : ''
 }
 ${groupsSection(lang, k, f, scopeLevel)}
-<section class="card" aria-labelledby="agents-h"><h2 id="agents-h">${tr(lang, { zh: '失联或从未上报的终端', en: 'Agents silent or never reported' })}</h2>${lagging.length ? html`<div class="scroll" tabindex="0" role="region" aria-labelledby="agents-h"><table data-table="agents" aria-labelledby="agents-h"><thead><tr><th scope="col">${tr(lang, W.fleet)}</th><th scope="col">${tr(lang, W.school)}</th><th scope="col">${tr(lang, W.state)}</th><th scope="col">${tr(lang, L.lastSeen)}</th></tr></thead><tbody>${lagging.map(agentRow)}</tbody></table></div>` : html`<p class="empty">${tr(lang, W.none)}</p>`}</section>`;
+<section class="card" aria-labelledby="agents-h"><h2 id="agents-h">${tr(lang, { zh: '失联或从未上报的终端', en: 'Agents silent or never reported' })}</h2>${lagging.length ? html`<div class="scroll" tabindex="0" role="region" aria-labelledby="agents-h"><table data-table="agents" aria-labelledby="agents-h"><thead><tr><th scope="col">${tr(lang, W.fleet)}</th><th scope="col">${tr(lang, W.school)}</th><th scope="col">${tr(lang, W.state)}</th><th scope="col">${tr(lang, L.lastSeen)}</th></tr></thead><tbody>${lagging.map(agentRow)}</tbody></table></div>` : html`<p class="empty">${tr(lang, W.none)}</p>`}</section>
+${termReports(lang, terms, f)}`;
 }
 
 export const OVERVIEW_TITLE = L.title;

@@ -12,6 +12,7 @@ import { PACKAGE_ROOT } from '../../../protocol/version.js';
 import type { Access } from '../access/model.js';
 import { principalOf } from '../access/plugin.js';
 import type { CollectorContext } from '../context.js';
+import { termsInScope } from '../routes/term-report.js';
 import { html } from './html.js';
 import { type Lang, langOf, tr, W } from './i18n.js';
 import { homeOf, type PageOptions, sendPage } from './layout.js';
@@ -191,7 +192,15 @@ export function consoleRoutes(
     return send({
       title: where ? `${tr(lang, OVERVIEW_TITLE)} · ${where}` : OVERVIEW_TITLE,
       section: 'overview',
-      body: overviewBody(lang, o, f, p.scope.level, ctx.now(), param(req, 'rows') === 'all'),
+      body: overviewBody(
+        lang,
+        o,
+        f,
+        p.scope.level,
+        ctx.now(),
+        param(req, 'rows') === 'all',
+        await termsInScope(ctx, p.scope),
+      ),
     });
   });
 

@@ -28,6 +28,49 @@ function outsideScope(scope: Scope, filter: ReportFilter): string | undefined {
   return undefined;
 }
 
+export interface TermInScope {
+  term: string;
+  from: string;
+  to: string;
+  districts: (string | null)[];
+  takenAt: string;
+}
+
+/** The terms with a snapshot in a scope (newest first): the API's list and the console's downloads. */
+export async function termsInScope(ctx: CollectorContext, scope: Scope): Promise<TermInScope[]> {
+  // a school account sees its school's district's terms (its report holds its school only)
+  const schoolDistrict =
+    scope.level === 'school'
+      ? ((await ctx.state.getSchool(scope.school ?? ''))?.district ?? null)
+      : undefined;
+  const mine = (district: string | null) =>
+    scope.level === 'city' ||
+    district === (scope.level === 'school' ? schoolDistrict : (scope.district ?? null));
+  const terms = new Map<
+    string,
+    { term: string; from: string; to: string; districts: (string | null)[]; takenAt: string }
+  >();
+  for (const h of await ctx.state.snapshots.listSnapshots()) {
+    if (!mine(h.district)) continue;
+    const t = terms.get(h.term);
+    if (!t)
+      terms.set(h.term, {
+        term: h.term,
+        from: h.from,
+        to: h.to,
+        districts: [h.district],
+        takenAt: h.takenAt,
+      });
+    else {
+      t.districts.push(h.district);
+      if (h.from < t.from) t.from = h.from;
+      if (h.to > t.to) t.to = h.to;
+      if (h.takenAt > t.takenAt) t.takenAt = h.takenAt;
+    }
+  }
+  return [...terms.values()].sort((a, b) => (a.from < b.from ? 1 : a.from > b.from ? -1 : 0));
+}
+
 /**
  * GET /api/v1/reports/term?term=NAME[&compare=NAME][&format=xlsx|pdf|csv|json][&lang=zh|en][&district=D]
  * [&group=G]: the term inspection report over the caller's scope (a district account's is its district, a
@@ -35,40 +78,9 @@ function outsideScope(scope: Scope, filter: ReportFilter): string | undefined {
  */
 export function termReportRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   // the terms with a snapshot in the caller's scope (newest first), for a page that offers the downloads
-  app.get('/api/v1/reports/terms', { config: { access: 'read' } }, async (req) => {
-    const scope = req.principal!.scope;
-    // a school account sees its school's district's terms (its report holds its school only)
-    const schoolDistrict =
-      scope.level === 'school'
-        ? ((await ctx.state.getSchool(scope.school ?? ''))?.district ?? null)
-        : undefined;
-    const mine = (district: string | null) =>
-      scope.level === 'city' ||
-      district === (scope.level === 'school' ? schoolDistrict : (scope.district ?? null));
-    const terms = new Map<
-      string,
-      { term: string; from: string; to: string; districts: (string | null)[]; takenAt: string }
-    >();
-    for (const h of await ctx.state.snapshots.listSnapshots()) {
-      if (!mine(h.district)) continue;
-      const t = terms.get(h.term);
-      if (!t)
-        terms.set(h.term, {
-          term: h.term,
-          from: h.from,
-          to: h.to,
-          districts: [h.district],
-          takenAt: h.takenAt,
-        });
-      else {
-        t.districts.push(h.district);
-        if (h.from < t.from) t.from = h.from;
-        if (h.to > t.to) t.to = h.to;
-        if (h.takenAt > t.takenAt) t.takenAt = h.takenAt;
-      }
-    }
-    return { terms: [...terms.values()].sort((a, b) => (a.from < b.from ? 1 : a.from > b.from ? -1 : 0)) };
-  });
+  app.get('/api/v1/reports/terms', { config: { access: 'read' } }, async (req) => ({
+    terms: await termsInScope(ctx, req.principal!.scope),
+  }));
 
   app.get<{
     Querystring: {
