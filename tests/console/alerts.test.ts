@@ -13,11 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertRow, Silence } from '../../collector/src/alerts/manager.js';
 import { ALERT_RULE_TEXT, ALERT_RULES, type AlertRule } from '../../collector/src/alerts/rules.js';
 import {
-  axeScan,
+  api,
   browserSkipReason,
   launchBrowser,
   openPage,
   screenshot,
+  seriousViolations,
+  sidewaysOverflow,
   signIn,
   type WatchedPage,
 } from '../helpers/browser.js';
@@ -37,13 +39,6 @@ interface AuditRow {
   action: string;
   target: string;
   detail: string;
-}
-
-/** The API's answer as the signed-in browser gets it (same cookies, same scope). */
-async function api<T>(page: Page, url: string): Promise<T> {
-  const r = await page.context().request.get(url);
-  expect(r.status(), url).toBe(200);
-  return (await r.json()) as T;
 }
 
 /** The alert rows of the page. */
@@ -98,7 +93,7 @@ async function expectClean(
     w.failedRequests.filter((r) => !answeredThenLeft(r) && !expected.some((x) => x.requests.test(r))),
   ).toEqual([]);
   expect(w.dialogs).toEqual([]);
-  const serious = (await axeScan(w.page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const serious = await seriousViolations(w.page);
   expect(serious).toEqual([]);
 }
 
@@ -320,9 +315,7 @@ describe.skipIf(skip)(`console alerts page in Chromium${skip ? ` (skipped: ${ski
     await screenshot(w.page, 'alerts-oncall-1366');
     await w.page.setViewportSize({ width: 375, height: 812 });
     await screenshot(w.page, 'alerts-oncall-375');
-    const overflow = await w.page.evaluate<number>(
-      'document.documentElement.scrollWidth - window.innerWidth',
-    );
+    const overflow = await sidewaysOverflow(w.page);
     expect(overflow).toBeLessThanOrEqual(0);
     await w.page.setViewportSize({ width: 1366, height: 900 });
 

@@ -9,22 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTime } from '../../collector/src/evaluate/teaching-hours.js';
 import { addDays, type FindingsList } from '../../collector/src/findings-view.js';
 import {
-  axeScan,
+  api,
   browserSkipReason,
   launchBrowser,
   openPage,
   screenshot,
+  seriousViolations,
+  sidewaysOverflow,
   signIn,
   type WatchedPage,
 } from '../helpers/browser.js';
 import { CITY_SCHOOLS, type ConsoleCity, consoleCity, SIP, WUJIN } from '../helpers/console-city.js';
-
-/** The API's answer as the signed-in browser gets it (same session, same scope). */
-async function api<T>(page: Page, url: string): Promise<T> {
-  const r = await page.context().request.get(url);
-  expect(r.status(), url).toBe(200);
-  return (await r.json()) as T;
-}
 
 /** The page's counts per severity, its rows and its changes, as the DOM shows them. */
 async function shown(page: Page) {
@@ -68,7 +63,7 @@ async function expectClean(w: WatchedPage, expectedRefusals: string[] = []) {
   );
   expect(w.failedRequests).toEqual(expectedRefusals);
   expect(w.dialogs).toEqual([]);
-  const serious = (await axeScan(w.page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const serious = await seriousViolations(w.page);
   expect(serious).toEqual([]);
 }
 
@@ -76,9 +71,7 @@ async function atPhoneWidth(w: WatchedPage, name: string) {
   await w.page.setViewportSize({ width: 375, height: 812 });
   await screenshot(w.page, name);
   // nothing wider than the phone's screen outside the scrolling tables
-  expect(
-    await w.page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'),
-  ).toBeLessThanOrEqual(0);
+  expect(await sidewaysOverflow(w.page)).toBeLessThanOrEqual(0);
 }
 
 const skip = browserSkipReason();

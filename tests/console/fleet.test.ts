@@ -10,11 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentView } from '../../collector/src/fleet.js';
 import { SENT_AT_HEADER } from '../../protocol/version.js';
 import {
-  axeScan,
+  api,
   browserSkipReason,
   launchBrowser,
   openPage,
   screenshot,
+  seriousViolations,
+  sidewaysOverflow,
   signIn,
   type WatchedPage,
 } from '../helpers/browser.js';
@@ -22,12 +24,6 @@ import { CITY_SCHOOLS, type ConsoleCity, consoleCity, SIP, WUJIN } from '../help
 import { makeReport } from '../helpers/reports.js';
 
 const STATUSES = ['reporting', 'silent', 'never_reported', 'revoked'] as const;
-
-async function api<T>(page: Page, url: string): Promise<T> {
-  const r = await page.context().request.get(url);
-  expect(r.status(), url).toBe(200);
-  return (await r.json()) as T;
-}
 
 /** The agents and the counts as the page shows them. */
 async function pageFleet(page: Page) {
@@ -84,7 +80,7 @@ async function expectClean(w: WatchedPage & { answered: Set<string> }) {
   expect(w.errors).toEqual([]);
   expect(w.failedRequests.filter((r) => !answeredThenLeft(r))).toEqual([]);
   expect(w.dialogs).toEqual([]);
-  const serious = (await axeScan(w.page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const serious = await seriousViolations(w.page);
   expect(serious).toEqual([]);
 }
 
@@ -162,9 +158,7 @@ describe.skipIf(skip)(`console agents page in Chromium${skip ? ` (skipped: ${ski
     await screenshot(w.page, 'fleet-admin-1366');
     await w.page.setViewportSize({ width: 375, height: 812 });
     await screenshot(w.page, 'fleet-admin-375');
-    const overflow = await w.page.evaluate<number>(
-      'document.documentElement.scrollWidth - window.innerWidth',
-    );
+    const overflow = await sidewaysOverflow(w.page);
     expect(overflow).toBeLessThanOrEqual(0);
     await expectClean(w);
     await w.context.close();

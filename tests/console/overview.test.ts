@@ -9,11 +9,13 @@ import type { Overview } from '../../collector/src/console/overview-model.js';
 import type { DistrictKpis } from '../../collector/src/evaluate/district.js';
 import { TARGET_NAMES } from '../../collector/src/evaluate/targets/registry.js';
 import {
-  axeScan,
+  api,
   browserSkipReason,
   launchBrowser,
   openPage,
   screenshot,
+  seriousViolations,
+  sidewaysOverflow,
   signIn,
   type WatchedPage,
 } from '../helpers/browser.js';
@@ -25,13 +27,6 @@ import {
   SIP,
   WUJIN,
 } from '../helpers/console-city.js';
-
-/** The page's API answer as the signed-in browser gets it (same cookies, same scope). */
-async function api<T>(page: Page, url: string): Promise<T> {
-  const r = await page.context().request.get(url);
-  expect(r.status(), url).toBe(200);
-  return (await r.json()) as T;
-}
 
 /** The KPI cards as the page shows them. */
 async function kpiCards(page: Page) {
@@ -69,7 +64,7 @@ async function expectClean(w: WatchedPage) {
   expect(w.errors).toEqual([]);
   expect(w.failedRequests).toEqual([]);
   expect(w.dialogs).toEqual([]);
-  const serious = (await axeScan(w.page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const serious = await seriousViolations(w.page);
   expect(serious).toEqual([]);
 }
 
@@ -145,9 +140,7 @@ describe.skipIf(skip)(`console overview in Chromium${skip ? ` (skipped: ${skip})
     await w.page.setViewportSize({ width: 375, height: 812 });
     await screenshot(w.page, 'overview-city-375');
     // nothing wider than the phone's screen outside the scrolling tables
-    const overflow = await w.page.evaluate<number>(
-      'document.documentElement.scrollWidth - window.innerWidth',
-    );
+    const overflow = await sidewaysOverflow(w.page);
     expect(overflow).toBeLessThanOrEqual(0);
     await expectClean(w);
     await w.context.close();

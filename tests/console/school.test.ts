@@ -4,18 +4,20 @@
  * drawn with one mark per test; findings carry the Chinese remediation of config/baseline.yaml; a school
  * account lands on its school and gets a 404 for any other; a hostile room name renders as text.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BASELINE_FILE, loadBaseline } from '../../collector/src/baseline.js';
 import type { SchoolDetail } from '../../collector/src/console/school-model.js';
 import type { Ipv6Result, Report } from '../../protocol/report.js';
 import {
-  axeScan,
+  api,
   browserSkipReason,
   launchBrowser,
   openPage,
   screenshot,
+  seriousViolations,
+  sidewaysOverflow,
   signIn,
   type WatchedPage,
 } from '../helpers/browser.js';
@@ -32,18 +34,11 @@ const baseline = loadBaseline(DEFAULT_BASELINE_FILE);
 const LIJIA = CITY_SCHOOLS.find((s) => s.id === 'wj-lijia')!;
 const XINGHE = CITY_SCHOOLS.find((s) => s.id === 'wj-xinghe-pri')!;
 
-/** The API's answer as the signed-in browser gets it (same cookies, same scope). */
-async function api<T>(page: Page, url: string): Promise<T> {
-  const r = await page.context().request.get(url);
-  expect(r.status(), url).toBe(200);
-  return (await r.json()) as T;
-}
-
 async function expectClean(w: WatchedPage) {
   expect(w.errors).toEqual([]);
   expect(w.failedRequests).toEqual([]);
   expect(w.dialogs).toEqual([]);
-  const serious = (await axeScan(w.page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const serious = await seriousViolations(w.page);
   expect(serious).toEqual([]);
 }
 
@@ -294,9 +289,7 @@ describe.skipIf(skip)(`console school page in Chromium${skip ? ` (skipped: ${ski
     await screenshot(w.page, 'school-lijia-1366');
     await w.page.setViewportSize({ width: 375, height: 812 });
     await screenshot(w.page, 'school-lijia-375');
-    const overflow = await w.page.evaluate<number>(
-      'document.documentElement.scrollWidth - window.innerWidth',
-    );
+    const overflow = await sidewaysOverflow(w.page);
     expect(overflow).toBeLessThanOrEqual(0);
     await expectClean(w);
     await w.context.close();

@@ -17,11 +17,12 @@ import type { Wall } from '../../collector/src/console/wall-model.js';
 import { TARGET_NAMES } from '../../collector/src/evaluate/targets/registry.js';
 import { createCollectorLogger } from '../../collector/src/log.js';
 import {
-  axeScan,
   browserSkipReason,
   launchBrowser,
   openPage,
   screenshot,
+  seriousViolations,
+  sidewaysOverflow,
   type WatchedPage,
 } from '../helpers/browser.js';
 import { issueCert, makeCa, opensslAvailable } from '../helpers/certs.js';
@@ -208,7 +209,7 @@ describe.skipIf(skip)(`the wall display in Chromium${skip ? ` (skipped: ${skip})
     await screenshot(w.page, 'wall-1920', false);
     // nothing cut off at the bottom of the screen: the last lagging school's row is inside the window
     expect(await bottomOf(w.page, '#wall-lagging tr')).toBeLessThanOrEqual(1080);
-    const serious = (await axeScan(w.page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    const serious = await seriousViolations(w.page);
     expect(serious).toEqual([]);
     expect(w.errors).toEqual([]);
     expect(w.failedRequests).toEqual([]);
@@ -272,9 +273,7 @@ describe.skipIf(skip)(`the wall display in Chromium${skip ? ` (skipped: ${skip})
     expect(await bottomOf(w.page, '#wall-lagging tr')).toBeLessThanOrEqual(768);
     await w.page.setViewportSize({ width: 375, height: 812 });
     await screenshot(w.page, 'wall-375');
-    const overflow = await w.page.evaluate<number>(
-      'document.documentElement.scrollWidth - window.innerWidth',
-    );
+    const overflow = await sidewaysOverflow(w.page);
     expect(overflow).toBeLessThanOrEqual(0);
     await w.page.setViewportSize({ width: 1920, height: 1080 });
     expect(w.errors).toEqual([]);

@@ -136,3 +136,20 @@ export async function axeScan(page: Page): Promise<AxeViolation[]> {
     }));
   });
 }
+
+/** An API's answer as the signed-in browser gets it (same cookies, same scope): 200 expected. */
+export async function api<T>(page: Page, url: string): Promise<T> {
+  const r = await page.context().request.get(url);
+  if (r.status() !== 200) throw new Error(`GET ${url}: HTTP ${r.status()}: ${await r.text()}`);
+  return (await r.json()) as T;
+}
+
+/** The axe-core violations that count as serious or critical. */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  return (await axeScan(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** How far the page is wider than the window (≤ 0: nothing to scroll sideways outside the table boxes). */
+export function sidewaysOverflow(page: Page): Promise<number> {
+  return page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+}
