@@ -28,6 +28,15 @@ const program = newProgram(
 
 const DEFAULT_CONFIG = '/etc/campuswatch/agent.yaml';
 
+/** `probe …` exit code when the probe ran and found something wrong (a device down, a finding, a failed check). */
+const EXIT_PROBLEMS = 3;
+
+function langOption(lang: string | undefined): 'zh' | 'en' {
+  if (lang !== undefined && lang !== 'zh' && lang !== 'en') throw new UsageError('--lang must be zh or en');
+  const locale = process.env.LC_ALL || process.env.LC_MESSAGES || process.env.LANG || '';
+  return lang ?? (locale.toLowerCase().startsWith('zh') ? 'zh' : 'en');
+}
+
 // Each command loads what it needs (config schema, spool, logger) when it runs: `--help`, `enroll` and
 // `probe bandwidth` start in a fraction of the time and memory of the daemon.
 async function loadAgentConfig(file: string): Promise<AgentConfig> {
@@ -251,19 +260,33 @@ probe
         const outcome = err instanceof SpeedtestError ? err.outcome : 'error';
         if (opts.json)
           process.stdout.write(`${JSON.stringify({ outcome, error: (err as Error).message })}\n`);
-        else process.stderr.write(`speed test failed (${outcome}): ${(err as Error).message}\n`);
-        process.exitCode = EXIT_RUNTIME;
+        else {
+          process.stdout.write(
+            `FAILED   speed test to ${server}: ${outcome}: ${(err as Error).message}\n1 problem on 1 check\n`,
+          );
+        }
+        process.exitCode = EXIT_PROBLEMS;
         return;
       }
       const s = bandwidthSummary(results);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(s)}\n`);
         return;
+      const failed = results.filter((r) => r.outcome !== 'ok');
+      if (failed.length > 0) process.exitCode = EXIT_PROBLEMS;
       }
       if (live) process.stdout.write('\n');
       process.stdout.write(
         `${[
           `download   ${s.download_mbps} Mbps (p90 ${s.download_p90_mbps})`,
+      for (const r of failed) {
+        process.stdout.write(
+          `FAILED   speed test ${r.direction === 'down' ? 'download' : 'upload'}: ${r.outcome}${r.error ? ` (${r.error})` : ''}\n`,
+        );
+      }
+      process.stdout.write(
+        `${failed.length === 0 ? 'no problems' : `${failed.length} ${failed.length === 1 ? 'problem' : 'problems'}`} on ${results.length} check${results.length === 1 ? '' : 's'}\n`,
+      );
           `upload     ${s.upload_mbps} Mbps (p90 ${s.upload_p90_mbps})`,
           `streams    ${s.streams}, ${s.duration_s} s per direction after a ${omitS} s warm-up`,
           `RTT        idle ${s.rtt_idle_ms} ms, under load ${s.rtt_loaded_ms} ms`,
@@ -278,7 +301,10 @@ for (const name of PROBE_NAMES.filter((n) => n !== 'bandwidth')) {
     .description(`run the configured ${name} probe once and print its results`)
     .option('--config <file>', 'agent YAML config', DEFAULT_CONFIG)
     .option('--json', 'print JSON')
-    .action(async (opts: { config: string; json?: boolean }) => {
+    .option('--verbose', 'also print the checks that passed')
+    .option('--lang <lang>', 'zh or en (default: from LC_ALL / LANG)')
+    .action(async (opts: { config: string; json?: boolean; verbose?: boolean; lang?: string }) => {
+      const lang = langOption(opts.lang);
       const config = await loadAgentConfig(opts.config);
       const results = await PROBES[name].run(config, {
         signal: AbortSignal.timeout(config.probes[name].timeoutS * 1000),
@@ -298,16 +324,11 @@ for (const name of PROBE_NAMES.filter((n) => n !== 'bandwidth')) {
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ probe: name, ...scores, results }, null, 2)}\n`);
       } else {
-        for (const r of results) {
-          const what = r.probe === 'ipv6' ? `${r.check.padEnd(16)} ${r.service ?? r.target}` : r.target;
-          process.stdout.write(`${r.outcome.padEnd(11)} ${what}${r.error ? `  (${r.error})` : ''}\n`);
-        }
-        if (score?.probe === 'ipv6') {
-          process.stdout.write(`\nIPv6 score ${score.scoreV6}/10, IPv4-drop score ${score.scoreV4only}/10\n`);
-          for (const s of score.symptoms ?? []) process.stdout.write(`  - ${s}\n`);
-        }
+      const { probeReport, renderReport } = await import('./probe-report.js');
+      const report = probeReport(results, lang);
+        process.stdout.write(renderReport(report, 'check', opts.verbose === true));
       }
-      if (results.some((r) => r.outcome !== 'ok')) process.exitCode = EXIT_RUNTIME;
+      if (report.problems.length > 0) process.exitCode = EXIT_PROBLEMS;
     });
 }
 
@@ -316,7 +337,10 @@ probe
   .description('check every inventoried device now (the reachability probe) and print device and room status')
   .option('--config <file>', 'agent YAML config', DEFAULT_CONFIG)
   .option('--json', 'print { devices, rooms, results } as JSON')
-  .action(async (opts: { config: string; json?: boolean }) => {
+  .option('--verbose', 'also print the devices that are up, and the device and room tables')
+  .option('--lang <lang>', 'zh or en (default: from LC_ALL / LANG)')
+  .action(async (opts: { config: string; json?: boolean; verbose?: boolean; lang?: string }) => {
+    const lang = langOption(opts.lang);
     const config = await loadAgentConfig(opts.config);
     const all = await PROBES.reachability.run(config, {
       signal: AbortSignal.timeout(config.probes.reachability.timeoutS * 1000),
@@ -330,9 +354,14 @@ probe
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ devices, rooms, results }, null, 2)}\n`);
     } else {
+    const { deviceReport, renderReport } = await import('./probe-report.js');
+    const report = deviceReport(devices, lang);
       process.stdout.write(
         `${formatTable(
           ['room', 'device', 'type', 'address', 'status', 'checks'],
+      process.stdout.write(renderReport(report, 'device', opts.verbose === true));
+    }
+    if (!opts.json && opts.verbose) {
           devices.map((d) => [
             d.room,
             d.name,
@@ -352,13 +381,8 @@ probe
           ]),
         )}\n`,
       );
-      for (const d of devices) {
-        for (const c of d.checks) {
-          if (!c.up && c.error) process.stdout.write(`  ! ${d.name} ${checkText(c)}: ${c.error}\n`);
-        }
-      }
     }
-    if (rooms.some((r) => !r.up)) process.exitCode = EXIT_RUNTIME;
+    if (report.problems.length > 0) process.exitCode = EXIT_PROBLEMS;
   });
 
 async function summary(config: AgentConfig): Promise<string> {

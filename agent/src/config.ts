@@ -287,6 +287,8 @@ export const SecurityConfig = Type.Object(
     /** Connections in flight at once across the whole scan. */
     concurrency: Type.Integer({ default: 16, minimum: 1, maximum: 128 }),
     connectTimeoutMs: Type.Integer({ default: 2000, minimum: 100, maximum: 30_000 }),
+    /** Also check the agent's own host (host-firewall-off, host-os-eol); false where the agent runs in a container. */
+    hostChecks: Type.Boolean({ default: true }),
     /** Public services whose TLS certificates are checked (expiry, protocol versions, self-signed). */
     tls: Type.Array(
       Type.Object(

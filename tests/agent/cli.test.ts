@@ -106,6 +106,19 @@ describe('campuswatch-agent CLI against a running collector', () => {
     }
     expect(out.download_mbps as number).toBeGreaterThan(0);
     expect(out.streams as number).toBeGreaterThanOrEqual(2);
+    const text = await runCli('agent', [
+      'probe',
+      'bandwidth',
+      '--server',
+      w.url,
+      '--token-file',
+      join(w.dir, 'agent-cli', 'token'),
+      '--duration',
+      '1',
+    ]);
+    expect(text.code, text.stdout + text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^download +[\d.]+ Mbps/m);
+    expect(text.stdout.split('\n')[0]).toBe('no problems on 2 checks');
     const bad = await runCli('agent', [
       'probe',
       'bandwidth',

@@ -468,7 +468,7 @@ describe('device checks against real peers on 127.0.0.1', () => {
     },
   );
 
-  it('probe devices --json prints devices, rooms and results; exits 1 when a room is down', async () => {
+  it('probe devices --json prints devices, rooms and results; exits 3 when a device is down', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cw-devices-'));
     try {
       const file = join(dir, 'agent.yaml');
@@ -497,7 +497,7 @@ describe('device checks against real peers on 127.0.0.1', () => {
         }),
       );
       const out = await runCli('agent', ['probe', 'devices', '--config', file, '--json']);
-      expect(out.code, out.stderr).toBe(1);
+      expect(out.code, out.stderr).toBe(3);
       const parsed = JSON.parse(out.stdout) as {
         devices: { name: string; up: boolean }[];
         rooms: { name: string; up: boolean; criticalDown: string[] }[];
@@ -509,7 +509,7 @@ describe('device checks against real peers on 127.0.0.1', () => {
       ]);
       expect(parsed.rooms).toMatchObject([{ name: '录播室', up: false, criticalDown: ['enc'] }]);
       expect(parsed.results).toHaveLength(2);
-      const text = await runCli('agent', ['probe', 'devices', '--config', file]);
+      const text = await runCli('agent', ['probe', 'devices', '--config', file, '--verbose']);
       expect(text.stdout).toMatch(/录播室\s+cam\s+camera\s+127\.0\.0\.1\s+up\s+rtsp\/\d+ ok 401/);
       expect(text.stdout).toMatch(/录播室\s+enc\s+encoder\s+127\.0\.0\.1\s+DOWN\s+tcp\/\d+ refused/);
     } finally {

@@ -143,7 +143,7 @@ describe.skipIf(skip !== undefined)('devices in the lab: every check kind up and
         env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'warn' },
       },
     );
-    expect(out.code, out.stderr).toBe(1); // rooms are down
+    expect(out.code, out.stderr).toBe(3); // devices are down: problems found
     const parsed = JSON.parse(out.stdout) as {
       devices: { name: string; up: boolean; authFailure: boolean }[];
       rooms: { name: string; up: boolean; criticalDown: string[] }[];

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
@@ -1267,7 +1268,15 @@ export function createSecurityProbe(options: SecurityProbeOptions = {}): Probe {
     kind: 'security',
     async run(config: AgentConfig, ctx: ProbeContext): Promise<SecurityResult[]> {
       const cfg = config.probes.security;
-      const signal = ctx.signal;
+      // Every check in flight listens for the deadline (up to `concurrency` connections, a name
+      // lookup per device, the host commands): they listen on the scan's own signal, which has no
+      // listener limit, and only that one listens on the caller's.
+      const scan = new AbortController();
+      setMaxListeners(0, scan.signal);
+      const onAbort = () => scan.abort(ctx.signal.reason);
+      if (ctx.signal.aborted) scan.abort(ctx.signal.reason);
+      else ctx.signal.addEventListener('abort', onAbort, { once: true });
+      const signal = scan.signal;
       const at = ctx.now().toISOString();
       const timeoutMs = cfg.connectTimeoutMs;
       const secrets = configuredSecrets(config);
@@ -1452,7 +1461,7 @@ export function createSecurityProbe(options: SecurityProbeOptions = {}): Probe {
           );
         }
 
-        if (hostChecks) {
+        if (hostChecks && cfg.hostChecks) {
           const target = hostTarget();
           // Local commands: not network work, so outside the connection limiter.
           const hostJob = async (rule: SecurityRule, fn: () => Promise<Verdict>) => {
@@ -1471,6 +1480,7 @@ export function createSecurityProbe(options: SecurityProbeOptions = {}): Probe {
 
         await Promise.all(jobs);
       } finally {
+        ctx.signal.removeEventListener('abort', onAbort);
         agents.destroy();
       }
       const findings = results.filter((r) => r.finding).length;
