@@ -269,16 +269,13 @@ probe
         return;
       }
       const s = bandwidthSummary(results);
+      const failed = results.filter((r) => r.outcome !== 'ok');
+      if (failed.length > 0) process.exitCode = EXIT_PROBLEMS;
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(s)}\n`);
         return;
-      const failed = results.filter((r) => r.outcome !== 'ok');
-      if (failed.length > 0) process.exitCode = EXIT_PROBLEMS;
       }
       if (live) process.stdout.write('\n');
-      process.stdout.write(
-        `${[
-          `download   ${s.download_mbps} Mbps (p90 ${s.download_p90_mbps})`,
       for (const r of failed) {
         process.stdout.write(
           `FAILED   speed test ${r.direction === 'down' ? 'download' : 'upload'}: ${r.outcome}${r.error ? ` (${r.error})` : ''}\n`,
@@ -287,6 +284,9 @@ probe
       process.stdout.write(
         `${failed.length === 0 ? 'no problems' : `${failed.length} ${failed.length === 1 ? 'problem' : 'problems'}`} on ${results.length} check${results.length === 1 ? '' : 's'}\n`,
       );
+      process.stdout.write(
+        `${[
+          `download   ${s.download_mbps} Mbps (p90 ${s.download_p90_mbps})`,
           `upload     ${s.upload_mbps} Mbps (p90 ${s.upload_p90_mbps})`,
           `streams    ${s.streams}, ${s.duration_s} s per direction after a ${omitS} s warm-up`,
           `RTT        idle ${s.rtt_idle_ms} ms, under load ${s.rtt_loaded_ms} ms`,
@@ -321,11 +321,11 @@ for (const name of PROBE_NAMES.filter((n) => n !== 'bandwidth')) {
               symptoms: score.symptoms ?? [],
             }
           : {};
+      const { probeReport, renderReport } = await import('./probe-report.js');
+      const report = probeReport(results, lang);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ probe: name, ...scores, results }, null, 2)}\n`);
       } else {
-      const { probeReport, renderReport } = await import('./probe-report.js');
-      const report = probeReport(results, lang);
         process.stdout.write(renderReport(report, 'check', opts.verbose === true));
       }
       if (report.problems.length > 0) process.exitCode = EXIT_PROBLEMS;
@@ -351,17 +351,17 @@ probe
     const { checkText, deviceStatuses, roomStatuses } = await import('./device-status.js');
     const devices = deviceStatuses(results);
     const rooms = roomStatuses(results);
+    const { deviceReport, renderReport } = await import('./probe-report.js');
+    const report = deviceReport(devices, lang);
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ devices, rooms, results }, null, 2)}\n`);
     } else {
-    const { deviceReport, renderReport } = await import('./probe-report.js');
-    const report = deviceReport(devices, lang);
-      process.stdout.write(
-        `${formatTable(
-          ['room', 'device', 'type', 'address', 'status', 'checks'],
       process.stdout.write(renderReport(report, 'device', opts.verbose === true));
     }
     if (!opts.json && opts.verbose) {
+      process.stdout.write(
+        `${formatTable(
+          ['room', 'device', 'type', 'address', 'status', 'checks'],
           devices.map((d) => [
             d.room,
             d.name,
