@@ -6,6 +6,7 @@ import { enforceAccess, registerCookies, requireAccessDeclarations } from './acc
 import { createAlerting } from './alerts/service.js';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './baseline.js';
 import { type CollectorConfig, httpsOptions } from './config.js';
+import { acceptRawUtf8Urls } from './raw-url.js';
 import { CONSOLE_PAGES } from './console/pages.js';
 import { consoleRoutes, registerConsoleSecurity } from './console/routes.js';
 import type { CollectorContext } from './context.js';
@@ -60,6 +61,7 @@ export function baseApp(config: CollectorConfig, log: Logger): FastifyInstance {
   // slow-loris: a request head that trickles in is cut off (408) after headersTimeout; Node checks open
   // requests every connectionsCheckingInterval (30 s by default, too coarse for a short limit)
   app.server.headersTimeout = limits.headersTimeoutS * 1000;
+  acceptRawUtf8Urls(app.server); // `?district=示范区` sent as raw UTF-8 (curl, scripts) is not a 400
   app.setValidatorCompiler(validatorCompiler);
   app.removeContentTypeParser('text/plain'); // the API speaks JSON only: anything else is a 415
   app.setErrorHandler((err: FastifyError, req, reply) => {
