@@ -6,12 +6,12 @@ import { enforceAccess, registerCookies, requireAccessDeclarations } from './acc
 import { createAlerting } from './alerts/service.js';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './baseline.js';
 import { type CollectorConfig, httpsOptions } from './config.js';
-import { acceptRawUtf8Urls } from './raw-url.js';
 import { CONSOLE_PAGES } from './console/pages.js';
 import { consoleRoutes, registerConsoleSecurity } from './console/routes.js';
 import type { CollectorContext } from './context.js';
 import { apiError } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
+import { acceptRawUtf8Urls } from './raw-url.js';
 import { alertRoutes } from './routes/alerts.js';
 import { complianceRoutes } from './routes/compliance.js';
 import { enrollRoutes } from './routes/enroll.js';
