@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRequestLine } from '../../collector/src/raw-url.js';
+import { issueCert, makeCa, opensslAvailable } from '../helpers/certs.js';
 import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd.js';
 import { WORLD_ADMIN_TOKEN, World, XINGHAI } from '../helpers/world.js';
 
@@ -180,6 +185,7 @@ describe('raw UTF-8 in the query string', () => {
           }
         };
         socket.on('data', on);
+        socket.once('close', () => resolve()); // a refused request line: the server answers 400 and closes
       });
     let wait = answered(1);
     socket.write(req);
@@ -191,5 +197,43 @@ describe('raw UTF-8 in the query string', () => {
     const all = bodies(got);
     expect(all.map((r) => r.status)).toEqual([200, 200]);
     expect(all.map((r) => r.body)).toEqual([expected, expected]);
+  });
+
+  const OPENSSL_SKIP = opensslAvailable();
+  it.skipIf(OPENSSL_SKIP !== undefined)('over TLS as well', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-raw-tls-'));
+    try {
+      const ca = makeCa(dir, 'ca');
+      const server = issueCert(dir, ca, 'collector');
+      const w = new World({ collector: { tls: { certFile: server.certFile, keyFile: server.keyFile } } });
+      worlds.push(w);
+      await w.startCollector();
+      const district = XINGHAI.district as string;
+      const expected = (
+        await w.app!.inject({
+          method: 'GET',
+          url: `/api/v1/compliance?district=${encodeURIComponent(district)}`,
+        })
+      ).body;
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: w.port, ca: ca.cert }, () =>
+          socket.end(
+            Buffer.from(
+              `GET /api/v1/compliance?district=${district} HTTP/1.1\r\nhost: collector\r\nauthorization: Bearer ${WORLD_ADMIN_TOKEN}\r\nconnection: close\r\n\r\n`,
+              'utf8',
+            ),
+          ),
+        );
+        const chunks: Buffer[] = [];
+        socket.on('data', (d: Buffer) => chunks.push(d));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      });
+      const got = bodies(raw);
+      expect(got.map((r) => r.status)).toEqual([200]);
+      expect(got[0]?.body).toBe(expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
