@@ -27,6 +27,11 @@ export type StopReason =
   | { kind: 'unavailable'; status: number; retryAfterMs?: number; message: string }
   | { kind: 'auth'; status: number; message: string }
   | { kind: 'network'; message: string; code?: string }
+  /**
+   * Something other than the collector answered (a captive portal, a misrouted proxy), or the collector's
+   * answer did not acknowledge the report that was sent: nothing counts as delivered or refused.
+   */
+  | { kind: 'foreign'; status: number; message: string }
   | { kind: 'aborted' };
 
 export interface FlushResult {
@@ -49,8 +54,9 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
 }
 
 /**
- * Sends spooled reports oldest first and deletes each only after the collector answered 2xx
- * (DESIGN §3.3). While the collector is away it backs off exponentially with full jitter, and
+ * Sends spooled reports oldest first and deletes each only after the collector acknowledged that very
+ * report (DESIGN §3.3): a 2xx JSON answer echoing its id. A proxy's or captive portal's page, whatever
+ * its status, is a transient failure: the report stays spooled. While the collector is away it backs off exponentially with full jitter, and
  * honours Retry-After on 429/503.
  */
 export class Forwarder {
@@ -61,6 +67,8 @@ export class Forwarder {
   private readonly now: () => Date;
   private readonly random: () => number;
   private failures = 0;
+  /** A foreign answer was logged since the collector last answered: one line per burst, not per try. */
+  private foreignLogged = false;
   private wake: (() => void) | undefined;
   /** A kick that came while no one was waiting: the next idle wait is skipped. */
   private kicked = false;
@@ -87,7 +95,8 @@ export class Forwarder {
         return result;
       }
       spool.noteAttempt(next.reportId);
-      const outcome = await this.send(next.body, signal);
+      const outcome = await this.send(next.body, next.reportId, signal);
+      if (outcome.kind === 'delivered' || outcome.kind === 'rejected') this.foreignLogged = false;
       if (outcome.kind === 'delivered') {
         spool.ack(next.reportId, this.now());
         result.delivered++;
@@ -105,6 +114,13 @@ export class Forwarder {
         continue;
       }
       this.failures++;
+      if (outcome.reason.kind === 'foreign' && !this.foreignLogged) {
+        this.foreignLogged = true;
+        log.warn(
+          { reportId: next.reportId, status: outcome.reason.status },
+          `${outcome.reason.message}; reports stay spooled and are sent again`,
+        );
+      }
       return { ...result, stopped: outcome.reason };
     }
   }
@@ -145,7 +161,8 @@ export class Forwarder {
             { reason: r.stopped, retryInMs: waitMs },
             `the collector refused this agent's token (${r.stopped.message}); reports stay spooled`,
           );
-        else
+        else if (r.stopped.kind !== 'foreign')
+          // (a foreign answer was logged by flush, once per burst)
           this.opts.log.warn(
             { reason: r.stopped, retryInMs: waitMs },
             'collector not reachable; reports stay spooled',
@@ -163,6 +180,7 @@ export class Forwarder {
 
   private async send(
     body: string,
+    reportId: string,
     signal?: AbortSignal,
   ): Promise<
     | { kind: 'delivered' }
@@ -170,7 +188,13 @@ export class Forwarder {
     | { kind: 'stopped'; reason: StopReason }
   > {
     const timeoutMs = this.opts.requestTimeoutMs ?? 30_000;
-    const deadline = AbortSignal.timeout(timeoutMs);
+    // a deadline cleared when the exchange ends: AbortSignal.timeout() would keep a timer and a signal alive
+    // for the whole timeout after every delivered report (thousands of them when a backlog is flushed)
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
     try {
       const res = await smallRequest(this.url, {
         method: 'POST',
@@ -180,19 +204,30 @@ export class Forwarder {
           [SENT_AT_HEADER]: this.now().toISOString(),
         },
         body,
-        signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+        signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
         agent: this.agents.for(this.url),
         ...(this.ca ? { ca: this.ca } : {}),
         partialBody: true,
       });
       const text = res.text;
       const status = res.status;
-      if (status >= 200 && status < 300) return { kind: 'delivered' };
+      const contentType = res.headers['content-type'];
+      const foreign = (why: string) => ({
+        kind: 'stopped' as const,
+        reason: { kind: 'foreign' as const, status, message: this.scrub(why) },
+      });
+      if (status >= 200 && status < 300) {
+        const ack = readAck(status, contentType, text, reportId);
+        return ack.ok ? { kind: 'delivered' } : foreign(ack.why);
+      }
       const message = this.scrub(errorMessage(text, status));
       if (status === 429 || status === 503) {
         const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.now().getTime());
         return { kind: 'stopped', reason: { kind: 'unavailable', status, message, retryAfterMs } };
       }
+      // a refusal counts only in the collector's own error shape: a proxy's 400/413 page is not the collector's word
+      const refusal = status < 500 ? readApiError(status, contentType, text) : { ok: true as const };
+      if (!refusal.ok) return foreign(refusal.why);
       if (status === 401 || status === 403)
         return { kind: 'stopped', reason: { kind: 'auth', status, message } };
       if (status === 400 || status === 413 || status === 422) return { kind: 'rejected', status, message };
@@ -208,6 +243,8 @@ export class Forwarder {
           ...(e.code ? { code: e.code } : {}),
         },
       };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -221,6 +258,69 @@ export class Forwarder {
   async close(): Promise<void> {
     this.agents.destroy();
   }
+}
+
+const FOREIGN = 'a proxy or captive portal answered instead of the collector';
+
+const isJson = (contentType: string | undefined) =>
+  /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType?.trim() ?? '');
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `HTTP 200 text/html` (or `HTTP 200 without a content type`): how the answer looked. */
+const looked = (status: number, contentType: string | undefined) =>
+  `HTTP ${status} ${contentType ? contentType.split(';')[0]!.trim().slice(0, 80) : 'without a content type'}`;
+
+/**
+ * Whether a 2xx is the collector's acknowledgement of this very report: JSON, `{ status: 'stored' |
+ * 'duplicate', reportId }` with the id that was sent. Anything else, and why in words.
+ */
+export function readAck(
+  status: number,
+  contentType: string | undefined,
+  text: string,
+  reportId: string,
+): { ok: true } | { ok: false; why: string } {
+  if (!isJson(contentType)) return { ok: false, why: `${FOREIGN}: ${looked(status, contentType)}` };
+  const body = parseObject(text);
+  if (!body || (body.status !== 'stored' && body.status !== 'duplicate') || typeof body.reportId !== 'string')
+    return {
+      ok: false,
+      why: `${FOREIGN}: ${looked(status, contentType)} that is not the collector's acknowledgement of a report`,
+    };
+  if (body.reportId !== reportId)
+    return {
+      ok: false,
+      why: `the answer acknowledged report ${JSON.stringify(body.reportId.slice(0, 64))}, not ${reportId} that was sent (a proxy or cache in between?)`,
+    };
+  return { ok: true };
+}
+
+/** Whether a 4xx is the collector's own error answer: JSON `{ statusCode, error, message }` with that status. */
+export function readApiError(
+  status: number,
+  contentType: string | undefined,
+  text: string,
+): { ok: true } | { ok: false; why: string } {
+  const body = isJson(contentType) ? parseObject(text) : undefined;
+  if (
+    body &&
+    body.statusCode === status &&
+    typeof body.error === 'string' &&
+    typeof body.message === 'string'
+  )
+    return { ok: true };
+  const said = typeof body?.message === 'string' ? `: ${body.message.slice(0, 200)}` : '';
+  return { ok: false, why: `${FOREIGN}: ${looked(status, contentType)}${said}` };
 }
 
 function errorMessage(text: string, status: number): string {

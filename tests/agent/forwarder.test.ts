@@ -47,15 +47,28 @@ function spool(): Spool {
   return s;
 }
 
+/** The collector's acknowledgement of the report in `body`, as it answers on 2xx. */
+function ack(res: ServerResponse, body: string): void {
+  const { reportId } = JSON.parse(body) as { reportId: string };
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify({ status: 'stored', reportId, clockOffsetS: 0, shifted: false }));
+}
+
+/** The collector's error answer `{ statusCode, error, message }`. */
+function apiError(res: ServerResponse, statusCode: number, error: string, message: string): void {
+  res.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify({ statusCode, error, message }));
+}
+
 const forwarder = (url: string, s: Spool, extra: Partial<ConstructorParameters<typeof Forwarder>[0]> = {}) =>
   new Forwarder({ collectorUrl: url, token: 'cw1.ag_x.secret', spool: s, log: silentLogger(), ...extra });
 
 describe('Forwarder', () => {
   it('sends oldest first with the token and its send time, deleting each only after a 2xx', async () => {
     const seen: { auth?: string; sentAt?: string }[] = [];
-    const c = await collector((req, _b, res) => {
+    const c = await collector((req, body, res) => {
       seen.push({ auth: req.headers.authorization, sentAt: req.headers[SENT_AT_HEADER] as string });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"stored"}');
+      ack(res, body);
     });
     const s = spool();
     const reports = [makeReport(), makeReport(), makeReport()];
@@ -115,10 +128,10 @@ describe('Forwarder', () => {
 
   it('sets a report the collector refuses for good (400) aside and goes on with the next', async () => {
     let n = 0;
-    const c = await collector((_r, _b, res) => {
+    const c = await collector((_r, body, res) => {
       n++;
-      if (n === 1) res.writeHead(400).end('{"message":"results/0/durationMs: must be >= 0"}');
-      else res.writeHead(200).end('{}');
+      if (n === 1) apiError(res, 400, 'Bad Request', 'results/0/durationMs: must be >= 0');
+      else ack(res, body);
     });
     const s = spool();
     s.enqueue(makeReport());
@@ -128,8 +141,33 @@ describe('Forwarder', () => {
     expect(s.counters()).toMatchObject({ depth: 0, rejected: 1, delivered: 1 });
   });
 
+  it('sets a report aside only on the collector’s own 413; a proxy’s 413 page keeps it spooled', async () => {
+    let proxy = true;
+    const c = await collector((_r, _b, res) => {
+      if (proxy)
+        res.writeHead(413, { 'content-type': 'text/html' }).end('<h1>413 Request Entity Too Large</h1>');
+      else apiError(res, 413, 'Payload Too Large', 'request body is larger than the limit of 1048576 bytes');
+    });
+    const s = spool();
+    s.enqueue(makeReport());
+    const f = forwarder(c.url, s);
+    expect(await f.flush()).toEqual({
+      delivered: 0,
+      rejected: 0,
+      stopped: {
+        kind: 'foreign',
+        status: 413,
+        message: 'a proxy or captive portal answered instead of the collector: HTTP 413 text/html',
+      },
+    });
+    expect(s.counters()).toMatchObject({ depth: 1, rejected: 0 });
+    proxy = false;
+    expect(await f.flush()).toEqual({ delivered: 0, rejected: 1 });
+    expect(s.counters()).toMatchObject({ depth: 0, rejected: 1 });
+  });
+
   it('keeps reports on 401/403 (a token problem is not the report’s fault)', async () => {
-    const c = await collector((_r, _b, res) => res.writeHead(401).end('{"message":"invalid agent token"}'));
+    const c = await collector((_r, _b, res) => apiError(res, 401, 'Unauthorized', 'invalid agent token'));
     const s = spool();
     s.enqueue(makeReport());
     const result = await forwarder(c.url, s).flush();
@@ -141,13 +179,13 @@ describe('Forwarder', () => {
     let up = false;
     const delivered: string[] = [];
     let notify: (() => void) | undefined;
-    const c = await collector((_r, _body, res) => {
+    const c = await collector((_r, body, res) => {
       if (!up) {
         up = true; // refuses once, then it is back
         res.writeHead(503).end('{"message":"starting"}');
         return;
       }
-      res.writeHead(200).end('{}');
+      ack(res, body);
     });
     const s = spool();
     const first = makeReport();

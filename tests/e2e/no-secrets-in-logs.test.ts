@@ -386,7 +386,10 @@ describe('no secrets in logs', () => {
       await runCli('agent', ['once', '--config', agentYaml('agent-echo', echo.url)], agentEnv),
     );
     expect(echoed.code, echoed.stderr).toBe(0);
-    expect(echoed.stdout).toContain('(collector: rejected request with Bearer [redacted])');
+    // not the collector's error shape: a proxy's answer, kept spooled, shown (redacted) as what it said
+    expect(echoed.stdout).toContain(
+      'answered instead of the collector: HTTP 401 application/json: rejected request with Bearer [redacted])',
+    );
     expect(echo.requests.some((r) => r.headers.authorization === `Bearer ${SECRETS.agentToken}`)).toBe(true);
     const echoedEnroll = keep(
       'agent enroll via echoing proxy',
