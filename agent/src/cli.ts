@@ -71,6 +71,7 @@ program
     '--allow-plain-http',
     'allow an http:// collector that is not on loopback (the code travels in clear)',
   )
+  .option('--force', 'replace the token of an agent that is already enrolled (its old token stops working)')
   .action(
     async (opts: {
       collector: string;
@@ -78,6 +79,7 @@ program
       state: string;
       caFile?: string;
       allowPlainHttp?: boolean;
+      force?: boolean;
     }) => {
       let url: URL;
       try {
@@ -98,6 +100,7 @@ program
         code: opts.code,
         stateDir: opts.state,
         ...(ca ? { ca } : {}),
+        ...(opts.force ? { force: true } : {}),
       });
       process.stdout.write(`enrolled as agent ${identity.agentId} for school ${identity.schoolId}\n`);
     },

@@ -1,6 +1,21 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { Type } from 'typebox';
+import { Value } from 'typebox/value';
+import { formatProblem, toProblems } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
 import { describeConnectError, smallRequest } from './http-client.js';
 
@@ -27,11 +42,26 @@ export const identityFile = (stateDir: string) => join(stateDir, 'identity.json'
 export const tokenFile = (stateDir: string) => join(stateDir, 'token');
 export const spoolFile = (stateDir: string) => join(stateDir, 'spool.sqlite');
 
+/**
+ * Writes a 0600 file atomically: a new temporary file beside it, flushed to disk, then renamed over it.
+ * A crash or a full disk leaves the old file as it was, never a half-written one.
+ */
 function writePrivate(file: string, content: string): void {
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      fchmodSync(fd, 0o600); // whatever the umask
+      writeSync(fd, content);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 export function saveIdentity(stateDir: string, identity: Identity, token: string): void {
@@ -47,7 +77,20 @@ export function loadIdentity(stateDir: string): { identity: Identity; token: str
   return { identity, token };
 }
 
-/** Exchanges a one-time enrolment code for a per-agent token bound to one school. */
+/** The collector's answer to a successful enrolment (201). */
+const EnrollAnswer = Type.Object({
+  agentId: Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' }),
+  schoolId: Type.String({ minLength: 1, maxLength: 200 }),
+  token: Type.String({ minLength: 8, maxLength: 4096, pattern: '^[\\x21-\\x7e]+$' }),
+});
+
+const isJson = (contentType: string | undefined) =>
+  /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType?.trim() ?? '');
+
+/**
+ * Exchanges a one-time enrolment code for a per-agent token bound to one school. An existing token is
+ * replaced only with `force`, and only by a valid answer of the collector.
+ */
 export async function enroll(opts: {
   collectorUrl: string;
   code: string;
@@ -55,7 +98,15 @@ export async function enroll(opts: {
   signal?: AbortSignal;
   /** PEM CA bundle: when set, only it is trusted for the collector's certificate. */
   ca?: string | Buffer;
+  /** Replace the token of an agent that is already enrolled. */
+  force?: boolean;
 }): Promise<Identity> {
+  if (!opts.force && existsSync(tokenFile(opts.stateDir))) {
+    // checked before the code is spent: a second enrolment by mistake must not orphan this agent
+    throw new EnrollError(
+      `${tokenFile(opts.stateDir)}: this agent is already enrolled; enrolling again replaces its token (use --force to do so)`,
+    );
+  }
   const url = new URL('/api/v1/enroll', opts.collectorUrl);
   let res: Awaited<ReturnType<typeof smallRequest>>;
   try {
@@ -88,7 +139,24 @@ export async function enroll(opts: {
     message = message.slice(0, 500);
     throw new EnrollError(`enrolment refused (HTTP ${res.status}): ${message}`, res.status);
   }
-  const body = JSON.parse(text) as { agentId: string; schoolId: string; token: string };
+  const contentType = res.headers['content-type'];
+  const notCollector = (what: string) =>
+    new EnrollError(
+      `the answer to the enrolment (HTTP ${res.status}${contentType ? ` ${contentType.split(';')[0]!.trim().slice(0, 80)}` : ''}) is not the collector's: ${what}; is --collector the collector's URL, with no proxy or captive portal in between? Nothing was saved`,
+      res.status,
+    );
+  if (!isJson(contentType)) throw notCollector('not JSON');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw notCollector('not valid JSON');
+  }
+  if (!Value.Check(EnrollAnswer, parsed)) {
+    const problems = toProblems([...Value.Errors(EnrollAnswer, parsed)]).map(formatProblem);
+    throw notCollector(problems.slice(0, 3).join('; ') || 'unexpected shape');
+  }
+  const body = parsed;
   const identity: Identity = {
     agentId: body.agentId,
     schoolId: body.schoolId,
