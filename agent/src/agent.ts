@@ -164,17 +164,7 @@ export class CampusAgent {
         this.log.error({ err: (err as Error).message }, 'cycle failed');
       }
       const delay = nextCycleDelayMs(intervalS, jitterPct, this.opts.random);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          { once: true },
-        );
-      });
+      await waitOrAbort(delay, signal);
     }
     await forwarding;
   }
@@ -189,6 +179,23 @@ export class CampusAgent {
     // its keep-alive connections; nothing is in flight once the caller stopped the agent
     this.forwarder.close().catch(() => undefined);
   }
+}
+
+/**
+ * Resolves after `ms` or as soon as `signal` aborts. The abort listener goes when the wait ends either way:
+ * `{ once: true }` alone leaves it on a signal that never aborts, one more per cycle for the daemon's life.
+ */
+export function waitOrAbort(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 export function summarise(report: Report, probes: ProbeName[]): CycleSummary {
