@@ -158,6 +158,14 @@ export const CollectorConfig = Type.Object(
         /** Reports older than this (after clock correction) are refused with 400: keep it below the raw retention. */
         maxAgeDays: Type.Integer({ default: 89, minimum: 1, maximum: 3650 }),
         /**
+         * Results (and a report's start and end) stamped further than this past the collector's clock, after
+         * the clock correction, are refused with 400 naming the field. A result from the future would stay the
+         * device's latest state until that time and hide the outages reported meanwhile (a BIOS clock set to
+         * local time before NTP corrects it stamps results hours ahead while the report's sent-at is right).
+         * A few minutes cover the agent's clock drifting between two NTP corrections.
+         */
+        futureToleranceS: Type.Integer({ default: 300, minimum: 0, maximum: 86_400 }),
+        /**
          * Reports per agent: a sustained rate and a burst (429 + Retry-After beyond). The defaults let an
          * agent flush a day of spooled reports (1440) in about a minute and stop one stuck in a loop.
          */
@@ -182,6 +190,12 @@ export const CollectorConfig = Type.Object(
         keepAliveTimeoutS: Type.Number({ default: 65, minimum: 1, maximum: 3600 }),
         /** Request heads larger than this get 431. */
         maxHeaderBytes: Type.Integer({ default: 16_384, minimum: 1024, maximum: 1_048_576 }),
+        /**
+         * Open connections per listener (Node's server.maxConnections; upgraded upload streams count): one
+         * beyond it is closed at once, and idle keep-alive connections are closed then to make room. Bounds
+         * the collector's file descriptors; sized for thousands of agents' keep-alives.
+         */
+        maxConnections: Type.Integer({ default: 2000, minimum: 2, maximum: 1_000_000 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -193,6 +207,12 @@ export const CollectorConfig = Type.Object(
         /** How long a slot lasts unless released (covers both directions and the RTT checks). */
         slotTtlS: Type.Integer({ default: 90, minimum: 10, maximum: 3600 }),
         maxStreamSeconds: Type.Integer({ default: 40, minimum: 1, maximum: 600 }),
+        /**
+         * Upload streams, and download streams, open at once on one slot: beyond it a stream is refused with
+         * 429. The agent opens at most 16 (its bandwidth.maxStreams); twice that leaves room for a stream
+         * whose close the collector has not seen yet.
+         */
+        maxStreamsPerSlot: Type.Integer({ default: 32, minimum: 1, maximum: 1024 }),
         /** Own listener for the byte streams, so gigabit tests bypass a proxy in front of the API. */
         listen: Type.Optional(Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:]+):\\d{1,5}$' })),
         /** URL agents use for the streams (default: the speed-test listener, else the API URL they used). */

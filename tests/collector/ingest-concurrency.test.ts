@@ -88,7 +88,12 @@ describe('two deliveries of one report at the same time (an agent retrying after
       { offsetS: -600, ahead: true, shifted: true },
     ];
     for (const c of cases) {
-      const report = makeReport({ agentId, schoolId: XINGHAI.id });
+      // stamped by the same clock as the sent-at header (results after it would be in the future)
+      const report = makeReport({
+        agentId,
+        schoolId: XINGHAI.id,
+        at: new Date(Date.now() + c.offsetS * 1000),
+      });
       const answer = w.app!.inject({
         method: 'POST',
         url: '/api/v1/reports',

@@ -25,6 +25,15 @@ import { agentAuth } from './auth.js';
 const safeIso = (t: number) =>
   Number.isFinite(new Date(t).getTime()) ? new Date(t).toISOString() : 'a time beyond any calendar';
 
+/** How far ahead a time is, for an error message: `86 days`, `23 h`, `12 min`, `301 s`. */
+function aheadText(ms: number): string {
+  if (!Number.isFinite(ms)) return 'beyond any calendar';
+  if (ms >= 2 * 86_400_000) return `${Math.round(ms / 86_400_000)} days`;
+  if (ms >= 3_600_000) return `${Math.round(ms / 360_000) / 10} h`;
+  if (ms >= 600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.ceil(ms / 1000)} s`;
+}
+
 /** Clock offsets beyond this are not a wrong clock but a broken header. */
 const MAX_CLOCK_OFFSET_MS = 200 * 365.25 * 86_400_000;
 
@@ -48,10 +57,13 @@ const KEY_HOLDS_TARGET = (r: ProbeResult) =>
  * of `previous` (one result per key, as the store keeps them) with new keys after it in incoming order.
  * A school has ~400 latest results and a report ~40: only the previous results that may share a key
  * with an incoming one (same target, or a probe whose key ignores it) have their key built.
+ * A stored result stamped after `nowMs` (the collector's clock) yields to any incoming one: a result from
+ * the future must not hide the ones reported until then (ingest refuses them now; a store may hold some).
  */
 export function mergeLatest(
   previous: readonly ProbeResult[],
   incoming: readonly ProbeResult[],
+  nowMs = Number.POSITIVE_INFINITY,
 ): ProbeResult[] {
   const targets = new Set(incoming.map((r) => r.target));
   const out: ProbeResult[] = [];
@@ -70,7 +82,10 @@ export function mergeLatest(
     const k = resultKey(r);
     const i = at.get(k);
     if (i === undefined) at.set(k, out.push(r) - 1);
-    else if (Date.parse(r.at) >= Date.parse(out[i]!.at)) out[i] = r;
+    else {
+      const stored = Date.parse(out[i]!.at);
+      if (Date.parse(r.at) >= stored || stored > nowMs) out[i] = r;
+    }
   }
   return out;
 }
@@ -193,7 +208,12 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         // after the clock correction every time must be one the time-series store keeps: InfluxDB drops
         // points beyond its retention and refuses ones past 2262, and would store the rest of the batch
         const oldest = receivedAt.getTime() - ctx.config.ingest.maxAgeDays * 86_400_000;
-        const newest = receivedAt.getTime() + 86_400_000;
+        // Refused rather than shifted: the report's sent-at is right, so the clock that stamped these results
+        // was wrong when they were measured and right when they were sent, by an amount nothing in the report
+        // tells; any shift would be a guess. Stored as they are, they would stay the device's latest result
+        // until that time and hide every outage reported meanwhile. The agent is told which field.
+        const toleranceS = ctx.config.ingest.futureToleranceS;
+        const newest = receivedAt.getTime() + toleranceS * 1000;
         const outOfRange = [
           ['startedAt', report.startedAt],
           ['finishedAt', report.finishedAt],
@@ -209,7 +229,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
               .slice(0, 5)
               .map(
                 ({ path, t }) =>
-                  `${path}: ${safeIso(t)} is ${t < oldest ? `older than ${ctx.config.ingest.maxAgeDays} days` : 'more than a day in the future'} (after clock correction)`,
+                  `${path}: ${safeIso(t)} is ${t < oldest ? `older than ${ctx.config.ingest.maxAgeDays} days` : `${aheadText(t - receivedAt.getTime())} in the future (more than ingest.futureToleranceS = ${toleranceS} s)`} (after clock correction)`,
               )
               .join('; '),
           );
@@ -242,7 +262,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
             // collector keeps no result older than ingest.maxAgeDays
             ctx.state.maintenanceWindows({ schoolId: school.id, endingAfter: new Date(oldest) }),
           ]);
-        const latest = mergeLatest(storedLatest, shiftedResults);
+        const latest = mergeLatest(storedLatest, shiftedResults, newest);
         const speedtests = [...history, ...shiftedResults.filter((r) => r.probe === 'bandwidth')];
         const samples = teachingSamples(shiftedResults, school, ctx.targets, maintenance);
         const availability = {
@@ -337,6 +357,8 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           // the version it runs now (agent list): an upgraded agent is shown as upgraded
           ...(report.agentVersion ? { agentVersion: report.agentVersion.slice(0, 64) } : {}),
           receivedAt,
+          // a latest result stored from the future yields to this report's (one stored before the limit)
+          futureAfter: new Date(newest),
           compliance,
           availability: samples.availability,
           availabilitySinceDay,

@@ -77,9 +77,14 @@ export class LatestCache {
 
   /**
    * After a committed write of a school's latest rows: the same rule as the store's upsert (a result
-   * replaces the stored one when its time is the same or later). Schools not cached are left alone.
+   * replaces the stored one when its time is the same or later, or when the stored one is after
+   * `future`: from the future). Schools not cached are left alone.
    */
-  apply(schoolId: string, written: readonly { key: string; at: string; result: ProbeResult }[]): void {
+  apply(
+    schoolId: string,
+    written: readonly { key: string; at: string; result: ProbeResult }[],
+    future = '\uffff',
+  ): void {
     const s = this.schools.get(schoolId);
     if (!s) return;
     let added = false;
@@ -92,7 +97,7 @@ export class LatestCache {
         s.index.set(w.key, s.keys.length - 1);
         this.size++;
         added = true;
-      } else if (w.at >= s.at[i]!) {
+      } else if (w.at >= s.at[i]! || s.at[i]! > future) {
         s.results[i] = w.result;
         s.at[i] = w.at;
       }

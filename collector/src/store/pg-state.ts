@@ -520,6 +520,8 @@ export class PgStateStore implements StateStore {
 
   async completeIngest(args: CompleteIngest): Promise<boolean> {
     const at = args.receivedAt.toISOString();
+    // no row is stamped after year 9999: without futureAfter only newer results replace stored ones
+    const future = args.futureAfter?.toISOString() ?? '9999-12-31T23:59:59.999Z';
     const schoolId = args.agent.schoolId;
     // Rows are written in key order (fewer lock-order deadlocks between collectors completing reports of
     // one school at once). Several results of one key in a report: what applying them one by one leaves,
@@ -566,13 +568,15 @@ export class PgStateStore implements StateStore {
            SELECT $1, u.key, u.probe, u.at, u.json
            FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(key, probe, at, json)
            ON CONFLICT (school_id, key) DO UPDATE SET probe = excluded.probe, at = excluded.at, json = excluded.json
-           WHERE excluded.at >= latest.at`,
+           WHERE excluded.at >= latest.at OR latest.at > $6`,
           [
             schoolId,
             latestKeys,
             latestKeys.map((k) => latest.get(k)!.probe),
             latestKeys.map((k) => latest.get(k)!.at),
             latestKeys.map((k) => latest.get(k)!.json),
+            // a stored result from the future (past the time this report arrived) yields to any newer report
+            future,
           ],
         );
       }

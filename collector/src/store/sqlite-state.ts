@@ -71,7 +71,7 @@ export class SqliteState {
   /** Parsed latest results of recently active schools (see LatestCache). */
   readonly latestCache: LatestCache;
   /** Latest rows written inside a caller's transaction: cached once that transaction commits. */
-  private latestPending: { schoolId: string; written: LatestWrite[] }[] = [];
+  private latestPending: { schoolId: string; written: LatestWrite[]; future: string }[] = [];
 
   constructor(dataDir: string, options: { latestCacheResults?: number } = {}) {
     this.latestCache = new LatestCache(options.latestCacheResults ?? DEFAULT_LATEST_CACHE_RESULTS);
@@ -384,6 +384,7 @@ export class SqliteState {
    */
   completeIngest(args: CompleteIngest): boolean {
     const at = args.receivedAt.toISOString();
+    const future = args.futureAfter?.toISOString() ?? FAR_FUTURE;
     const written: LatestWrite[] = [];
     const applied = this.db.transaction((): boolean => {
       if (args.begin) this.beginIngest(args.begin);
@@ -422,7 +423,7 @@ export class SqliteState {
           trim.run(args.agent.schoolId, key, args.agent.schoolId, key, HISTORY_DEPTH);
         }
       }
-      this.upsertLatest(rows);
+      this.upsertLatest(rows, future);
       const sample = this.q(
         `INSERT INTO availability_days (school_id, day, up, total) VALUES (?, ?, ?, ?)
          ON CONFLICT(school_id, day) DO UPDATE SET up = up + excluded.up, total = total + excluded.total`,
@@ -468,8 +469,8 @@ export class SqliteState {
     })();
     if (applied) {
       // the cache follows what is committed: inside a caller's transaction, only once that one commits
-      if (this.db.inTransaction) this.latestPending.push({ schoolId: args.agent.schoolId, written });
-      else this.latestCache.apply(args.agent.schoolId, written);
+      if (this.db.inTransaction) this.latestPending.push({ schoolId: args.agent.schoolId, written, future });
+      else this.latestCache.apply(args.agent.schoolId, written, future);
     }
     return applied;
   }
@@ -478,8 +479,9 @@ export class SqliteState {
    * Latest rows (school_id, key, probe, at, json flattened), a newer or same-time result replacing the
    * stored one: up to LATEST_ROWS_PER_STATEMENT rows in one statement (a statement per row cost 15% more).
    * A key twice in one report: the later row is compared with the earlier, as one statement each would.
+   * A stored result stamped after `future` is from the future: any result replaces it.
    */
-  private upsertLatest(values: readonly unknown[]): void {
+  private upsertLatest(values: readonly unknown[], future: string): void {
     for (let i = 0; i < values.length; i += 5 * LATEST_ROWS_PER_STATEMENT) {
       const chunk =
         values.length <= 5 * LATEST_ROWS_PER_STATEMENT
@@ -489,14 +491,14 @@ export class SqliteState {
       this.q(
         `INSERT INTO latest (school_id, key, probe, at, json) VALUES ${'(?, ?, ?, ?, ?), '.repeat(n - 1)}(?, ?, ?, ?, ?)
          ON CONFLICT(school_id, key) DO UPDATE SET probe = excluded.probe, at = excluded.at, json = excluded.json
-         WHERE excluded.at >= latest.at`,
-      ).run(...chunk);
+         WHERE excluded.at >= latest.at OR latest.at > ?`,
+      ).run(...chunk, future);
     }
   }
 
   /** The caller's transaction around completeIngest calls committed: their latest rows join the cache. */
   latestCommitted(): void {
-    for (const p of this.latestPending) this.latestCache.apply(p.schoolId, p.written);
+    for (const p of this.latestPending) this.latestCache.apply(p.schoolId, p.written, p.future);
     this.latestPending = [];
   }
 
@@ -843,6 +845,9 @@ const AGENT_COLUMNS = `id, school_id AS schoolId, hostname, version, enrolled_at
 const STATES: readonly ComplianceRow['state'][] = ['no_data', 'met', 'not_met'];
 
 type LatestWrite = { key: string; at: string; result: ProbeResult };
+
+/** Later than any stored time: without `futureAfter` only newer results replace the latest ones. */
+const FAR_FUTURE = '9999-12-31T23:59:59.999Z';
 
 /** Rows per latest upsert statement (one statement prepared per row count up to it). */
 const LATEST_ROWS_PER_STATEMENT = 64;

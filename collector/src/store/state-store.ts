@@ -85,6 +85,11 @@ export interface CompleteIngest {
   /** The version the agent reports running (an upgraded agent's new version replaces the enrolled one). */
   agentVersion?: string;
   receivedAt: Date;
+  /**
+   * A stored latest result stamped after this is from the future (ingest.futureToleranceS past the
+   * report's arrival): any result of this report replaces it, older or not. Without it, only newer ones do.
+   */
+  futureAfter?: Date;
   compliance: readonly ComplianceRow[];
   /** Critical-device samples of this report taken in teaching hours (local day). */
   availability?: readonly { device: string; day: string; up: boolean }[];
