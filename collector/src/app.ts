@@ -40,6 +40,23 @@ export interface BuildOptions {
   baseline?: BaselineConfig;
 }
 
+/**
+ * At most `max` open connections (upgraded upload streams included): Node closes one beyond it as soon as
+ * it is accepted. Each refusal also closes the idle keep-alive connections (none with a request in
+ * progress), at most once a second, so that an agent arriving next finds room: thousands of idle
+ * keep-alives cannot lock ingest out, and requests being served are never cut.
+ */
+export function limitConnections(server: FastifyInstance['server'], max: number): void {
+  server.maxConnections = max;
+  let reapedAt = 0;
+  server.on('drop', () => {
+    const t = performance.now();
+    if (t - reapedAt < 1000) return;
+    reapedAt = t;
+    server.closeIdleConnections();
+  });
+}
+
 /** A Fastify instance with the API's conventions: TypeBox validation, JSON only, one error shape, 5xx hidden. */
 export function baseApp(config: CollectorConfig, log: Logger): FastifyInstance {
   const limits = config.http;
@@ -62,6 +79,7 @@ export function baseApp(config: CollectorConfig, log: Logger): FastifyInstance {
   // requests every connectionsCheckingInterval (30 s by default, too coarse for a short limit)
   app.server.headersTimeout = limits.headersTimeoutS * 1000;
   acceptRawUtf8Urls(app.server); // `?district=示范区` sent as raw UTF-8 (curl, scripts) is not a 400
+  limitConnections(app.server, limits.maxConnections);
   app.setValidatorCompiler(validatorCompiler);
   app.removeContentTypeParser('text/plain'); // the API speaks JSON only: anything else is a 415
   app.setErrorHandler((err: FastifyError, req, reply) => {

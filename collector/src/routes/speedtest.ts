@@ -83,6 +83,9 @@ export function speedtestStreamRoutes(
 ): void {
   const auth = agentAuth(ctx);
   const maxSeconds = ctx.config.speedtest.maxStreamSeconds;
+  const maxStreams = ctx.config.speedtest.maxStreamsPerSlot;
+  const tooMany = (kind: string) =>
+    `this slot already has ${maxStreams} ${kind} streams open (speedtest.maxStreamsPerSlot)`;
 
   app.get<{ Querystring: { slot: string } }>(
     '/api/v1/speedtest/ping',
@@ -99,6 +102,10 @@ export function speedtestStreamRoutes(
     async (req, reply) => {
       const slot = slots.get(req.query.slot, req.agent!.id);
       if (!slot) return sendError(reply, 403, 'no live speed-test slot');
+      // the slot's end closes the connection: a download never outlives its slot
+      const done = slots.openStream(slot, 'download', maxStreams, () => reply.raw.destroy());
+      if (!done) return sendError(reply, 429, tooMany('download'));
+      reply.raw.once('close', done);
       const seconds = Math.min(req.query.seconds ?? maxSeconds, maxSeconds);
       reply.header('content-type', 'application/octet-stream').header('cache-control', 'no-store');
       return reply.send(
@@ -111,14 +118,16 @@ export function speedtestStreamRoutes(
 
   attachUploadSink(app.server, {
     maxSeconds,
-    async admit(req, slotId) {
+    async admit(req, slotId, socket) {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
       // awaited: the state store may answer asynchronously (PostgreSQL)
       const agent = m ? await ctx.state.authenticate(m[1]!) : undefined;
       if (!agent) return { status: 401, reason: 'invalid or missing agent token' };
       const slot = slots.get(slotId, agent.id);
       if (!slot) return { status: 403, reason: 'no live speed-test slot' };
-      return { count: (n) => slots.countUpload(slot, n) };
+      const closed = slots.openStream(slot, 'upload', maxStreams, () => socket.destroy());
+      if (!closed) return { status: 429, reason: tooMany('upload') };
+      return { count: (n) => slots.countUpload(slot, n), closed };
     },
     onError: (err) => ctx.log.warn({ err: err.message }, 'speed-test upload stream failed'),
     onDebug: (fields, msg) => ctx.log.debug(fields, msg),

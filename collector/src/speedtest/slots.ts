@@ -11,6 +11,8 @@ export interface Slot {
   downloadBytes: number;
 }
 
+export type StreamKind = 'upload' | 'download';
+
 export interface SlotCounters {
   active: number;
   /** The most slots ever held at once: the scheduler's promise is that this never exceeds `maxConcurrent`. */
@@ -27,10 +29,16 @@ export type SlotRequest = { granted: Slot } | { retryAfterS: number; reason: str
 /**
  * At most N speed tests at once (perfSONAR pScheduler's idea, DESIGN §9): an agent asks for a slot and
  * gets one, or a retry time. Slots end when released or after their time-to-live (an agent that died
- * does not hold one for ever). No timers: expiry is checked whenever the scheduler is asked.
+ * does not hold one for ever). Expiry is checked whenever the scheduler is asked, and by a timer at the
+ * end of a slot that has streams open: every stream of a slot is closed when the slot ends, so that one
+ * token cannot keep connections (file descriptors) open past its slot.
  */
 export class SlotScheduler {
   private readonly slots = new Map<string, Slot>();
+  /** How to close each open stream of a slot, per direction. */
+  private readonly streams = new Map<string, Record<StreamKind, Set<() => void>>>();
+  /** The expiry timer of each slot with streams open. */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly counters: Omit<SlotCounters, 'active' | 'maxConcurrent'> = {
     maxActive: 0,
     granted: 0,
@@ -95,7 +103,39 @@ export class SlotScheduler {
     if (!slot) return false;
     this.slots.delete(id);
     this.counters.released++;
+    this.closeStreams(id);
     return true;
+  }
+
+  /**
+   * A stream opened on a live slot: `close` ends it when the slot ends (release or expiry). Returns the
+   * function to call once the stream has closed, or undefined when the slot has ended or already has
+   * `max` streams of this direction open.
+   */
+  openStream(slot: Slot, kind: StreamKind, max: number, close: () => void): (() => void) | undefined {
+    this.expire();
+    if (this.slots.get(slot.id) !== slot) return undefined;
+    let open = this.streams.get(slot.id);
+    if (!open) {
+      open = { upload: new Set(), download: new Set() };
+      this.streams.set(slot.id, open);
+      // expiry is otherwise lazy: a slot with streams open is ended on time
+      const timer = setTimeout(() => this.expire(), Math.max(0, slot.expiresAt - this.now()) + 1);
+      timer.unref();
+      this.timers.set(slot.id, timer);
+    }
+    const set = open[kind];
+    if (set.size >= max) return undefined;
+    set.add(close);
+    return () => {
+      set.delete(close);
+    };
+  }
+
+  /** Streams open on a slot now, per direction. */
+  openStreams(slotId: string): Record<StreamKind, number> {
+    const open = this.streams.get(slotId);
+    return { upload: open?.upload.size ?? 0, download: open?.download.size ?? 0 };
   }
 
   /** Counts upload bytes into the slot's time slices. */
@@ -113,12 +153,23 @@ export class SlotScheduler {
     return { ...this.counters, active: this.slots.size, maxConcurrent: this.maxConcurrent };
   }
 
+  private closeStreams(id: string): void {
+    const timer = this.timers.get(id);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(id);
+    const open = this.streams.get(id);
+    this.streams.delete(id);
+    if (!open) return;
+    for (const close of [...open.upload, ...open.download]) close();
+  }
+
   private expire(): void {
     const t = this.now();
     for (const [id, s] of this.slots) {
       if (s.expiresAt <= t) {
         this.slots.delete(id);
         this.counters.expired++;
+        this.closeStreams(id);
       }
     }
   }

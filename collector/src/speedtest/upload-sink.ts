@@ -9,11 +9,20 @@ export const UPLOAD_PATH = '/api/v1/speedtest/upload';
 
 const READ_BUFFER = 256 * 1024;
 
-export type Admission = { count: (n: number) => void } | { status: 401 | 403; reason: string };
+export type Admission =
+  | {
+      count: (n: number) => void;
+      /** Called once when the stream's connection has closed (the slot counts its open streams). */
+      closed?: () => void;
+    }
+  | { status: 401 | 403 | 429; reason: string };
 
 export interface UploadSinkOptions {
-  /** The slot this request may upload into (token and `slot` checked), or a reason to refuse. */
-  admit(req: IncomingMessage, slotId: string): Admission | Promise<Admission>;
+  /**
+   * The slot this request may upload into (token, `slot` and the slot's open streams checked), or a
+   * reason to refuse. `socket` is the connection: destroying it ends the stream (at the slot's end).
+   */
+  admit(req: IncomingMessage, slotId: string, socket: Socket): Admission | Promise<Admission>;
   maxSeconds: number;
   onError?: (err: Error) => void;
   /** Logged once, at debug: whether upload sockets get SO_RCVLOWAT (the optional addon). */
@@ -41,7 +50,7 @@ export function attachUploadSink(server: Server, opts: UploadSinkOptions): void 
       refuse(socket, 400, `unsupported upgrade; ${UPLOAD_PATH} accepts Upgrade: ${UPLOAD_PROTOCOL}`);
       return;
     }
-    const admission = opts.admit(req, url.searchParams.get('slot') ?? '');
+    const admission = opts.admit(req, url.searchParams.get('slot') ?? '', socket);
     if (!(admission instanceof Promise)) {
       start(socket, head, admission);
       return;
@@ -54,6 +63,7 @@ export function attachUploadSink(server: Server, opts: UploadSinkOptions): void 
       (a) => {
         socket.off('error', early);
         if (!socket.destroyed) start(socket, head, a);
+        else if ('count' in a) a.closed?.();
       },
       (err: unknown) => {
         opts.onError?.(err as Error);
@@ -67,6 +77,7 @@ export function attachUploadSink(server: Server, opts: UploadSinkOptions): void 
       refuse(socket, admitted.status, admitted.reason);
       return;
     }
+    if (admitted.closed) socket.once('close', admitted.closed);
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nupgrade: ${UPLOAD_PROTOCOL}\r\nconnection: upgrade\r\n\r\n`,
     );
@@ -77,6 +88,10 @@ export function attachUploadSink(server: Server, opts: UploadSinkOptions): void 
       admitted.count(n);
     };
     if (head.length > 0) count(head.length);
+    // a stream that stops sending is ended on time too, not only at its next read
+    const deadline = setTimeout(() => socket.destroy(), opts.maxSeconds * 1000);
+    deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
     const stream = adoptWithReadBuffer(socket, (n, raw) => {
       count(n);
       if (performance.now() > until) raw.destroy();
@@ -102,7 +117,7 @@ export function attachUploadSink(server: Server, opts: UploadSinkOptions): void 
 }
 
 /** The API's error shape, written by hand: an upgrade request never reaches Fastify's reply. */
-function refuse(socket: Socket, status: 400 | 401 | 403, reason: string): void {
+function refuse(socket: Socket, status: 400 | 401 | 403 | 429, reason: string): void {
   const error = apiError(status, reason);
   const body = JSON.stringify(error);
   socket.end(
