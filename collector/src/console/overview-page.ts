@@ -32,6 +32,8 @@ const L = {
 } as const;
 
 export const ROWS_SHOWN = 100;
+/** Education groups compared on the city's page without a district chosen. */
+const GROUPS_ON_CITY_PAGE = 30;
 
 const pct = (lang: Lang, v: number | null) => (v === null ? '—' : `${num(lang, v, 1)}%`);
 
@@ -108,13 +110,21 @@ ${scopeLevel === 'city' || scopeLevel === 'district' ? html`<label>${tr(lang, W.
 function groupsSection(lang: Lang, k: Overview['kpis'], f: OverviewFilter, scopeLevel: string): Html | '' {
   const groups = k.groups.filter((g) => g.group);
   if (groups.length === 0) return '';
-  const oneDistrict = scopeLevel !== 'city' || f.district !== undefined;
+  // a few groups fit on the city's page; hundreds wait for a district to be chosen
+  const oneDistrict =
+    scopeLevel !== 'city' || f.district !== undefined || groups.length <= GROUPS_ON_CITY_PAGE;
   return html`<section class="card" aria-labelledby="groups-h"><h2 id="groups-h">${tr(lang, L.groups)}</h2>${
     oneDistrict
       ? comparison(
           lang,
           'groups-h',
-          groups.map((g) => ({ label: g.group!, g })),
+          groups.map((g) => ({
+            label:
+              scopeLevel === 'city' && f.district === undefined && g.district
+                ? `${g.group} (${g.district})`
+                : g.group!,
+            g,
+          })),
           'groups',
         )
       : html`<p class="muted">${tr(lang, { zh: `共 ${groups.length} 个教育集团：请先选择区县查看其教育集团对比。`, en: `${groups.length} education groups: choose a district to compare its groups.` })}</p>`
