@@ -435,6 +435,8 @@ if [ "$need_enroll" = 1 ]; then
   enroll_args=(--collector "$url" --code "$code" --state "$state_dir")
   [ -n "$ca_file" ] && enroll_args+=(--ca-file "$ca_dest")
   [ "$allow_plain_http" = 1 ] && enroll_args+=(--allow-plain-http)
+  # --re-enroll is the operator's word that the existing token goes (the agent keeps it without --force)
+  [ "$re_enroll" = 1 ] && enroll_args+=(--force)
   "${agent[@]}" enroll "${enroll_args[@]}" ||
     die "enrolment failed (see the message above): ask the collector's operator for a new code if this one was used or expired"
   enrolled_school=$(cfg_get "$state_dir/identity.json" schoolId)
