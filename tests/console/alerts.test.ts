@@ -82,16 +82,9 @@ async function expectAlertsOfApi(page: Page, query = ''): Promise<AlertRow[]> {
 }
 
 /** No console errors, failed requests (but those expected) or dialogs; axe finds nothing serious. */
-async function expectClean(
-  w: WatchedPage & { answered: Set<string> },
-  expected: { requests: RegExp; console: RegExp }[] = [],
-) {
-  const answeredThenLeft = (r: string) =>
-    r.endsWith(': net::ERR_ABORTED') && w.answered.has(r.slice(0, -': net::ERR_ABORTED'.length));
+async function expectClean(w: WatchedPage, expected: { requests: RegExp; console: RegExp }[] = []) {
   expect(w.errors.filter((e) => !expected.some((x) => x.console.test(e)))).toEqual([]);
-  expect(
-    w.failedRequests.filter((r) => !answeredThenLeft(r) && !expected.some((x) => x.requests.test(r))),
-  ).toEqual([]);
+  expect(w.failedRequests.filter((r) => !expected.some((x) => x.requests.test(r)))).toEqual([]);
   expect(w.dialogs).toEqual([]);
   const serious = await seriousViolations(w.page);
   expect(serious).toEqual([]);
@@ -105,19 +98,6 @@ async function submitAndReload(w: WatchedPage, button: ReturnType<Page['locator'
     button.click(),
   ]);
   return res.status();
-}
-
-/**
- * A watched page that also remembers the 2xx answers of state changes: console.js navigates once such
- * an answer arrives without reading its body, and Chromium reports the cancelled body read as a failed
- * request (net::ERR_ABORTED) although the answer arrived; `expectClean` does not count those.
- */
-async function open(browser: Browser, baseURL: string): Promise<WatchedPage & { answered: Set<string> }> {
-  const w = Object.assign(await openPage(browser, { baseURL }), { answered: new Set<string>() });
-  w.page.on('response', (r) => {
-    if (r.ok() && r.request().method() !== 'GET') w.answered.add(`${r.request().method()} ${r.url()}`);
-  });
-  return w;
 }
 
 const schoolsOf = (district: string) => CITY_SCHOOLS.filter((s) => s.district === district).map((s) => s.id);
@@ -183,7 +163,7 @@ describe.skipIf(skip)(`console alerts page in Chromium${skip ? ` (skipped: ${ski
   });
 
   it('a city administrator sees every alert of the API, grouped by state; the state filter is the API’s', async () => {
-    const w = await open(browser, city.world.url);
+    const w = await openPage(browser, { baseURL: city.world.url });
     await signIn(w.page, city.admin.name, city.admin.password, '/alerts');
     expect(new URL(w.page.url()).pathname).toBe('/alerts');
     const all = await expectAlertsOfApi(w.page);
@@ -218,7 +198,7 @@ describe.skipIf(skip)(`console alerts page in Chromium${skip ? ` (skipped: ${ski
   });
 
   it('the on-call account of 苏州工业园区 acknowledges an alert in the browser: a silence of it, audited', async () => {
-    const w = await open(browser, city.world.url);
+    const w = await openPage(browser, { baseURL: city.world.url });
     await signIn(w.page, city.sipOncall.name, city.sipOncall.password, '/alerts');
     const mine = await expectAlertsOfApi(w.page);
     expect(new Set(mine.map((a) => a.schoolId))).toEqual(new Set(['sz-weiting', 'sz-xinghai', 'sz-hostile']));
@@ -258,7 +238,7 @@ describe.skipIf(skip)(`console alerts page in Chromium${skip ? ` (skipped: ${ski
   });
 
   it('…creates a silence by picking a rule and a school from the lists, and expires it', async () => {
-    const w = await open(browser, city.world.url);
+    const w = await openPage(browser, { baseURL: city.world.url });
     await signIn(w.page, city.sipOncall.name, city.sipOncall.password, '/alerts');
     const form = w.page.locator('#silence-form');
     // the rules are the alert rules, with their meaning; nothing else can be chosen
@@ -337,7 +317,7 @@ describe.skipIf(skip)(`console alerts page in Chromium${skip ? ` (skipped: ${ski
   });
 
   it('a district viewer sees only its district’s alerts and no forms', async () => {
-    const w = await open(browser, city.world.url);
+    const w = await openPage(browser, { baseURL: city.world.url });
     await signIn(w.page, city.wujin.name, city.wujin.password, '/alerts');
     const mine = await expectAlertsOfApi(w.page);
     expect(mine.length).toBeGreaterThan(0);

@@ -61,24 +61,9 @@ async function expectFleetOfApi(page: Page, all: AgentView[], listed: AgentView[
 
 const districtOf = new Map(CITY_SCHOOLS.map((s) => [s.id, s.district]));
 
-/**
- * A watched page that also remembers the 2xx answers of state changes: console.js navigates once such an
- * answer arrives without reading its body, and Chromium reports the cancelled body read as a failed
- * request (net::ERR_ABORTED) although the answer arrived; `expectClean` does not count those.
- */
-async function open(browser: Browser, baseURL: string): Promise<WatchedPage & { answered: Set<string> }> {
-  const w = Object.assign(await openPage(browser, { baseURL }), { answered: new Set<string>() });
-  w.page.on('response', (r) => {
-    if (r.ok() && r.request().method() !== 'GET') w.answered.add(`${r.request().method()} ${r.url()}`);
-  });
-  return w;
-}
-
-async function expectClean(w: WatchedPage & { answered: Set<string> }) {
-  const answeredThenLeft = (r: string) =>
-    r.endsWith(': net::ERR_ABORTED') && w.answered.has(r.slice(0, -': net::ERR_ABORTED'.length));
+async function expectClean(w: WatchedPage) {
   expect(w.errors).toEqual([]);
-  expect(w.failedRequests.filter((r) => !answeredThenLeft(r))).toEqual([]);
+  expect(w.failedRequests).toEqual([]);
   expect(w.dialogs).toEqual([]);
   const serious = await seriousViolations(w.page);
   expect(serious).toEqual([]);
@@ -127,7 +112,7 @@ describe.skipIf(skip)(`console agents page in Chromium${skip ? ` (skipped: ${ski
   });
 
   it('a city administrator: every agent and every count of GET /api/v1/agents, names and clocks', async () => {
-    const w = await open(browser, city.world.url);
+    const w = await openPage(browser, { baseURL: city.world.url });
     await signIn(w.page, city.admin.name, city.admin.password, '/fleet');
     expect(new URL(w.page.url()).pathname).toBe('/fleet');
     const all = (await api<{ agents: AgentView[] }>(w.page, '/api/v1/agents')).agents;
@@ -165,7 +150,7 @@ describe.skipIf(skip)(`console agents page in Chromium${skip ? ` (skipped: ${ski
   });
 
   it('filters by district and status: the API’s agents of that district and status', async () => {
-    const w = await open(browser, city.world.url);
+    const w = await openPage(browser, { baseURL: city.world.url });
     await signIn(w.page, city.admin.name, city.admin.password, '/fleet');
     await w.page.selectOption('select[name="district"]', WUJIN); // submits on change
     await w.page.waitForURL((u) => u.searchParams.get('district') === WUJIN);
@@ -187,7 +172,7 @@ describe.skipIf(skip)(`console agents page in Chromium${skip ? ` (skipped: ${ski
       [city.wujin, WUJIN],
       [city.sipOncall, SIP],
     ] as const) {
-      const w = await open(browser, city.world.url);
+      const w = await openPage(browser, { baseURL: city.world.url });
       await signIn(w.page, account.name, account.password, '/fleet');
       const mine = (await api<{ agents: AgentView[] }>(w.page, '/api/v1/agents')).agents;
       expect(mine.length).toBe(CITY_SCHOOLS.filter((s) => s.district === district).length);
@@ -205,7 +190,7 @@ describe.skipIf(skip)(`console agents page in Chromium${skip ? ` (skipped: ${ski
   });
 
   it('a city administrator revokes an agent in the browser: confirmed by a checkbox, revoked, refused, audited', async () => {
-    const w = await open(browser, city.world.url);
+    const w = await openPage(browser, { baseURL: city.world.url });
     await signIn(w.page, city.admin.name, city.admin.password, '/fleet');
     const agent = city.agents.get('wj-xinghe-jr')!;
     const row = w.page.locator(`tr[data-agent="${agent.agentId}"]`);
