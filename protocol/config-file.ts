@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { parseDocument } from 'yaml';
+import { describeReadFailure, MAX_CONFIG_FILE_BYTES, readBoundedFile } from './bounded-read.js';
 import { ConfigError } from './config-error.js';
 import { checker, type Problem } from './validate.js';
 
@@ -16,6 +16,12 @@ export interface ParseOptions {
   /** Where `${env:NAME}` is looked up (default: process.env). */
   env?: NodeJS.ProcessEnv;
 }
+
+/**
+ * How many nodes one alias may stand for when the YAML is turned into values (the `yaml` package's
+ * `maxAliasCount`): a configuration reuses a block a few times, an alias bomb expands to millions.
+ */
+export const MAX_YAML_ALIAS_COUNT = 100;
 
 const REFERENCE = /\$\{(env|file):([^}]*)\}/g;
 const WHOLE_UNKNOWN = /^\$\{([A-Za-z]+):[^}]*\}$/;
@@ -72,15 +78,12 @@ export function resolveSecretReferences(
         return '';
       }
       const file = resolve(opts.baseDir ?? '.', arg);
-      try {
-        return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-      } catch (err) {
-        problems.push({
-          path,
-          message: `cannot read the file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-        });
+      const read = readBoundedFile(file);
+      if (!read.ok) {
+        problems.push({ path, message: describeReadFailure(read, file) });
         return '';
       }
+      return read.content.toString('utf8').replace(/\r?\n$/, '');
     });
   };
   return { value: walk(raw, ''), problems };
@@ -108,7 +111,26 @@ export function parseConfig<T>(
     });
     throw new ConfigError(file, problems);
   }
-  const resolved = resolveSecretReferences(doc.toJS() ?? {}, opts);
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
+  } catch (err) {
+    // an alias bomb ("billion laughs"): a few lines whose aliases expand to millions of nodes
+    const bomb = err instanceof ReferenceError && /alias count/i.test(err.message);
+    throw new ConfigError(
+      file,
+      [
+        {
+          path: '',
+          message: bomb
+            ? `YAML aliases exceed the limit (one alias may stand for at most ${MAX_YAML_ALIAS_COUNT} nodes): refused as a likely alias bomb`
+            : `YAML error: ${err instanceof Error ? err.message : String(err)}`,
+        },
+      ],
+      { cause: err },
+    );
+  }
+  const resolved = resolveSecretReferences(raw ?? {}, opts);
   if (resolved.problems.length > 0) throw new ConfigError(file, resolved.problems);
   const withDefaults = Value.Default(schema, structuredClone(resolved.value));
   const problems = checker<T>(schema).problems(withDefaults);
@@ -119,19 +141,14 @@ export function parseConfig<T>(
   return config;
 }
 
+/**
+ * Reads and parses a configuration file: a regular file of at most `MAX_CONFIG_FILE_BYTES` (4 MiB);
+ * `/dev/zero`, a FIFO or a larger file is refused naming the file and the limit, without reading it.
+ */
 export function loadConfigFile<T>(schema: TSchema, file: string, crossCheck?: CrossCheck<T>): T {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(
-      file,
-      [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})` }],
-      {
-        cause: err,
-      },
-    );
-  }
+  const read = readBoundedFile(file, MAX_CONFIG_FILE_BYTES);
+  if (!read.ok) throw new ConfigError(file, [{ path: '', message: describeReadFailure(read) }]);
+  const text = read.content.toString('utf8');
   // a relative `${file:…}` is relative to the config file, wherever the program was started
   return parseConfig(schema, text, file, crossCheck, { baseDir: dirname(resolve(file)) });
 }
@@ -144,15 +161,6 @@ export function readConfiguredFile(
   path: string,
   file: string,
 ): { ok: true; content: Buffer } | { ok: false; problem: Problem } {
-  try {
-    return { ok: true, content: readFileSync(file) };
-  } catch (err) {
-    return {
-      ok: false,
-      problem: {
-        path,
-        message: `cannot read the file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      },
-    };
-  }
+  const read = readBoundedFile(file);
+  return read.ok ? read : { ok: false, problem: { path, message: describeReadFailure(read, file) } };
 }

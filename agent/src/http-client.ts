@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   Agent as HttpAgent,
   request as httpRequest,
@@ -12,6 +11,7 @@ import {
 } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { describeReadFailure, readBoundedFile } from '../../protocol/bounded-read.js';
 
 /** The CA bundle the agent trusts for the collector could not be read. */
 export class CaFileError extends Error {
@@ -23,14 +23,10 @@ export class CaFileError extends Error {
  * and the path.
  */
 export function readCaFile(file: string, setting = 'collector.caFile'): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new CaFileError(
-      `cannot read ${setting} ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      { cause: err },
-    );
-  }
+  const read = readBoundedFile(file);
+  if (read.ok) return read.content;
+  if (read.code !== undefined) throw new CaFileError(`cannot read ${setting} ${file} (${read.code})`);
+  throw new CaFileError(`${setting}: ${describeReadFailure(read, file)}`);
 }
 
 /**
