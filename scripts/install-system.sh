@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages campuswatch needs, when they are missing and we are root.
-#   --run    what the programs need: ping (iputils-ping) and a C++ toolchain for better-sqlite3
+#   --run    what the programs need: ping (iputils-ping), openssl (`campuswatch-collector tls init`) and a
+#            C++ toolchain for better-sqlite3
 #   --tests  also what the test suite talks to: influxdb, snmpd, snmp, iperf3, fping, iproute2, postgresql,
 #            chromium and fonts-noto-cjk (the console is tested in a real browser, Chinese in real fonts)
 #            python3-openpyxl and poppler-utils (the term report's XLSX and PDF are read back by independent readers)
 # Without root it only says what is missing; tests that need a missing binary skip with that reason.
 set -euo pipefail
 mode=${1:---run}
-pkgs=(iputils-ping python3 make g++)
+pkgs=(iputils-ping openssl python3 make g++)
 if [ "$mode" = "--tests" ]; then
   pkgs+=(influxdb snmpd snmp snmpsim iperf3 fping iproute2 dnsmasq-base nftables postgresql chromium fonts-noto-cjk python3-openpyxl poppler-utils)
 fi
