@@ -32,15 +32,21 @@ export const AGENT_REDACT_PATHS: readonly string[] = [
   '*.secret',
 ];
 
-/** Logs go to stderr as JSON lines; secrets are redacted wherever they appear. */
-export function createLogger(level: string = process.env.CAMPUSWATCH_LOG_LEVEL ?? 'info'): Logger {
+/**
+ * Logs go to stderr as JSON lines (or to `destination`: readable lines, see protocol/log-format.ts);
+ * secrets are redacted wherever they appear.
+ */
+export function createLogger(
+  level: string = process.env.CAMPUSWATCH_LOG_LEVEL ?? 'info',
+  destination: pino.DestinationStream = pino.destination(2),
+): Logger {
   return pino(
     {
       name: 'campuswatch-agent',
       level,
       redact: { paths: [...AGENT_REDACT_PATHS], censor: '[redacted]' },
     },
-    pino.destination(2),
+    destination,
   );
 }
 
