@@ -5,6 +5,7 @@ import type { Access } from './access/model.js';
 import { enforceAccess, registerCookies, requireAccessDeclarations } from './access/plugin.js';
 import { createAlerting } from './alerts/service.js';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './baseline.js';
+import { BudgetRefusals } from './budgets.js';
 import { type CollectorConfig, httpsOptions } from './config.js';
 import { CONSOLE_PAGES } from './console/pages.js';
 import { consoleRoutes, registerConsoleSecurity } from './console/routes.js';
@@ -111,7 +112,7 @@ export function buildSpeedtestApp(ctx: CollectorContext): FastifyInstance {
   return app;
 }
 
-/** Builds the collector (DESIGN §7.9: app.ts builds, server.ts listens). Tests use `app.inject` or listen on port 0. */
+/** Builds the collector (app.ts builds, server.ts listens: tests build the same app without a socket). Tests use `app.inject` or listen on port 0. */
 export async function buildApp(config: CollectorConfig, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const log = opts.log ?? pino({ level: 'silent' });
   const targets = opts.targets ?? loadTargets(config.targetsFile ?? DEFAULT_TARGETS_FILE);
@@ -131,6 +132,7 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     : undefined;
   let ready: Promise<void> | undefined;
   const base = {
+    budgetRefusals: new BudgetRefusals(),
     slots: new SlotScheduler(config.speedtest.maxConcurrent, config.speedtest.slotTtlS * 1000),
     speedtestUrl: config.speedtest.publicUrl,
     config,

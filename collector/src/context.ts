@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AlertManager } from './alerts/manager.js';
 import type { BaselineConfig } from './baseline.js';
+import type { BudgetRefusals } from './budgets.js';
 import type { CollectorConfig } from './config.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { ChannelStats } from './notifiers/dispatch.js';
@@ -27,6 +28,8 @@ export interface CollectorContext {
   slots: SlotScheduler;
   alerts: AlertManager;
   channelStats: ChannelStats;
+  /** Reports refused for a budget lately, per school (the over-budget alert). */
+  budgetRefusals: BudgetRefusals;
   /** The collector's own metrics (GET /metrics). */
   metrics: CollectorMetrics;
   /** Where agents open the speed-test streams; set once the speed-test listener (if any) is up. */
@@ -40,5 +43,7 @@ declare module 'fastify' {
     duplicateReport?: boolean;
     /** Set by the ingest route when it turned the report away because too many were being stored. */
     overloaded?: boolean;
+    /** Set by the ingest route when it refused the report for a budget of its school. */
+    overBudget?: boolean;
   }
 }

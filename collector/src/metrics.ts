@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { BUDGET_NAMES } from './budgets.js';
 
 /** Why a report was not stored, from the answer's status (one label value per kind of problem). */
 export const REJECT_REASONS: Readonly<Record<number, string>> = {
@@ -52,6 +53,8 @@ export class CollectorMetrics {
   readonly outboxRefused: Counter;
   /** Logins and enrolments refused by back-off before their secret was checked, and the ones checked. */
   readonly throttle: Counter<'what' | 'decision' | 'by'>;
+  /** Reports refused because they would take their school over a budget (budgets.ts), by budget. */
+  readonly overBudget: Counter<'budget'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -64,7 +67,7 @@ export class CollectorMetrics {
     });
     this.rejected = new Counter({
       name: 'campuswatch_reports_rejected_total',
-      help: 'Reports not stored, by reason (the answer status: invalid 400, unauthenticated 401, forbidden 403, conflict 409, too_large 413, media_type 415, refused_by_influxdb 422, rate_limited 429, influxdb_unavailable 503, overloaded 503: too many reports being stored at once)',
+      help: 'Reports not stored, by reason (the answer status: invalid 400, unauthenticated 401, forbidden 403, conflict 409, too_large 413, media_type 415, refused_by_influxdb 422, over_budget 422, rate_limited 429, influxdb_unavailable 503, overloaded 503: too many reports being stored at once)',
       labelNames: ['reason'],
       registers,
     });
@@ -109,6 +112,13 @@ export class CollectorMetrics {
       help: 'Points of stored reports that InfluxDB refused as bad data after the answer (influx.outbox); kept in the outbox file, table outbox_refused',
       registers,
     });
+    this.overBudget = new Counter({
+      name: 'campuswatch_reports_over_budget_total',
+      help: 'Reports refused (422) because they would exceed a budget of their school, by budget (devicesPerSchool, seriesPerSchool, resultsPerReport)',
+      labelNames: ['budget'],
+      registers,
+    });
+    for (const budget of BUDGET_NAMES) this.overBudget.inc({ budget }, 0);
     if (sources.outbox) {
       const outbox = sources.outbox;
       new Gauge({

@@ -124,8 +124,10 @@ describe('acceptance 4: an enrolled agent that never reports', () => {
         en: 'Agent enrolled but never reported: 星海-录播-box',
       },
     });
-    expect(alert.detail.en).toContain(`enrolled at ${enrolledAt.toISOString()}, 10 min ago`);
-    expect(alert.detail.zh).toContain(`于 ${enrolledAt.toISOString()} 注册，已过去 10 分钟`);
+    // in the school's zone (XINGHAI: Asia/Shanghai, 8 h ahead of UTC, no summer time)
+    const local = new Date(enrolledAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+    expect(alert.detail.en).toContain(`enrolled at ${local} UTC+08:00, 10 min ago`);
+    expect(alert.detail.zh).toContain(`于 ${local}（北京时间） 注册，已过去 10 分钟`);
     expect((await apiAgents()).find((a) => a.id === silentAgent.agentId)?.status).toBe('never_reported');
     // still firing a little later: no second message before the reminder interval
     await evaluateAt(new Date(now.getTime() + 60_000));
@@ -177,7 +179,7 @@ describe('silences name known alert rules', () => {
     const bad = await post('agent-never-reportd');
     expect(bad.statusCode).toBe(400);
     expect((bad.json() as { message: string }).message).toBe(
-      'body/rule: unknown alert rule "agent-never-reportd"; one of finding, agent-silent, agent-never-reported, recording-room-down, uplink-below-target, ipv6-score-dropped',
+      'body/rule: unknown alert rule "agent-never-reportd"; one of finding, agent-silent, agent-never-reported, recording-room-down, uplink-below-target, ipv6-score-dropped, over-budget',
     );
   });
 
@@ -188,6 +190,7 @@ describe('silences name known alert rules', () => {
         'add',
         '--data',
         data,
+        '--init', // a new data directory: its first command creates the state
         '--rule',
         rule,
         '--for',

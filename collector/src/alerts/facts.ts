@@ -14,7 +14,7 @@ const SCHOOLS_AT_ONCE = 25;
  * reports be served between groups of schools.
  */
 export async function collectFacts(
-  ctx: Pick<CollectorContext, 'state' | 'targets'>,
+  ctx: Pick<CollectorContext, 'state' | 'targets'> & Partial<Pick<CollectorContext, 'budgetRefusals'>>,
   now: Date,
   slicer: Slicer = new Slicer(),
 ): Promise<SchoolFacts[]> {
@@ -37,6 +37,7 @@ export async function collectFacts(
         schools.slice(i, i + SCHOOLS_AT_ONCE).map(async (school) => ({
           school,
           maintenance: windowsOf.get(school.id) ?? [],
+          overBudget: ctx.budgetRefusals?.of(school.id, now) ?? [],
           agents: await state.listAgents(school.id),
           findings: (findingsOf.get(school.id) ?? []).map((f) => ({
             ...f,

@@ -1,11 +1,13 @@
 import type { ProtectionLevel, School } from '../../../protocol/school.js';
 import { type BaselineConfig, SEVERITY_RANK, type Severity } from '../baseline.js';
+import type { BudgetRefusal } from '../budgets.js';
 import { agentStatus } from '../evaluate/agent-status.js';
 import type { AlertCandidate } from '../evaluate/availability.js';
 import type { FindingRecord } from '../evaluate/findings.js';
 import { inMaintenance, type MaintenanceWindow } from '../evaluate/maintenance.js';
 import type { AlertItem } from '../notifiers/notifier.js';
 import type { AgentRecord, ComplianceRow } from '../store/state.js';
+import { alertTime, evidenceZh, ipv6ReasonZh, mlpsZh, roomDownZh, uplinkReasonZh } from './alert-words.js';
 
 /** What the alert rules look at for one school (all pure data). */
 export interface SchoolFacts {
@@ -16,6 +18,8 @@ export interface SchoolFacts {
   roomsDown: readonly AlertCandidate[];
   /** The school's maintenance windows that have not ended (absent: none). */
   maintenance?: readonly MaintenanceWindow[];
+  /** Reports of the school refused lately for a budget, the latest per budget (absent: none). */
+  overBudget?: readonly BudgetRefusal[];
 }
 
 /** Every alert rule (the `rule` of an alert; what a silence's rule names). */
@@ -26,6 +30,7 @@ export const ALERT_RULES = [
   'recording-room-down',
   'uplink-below-target',
   'ipv6-score-dropped',
+  'over-budget',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
@@ -40,6 +45,7 @@ export const ALERT_RULE_TEXT: Record<AlertRule, { zh: string; en: string }> = {
   'recording-room-down': { zh: '录播室故障', en: 'Recording room down' },
   'uplink-below-target': { zh: '出口带宽未达标', en: 'Uplink below target' },
   'ipv6-score-dropped': { zh: 'IPv6 就绪度不足', en: 'IPv6 readiness below target' },
+  'over-budget': { zh: '上报超出学校容量预算', en: 'Reports over the school budget' },
 };
 
 /** Is this the name of an alert rule? */
@@ -104,7 +110,7 @@ export function alertMaintenance(
 const LEVEL_ZH: Record<ProtectionLevel, string> = { 2: '第二级', 3: '第三级' };
 
 /**
- * The alerts that should be active for a school now (DESIGN §3.7, issue 6): a finding ≥ high, an agent
+ * The alerts that should be active for a school now (docs/architecture.md, "Alerts"): a finding ≥ high, an agent
  * silent > 3 × its interval, an agent enrolled but never reported (issue 23), a recording room down in
  * teaching hours > N minutes, uplink below target in the last K tests, IPv6 score below target; none
  * for an outage in a maintenance window (`alertMaintenance`). Pure: the manager turns them into a lifecycle.
@@ -117,6 +123,11 @@ export function desiredAlerts(
 ): Desired[] {
   const out: Desired[] = [];
   const id = f.school.id;
+  // times as the school's people read them, in its zone
+  const at = (iso: string) => ({
+    zh: alertTime(iso, f.school.timezone, 'zh'),
+    en: alertTime(iso, f.school.timezone, 'en'),
+  });
   for (const x of f.findings) {
     if (x.effective !== 'open' || SEVERITY_RANK[x.severity] < SEVERITY_RANK[s.findingSeverity]) continue;
     const rule = baseline.rules[x.rule];
@@ -128,7 +139,7 @@ export function desiredAlerts(
       title: { zh: `${rule?.title.zh ?? x.rule}：${where}`, en: `${rule?.title.en ?? x.rule}: ${where}` },
       // the clause of the school's protection level, as the finding recorded it (level absent on old records)
       detail: {
-        zh: `证据：${x.evidence}；等保条款${x.protectionLevel ? `（${LEVEL_ZH[x.protectionLevel]}）` : ''}：${x.mlps}；整改：${rule?.remediation ?? ''}`,
+        zh: `证据：${evidenceZh(x.evidence)}；等保条款${x.protectionLevel ? `（${LEVEL_ZH[x.protectionLevel]}）` : ''}：${mlpsZh(x.mlps)}；整改：${rule?.remediationZh ?? ''}`,
         en: `Evidence: ${x.evidence}; GB/T 22239-2019${x.protectionLevel ? ` (level ${x.protectionLevel})` : ''}: ${x.mlps}; fix: ${rule?.remediation ?? ''}`,
       },
       labels: { school: id, rule: x.rule, target: x.target },
@@ -146,8 +157,8 @@ export function desiredAlerts(
         severity: 'high',
         title: titled('agent-never-reported', a.hostname),
         detail: {
-          zh: `探针 ${a.id}（${a.hostname}）于 ${a.enrolledAt} 注册，已过去 ${ago.zh}，仍未收到任何上报。请学校信息管理员检查：探针服务是否已启动并在运行（Linux：systemctl status campuswatch-agent），探针主机能否访问采集服务器（campuswatch-agent status 会显示）。`,
-          en: `agent ${a.id} (${a.hostname}) was enrolled at ${a.enrolledAt}, ${ago.en} ago, and has not sent a single report. School IT officer: check that the agent service is running (on Linux: systemctl status campuswatch-agent) and that its host can reach the collector (campuswatch-agent status shows it).`,
+          zh: `探针 ${a.id}（${a.hostname}）于 ${at(a.enrolledAt).zh} 注册，已过去 ${ago.zh}，仍未收到任何上报。请学校信息管理员检查：探针服务是否已启动并在运行（Linux：systemctl status campuswatch-agent），探针主机能否访问采集服务器（campuswatch-agent status 会显示）。`,
+          en: `agent ${a.id} (${a.hostname}) was enrolled at ${at(a.enrolledAt).en}, ${ago.en} ago, and has not sent a single report. School IT officer: check that the agent service is running (on Linux: systemctl status campuswatch-agent) and that its host can reach the collector (campuswatch-agent status shows it).`,
         },
         labels: { school: id, agent: a.id },
       });
@@ -161,8 +172,8 @@ export function desiredAlerts(
       severity: 'high',
       title: titled('agent-silent', a.hostname),
       detail: {
-        zh: `探针 ${a.id} 已 ${min} 分钟没有上报（最后一次 ${a.lastSeenAt}）`,
-        en: `agent ${a.id} has not reported for ${min} min (last at ${a.lastSeenAt})`,
+        zh: `探针 ${a.id} 已 ${min} 分钟没有上报（最后一次 ${a.lastSeenAt ? at(a.lastSeenAt).zh : '无'}）`,
+        en: `agent ${a.id} has not reported for ${min} min (last at ${a.lastSeenAt ? at(a.lastSeenAt).en : 'never'})`,
       },
       labels: { school: id, agent: a.id },
     });
@@ -174,7 +185,7 @@ export function desiredAlerts(
       severity: 'high',
       title: titled('recording-room-down', r.room),
       detail: {
-        zh: `上课时间内已中断 ${r.minutes} 分钟：${r.detail}`,
+        zh: `上课时间内已中断 ${r.minutes} 分钟：${roomDownZh(r.detail)}`,
         en: `down for ${r.minutes} min in teaching hours: ${r.detail}`,
       },
       labels: { school: id, room: r.room },
@@ -188,7 +199,7 @@ export function desiredAlerts(
       rule: 'uplink-below-target',
       severity: 'medium',
       title: titled('uplink-below-target', `${uplink.value} / ${uplink.goal} Mbps`),
-      detail: { zh: uplink.reason, en: uplink.reason },
+      detail: { zh: uplinkReasonZh(uplink.reason, uplink), en: uplink.reason },
       labels: { school: id },
     });
   }
@@ -199,8 +210,29 @@ export function desiredAlerts(
       rule: 'ipv6-score-dropped',
       severity: 'medium',
       title: titled('ipv6-score-dropped', `${ipv6.value}/10`),
-      detail: { zh: ipv6.reason, en: ipv6.reason },
+      detail: { zh: ipv6ReasonZh(ipv6.reason, ipv6), en: ipv6.reason },
       labels: { school: id },
+    });
+  }
+  for (const b of f.overBudget ?? []) {
+    const what = {
+      devicesPerSchool: { zh: '设备数', en: 'devices' },
+      seriesPerSchool: { zh: '序列数', en: 'series' },
+      resultsPerReport: { zh: '单次上报结果数', en: 'results in one report' },
+    }[b.budget];
+    out.push({
+      fingerprint: `over-budget|${id}|${b.budget}`,
+      rule: 'over-budget',
+      severity: 'high',
+      title: titled('over-budget', {
+        zh: `${what.zh} ${b.count} / ${b.limit}`,
+        en: `${b.budget} ${b.count} / ${b.limit}`,
+      }),
+      detail: {
+        zh: `探针 ${b.agentId} 的上报被拒收 ${b.times} 次（最近一次 ${at(b.at).zh}）：${what.zh}将达到 ${b.count}，超过预算 ${b.limit}（${b.budget}）。被拒收的上报未写入任何数据。请核对该校探针的设备清单（设备名称是否在每个周期随机变化、清单是否被误改），或在采集服务器配置中提高该校预算（budgets.schools.${id}.${b.budget}）。`,
+        en: `${b.times} report(s) of agent ${b.agentId} refused (last at ${at(b.at).en}): the school's ${what.en} would reach ${b.count}, over the budget of ${b.limit} (${b.budget}). Nothing of a refused report is stored. Check the agent's inventory (device names changing every cycle, an inventory edited by mistake) or raise the school's budget in the collector config (budgets.schools.${id}.${b.budget}).`,
+      },
+      labels: { school: id, budget: b.budget },
     });
   }
   return f.maintenance && f.maintenance.length > 0

@@ -2,13 +2,13 @@ import type { Severity } from '../baseline.js';
 
 export type Language = 'zh-CN' | 'en';
 
-/** One alert inside a notification (DESIGN §3.7: grouped per school). */
+/** One alert inside a notification (docs/architecture.md, "Alerts": grouped per school). */
 export interface AlertItem {
   /** Stable identity of the alert: rule + school + subject. */
   fingerprint: string;
   /**
    * Alert rule id (alerts/rules.ts ALERT_RULES): finding, agent-silent, agent-never-reported,
-   * recording-room-down, uplink-below-target, ipv6-score-dropped.
+   * recording-room-down, uplink-below-target, ipv6-score-dropped, over-budget.
    */
   rule: string;
   severity: Severity;
@@ -29,7 +29,8 @@ export interface AlertGroup {
   repeat: boolean;
   /** The daily summary of what is still firing (alerts.digest), not a change. */
   digest?: boolean;
-  school: { id: string; name: string; district?: string; group?: string };
+  /** `timezone`: the school's IANA zone, in which the texts give times (default Asia/Shanghai). */
+  school: { id: string; name: string; district?: string; group?: string; timezone?: string };
   alerts: AlertItem[];
   /** Link for the reader (Grafana school dashboard or the API). */
   url?: string;
@@ -51,7 +52,7 @@ export class NotifyError extends Error {
   }
 }
 
-/** One channel (DESIGN §7.7). `send` resolves when the peer confirmed delivery, else throws NotifyError. */
+/** One channel (docs/architecture.md, "Alerts"). `send` resolves when the peer confirmed delivery, else throws NotifyError. */
 export interface Notifier {
   readonly type: 'webhook' | 'wecom' | 'dingtalk' | 'feishu' | 'email';
   readonly name: string;

@@ -7,6 +7,7 @@ import type { AlertManager, AlertRow, Silence } from '../alerts/manager.js';
 import { ALERT_RULES, isAlertRule } from '../alerts/rules.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
+import { PageQuery, paged } from '../paging.js';
 
 const DURATION = /^(\d+)(m|h|d)$/;
 
@@ -69,7 +70,14 @@ export async function silencesInScope(
  * within its scope; a silence without a school (all schools) is a city administrator's.
  */
 export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts: AlertManager): void {
-  app.get<{ Querystring: { state?: 'pending' | 'firing' | 'resolved'; school?: string } }>(
+  app.get<{
+    Querystring: {
+      state?: 'pending' | 'firing' | 'resolved';
+      school?: string;
+      limit?: number;
+      offset?: number;
+    };
+  }>(
     '/api/v1/alerts',
     {
       schema: {
@@ -77,6 +85,7 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
           {
             state: Type.Optional(Type.Enum(['pending', 'firing', 'resolved'])),
             school: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            ...PageQuery,
           },
           { additionalProperties: false },
         ),
@@ -85,7 +94,8 @@ export function alertRoutes(app: FastifyInstance, ctx: CollectorContext, alerts:
     },
     async (req) => {
       const inScope = await schoolsInScope(ctx, req.principal!.scope);
-      return { alerts: await alertsInScope(alerts, inScope, req.query) };
+      const { items, page } = paged(await alertsInScope(alerts, inScope, req.query), req.query, req.url);
+      return page ? { alerts: items, page } : { alerts: items };
     },
   );
 

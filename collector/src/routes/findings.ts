@@ -8,6 +8,7 @@ import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { type Acceptance, effectiveState, type FindingState, findingKey } from '../evaluate/findings.js';
 import { FINDING_STATES, listFindings, SEVERITIES, untilProblem } from '../findings-view.js';
+import { PageQuery, paged } from '../paging.js';
 import { findingLines } from '../store/points.js';
 import type { SchoolRecord } from '../store/state-store.js';
 
@@ -40,6 +41,8 @@ export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void
       rule?: string;
       severity?: Severity;
       state?: FindingState;
+      limit?: number;
+      offset?: number;
     };
   }>(
     '/api/v1/findings',
@@ -52,6 +55,7 @@ export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void
             rule: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
             severity: Type.Optional(Type.Enum([...SEVERITIES])),
             state: Type.Optional(Type.Enum([...FINDING_STATES])),
+            ...PageQuery,
           },
           { additionalProperties: false },
         ),
@@ -70,7 +74,9 @@ export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void
         req.query.school ?? scopeText(scope),
         `${list.findings.length} findings`,
       );
-      return list;
+      // beyond a size a page of them (counts and changes stay the whole list's)
+      const { items, page } = paged(list.findings, req.query, req.url);
+      return page ? { ...list, findings: items, page } : list;
     },
   );
 

@@ -5,6 +5,7 @@ import { covers, type Scope } from '../access/model.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { AgentName, agentView, patchedSchool, SchoolPatch } from '../fleet.js';
+import { PageQuery, paged } from '../paging.js';
 import type { AgentRecord, SchoolRecord } from '../store/state-store.js';
 
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
@@ -71,13 +72,13 @@ export function fleetRoutes(app: FastifyInstance, ctx: CollectorContext): void {
     return school;
   };
 
-  app.get<{ Querystring: { school?: string } }>(
+  app.get<{ Querystring: { school?: string; limit?: number; offset?: number } }>(
     '/api/v1/agents',
     {
       config: { access: 'read' },
       schema: {
         querystring: Type.Object(
-          { school: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+          { school: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })), ...PageQuery },
           { additionalProperties: false },
         ),
       },
@@ -88,7 +89,9 @@ export function fleetRoutes(app: FastifyInstance, ctx: CollectorContext): void {
       if (wanted !== undefined && schools.length === 0)
         return sendError(reply, 404, `query/school: unknown school ${JSON.stringify(wanted)}`);
       const now = ctx.now();
-      return { agents: agents.map((a) => agentView(a, now, silentS())) };
+      const { items, page } = paged(agents, req.query, req.url);
+      const views = items.map((a) => agentView(a, now, silentS()));
+      return page ? { agents: views, page } : { agents: views };
     },
   );
 

@@ -10,7 +10,7 @@ export function metricsRoutes(app: FastifyInstance, ctx: CollectorContext): void
         reply.statusCode,
         reply.elapsedTime / 1000,
         req.duplicateReport === true,
-        req.overloaded ? 'overloaded' : undefined,
+        req.overloaded ? 'overloaded' : req.overBudget ? 'over_budget' : undefined,
       );
   });
   // the collector's own health: any token of the city scope (Prometheus' scrape token)

@@ -3,11 +3,12 @@ import { Type } from 'typebox';
 import { audit } from '../access/audit.js';
 import { covers } from '../access/model.js';
 import { schoolCompliance, summariseCompliance } from '../compliance/school-view.js';
-import { schoolDetail } from '../console/school-model.js';
+import { type SchoolDetail, schoolDetail } from '../console/school-model.js';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
 import { agentStatus } from '../evaluate/agent-status.js';
 import { tierOf } from '../evaluate/compliance.js';
+import { type Page, type PageParams, PageQuery, pageOf } from '../paging.js';
 
 /**
  * GET /api/v1/schools and /api/v1/schools/:id: the registry, latest results and compliance. One school is
@@ -62,10 +63,13 @@ export function schoolRoutes(app: FastifyInstance, ctx: CollectorContext): void 
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: PageParams }>(
     '/api/v1/schools/:id',
     {
-      schema: { params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }) },
+      schema: {
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+      },
       config: { access: 'read' },
     },
     async (req, reply) => {
@@ -76,7 +80,44 @@ export function schoolRoutes(app: FastifyInstance, ctx: CollectorContext): void 
       const detail = await schoolDetail(ctx, school);
       // security findings are read: audited as GET /api/v1/findings audits them
       await audit(ctx, req, 'findings.read', school.id, `${detail.findings.length} findings`);
-      return detail;
+      return devicePage(detail, req.query, req.url);
     },
   );
+}
+
+/** A device of a school's latest state: its room (empty: none) and name (`uplink|` + name for uplink SNMP). */
+function deviceKey(r: SchoolDetail['latest'][number]): string | undefined {
+  if (r.probe === 'reachability') return `${r.device.room ?? ''}\u0000${r.device.name}`;
+  if (r.probe === 'uplink-snmp') return `\u0000uplink|${r.device.name}`;
+  return undefined;
+}
+
+/**
+ * A school's detail with its devices a page at a time (paging.ts): the page holds devices in the order of
+ * their room and name, `latest` and `rooms` only theirs (a room's state stays the whole room's), the
+ * school's other results whole. A school within the default size is answered whole, as before.
+ */
+export function devicePage(
+  detail: SchoolDetail,
+  q: PageParams,
+  requestUrl: string,
+): SchoolDetail & { page?: Page } {
+  const keys = [...new Set(detail.latest.map(deviceKey).filter((k): k is string => k !== undefined))].sort();
+  const page = pageOf(keys.length, q, requestUrl);
+  if (!page) return detail;
+  const on = new Set(keys.slice(page.offset, page.offset + page.limit));
+  return {
+    ...detail,
+    latest: detail.latest.filter((r) => {
+      const k = deviceKey(r);
+      return k === undefined || on.has(k);
+    }),
+    rooms: detail.rooms
+      .map((room) => ({
+        ...room,
+        devices: room.devices.filter((d) => on.has(`${room.name}\u0000${d.name}`)),
+      }))
+      .filter((room) => room.devices.length > 0),
+    page,
+  };
 }

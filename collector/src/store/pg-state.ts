@@ -80,6 +80,9 @@ const SCHEMA = `
   ALTER TABLE agents ADD COLUMN IF NOT EXISTS revoked_at ${T};
   -- … nor the spool depth of an agent's last report (console school page)
   ALTER TABLE agents ADD COLUMN IF NOT EXISTS spool_depth bigint;
+  -- … nor whether its spool could write (a full disk)
+  ALTER TABLE agents ADD COLUMN IF NOT EXISTS spool_unstored bigint;
+  ALTER TABLE agents ADD COLUMN IF NOT EXISTS spool_failing_since ${T};
   CREATE INDEX IF NOT EXISTS agents_school ON agents(school_id);
   CREATE TABLE IF NOT EXISTS enroll_codes (
     code_hash bytea PRIMARY KEY,
@@ -165,7 +168,8 @@ const SCHEMA = `
 
 const AGENT_COLUMNS = `id, school_id AS "schoolId", hostname, version, enrolled_at AS "enrolledAt",
   last_seen_at AS "lastSeenAt", clock_offset_ms AS "clockOffsetMs", last_report_id AS "lastReportId", name,
-  revoked_at AS "revokedAt", spool_depth::float8 AS "spoolDepth"`;
+  revoked_at AS "revokedAt", spool_depth::float8 AS "spoolDepth",
+  spool_unstored::float8 AS "spoolUnstored", spool_failing_since AS "spoolFailingSince"`;
 
 type SchoolRow = Parameters<typeof schoolOfRow>[0];
 
@@ -552,7 +556,9 @@ export class PgStateStore implements StateStore {
       if (marked.rowCount !== 1) return false;
       await c.query(
         `UPDATE agents SET last_seen_at = $1, clock_offset_ms = $2, last_report_id = $3,
-           version = coalesce($4, version), spool_depth = coalesce($6, spool_depth) WHERE id = $5`,
+           version = coalesce($4, version), spool_depth = coalesce($6, spool_depth),
+           spool_unstored = coalesce($7, spool_unstored),
+           spool_failing_since = CASE WHEN $8::boolean THEN $9 ELSE spool_failing_since END WHERE id = $5`,
         [
           at,
           args.clockOffsetMs,
@@ -560,6 +566,9 @@ export class PgStateStore implements StateStore {
           args.agentVersion === undefined ? null : noNul(args.agentVersion),
           args.agent.id,
           args.spoolDepth ?? null,
+          args.spoolUnstored ?? null,
+          args.spoolFailingSince !== undefined,
+          args.spoolFailingSince ?? null,
         ],
       );
       if (latestKeys.length > 0) {
@@ -579,6 +588,13 @@ export class PgStateStore implements StateStore {
             future,
           ],
         );
+      }
+      if (args.leaving && args.leaving.keys.length > 0) {
+        await c.query('DELETE FROM latest WHERE school_id = $1 AND key = ANY($2::text[]) AND at < $3', [
+          schoolId,
+          [...args.leaving.keys].sort(),
+          args.leaving.before,
+        ]);
       }
       for (const h of history) {
         await c.query(

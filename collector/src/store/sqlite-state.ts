@@ -39,7 +39,7 @@ import {
 } from './state-store.js';
 
 /**
- * The collector's embedded state (DESIGN §2: schools, agents, alerts), SQLite in WAL mode.
+ * The collector's embedded state (docs/architecture.md, "State store tables"), SQLite in WAL mode.
  * It also journals each ingested report so a retried report is recognised and replayed idempotently.
  */
 export class SqliteState {
@@ -71,7 +71,8 @@ export class SqliteState {
   /** Parsed latest results of recently active schools (see LatestCache). */
   readonly latestCache: LatestCache;
   /** Latest rows written inside a caller's transaction: cached once that transaction commits. */
-  private latestPending: { schoolId: string; written: LatestWrite[]; future: string }[] = [];
+  private latestPending: { schoolId: string; written: LatestWrite[]; future: string; dropped: boolean }[] =
+    [];
 
   constructor(dataDir: string, options: { latestCacheResults?: number } = {}) {
     this.latestCache = new LatestCache(options.latestCacheResults ?? DEFAULT_LATEST_CACHE_RESULTS);
@@ -201,6 +202,11 @@ export class SqliteState {
       if (!agentColumns.has('revoked_at')) this.db.exec('ALTER TABLE agents ADD COLUMN revoked_at TEXT');
       // the spool depth of the agent's last report (console school page)
       if (!agentColumns.has('spool_depth')) this.db.exec('ALTER TABLE agents ADD COLUMN spool_depth INTEGER');
+      // … and whether its spool could write (issue 27: a full disk is a state the collector shows)
+      if (!agentColumns.has('spool_unstored'))
+        this.db.exec('ALTER TABLE agents ADD COLUMN spool_unstored INTEGER');
+      if (!agentColumns.has('spool_failing_since'))
+        this.db.exec('ALTER TABLE agents ADD COLUMN spool_failing_since TEXT');
       // a risk accepted by a person (JSON of an Acceptance), beside the finding a report writes
       if (!columnsOf('findings').has('acceptance'))
         this.db.exec('ALTER TABLE findings ADD COLUMN acceptance TEXT');
@@ -395,7 +401,8 @@ export class SqliteState {
       if (marked.changes === 0) return false;
       this.q(
         `UPDATE agents SET last_seen_at = ?, clock_offset_ms = ?, last_report_id = ?, version = coalesce(?, version),
-           spool_depth = coalesce(?, spool_depth)
+           spool_depth = coalesce(?, spool_depth), spool_unstored = coalesce(?, spool_unstored),
+           spool_failing_since = CASE WHEN ? THEN ? ELSE spool_failing_since END
          WHERE id = ?`,
       ).run(
         at,
@@ -403,6 +410,9 @@ export class SqliteState {
         args.reportId,
         args.agentVersion ?? null,
         args.spoolDepth ?? null,
+        args.spoolUnstored ?? null,
+        args.spoolFailingSince === undefined ? 0 : 1,
+        args.spoolFailingSince ?? null,
         args.agent.id,
       );
       const keep = this.q('INSERT OR REPLACE INTO history (school_id, key, at, json) VALUES (?, ?, ?, ?)');
@@ -424,6 +434,10 @@ export class SqliteState {
         }
       }
       this.upsertLatest(rows, future);
+      if (args.leaving) {
+        const gone = this.q('DELETE FROM latest WHERE school_id = ? AND key = ? AND at < ?');
+        for (const key of args.leaving.keys) gone.run(args.agent.schoolId, key, args.leaving.before);
+      }
       const sample = this.q(
         `INSERT INTO availability_days (school_id, day, up, total) VALUES (?, ?, ?, ?)
          ON CONFLICT(school_id, day) DO UPDATE SET up = up + excluded.up, total = total + excluded.total`,
@@ -468,8 +482,12 @@ export class SqliteState {
       return true;
     })();
     if (applied) {
-      // the cache follows what is committed: inside a caller's transaction, only once that one commits
-      if (this.db.inTransaction) this.latestPending.push({ schoolId: args.agent.schoolId, written, future });
+      // the cache follows what is committed: inside a caller's transaction, only once that one commits;
+      // a school whose devices left the state is read again from the table
+      const dropped = (args.leaving?.keys.length ?? 0) > 0;
+      if (this.db.inTransaction)
+        this.latestPending.push({ schoolId: args.agent.schoolId, written, future, dropped });
+      else if (dropped) this.latestCache.drop(args.agent.schoolId);
       else this.latestCache.apply(args.agent.schoolId, written, future);
     }
     return applied;
@@ -498,7 +516,9 @@ export class SqliteState {
 
   /** The caller's transaction around completeIngest calls committed: their latest rows join the cache. */
   latestCommitted(): void {
-    for (const p of this.latestPending) this.latestCache.apply(p.schoolId, p.written, p.future);
+    for (const p of this.latestPending)
+      if (p.dropped) this.latestCache.drop(p.schoolId);
+      else this.latestCache.apply(p.schoolId, p.written, p.future);
     this.latestPending = [];
   }
 
@@ -840,7 +860,8 @@ type SchoolRow = Parameters<typeof schoolOfRow>[0];
 
 const AGENT_COLUMNS = `id, school_id AS schoolId, hostname, version, enrolled_at AS enrolledAt,
   last_seen_at AS lastSeenAt, clock_offset_ms AS clockOffsetMs, last_report_id AS lastReportId, name,
-  revoked_at AS revokedAt, spool_depth AS spoolDepth`;
+  revoked_at AS revokedAt, spool_depth AS spoolDepth,
+  spool_unstored AS spoolUnstored, spool_failing_since AS spoolFailingSince`;
 
 const STATES: readonly ComplianceRow['state'][] = ['no_data', 'met', 'not_met'];
 

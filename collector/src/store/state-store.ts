@@ -1,5 +1,5 @@
 /**
- * The collector's state store (DESIGN §2: schools, agents, the ingest journal, latest results, compliance,
+ * The collector's state store (docs/architecture.md, "State store tables": schools, agents, the ingest journal, latest results, compliance,
  * findings, alerts and silences) behind one interface with two implementations, chosen by configuration
  * (`state.kind`): SQLite embedded in the collector (the default, `sqlite-state.ts`) and PostgreSQL
  * (`pg-state.ts`), which several collectors share.
@@ -38,6 +38,10 @@ export interface AgentRecord {
    * growing number means the school's box cannot deliver; null before its first report.
    */
   spoolDepth: number | null;
+  /** Cycles the agent could not write to its spool (disk full), as its last report says; null: none said. */
+  spoolUnstored?: number | null;
+  /** Since when the agent's spool cannot write, as its last report says; null while it writes. */
+  spoolFailingSince?: string | null;
 }
 
 /** A school as the registry keeps it: as described, and when it was archived (absent while active). */
@@ -100,12 +104,21 @@ export interface CompleteIngest {
   availabilitySinceDay?: string;
   /** The agent's spool depth as its report says (`health.spoolDepth`). */
   spoolDepth?: number;
+  /** Its `health.spoolUnstored` and `health.spoolFailure.since` (absent: none, null: it writes). */
+  spoolUnstored?: number;
+  spoolFailingSince?: string | null;
   /** Findings this report opened, re-opened, accepted or resolved. */
   findings?: readonly FindingRecord[];
   /** Rooms of this report as seen in teaching hours: down ones open (or keep) a down-since, up ones close it. */
   rooms?: readonly { room: string; roomType: string; up: boolean; at: string; detail: string }[];
   /** Rooms (`type|name`) of this report whose devices answered: remembered for good (建有). */
   answeredRooms?: readonly string[];
+  /**
+   * Latest results that leave the school's state (devices gone from the inventory, budgets.ts
+   * `staleKeys`): deleted by key when still stamped before `before` (a concurrent report that refreshed
+   * one keeps it). Their history (InfluxDB, availability, findings) stays.
+   */
+  leaving?: { keys: readonly string[]; before: string };
   /**
    * A report not begun (`beginIngest`) before its series were written: its journal row, written first in
    * the same transaction (a no-op when the report is known). The collector begins a report ahead only
