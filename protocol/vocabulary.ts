@@ -8,7 +8,7 @@ export interface Label {
   en: string;
 }
 
-/** The built-in room types (DESIGN §4 `room_type`); an agent config may declare more (inventory.customRoomTypes). */
+/** The built-in room types (tag `room_type`); an agent config may declare more (inventory.customRoomTypes). */
 export const ROOM_TYPES = [
   'recording',
   'smart',
@@ -34,7 +34,7 @@ export const ROOM_TYPE_LABELS: Readonly<Record<RoomType, Label>> = {
   other: { zh: '其他', en: 'other' },
 };
 
-/** The built-in device types (DESIGN §4 `device_type`); an agent config may declare more (inventory.customDeviceTypes). */
+/** The built-in device types (tag `device_type`); an agent config may declare more (inventory.customDeviceTypes). */
 export const DEVICE_TYPES = [
   'recorder',
   'encoder',

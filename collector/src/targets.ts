@@ -74,7 +74,7 @@ const RoomTarget = Type.Object(
   { additionalProperties: false },
 );
 
-/** The informatization targets of DESIGN §5; every value is configurable. */
+/** The informatization targets (README "Compliance"); every value is configurable. */
 const TargetsBase = Type.Object(
   {
     uplink: Type.Object(

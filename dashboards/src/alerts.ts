@@ -1,5 +1,5 @@
 /**
- * Grafana-managed alert rules equivalent to the collector's main alerts (DESIGN §1, on-call), for sites that
+ * Grafana-managed alert rules equivalent to the collector's main alerts (for on-call), for sites that
  * prefer Grafana alerting. Written by `npm run dashboards` to `dashboards/provisioning/alerting/campuswatch.yaml`
  * in Grafana's file-provisioning format (apiVersion 1: groups, muteTimes).
  */

@@ -1,6 +1,6 @@
 /**
  * The informatization goals the dashboards draw (thresholds, titles, descriptions), read from
- * `config/targets.yaml` at build time: the numbers live in that file only (DESIGN §5).
+ * `config/targets.yaml` at build time: the numbers live in that file only (the targets are configurable, the dashboards follow them).
  */
 import { DEFAULT_TARGETS_FILE, loadTargets, type TargetsConfig } from '../../collector/src/targets.js';
 

@@ -180,7 +180,7 @@ describe('shipped configs', () => {
     expect(c.schools[0]!.group).toBe('星海教育集团');
   });
 
-  it('targets.yaml holds the full DESIGN §5 table', () => {
+  it('targets.yaml holds every target of the plan (README "Compliance")', () => {
     const t = loadTargets(DEFAULT_TARGETS_FILE);
     expect(t.uplink.tolerance).toBe(0.9);
     expect([t.uplink.tiers.small.mbps, t.uplink.tiers.medium.mbps, t.uplink.tiers.large.mbps]).toEqual([

@@ -16,7 +16,7 @@ import {
 const ALL_TYPES = [...new Set<string>([...ROOM_TYPES, ...DEVICE_TYPES])];
 
 describe('room and device types', () => {
-  it('cover DESIGN §4 and keep every device type the agent had; the agent re-exports the same list', () => {
+  it('cover the room_type and device_type tags and keep every device type the agent had; the agent re-exports the same list', () => {
     for (const t of ['recording', 'smart', 'classroom', 'core', 'ap', 'lab', 'office', 'other'])
       expect(isRoomType(t), t).toBe(true);
     expect([...DEVICE_TYPES].sort()).toEqual(

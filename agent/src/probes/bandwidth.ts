@@ -30,7 +30,7 @@ function failed(
 }
 
 /**
- * Uplink speed test (DESIGN §4 `uplink_speedtest`): multi-stream HTTP against the collector's
+ * Uplink speed test (measurement `uplink_speedtest`, docs/architecture.md): multi-stream HTTP against the collector's
  * speed-test service (a slot first), or iperf3 against a site's own server. One result per direction.
  */
 export const bandwidthProbe: Probe = {

@@ -80,7 +80,7 @@ export class HttpStreamError extends Error {
   }
 }
 
-/** Counts the payload of a chunked body (RFC 9112 §7.1), chunk extensions and trailers ignored. */
+/** Counts the payload of a chunked body (RFC 9112, section 7.1), chunk extensions and trailers ignored. */
 export class ChunkedCounter {
   private state: 'size' | 'ext' | 'sizeLf' | 'data' | 'dataCr' | 'dataLf' | 'trailer' | 'done' = 'size';
   private size = 0;

@@ -30,7 +30,7 @@ import type { Ipv6Result } from '../../../protocol/report.js';
  *
  * Reinterpretation: test-ipv6.com scores an IPv4-only client 10/0 — its first score asks "does anything
  * break for you when a site adds IPv6?", and an IPv4-only client just keeps using IPv4. Here scoreV6 is
- * the school's own IPv6 readiness (DESIGN §5: "IPv6 readiness score ≥ 9/10", the target of IPv6规模部署),
+ * the school's own IPv6 readiness (the `ipv6` target: "IPv6 readiness score ≥ 9/10", the target of IPv6规模部署; README "Compliance"),
  * so a school without IPv6 must not pass it: no global address, or an address without a default route,
  * scores 0/0 (the issue's "broken IPv6 0" and "IPv4-only …/0"). Every other pair is test-ipv6.com's.
  *

@@ -13,7 +13,7 @@ import { elapsedMs, errnoCode, errorText, type Family, outcomeOfErrno, raceAbort
 import type { Probe, ProbeContext } from './probe.js';
 
 /**
- * The IPv6 readiness probe (DESIGN §4 `ipv6`, §5 IPv6 row): host, DNS, connectivity, path MTU and the
+ * The IPv6 readiness probe (measurement `ipv6`; the `ipv6` target of config/targets.yaml): host, DNS, connectivity, path MTU and the
  * school's own services, each a named check; one `check: score` row with both scores (ipv6-score.ts).
  *
  * Convention shared with the scoring: a row with `error` set could not be checked (no address of that

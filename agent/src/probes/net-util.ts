@@ -85,7 +85,7 @@ export function errnoCode(err: unknown): string | undefined {
 
 const UNREACHABLE_CODES = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN']);
 
-/** Classifies a socket error by its code (never by its message text, DESIGN §7.8). */
+/** Classifies a socket error by its code (never by its message text, which changes between Node versions and locales). */
 export function outcomeOfErrno(code: string | undefined): Outcome {
   if (code === 'ECONNREFUSED') return 'refused';
   if (code !== undefined && UNREACHABLE_CODES.has(code)) return 'unreachable';

@@ -11,7 +11,7 @@ export interface ProbeContext {
 }
 
 /**
- * One probe kind (DESIGN §7.1). `run` never throws for a failed check: a failure is an outcome
+ * One probe kind (docs/architecture.md, "Probes"). `run` never throws for a failed check: a failure is an outcome
  * in the results. It may return several results (one per device and check).
  */
 export interface Probe {

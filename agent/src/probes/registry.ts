@@ -17,7 +17,7 @@ function lazy(kind: ProbeName, load: () => Promise<Probe>): Probe {
   };
 }
 
-/** Every probe kind by name (DESIGN §7.1): an explicit map, no magic loading. */
+/** Every probe kind by name (docs/architecture.md, "Probes"): an explicit map, no magic loading. */
 export const PROBES: Record<ProbeName, Probe> = {
   host: lazy('host', async () => (await import('./host.js')).hostProbe),
   reachability: lazy('reachability', async () => (await import('./reachability.js')).reachabilityProbe),

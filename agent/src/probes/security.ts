@@ -30,7 +30,7 @@ import type { Probe, ProbeContext } from './probe.js';
 import { asText, classify, ProbeAbortedError, SnmpClient, scrub } from './uplink-snmp.js';
 
 /**
- * The security baseline scan (DESIGN §6): checks without credentials, each reported as one
+ * The security baseline scan (docs/architecture.md, "Security baseline"): checks without credentials, each reported as one
  * SecurityResult per (rule, target[, port]) with `finding` true (problem present) or false (passing),
  * so the collector can open and resolve findings. Severity and 等保 clauses are the collector's policy.
  *
@@ -59,7 +59,7 @@ export const SECURITY_RULES = [
 export type SecurityRule = (typeof SECURITY_RULES)[number];
 
 /**
- * High-risk ports (DESIGN §6, 8.1.4.4): RPC 135, NetBIOS 137–139, SMB 445, RDP 3389, VNC 5900–5902,
+ * High-risk ports (GB/T 22239-2019 8.1.4.4): RPC 135, NetBIOS 137–139, SMB 445, RDP 3389, VNC 5900–5902,
  * MSSQL 1433, MySQL 3306, PostgreSQL 5432, Redis 6379, MongoDB 27017. NetBIOS 137 (name service) and
  * 138 (datagram service) are UDP services in reality; this scan is connect-only, so they are tested
  * over TCP only (a TCP listener there is rare but still worth reporting; an open UDP 137/138 is not seen).

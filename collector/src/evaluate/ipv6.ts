@@ -3,7 +3,7 @@ import type { TargetsConfig } from '../targets.js';
 import type { Verdict } from './targets/target.js';
 
 /**
- * IPv6 (DESIGN §5, "IPv6 规模部署"): met when the agent's IPv6 readiness score ≥ minScore and, when
+ * IPv6 ("IPv6 规模部署"): met when the agent's IPv6 readiness score ≥ minScore and, when
  * required, every listed school service is reachable over IPv6. The reason is the agent's own symptoms.
  */
 export function evaluateIpv6(latest: readonly ProbeResult[], targets: TargetsConfig): Verdict {

@@ -1,4 +1,4 @@
-/** When lessons happen (DESIGN §5): a weekly timetable in the school's time zone, term dates and holidays. */
+/** When lessons happen (`deviceAvailability.teachingHours` of config/targets.yaml): a weekly timetable in the school's time zone, term dates and holidays. */
 export interface Timetable {
   days: readonly ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
   start: string; // HH:MM, local

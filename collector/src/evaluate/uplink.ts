@@ -11,7 +11,7 @@ function median(xs: number[]): number {
 }
 
 /**
- * Uplink bandwidth (DESIGN §5): measured down and up ≥ tier target × tolerance. A direction misses the
+ * Uplink bandwidth (the `uplink` section of config/targets.yaml): measured down and up ≥ tier target × tolerance. A direction misses the
  * target only when each of its last K successful tests missed it (one bad night does not flip a school);
  * fewer than K tests, all below, is not yet a verdict. Failed tests (no measurement) are not counted.
  * `tests` may hold any results; only speed tests are used, newest first after sorting.

@@ -27,7 +27,7 @@ export interface SlotCounters {
 export type SlotRequest = { granted: Slot } | { retryAfterS: number; reason: string };
 
 /**
- * At most N speed tests at once (perfSONAR pScheduler's idea, DESIGN §9): an agent asks for a slot and
+ * At most N speed tests at once (perfSONAR pScheduler's idea; docs/architecture.md, "Speed test"): an agent asks for a slot and
  * gets one, or a retry time. Slots end when released or after their time-to-live (an agent that died
  * does not hold one for ever). Expiry is checked whenever the scheduler is asked, and by a timer at the
  * end of a slot that has streams open: every stream of a slot is closed when the slot ends, so that one

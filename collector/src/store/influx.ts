@@ -1,7 +1,7 @@
 /**
  * InfluxDB 1.x store (v1 `/write` and InfluxQL `/query`) over node-influx.
  *
- * Errors are typed (DESIGN §7.8): InfluxUnavailableError is retryable (the collector answers 503 and the
+ * Errors are typed (docs/architecture.md, "Errors are typed"): InfluxUnavailableError is retryable (the collector answers 503 and the
  * agent keeps the report), InfluxRejectedError is not. Classification uses error codes, classes and HTTP
  * status, never message text.
  */
@@ -178,7 +178,7 @@ export function validatePoint(point: IPoint): void {
       typeof value === 'string';
     if (!ok) throw badField(measurement, key);
   }
-  // Points carry their own timestamps so that a retried write is idempotent (DESIGN §3.5).
+  // Points carry their own timestamps so that a retried write is idempotent (docs/architecture.md, "Idempotent writes").
   const validTime =
     (timestamp instanceof Date && Number.isFinite(timestamp.getTime())) ||
     (typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp > 0);

@@ -22,7 +22,7 @@ export interface RollupMeasurement {
   fields: readonly string[];
 }
 
-/** The series rolled up (the main series of DESIGN §4). */
+/** The series rolled up (the main series of docs/architecture.md, "InfluxDB measurements"). */
 export const ROLLUP_MEASUREMENTS: readonly RollupMeasurement[] = [
   { measurement: 'device', fields: ['up', 'rtt_ms', 'loss_pct'] },
   { measurement: 'uplink_speedtest', fields: ['mbps', 'target_mbps'] },
