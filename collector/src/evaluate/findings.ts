@@ -2,7 +2,7 @@ import type { ProbeResult, SecurityResult } from '../../../protocol/report.js';
 import type { ProtectionLevel, School } from '../../../protocol/school.js';
 import { type BaselineConfig, protectionLevelOf, SEVERITY_RANK, type Severity } from '../baseline.js';
 import type { TargetsConfig } from '../targets.js';
-import type { Verdict } from './targets/target.js';
+import type { Verdict } from './compliance-row.js';
 import { localTime } from './teaching-hours.js';
 
 export type FindingState = 'open' | 'resolved' | 'accepted';
@@ -253,7 +253,7 @@ export function effectiveState(f: FindingRecord, now: Date, timeZone: string): F
   return f.state;
 }
 
-/** Security target (DESIGN §5): no open finding above the allowed severity (default: no critical/high). */
+/** Security target (README "Compliance"): no open finding above the allowed severity (default: no critical/high). */
 export function evaluateSecurity(
   findings: readonly FindingRecord[],
   latest: readonly ProbeResult[],

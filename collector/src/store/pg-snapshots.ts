@@ -1,6 +1,6 @@
 /** Term snapshots in the shared PostgreSQL state (see term-snapshots.ts). */
 import type { Pool } from 'pg';
-import type { TermSnapshot } from '../term-report/snapshot.js';
+import type { TermSnapshot } from '../term-report/snapshot-model.js';
 import {
   districtKey,
   headOfRow,

@@ -1,6 +1,6 @@
 /** Term snapshots in the collector's SQLite file (see term-snapshots.ts). */
 import type Database from 'better-sqlite3';
-import type { TermSnapshot } from '../term-report/snapshot.js';
+import type { TermSnapshot } from '../term-report/snapshot-model.js';
 import {
   districtKey,
   headOfRow,

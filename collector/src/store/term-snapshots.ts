@@ -6,7 +6,7 @@
  * UPDATE and DELETE (triggers). Both stores (sqlite-snapshots.ts, pg-snapshots.ts) keep the body as JSON
  * text beside the columns a listing reads.
  */
-import type { TermSnapshot } from '../term-report/snapshot.js';
+import type { TermSnapshot } from '../term-report/snapshot-model.js';
 
 /** A snapshot without its body: what a listing shows. */
 export interface TermSnapshotHead {

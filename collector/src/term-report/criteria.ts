@@ -1,6 +1,6 @@
 /** What a school had to show to meet each target, in words, from the targets as they applied (the snapshot's). */
 import type { TargetsConfig } from '../targets.js';
-import type { Lang } from './labels.js';
+import type { Lang } from './lang.js';
 
 type Applied = Omit<TargetsConfig, 'districts'>;
 

@@ -1,8 +1,9 @@
 /** The words of the term report in Chinese and English: headings, states, the title. */
 import type { ComplianceState } from '../evaluate/targets/target.js';
+import type { Lang } from './lang.js';
 import type { Direction, TermReport } from './model.js';
 
-export type Lang = 'zh' | 'en';
+export type { Lang } from './lang.js';
 
 export const STATE_TEXT: Record<Lang, Record<ComplianceState, string>> = {
   zh: { met: '达标', not_met: '未达标', no_data: '未监测' },

@@ -5,28 +5,11 @@
 import type { ProbeResult } from '../../../../protocol/report.js';
 import type { School } from '../../../../protocol/school.js';
 import { type DistrictOverride, durationMs, type TargetsConfig } from '../../targets.js';
+import type { ComplianceRow } from '../compliance-row.js';
 import type { FindingRecord } from '../findings.js';
 import type { MaintenanceWindow } from '../maintenance.js';
 
-export type ComplianceState = 'met' | 'not_met' | 'no_data';
-
-/** One school's standing against one target. */
-export interface ComplianceRow {
-  target: string;
-  state: ComplianceState;
-  value: number | null;
-  goal: number | null;
-  reason: string;
-  /** The newest evidence the row rests on (ISO time); null without any. */
-  evidenceAt: string | null;
-  /** When evidence the row rests on ages out, so that the row must be evaluated again; null: never. */
-  expiresAt: string | null;
-  /** When the row's state last changed (kept by the store; absent on a row not stored yet). */
-  since?: string | null;
-}
-
-/** A row before its evidence times are added (what the older evaluation functions return). */
-export type Verdict = Omit<ComplianceRow, 'evidenceAt' | 'expiresAt' | 'since'>;
+export type { ComplianceRow, ComplianceState, Verdict } from '../compliance-row.js';
 
 /** Everything a school's targets are judged on, gathered from all its active agents. */
 export interface SchoolEvidence {
