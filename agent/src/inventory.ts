@@ -9,14 +9,14 @@ import {
   unknownWordMessage,
 } from '../../protocol/vocabulary.js';
 import {
-  type AgentConfig,
   BUILTIN_TYPE_CHECKS,
   type CheckSpec,
   type DeviceConfig,
   type RoomConfig,
+  type SiteInventory,
   SnmpAuth,
   type SnmpOverride,
-} from './config.js';
+} from './inventory-config.js';
 
 /**
  * The school's inventory turned into the checks to run. Which checks a device gets, first match wins:
@@ -64,7 +64,11 @@ function withoutUndefined(o: SnmpOverride | undefined): SnmpOverride {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as SnmpOverride;
 }
 
-export function snmpSettings(config: AgentConfig, room: RoomConfig, own: SnmpOverride | undefined): SnmpAuth {
+export function snmpSettings(
+  config: SiteInventory,
+  room: RoomConfig,
+  own: SnmpOverride | undefined,
+): SnmpAuth {
   const base = Value.Default(SnmpAuth, {}) as SnmpAuth;
   return {
     ...base,
@@ -76,7 +80,7 @@ export function snmpSettings(config: AgentConfig, room: RoomConfig, own: SnmpOve
 
 /** The check specs of a device and where they came from. */
 export function checkSpecs(
-  config: AgentConfig,
+  config: SiteInventory,
   room: RoomConfig,
   device: DeviceConfig,
 ): { specs: readonly CheckSpec[]; source: ChecksSource } {
@@ -97,7 +101,7 @@ export function checkSpecs(
  * `checks`). A type that is neither (refused when the config is loaded) gets those of `other`.
  */
 export function typeChecks(
-  config: AgentConfig,
+  config: SiteInventory,
   type: string,
 ): { specs: readonly CheckSpec[]; source: 'built-in' | 'custom' } {
   if (isDeviceType(type)) return { specs: BUILTIN_TYPE_CHECKS[type], source: 'built-in' };
@@ -107,12 +111,12 @@ export function typeChecks(
 }
 
 /** Every room type the config may use: the built-in ones, then its custom ones. */
-export function knownRoomTypes(config: AgentConfig): string[] {
+export function knownRoomTypes(config: SiteInventory): string[] {
   return [...new Set([...ROOM_TYPES, ...config.inventory.customRoomTypes])];
 }
 
 /** Every device type the config may use: the built-in ones, then its custom ones. */
-export function knownDeviceTypes(config: AgentConfig): string[] {
+export function knownDeviceTypes(config: SiteInventory): string[] {
   return [...new Set([...DEVICE_TYPES, ...config.inventory.customDeviceTypes.map((t) => t.name)])];
 }
 
@@ -123,7 +127,7 @@ const DEVICE_TYPE_HINT = 'declare custom ones in inventory.customDeviceTypes';
  * The vocabularies: custom types must be new names (not a built-in one, not twice); every room type,
  * device type and key of deviceTypeDefaults must be known, else the message suggests the nearest.
  */
-function vocabularyProblems(config: AgentConfig): Problem[] {
+function vocabularyProblems(config: SiteInventory): Problem[] {
   const problems: Problem[] = [];
   const inv = config.inventory;
   const declared = (
@@ -185,7 +189,7 @@ function vocabularyProblems(config: AgentConfig): Problem[] {
 
 export function resolveSpec(
   spec: CheckSpec,
-  config: AgentConfig,
+  config: SiteInventory,
   room: RoomConfig,
   device: DeviceConfig,
 ): ResolvedCheck {
@@ -202,7 +206,7 @@ export function resolveSpec(
 }
 
 /** Every check a device runs, with its settings resolved. */
-export function deviceChecks(config: AgentConfig, room: RoomConfig, device: DeviceConfig): ResolvedCheck[] {
+export function deviceChecks(config: SiteInventory, room: RoomConfig, device: DeviceConfig): ResolvedCheck[] {
   return checkSpecs(config, room, device).specs.map((s) => resolveSpec(s, config, room, device));
 }
 
@@ -234,7 +238,7 @@ export function snmpCredentialProblem(auth: SnmpAuth): string | undefined {
  * Cross-field rules of the inventory: room and device types, names, addresses, legacy keys,
  * SNMP credentials.
  */
-export function inventoryProblems(config: AgentConfig): Problem[] {
+export function inventoryProblems(config: SiteInventory): Problem[] {
   const problems: Problem[] = vocabularyProblems(config);
   config.rooms.forEach((room, r) => {
     const names = new Set<string>();
