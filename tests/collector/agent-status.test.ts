@@ -83,9 +83,13 @@ describe('agent-never-reported rule', () => {
       },
       labels: { school: school.id, agent: 'ag_new' },
     });
-    const enrolled = ago(2 * 3600 + 5 * 60);
-    expect(alert!.detail.zh).toContain(`于 ${enrolled} 注册，已过去 2 小时 5 分钟`);
-    expect(alert!.detail.en).toContain(`enrolled at ${enrolled}, 2 h 5 min ago`);
+    // the enrolment time in the school's zone (Asia/Shanghai): 北京时间 in zh, the offset in en
+    const enrolled = new Date(NOW.getTime() - (2 * 3600 + 5 * 60) * 1000 + 8 * 3_600_000)
+      .toISOString()
+      .slice(0, 16)
+      .replace('T', ' ');
+    expect(alert!.detail.zh).toContain(`于 ${enrolled}（北京时间） 注册，已过去 2 小时 5 分钟`);
+    expect(alert!.detail.en).toContain(`enrolled at ${enrolled} UTC+08:00, 2 h 5 min ago`);
     for (const text of [alert!.detail.zh, alert!.detail.en]) {
       expect(text).toContain('星海-ag_new');
       expect(text).toContain('campuswatch-agent status');

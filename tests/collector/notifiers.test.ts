@@ -260,7 +260,7 @@ describe('messages', () => {
     expect(titleLine(group(), 'en')).toBe(`[FIRING] ${SCHOOL}: 2 alerts`);
     expect(titleLine(group({ repeat: true }), 'en')).toBe(`[REPEAT] ${SCHOOL}: 2 alerts still firing`);
     expect(titleLine(resolved, 'en')).toBe(`[RESOLVED] ${SCHOOL}: 2 alerts resolved`);
-    expect(renderText(resolved, 'zh-CN')).toContain('恢复：2026-11-23 11:30');
+    expect(renderText(resolved, 'zh-CN')).toContain('恢复：2026-11-23 11:30（北京时间）');
   });
 
   it('shows times in Asia/Shanghai and severities in the reader’s language', () => {
@@ -274,18 +274,22 @@ describe('messages', () => {
         '',
         `1. [严重] ${DEVICE} 离线`,
         '   详情：教学时段内 3 次探测均无响应（录播教室 301）',
-        '   开始：2026-11-23 10:00',
+        '   开始：2026-11-23 10:00（北京时间）',
         '',
         '2. [高] 核心交换机 CPU 过高',
         '   详情：教学时段内 3 次探测均无响应（录播教室 301）',
-        '   开始：2026-11-23 10:00',
+        '   开始：2026-11-23 10:00（北京时间）',
         '',
         '查看详情：https://grafana.example.edu.cn/d/school?var-school=sz-xh',
       ].join('\n'),
     );
     const en = renderText(group(), 'en');
     expect(en).toContain('1. [Critical] Recording host A1 down');
-    expect(en).toContain('Since: 2026-11-23 10:00');
+    expect(en).toContain('Since: 2026-11-23 10:00 UTC+08:00');
+    // a school in another zone: its own local time, with the offset in both languages
+    const urumqi = group({ school: { id: 'xj', name: '乌鲁木齐市第一中学', timezone: 'Asia/Urumqi' } });
+    expect(renderText(urumqi, 'zh-CN')).toContain('开始：2026-11-23 08:00（UTC+06:00）');
+    expect(renderText(urumqi, 'en')).toContain('Since: 2026-11-23 08:00 UTC+06:00');
   });
 
   it('escapes markdown in names but keeps plain text literal', () => {
@@ -389,7 +393,7 @@ describe('notifiers against loopback receivers', () => {
     expect(body.msgtype).toBe('markdown');
     expect(body.markdown.content).toContain(`### 【告警】${SCHOOL}：2 项告警`);
     expect(body.markdown.content).toContain(`<font color="warning">**1. 严重**</font> ${DEVICE} 离线`);
-    expect(body.markdown.content).toContain('开始：2026-11-23 10:00');
+    expect(body.markdown.content).toContain('开始：2026-11-23 10:00（北京时间）');
     expect(rx.requests[0]?.url).toBe('/cgi-bin/webhook/send?key=k1');
   });
 
@@ -478,7 +482,7 @@ describe('notifiers against loopback receivers', () => {
     expect(parsed.contentType).toContain('multipart/alternative');
     expect(parsed.subject).toBe(`【告警】${SCHOOL}：2 项告警`);
     expect(parsed.text).toContain(`1. [严重] ${DEVICE} 离线`);
-    expect(parsed.text).toContain('开始：2026-11-23 10:00');
+    expect(parsed.text).toContain('开始：2026-11-23 10:00（北京时间）');
     expect(parsed.html).toContain(`<strong>[严重]</strong> ${DEVICE} 离线`);
     expect(parsed.html).toContain('<meta charset="utf-8">');
   });

@@ -242,9 +242,10 @@ describe('alert messages quote the clause of the level (through the collector to
       }),
     );
     const telnet = EXPECTED['cleartext-telnet']!;
-    expect(details.get(LEVEL3.name)!.zh).toContain(`等保条款（第三级）：${telnet[3]}`);
+    // the zh text quotes the clause without its English gloss: `8.1.4.1 身份鉴别 c)；`
+    expect(details.get(LEVEL3.name)!.zh).toContain(`等保条款（第三级）：${telnet[3]}；`);
     expect(details.get(LEVEL3.name)!.en).toContain(`GB/T 22239-2019 (level 3): ${telnet[3]}`);
-    expect(details.get(LEVEL2.name)!.zh).toContain(`等保条款（第二级）：${telnet[2]}`);
+    expect(details.get(LEVEL2.name)!.zh).toContain(`等保条款（第二级）：${telnet[2]}；`);
     expect(details.get(LEVEL2.name)!.en).toContain(`GB/T 22239-2019 (level 2): ${telnet[2]}`);
   });
 });

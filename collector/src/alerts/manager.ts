@@ -175,6 +175,7 @@ export class AlertManager {
           name: school.name,
           ...(school.district ? { district: school.district } : {}),
           ...(school.group ? { group: school.group } : {}),
+          timezone: school.timezone,
         },
         alerts: firing.map((r) => ({ ...r.item, status: 'firing', startsAt: r.firedAt ?? r.since })),
       });
@@ -274,6 +275,7 @@ export class AlertManager {
         name: s?.name ?? id,
         ...(s?.district ? { district: s.district } : {}),
         ...(s?.group ? { group: s.group } : {}),
+        ...(s?.timezone ? { timezone: s.timezone } : {}),
       };
     };
     for (const [schoolId, rows] of bySchool(toFire)) {

@@ -1,3 +1,4 @@
+import { alertTime } from '../alerts/alert-words.js';
 import type { Severity } from '../baseline.js';
 import type { AlertGroup, AlertItem, Language } from './notifier.js';
 
@@ -191,8 +192,11 @@ function itemParts(a: AlertItem, group: AlertGroup, lang: Language, esc: (s: str
   const tag = group.status === 'firing' && a.status === 'resolved' ? ` (${w.resolvedTag})` : '';
   const lines = [];
   if (detail.trim()) lines.push(`${w.detail}${w.colon}${esc(clip(oneLine(detail), MAX_DETAIL_CHARS))}`);
-  lines.push(`${w.since}${w.colon}${formatShanghai(a.startsAt)}`);
-  if (a.endsAt) lines.push(`${w.until}${w.colon}${formatShanghai(a.endsAt)}`);
+  // in the school's zone: zh says 北京时间 (or the offset), en the offset
+  const when = (iso: string) =>
+    alertTime(iso, group.school.timezone ?? 'Asia/Shanghai', lang === 'zh-CN' ? 'zh' : 'en');
+  lines.push(`${w.since}${w.colon}${when(a.startsAt)}`);
+  if (a.endsAt) lines.push(`${w.until}${w.colon}${when(a.endsAt)}`);
   return {
     severity: severityLabel(a.severity, lang),
     title: `${esc(clip(oneLine(title), MAX_TITLE_CHARS))}${tag}`,
