@@ -243,11 +243,36 @@ const IF_OPER_UP = 1;
 /** ifOperStatus notPresent(6): a port with no transceiver is not "down". */
 const IF_NOT_PRESENT = 6;
 
-/** sysUpTime, sysDescr and ifOperStatus of every interface (v2c or v3 authPriv). */
-export async function snmpCheck(resolved: Resolved, s: SnmpAuth, signal: AbortSignal): Promise<Finding> {
+/** How far the ifOperStatus walk of one device may go: rows, and milliseconds from the check's start. */
+export interface SnmpWalkBudget {
+  maxRows: number;
+  maxMs: number;
+}
+
+/**
+ * sysUpTime, sysDescr and ifOperStatus of every interface (v2c or v3 authPriv). A device whose
+ * ifOperStatus table never ends keeps its check slot only until `budget` runs out: the walk is cut, the
+ * device counts as up (it answers) and the result's error says where and why the walk was cut.
+ */
+export async function snmpCheck(
+  resolved: Resolved,
+  s: SnmpAuth,
+  signal: AbortSignal,
+  budget?: SnmpWalkBudget,
+): Promise<Finding> {
   // net-snmp is loaded with the first SNMP check: an inventory without one does not carry it in memory.
-  const { asNumber, asText, classify, isSnmpAuthFailure, OID, ProbeAbortedError, SnmpClient, scrub } =
-    await import('./uplink-snmp.js');
+  const {
+    asNumber,
+    asText,
+    classify,
+    DEFAULT_WALK_MAX_ROWS,
+    describeWalkCut,
+    isSnmpAuthFailure,
+    OID,
+    ProbeAbortedError,
+    SnmpClient,
+    scrub,
+  } = await import('./uplink-snmp.js');
   const startedAt = performance.now();
   const base = { family: resolved.family, address: resolved.address };
   const where = `${resolved.address} port ${s.port}`;
@@ -263,13 +288,20 @@ export async function snmpCheck(resolved: Resolved, s: SnmpAuth, signal: AbortSi
   try {
     const values = await client.get([OID.sysUpTime, SYS_DESCR]);
     const rttMs = elapsedMs(startedAt);
-    const statuses = await client.walk(OID.ifOperStatus);
+    const walked = await client.walk(OID.ifOperStatus, {
+      maxRows: budget?.maxRows ?? DEFAULT_WALK_MAX_ROWS,
+      maxMs: budget?.maxMs ?? Number.POSITIVE_INFINITY,
+      since: startedAt,
+    });
     let ifDown = 0;
-    for (const v of statuses.values()) {
+    for (const v of walked.rows.values()) {
       const n = asNumber(v);
       if (n !== undefined && n !== IF_OPER_UP && n !== IF_NOT_PRESENT) ifDown++;
     }
     const f: Finding = { outcome: 'ok', up: true, ...base, rttMs, ifDown };
+    if (walked.cut) {
+      f.error = `${describeWalkCut('ifOperStatus', walked.cut)}: ifDown counts the ${walked.rows.size} interface(s) read`;
+    }
     const ticks = asNumber(values.get(OID.sysUpTime));
     if (ticks !== undefined && ticks >= 0) f.uptimeS = Math.round(ticks) / 100;
     const descr = asText(values.get(SYS_DESCR));

@@ -261,7 +261,10 @@ async function runOne(c: Check, resolved: Target, sweep: Sweep, signal: AbortSig
     case 'http':
       return httpCheck(check.url, check.expectStatus, cfg.tcpTimeoutMs, signal, sweep.http);
     case 'snmp':
-      return snmpCheck(resolved, check.auth, signal);
+      return snmpCheck(resolved, check.auth, signal, {
+        maxRows: cfg.snmpWalkMaxRows,
+        maxMs: cfg.timeoutS * 1000 * cfg.snmpWalkTimeShare,
+      });
   }
 }
 
@@ -329,7 +332,9 @@ async function fpingBatch(
 /**
  * Is each inventoried device up? Every check of every device (ICMP, TCP connect, RTSP OPTIONS, HTTP,
  * SNMP) in one sweep, at most `concurrency` at once, each with its own deadline (tcpTimeoutMs for
- * TCP/RTSP/HTTP, the SNMP timeout × attempts) joined with the probe's signal. ICMP: one fping
+ * TCP/RTSP/HTTP, the SNMP timeout × attempts) joined with the probe's signal; an SNMP device's
+ * ifOperStatus walk stops after `snmpWalkMaxRows` rows or `snmpWalkTimeShare` of timeoutS, so that
+ * devices with endless tables cannot hold every slot until the deadline. ICMP: one fping
  * process for the batch when fping exists and the sweep has ≥ FPING_MIN_TARGETS ICMP targets (or
  * `icmpMethod: fping`); otherwise `ping` per device. Host names are resolved once per device.
  */

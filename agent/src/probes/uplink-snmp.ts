@@ -7,7 +7,7 @@ import { decodeText, elapsedMs, errnoCode, type Family, outcomeOfErrno, resolveH
 import type { Probe, ProbeContext } from './probe.js';
 
 /**
- * The school's border router over SNMP (DESIGN §4 `uplink_snmp`, §5 backbone): the uplink's in/out
+ * The school's border router over SNMP (measurement `uplink_snmp`; the `backbone` and `uplink_bandwidth` targets): the uplink's in/out
  * rate from two readings of its 64-bit octet counters, and the speed and state of the listed core and
  * access ports. SNMP v2c (community) or v3 authPriv. Interfaces are configured by ifName (matched
  * against ifName, then ifDescr) or by ifIndex.
@@ -36,6 +36,43 @@ const GET_CHUNK = 24;
 /** getBulk max-repetitions when walking ifName/ifDescr. */
 const WALK_REPETITIONS = 40;
 const IF_OPER_UP = 1;
+/** Rows one walk reads from a device at most (a switch stack has a few hundred interfaces). */
+export const DEFAULT_WALK_MAX_ROWS = 10_000;
+/** Share of a probe's timeout one device's walk may take at most. */
+export const DEFAULT_WALK_TIME_SHARE = 0.25;
+
+/** How far one walk may go: rows read, and milliseconds from `since` (default: the walk's start). */
+export interface WalkLimits {
+  maxRows: number;
+  maxMs: number;
+  /** `performance.now()` the time budget counts from: the start of the device's check. */
+  since?: number;
+}
+
+/** Why a walk stopped before the end of its subtree. */
+export interface WalkCut {
+  reason: 'rows' | 'time';
+  /** Rows read before it stopped. */
+  rows: number;
+  /** Milliseconds since `limits.since` when it stopped. */
+  ms: number;
+  limits: WalkLimits;
+}
+
+export interface WalkResult {
+  /** `index → value` for OIDs `base.index`. */
+  rows: Map<number, unknown>;
+  /** Set when a limit stopped the walk: `rows` then holds only what was read. */
+  cut?: WalkCut;
+}
+
+/** `ifOperStatus walk cut after 10000 rows (at most 10000 rows per walk)`, for a result's error. */
+export function describeWalkCut(column: string, cut: WalkCut): string {
+  return cut.reason === 'rows'
+    ? `${column} walk cut after ${cut.rows} rows (at most ${cut.limits.maxRows} rows per walk)`
+    : `${column} walk cut after ${(cut.ms / 1000).toFixed(1)} s and ${cut.rows} rows (at most ${(cut.limits.maxMs / 1000).toFixed(1)} s per device)`;
+}
+
 /** The `note` of an uplink whose agent has no ifHCInOctets/ifHCOutOctets (no ifXTable): no rates. */
 export const NO_HC_COUNTERS = 'no-64bit-counters';
 
@@ -228,22 +265,58 @@ export class SnmpClient {
     return out;
   }
 
-  /** Walks a subtree; returns `index → value` for OIDs `base.index`. */
-  walk(base: string): Promise<Map<number, unknown>> {
-    const out = new Map<number, unknown>();
+  /**
+   * Walks a subtree; returns `index → value` for OIDs `base.index`. A device whose table never ends (or
+   * that answers slowly forever) is cut after `limits.maxRows` rows or `limits.maxMs`, whichever comes
+   * first: the walk then resolves with what it read and why it stopped, and asks for nothing more.
+   */
+  walk(
+    base: string,
+    limits: WalkLimits = { maxRows: DEFAULT_WALK_MAX_ROWS, maxMs: Number.POSITIVE_INFINITY },
+  ): Promise<WalkResult> {
+    const rows = new Map<number, unknown>();
     const prefix = `${base}.`;
-    return this.call<Map<number, unknown>>((done) => {
+    const since = limits.since ?? performance.now();
+    let read = 0;
+    let cut: WalkCut | undefined;
+    const stop = (reason: WalkCut['reason']): WalkCut => {
+      cut ??= { reason, rows: read, ms: Math.round(performance.now() - since), limits };
+      return cut;
+    };
+    return this.call<WalkResult>((done) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (err: unknown) => {
+        clearTimeout(timer);
+        done(err, cut ? { rows, cut } : { rows });
+      };
+      if (Number.isFinite(limits.maxMs)) {
+        // an answer that is late but in time for its own request keeps the walk going: end it here
+        timer = setTimeout(
+          () => {
+            stop('time');
+            finish(null);
+          },
+          Math.max(0, limits.maxMs - (performance.now() - since)),
+        );
+      }
       this.session.subtree(
         base,
         WALK_REPETITIONS,
         (varbinds: snmp.Varbind[]) => {
+          if (cut) return true; // cut by time while this answer was on its way
           for (const vb of varbinds) {
             if (snmp.isVarbindError(vb) || !vb.oid.startsWith(prefix)) continue;
+            if (read >= limits.maxRows) {
+              stop('rows');
+              return true;
+            }
+            read++;
             const index = Number(vb.oid.slice(prefix.length));
-            if (Number.isSafeInteger(index)) out.set(index, vb.value);
+            if (Number.isSafeInteger(index)) rows.set(index, vb.value);
           }
+          return false;
         },
-        (err: unknown) => done(err, out),
+        (err: unknown) => finish(err),
       );
     });
   }
@@ -380,14 +453,23 @@ async function resolveInterfaces(
   client: SnmpClient,
   targets: IfTarget[],
   deviceName: string,
+  limits: WalkLimits,
 ): Promise<Array<IfFound | (IfTarget & Failure)>> {
   const byName = targets.filter((t) => t.ifName !== undefined);
   let names = new Map<number, unknown>();
   let descrs: Map<number, unknown> | undefined;
+  const cuts: string[] = [];
   if (byName.length > 0) {
-    names = await client.walk(OID.ifName);
-    if (byName.some((t) => findName(names, t.ifName ?? '') === undefined))
-      descrs = await client.walk(OID.ifDescr);
+    // both walks share the device's time budget
+    const shared = { ...limits, since: limits.since ?? performance.now() };
+    const walked = await client.walk(OID.ifName, shared);
+    names = walked.rows;
+    if (walked.cut) cuts.push(describeWalkCut('ifName', walked.cut));
+    if (byName.some((t) => findName(names, t.ifName ?? '') === undefined)) {
+      const walkedDescr = await client.walk(OID.ifDescr, shared);
+      descrs = walkedDescr.rows;
+      if (walkedDescr.cut) cuts.push(describeWalkCut('ifDescr', walkedDescr.cut));
+    }
   }
   const indexes = targets.filter((t) => t.ifName === undefined && t.ifIndex !== undefined);
   const labels =
@@ -409,7 +491,7 @@ async function resolveInterfaces(
         return {
           ...t,
           outcome: 'error',
-          error: `interface "${t.ifName}" not found on ${deviceName} (looked in ifName and ifDescr of ${seen} interface(s))`,
+          error: `interface "${t.ifName}" not found on ${deviceName} (looked in ifName and ifDescr of ${seen} interface(s)${cuts.length > 0 ? `; ${cuts.join('; ')}` : ''})`,
         };
       }
       return { ...t, index, name: t.ifName };
@@ -550,7 +632,10 @@ export function createUplinkSnmpProbe(options: UplinkSnmpOptions = {}): Probe {
       const onAbort = () => client.close();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       try {
-        const found = await resolveInterfaces(client, targets, device.name);
+        const found = await resolveInterfaces(client, targets, device.name, {
+          maxRows: DEFAULT_WALK_MAX_ROWS,
+          maxMs: cfg.timeoutS * 1000 * DEFAULT_WALK_TIME_SHARE,
+        });
         const ports = found.filter((f): f is IfFound => 'index' in f && f.role !== 'uplink');
         const uplink = found.find((f): f is IfFound => 'index' in f && f.role === 'uplink');
 
