@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { silentLogger } from '../../agent/src/log.js';
@@ -38,8 +39,10 @@ const snmpDevice = (name: string, agent: EndlessSnmpAgent) => ({
 /** Runs one sweep under the probe's own deadline (timeoutS), as the scheduler does. */
 async function sweep(c: AgentConfig): Promise<{ results: ReachabilityResult[]; startedAt: number }> {
   const startedAt = Date.now();
+  const signal = AbortSignal.timeout(c.probes.reachability.timeoutS * 1000);
+  setMaxListeners(10_000, signal); // as the scheduler does: every check in flight waits on the deadline
   const results = await reachabilityProbe.run(c, {
-    signal: AbortSignal.timeout(c.probes.reachability.timeoutS * 1000),
+    signal,
     log: silentLogger(),
     now: () => new Date(),
   });
