@@ -4,7 +4,7 @@ import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/con
 import type { Problem } from '../../protocol/validate.js';
 import { PACKAGE_ROOT } from '../../protocol/version.js';
 
-const Mbps = Type.Number({ minimum: 1, maximum: 1_000_000 });
+const Mbps = Type.Number({ minimum: 1, maximum: 1_000_000, description: 'Mbit/s' });
 const Day = Type.String({
   pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$',
   description: 'YYYY-MM-DD',
@@ -27,6 +27,16 @@ const Term = Type.Object(
   { additionalProperties: false },
 );
 const Pct = Type.Number({ minimum: 0, maximum: 100 });
+/** The plan's goal for a target: the share of a district's schools that must meet it. */
+const GoalPct = Type.Number({
+  minimum: 0,
+  maximum: 100,
+  description: "% of the schools that must meet this target (the plan's goal; absent: no goal)",
+});
+const DaysOfWeek = Type.Array(Type.Enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']), {
+  minItems: 1,
+  description: 'the teaching days',
+});
 /** How old a target's evidence may be before it no longer counts: `90s`, `15m`, `2h`, `3d`. */
 const MaxAge = (def: string) =>
   Type.String({
@@ -46,11 +56,25 @@ export function durationMs(text: string): number {
 
 const Timetable = Type.Object(
   {
-    days: Type.Array(Type.Enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']), { minItems: 1 }),
-    start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
-    end: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
-    terms: Type.Array(Term, { default: [], maxItems: 40 }),
-    holidays: Type.Array(DateRange, { default: [], maxItems: 200 }),
+    days: DaysOfWeek,
+    start: Type.String({
+      pattern: '^([01]\\d|2[0-3]):[0-5]\\d$',
+      description: 'first lesson, HH:MM school time',
+    }),
+    end: Type.String({
+      pattern: '^([01]\\d|2[0-3]):[0-5]\\d$',
+      description: 'end of the last lesson, HH:MM',
+    }),
+    terms: Type.Array(Term, {
+      default: [],
+      maxItems: 40,
+      description: 'the terms of the teaching calendar (and of the term report)',
+    }),
+    holidays: Type.Array(DateRange, {
+      default: [],
+      maxItems: 200,
+      description: 'days without lessons, from–to inclusive',
+    }),
   },
   { additionalProperties: false },
 );
@@ -64,9 +88,9 @@ const MultimediaDeviceTypes = Type.Array(Type.String({ minLength: 1, maxLength: 
 const RoomTarget = Type.Object(
   {
     /** Rooms of this type a school must have (建有: declared, and its devices answered at least once). */
-    minPerSchool: Type.Integer({ minimum: 0 }),
+    minPerSchool: Type.Integer({ minimum: 0, description: 'rooms of this type a school must have' }),
     /** % of schools that must have one (the plan's goal). */
-    districtGoalPct: Pct,
+    districtGoalPct: GoalPct,
     /** % of schools whose room must also work in teaching hours (可用); no plan sets one: absent = not judged. */
     workingDistrictGoalPct: Type.Optional(Pct),
     maxAge: MaxAge('15m'),
@@ -79,37 +103,68 @@ const TargetsBase = Type.Object(
   {
     uplink: Type.Object(
       {
-        tolerance: Type.Number({ default: 0.9, exclusiveMinimum: 0, maximum: 1 }),
+        tolerance: Type.Number({
+          default: 0.9,
+          exclusiveMinimum: 0,
+          maximum: 1,
+          description: "a test meets the target at the tier's Mbit/s × tolerance",
+        }),
         tiers: Type.Object(
           {
             small: Type.Object(
-              { maxPupils: Type.Integer({ minimum: 1 }), mbps: Mbps },
+              {
+                maxPupils: Type.Integer({ minimum: 1, description: 'schools up to this many pupils' }),
+                mbps: Mbps,
+              },
               { additionalProperties: false },
             ),
             medium: Type.Object(
-              { maxPupils: Type.Integer({ minimum: 1 }), mbps: Mbps },
+              {
+                maxPupils: Type.Integer({ minimum: 1, description: 'schools up to this many pupils' }),
+                mbps: Mbps,
+              },
               { additionalProperties: false },
             ),
             large: Type.Object({ mbps: Mbps }, { additionalProperties: false }),
           },
           { additionalProperties: false },
         ),
-        defaultTier: Type.Enum(['small', 'medium', 'large'], { default: 'small' }),
-        lastTests: Type.Integer({ default: 3, minimum: 1, maximum: 100 }),
+        defaultTier: Type.Enum(['small', 'medium', 'large'], {
+          default: 'small',
+          description: 'the tier of a school with neither tier nor pupils',
+        }),
+        lastTests: Type.Integer({
+          default: 3,
+          minimum: 1,
+          maximum: 100,
+          description: 'the school is judged on its last this many speed tests',
+        }),
         maxAge: MaxAge('3d'),
-        districtGoalPct: Type.Optional(Pct),
+        districtGoalPct: Type.Optional(GoalPct),
       },
       { additionalProperties: false },
     ),
     backbone: Type.Object(
-      { coreMinMbps: Mbps, accessMinMbps: Mbps, maxAge: MaxAge('2h'), districtGoalPct: Type.Optional(Pct) },
+      {
+        coreMinMbps: Mbps,
+        accessMinMbps: Mbps,
+        maxAge: MaxAge('2h'),
+        districtGoalPct: Type.Optional(GoalPct),
+      },
       { additionalProperties: false },
     ),
     ipv6: Type.Object(
       {
-        minScore: Type.Number({ minimum: 0, maximum: 10 }),
-        requireServices: Type.Boolean({ default: true }),
-        districtGoalPct: Pct,
+        minScore: Type.Number({
+          minimum: 0,
+          maximum: 10,
+          description: 'IPv6 readiness score (0–10) to meet',
+        }),
+        requireServices: Type.Boolean({
+          default: true,
+          description: "the school's own services must also answer over IPv6",
+        }),
+        districtGoalPct: GoalPct,
         maxAge: MaxAge('3d'),
       },
       { additionalProperties: false },
@@ -122,7 +177,7 @@ const TargetsBase = Type.Object(
         minPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
         /** Device types that count as 多媒体交互设备. */
         deviceTypes: MultimediaDeviceTypes,
-        districtGoalPct: Type.Optional(Pct),
+        districtGoalPct: Type.Optional(GoalPct),
         maxAge: MaxAge('15m'),
       },
       { additionalProperties: false, default: {} },
@@ -136,7 +191,7 @@ const TargetsBase = Type.Object(
           minItems: 1,
           default: ['classroom', 'smart', 'recording', 'lab'],
         }),
-        districtGoalPct: Type.Optional(Pct),
+        districtGoalPct: Type.Optional(GoalPct),
         maxAge: MaxAge('15m'),
       },
       { additionalProperties: false, default: {} },
@@ -165,26 +220,37 @@ const TargetsBase = Type.Object(
         ),
         /** Device types that make a room a multimedia room. */
         deviceTypes: MultimediaDeviceTypes,
-        districtGoalPct: Type.Optional(Pct),
+        districtGoalPct: Type.Optional(GoalPct),
         maxAge: MaxAge('15m'),
       },
       { additionalProperties: false, default: {} },
     ),
     deviceAvailability: Type.Object(
       {
-        minPct: Pct,
-        windowDays: Type.Integer({ default: 30, minimum: 1, maximum: 366 }),
+        minPct: Type.Number({
+          minimum: 0,
+          maximum: 100,
+          description: '% of teaching hours critical devices must be up',
+        }),
+        windowDays: Type.Integer({
+          default: 30,
+          minimum: 1,
+          maximum: 366,
+          description: 'days the availability is computed over',
+        }),
         /** A recording room down this long in teaching hours becomes an alert candidate. */
         roomDownAlertMinutes: Type.Integer({ default: 10, minimum: 1, maximum: 1440 }),
         teachingHours: Timetable,
-        districtGoalPct: Type.Optional(Pct),
+        districtGoalPct: Type.Optional(GoalPct),
         maxAge: MaxAge('1d'),
       },
       { additionalProperties: false },
     ),
     security: Type.Object(
       {
-        maxOpenSeverity: Type.Enum(['none', 'low', 'medium']),
+        maxOpenSeverity: Type.Enum(['none', 'low', 'medium'], {
+          description: 'the highest severity an open finding may have for the school to meet the target',
+        }),
         /**
          * Days a finding of each severity may stay open before its remediation is overdue (the term
          * report's security part); info findings have no deadline.
@@ -198,7 +264,7 @@ const TargetsBase = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
-        districtGoalPct: Type.Optional(Pct),
+        districtGoalPct: Type.Optional(GoalPct),
         maxAge: MaxAge('3d'),
       },
       { additionalProperties: false },
