@@ -52,7 +52,7 @@ describe('choosing the format', () => {
     const r = await runCli('collector', ['run', '--log-format', 'text', '--data', join(dir, 'bad')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('--log-format must be pretty or json, not "text"\n');
-  });
+  }, 120_000);
 });
 
 describe('pretty lines', () => {

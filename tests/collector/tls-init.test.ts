@@ -24,6 +24,8 @@ const other = join(root, 'other-tls');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const mode = (f: string) => statSync(f).mode & 0o777;
+/** Each of these runs the programs a few times (from source): more than the default on a busy machine. */
+const CLI_TIMEOUT = 240_000;
 
 /** The `tls:` block the command printed for the collector config, read as YAML. */
 function printedTlsSettings(stdout: string): unknown {
@@ -51,7 +53,7 @@ describe.skipIf(SKIP !== undefined)('tls init', () => {
     ]);
     const second = await runCli('collector', ['tls', 'init', '--dir', other, '--host', 'localhost,cw.test']);
     expect(second.code, second.stderr).toBe(0);
-  });
+  }, CLI_TIMEOUT);
   afterAll(async () => {
     await running?.close();
   });
@@ -91,93 +93,105 @@ describe.skipIf(SKIP !== undefined)('tls init', () => {
     expect(made.stdout).toContain('    caFile: /etc/campuswatch/collector-ca.pem\n');
   });
 
-  it('an agent given the CA enrols with the collector running on the new certificate; given another CA it is refused, saying so', async () => {
-    const config = parseCollectorConfig(
-      JSON.stringify({
-        listen: '127.0.0.1:0',
-        dataDir: join(root, 'collector-data'),
-        schools: [XINGHAI],
-        tls: printedTlsSettings(made.stdout),
-      }),
-      'collector.yaml',
-    );
-    running = await startCollector(config, { log: createCollectorLogger('silent') });
-    expect(running.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const code = sqliteOf(running.app).createEnrollCode(XINGHAI.id, 600_000).code;
-    const state = join(root, 'agent-state');
-    const args = ['enroll', '--collector', running.url, '--code', code, '--state', state];
+  it(
+    'an agent given the CA enrols with the collector running on the new certificate; given another CA it is refused, saying so',
+    async () => {
+      const config = parseCollectorConfig(
+        JSON.stringify({
+          listen: '127.0.0.1:0',
+          dataDir: join(root, 'collector-data'),
+          schools: [XINGHAI],
+          tls: printedTlsSettings(made.stdout),
+        }),
+        'collector.yaml',
+      );
+      running = await startCollector(config, { log: createCollectorLogger('silent') });
+      expect(running.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const code = sqliteOf(running.app).createEnrollCode(XINGHAI.id, 600_000).code;
+      const state = join(root, 'agent-state');
+      const args = ['enroll', '--collector', running.url, '--code', code, '--state', state];
 
-    const wrongCa = join(other, 'ca.crt');
-    const refused = await runCli('agent', [...args, '--ca-file', wrongCa]);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(
-      `error: the collector at ${running.url} is not trusted: its TLS certificate is not signed by the CA in ${wrongCa} (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate); give --ca-file the CA that signed the collector's certificate (the ca.crt written by 'campuswatch-collector tls init'). Nothing was saved\n`,
-    );
-    expect(existsSync(join(state, 'token'))).toBe(false);
+      const wrongCa = join(other, 'ca.crt');
+      const refused = await runCli('agent', [...args, '--ca-file', wrongCa]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(
+        `error: the collector at ${running.url} is not trusted: its TLS certificate is not signed by the CA in ${wrongCa} (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate); give --ca-file the CA that signed the collector's certificate (the ca.crt written by 'campuswatch-collector tls init'). Nothing was saved\n`,
+      );
+      expect(existsSync(join(state, 'token'))).toBe(false);
 
-    const trusted = await runCli('agent', [...args, '--ca-file', join(district, 'ca.crt')]);
-    expect(trusted.code, trusted.stderr).toBe(0);
-    expect(trusted.stdout).toMatch(/^enrolled as agent ag_\S+ for school sz-xinghai-junior\n$/);
-    expect(loadIdentity(state)?.identity.collectorUrl).toBe(running.url);
-  });
+      const trusted = await runCli('agent', [...args, '--ca-file', join(district, 'ca.crt')]);
+      expect(trusted.code, trusted.stderr).toBe(0);
+      expect(trusted.stdout).toMatch(/^enrolled as agent ag_\S+ for school sz-xinghai-junior\n$/);
+      expect(loadIdentity(state)?.identity.collectorUrl).toBe(running.url);
+    },
+    CLI_TIMEOUT,
+  );
 
-  it('refuses to replace the certificate without --force; with it, the CA stays and signs the new one', async () => {
-    const before = readFileSync(join(district, 'collector.crt'), 'utf8');
-    const caBefore = readFileSync(join(district, 'ca.crt'), 'utf8');
-    const again = await runCli('collector', ['tls', 'init', '--dir', district, '--host', 'localhost']);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toBe(
-      `${join(district, 'collector.crt')} and ${join(district, 'collector.key')} already exist: pass --force to replace the collector's certificate (the CA in ${district} is kept, agents keep trusting it)\n`,
-    );
-    expect(readFileSync(join(district, 'collector.crt'), 'utf8')).toBe(before);
+  it(
+    'refuses to replace the certificate without --force; with it, the CA stays and signs the new one',
+    async () => {
+      const before = readFileSync(join(district, 'collector.crt'), 'utf8');
+      const caBefore = readFileSync(join(district, 'ca.crt'), 'utf8');
+      const again = await runCli('collector', ['tls', 'init', '--dir', district, '--host', 'localhost']);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toBe(
+        `${join(district, 'collector.crt')} and ${join(district, 'collector.key')} already exist: pass --force to replace the collector's certificate (the CA in ${district} is kept, agents keep trusting it)\n`,
+      );
+      expect(readFileSync(join(district, 'collector.crt'), 'utf8')).toBe(before);
 
-    const forced = await runCli('collector', [
-      'tls',
-      'init',
-      '--dir',
-      district,
-      '--host',
-      'collector.example.edu.cn',
-      '--days',
-      '30',
-      '--force',
-    ]);
-    expect(forced.code, forced.stderr).toBe(0);
-    expect(forced.stdout).toMatch(/^issued by the existing CA a certificate for the collector in /);
-    expect(readFileSync(join(district, 'ca.crt'), 'utf8')).toBe(caBefore);
-    const renewed = new X509Certificate(readFileSync(join(district, 'collector.crt')));
-    expect(renewed.toString()).not.toBe(before);
-    expect(renewed.subjectAltName).toBe('DNS:collector.example.edu.cn');
-    expect(renewed.verify(new X509Certificate(caBefore).publicKey)).toBe(true);
-    expect(mode(join(district, 'collector.key'))).toBe(0o600);
-  });
+      const forced = await runCli('collector', [
+        'tls',
+        'init',
+        '--dir',
+        district,
+        '--host',
+        'collector.example.edu.cn',
+        '--days',
+        '30',
+        '--force',
+      ]);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stdout).toMatch(/^issued by the existing CA a certificate for the collector in /);
+      expect(readFileSync(join(district, 'ca.crt'), 'utf8')).toBe(caBefore);
+      const renewed = new X509Certificate(readFileSync(join(district, 'collector.crt')));
+      expect(renewed.toString()).not.toBe(before);
+      expect(renewed.subjectAltName).toBe('DNS:collector.example.edu.cn');
+      expect(renewed.verify(new X509Certificate(caBefore).publicKey)).toBe(true);
+      expect(mode(join(district, 'collector.key'))).toBe(0o600);
+    },
+    CLI_TIMEOUT,
+  );
 
-  it('bad names and addresses are refused naming the flag; nothing is written', async () => {
-    const dir = join(root, 'bad');
-    const r = await runCli('collector', [
-      'tls',
-      'init',
-      '--dir',
-      dir,
-      '--host',
-      'https://collector.example.edu.cn:8443,10.0.0.5',
-      '--ip',
-      '10.0.0.256',
-    ]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe(
-      [
-        '--host https://collector.example.edu.cn:8443: a DNS name only, without scheme or port (e.g. collector.example.edu.cn)',
-        '--host 10.0.0.5: an IP address; give it with --ip 10.0.0.5',
-        '--ip 10.0.0.256: not an IPv4 or IPv6 address',
-        '',
-      ].join('\n'),
-    );
-    const none = await runCli('collector', ['tls', 'init', '--dir', dir]);
-    expect(none.code).toBe(2);
-    expect(none.stderr).toBe(
-      'give the names the agents use for the collector: --host NAME[,NAME…] and/or --ip ADDR\n',
-    );
-    expect(existsSync(dir)).toBe(false);
-  });
+  it(
+    'bad names and addresses are refused naming the flag; nothing is written',
+    async () => {
+      const dir = join(root, 'bad');
+      const r = await runCli('collector', [
+        'tls',
+        'init',
+        '--dir',
+        dir,
+        '--host',
+        'https://collector.example.edu.cn:8443,10.0.0.5',
+        '--ip',
+        '10.0.0.256',
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        [
+          '--host https://collector.example.edu.cn:8443: a DNS name only, without scheme or port (e.g. collector.example.edu.cn)',
+          '--host 10.0.0.5: an IP address; give it with --ip 10.0.0.5',
+          '--ip 10.0.0.256: not an IPv4 or IPv6 address',
+          '',
+        ].join('\n'),
+      );
+      const none = await runCli('collector', ['tls', 'init', '--dir', dir]);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toBe(
+        'give the names the agents use for the collector: --host NAME[,NAME…] and/or --ip ADDR\n',
+      );
+      expect(existsSync(dir)).toBe(false);
+    },
+    CLI_TIMEOUT,
+  );
 });
