@@ -81,7 +81,11 @@ export function toProblems(errors: readonly TLocalizedValidationError[], prefix 
         path,
         params.pattern === TAG_VALUE_PATTERN
           ? 'must be non-empty text without control characters and must not end with a backslash'
-          : `must match the pattern ${params.pattern}`,
+          : params.pattern.startsWith('^https?://')
+            ? 'must be a URL that starts with https:// or http://'
+            : params.pattern.startsWith('^https://')
+              ? 'must be a URL that starts with https://'
+              : `must match the pattern ${params.pattern}`,
       );
       continue;
     }
