@@ -27,6 +27,20 @@ export function localMinutes(nowMs: number, timeZone: string): number {
 }
 
 /**
+ * A school's place in the speed-test window: the window's start and length (minutes; a window that
+ * crosses midnight is longer than its clock times say) and the school's offset from its start.
+ */
+export function speedtestSlot(
+  schoolId: string,
+  window: { start: string; end: string },
+): { start: number; length: number; offset: number } {
+  const start = minutesOf(window.start);
+  let length = minutesOf(window.end) - start;
+  if (length <= 0) length += 1440; // the window crosses midnight
+  return { start, length, offset: fnv1a(schoolId) % Math.max(1, length - 15) };
+}
+
+/**
  * Scheduled speed tests run inside a window of school time (default 01:00-05:00), each school at its own
  * offset (a hash of its id) so that hundreds of schools never start at once; once per window.
  */
@@ -37,10 +51,7 @@ export function inSpeedtestWindow(
   lastRunMs: number | undefined,
   nowMs: number,
 ): boolean {
-  const start = minutesOf(window.start);
-  let length = minutesOf(window.end) - start;
-  if (length <= 0) length += 1440; // the window crosses midnight
-  const offset = fnv1a(schoolId) % Math.max(1, length - 15);
+  const { start, length, offset } = speedtestSlot(schoolId, window);
   const sinceStart = (localMinutes(nowMs, timeZone) - start + 1440) % 1440;
   if (sinceStart < offset || sinceStart >= length) return false;
   return lastRunMs === undefined || nowMs - lastRunMs >= length * 60_000;
