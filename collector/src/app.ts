@@ -10,7 +10,7 @@ import { type CollectorConfig, httpsOptions } from './config.js';
 import { CONSOLE_PAGES } from './console/pages.js';
 import { consoleRoutes, registerConsoleSecurity } from './console/routes.js';
 import type { CollectorContext } from './context.js';
-import { apiError } from './errors.js';
+import { apiError, isDiskFull } from './errors.js';
 import { CollectorMetrics } from './metrics.js';
 import { acceptRawUtf8Urls } from './raw-url.js';
 import { alertRoutes } from './routes/alerts.js';
@@ -84,6 +84,22 @@ export function baseApp(config: CollectorConfig, log: Logger): FastifyInstance {
   app.setValidatorCompiler(validatorCompiler);
   app.removeContentTypeParser('text/plain'); // the API speaks JSON only: anything else is a 415
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (isDiskFull(err)) {
+      // the state or the outbox could not be written (its transaction rolled back): the agent keeps the report
+      req.log.error(
+        { err: err.message },
+        'the collector’s disk is full; reports are refused (503) until it has room',
+      );
+      reply.header('retry-after', String(config.ingest.retryAfterS));
+      return reply
+        .code(503)
+        .send(
+          apiError(
+            503,
+            'the collector cannot store reports now (its disk is full); keep the report and retry later',
+          ),
+        );
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) {
       req.log.error({ err: { message: err.message, stack: err.stack } }, 'request failed');

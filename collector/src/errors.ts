@@ -40,3 +40,13 @@ export function sendRetryLater(
   reply.header('retry-after', String(retryAfterS));
   return sendError(reply, statusCode, message);
 }
+
+/**
+ * Whether an error is the collector's disk refusing a write (its state or outbox full): a state the agents
+ * wait out (503 + Retry-After), not a failure of the request. SQLite rolls back the transaction it was
+ * in, so nothing of the report is half-written.
+ */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
+}
