@@ -39,13 +39,34 @@ export const School = Type.Object(
     name: TagValue('the school name (UTF-8, often Chinese)'),
     district: Type.Optional(TagValue('district (区/县)')),
     group: Type.Optional(TagValue('education group (教育集团)')),
-    tier: Type.Optional(SizeTier),
-    pupils: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 })),
-    area: Type.Optional(Area),
-    stage: Type.Optional(Stage),
+    tier: Type.Optional(
+      Type.Enum(SizeTier.enum, {
+        description: 'size tier (uplink target); absent: derived from pupils by targets.yaml uplink.tiers',
+      }),
+    ),
+    pupils: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100000,
+        description: 'number of pupils (the size tier follows from it)',
+      }),
+    ),
+    area: Type.Optional(
+      Type.Enum(['urban', 'rural'], { description: 'urban or rural (compared in the reports)' }),
+    ),
+    stage: Type.Optional(
+      Type.Enum(['primary', 'junior', 'senior', 'nine-year', 'twelve-year'], {
+        description:
+          '学段: primary 小学, junior 初中, senior 高中, nine-year 九年一贯制, twelve-year 十二年一贯制',
+      }),
+    ),
     /** Absent: the collector's default (config/baseline.yaml `defaultProtectionLevel`). */
     protectionLevel: Type.Optional(ProtectionLevel),
-    timezone: Type.String({ default: 'Asia/Shanghai', minLength: 1 }),
+    timezone: Type.String({
+      default: 'Asia/Shanghai',
+      minLength: 1,
+      description: 'IANA time zone of the school (teaching hours, the speed-test window, alert times)',
+    }),
   },
   { additionalProperties: false },
 );
