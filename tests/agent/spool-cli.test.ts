@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { spoolFile } from '../../agent/src/identity.js';
+import { Spool } from '../../agent/src/spool/spool.js';
+import { runCli } from '../helpers/cli.js';
+import { makeReport } from '../helpers/reports.js';
+import { XINGHAI } from '../helpers/world.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A state directory and an agent config naming it, with `spool.maxDeadLetters`. */
+function setUp(maxDeadLetters: number): { state: string; config: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cw-spool-cli-'));
+  dirs.push(dir);
+  const state = join(dir, 'state');
+  const config = join(dir, 'agent.yaml');
+  writeFileSync(
+    config,
+    [
+      'school:',
+      `  id: ${XINGHAI.id}`,
+      `  name: "${XINGHAI.name}"`,
+      '  timezone: Asia/Shanghai',
+      'collector:',
+      '  url: http://127.0.0.1:9',
+      `state: ${state}`,
+      'spool:',
+      `  maxDeadLetters: ${maxDeadLetters}`,
+      '',
+    ].join('\n'),
+  );
+  return { state, config };
+}
+
+const FUTURE =
+  'results/0/at: 2026-12-07T08:00:00.000Z is 23 h in the future (more than ingest.futureToleranceS = 300 s) (after clock correction)';
+
+describe('the dead-letter table', () => {
+  it('keeps the newest maxDeadLetters, drops the oldest first and counts them', () => {
+    const { state } = setUp(3);
+    const spool = new Spool(spoolFile(state), 100, { maxDeadLetters: 3 });
+    const reports = Array.from({ length: 5 }, () => makeReport());
+    for (const r of reports) spool.enqueue(r);
+    for (const [i, r] of reports.entries()) spool.reject(r.reportId, 413, `too large ${i}`);
+    expect(spool.counters()).toMatchObject({ depth: 0, rejected: 3, deadDropped: 2 });
+    expect(spool.deadLetters().map((d) => d.reportId)).toEqual(reports.slice(2).map((r) => r.reportId));
+    expect(spool.deadLetters()[0]).toMatchObject({ status: 413, reason: 'too large 2' });
+    // the count survives a restart
+    spool.close();
+    const again = new Spool(spoolFile(state), 100, { maxDeadLetters: 3 });
+    expect(again.counters()).toMatchObject({ rejected: 3, deadDropped: 2 });
+    again.close();
+  });
+
+  it('spool list / replay / drop through the CLI', async () => {
+    const { state, config } = setUp(10);
+    const spool = new Spool(spoolFile(state), 100, { maxDeadLetters: 10 });
+    const [waiting, tooLarge, future, other] = [makeReport(), makeReport(), makeReport(), makeReport()];
+    for (const r of [waiting, tooLarge, future, other]) spool.enqueue(r);
+    spool.reject(tooLarge.reportId, 413, 'request body is larger than the limit of 1048576 bytes');
+    spool.reject(future.reportId, 400, FUTURE);
+    spool.reject(other.reportId, 400, 'results/0/durationMs: must be >= 0');
+    spool.close();
+
+    const list = await runCli('agent', ['spool', 'list', '--config', config]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain(waiting.reportId);
+    expect(list.stdout).not.toContain(tooLarge.reportId);
+    expect(list.stdout).toContain("1 report waiting, 3 dead letters ('spool list --dead')");
+
+    const dead = await runCli('agent', ['spool', 'list', '--dead', '--json', '--config', config]);
+    expect(dead.code, dead.stderr).toBe(0);
+    const parsed = JSON.parse(dead.stdout) as {
+      deadLetters: { reportId: string; status: number; reason: string }[];
+      cap: number;
+      droppedBeyondCap: number;
+    };
+    expect(parsed.deadLetters.map((d) => [d.reportId, d.status])).toEqual([
+      [tooLarge.reportId, 413],
+      [future.reportId, 400],
+      [other.reportId, 400],
+    ]);
+    expect(parsed).toMatchObject({ cap: 10, droppedBeyondCap: 0 });
+    const deadText = await runCli('agent', ['spool', 'list', '--dead', '--config', config]);
+    expect(deadText.stdout).toContain('3 dead letters (at most 10 kept, 0 dropped beyond)');
+    expect(deadText.stdout).toContain('refused only for times in the future');
+
+    // replay one: back in the queue, after the one waiting
+    const replay = await runCli('agent', ['spool', 'replay', future.reportId, '--config', config]);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout).toBe(
+      `replayed ${future.reportId}\n1 dead letter moved back to the queue; the running agent sends it at its next try\n`,
+    );
+    const after = new Spool(spoolFile(state), 100);
+    expect(after.oldest(5).map((r) => r.reportId)).toEqual([waiting.reportId, future.reportId]);
+    expect(JSON.parse(after.oldest(5)[1]!.body)).toEqual(future); // the report as it was, byte for byte
+    after.close();
+
+    // an id that is not a dead letter: exit 1, nothing changed; neither id nor --all: usage, exit 2
+    const unknown = await runCli('agent', ['spool', 'replay', waiting.reportId, '--config', config]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`no dead letter ${waiting.reportId}`);
+    const neither = await runCli('agent', ['spool', 'drop', '--config', config]);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('give a report id');
+
+    const drop = await runCli('agent', ['spool', 'drop', '--all', '--config', config]);
+    expect(drop.code, drop.stderr).toBe(0);
+    expect(drop.stdout).toBe(
+      `dropped ${tooLarge.reportId}\ndropped ${other.reportId}\n2 dead letters deleted\n`,
+    );
+    const end = new Spool(spoolFile(state), 100);
+    expect(end.counters()).toMatchObject({ depth: 2, rejected: 0 });
+    end.close();
+  }, 120_000);
+});
