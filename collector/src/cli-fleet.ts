@@ -90,11 +90,13 @@ export function addFleetCommands(
                   a.name ?? '-',
                   a.hostname,
                   a.version,
-                  a.status === 'revoked'
+                  (a.status === 'revoked'
                     ? `revoked ${a.revokedAt}`
                     : a.status === 'never_reported'
                       ? 'never reported'
-                      : a.status,
+                      : a.status) +
+                    // a full disk at the school: the agent says so in its reports
+                    (a.spool.failingSince ? `, SPOOL CANNOT WRITE since ${a.spool.failingSince}` : ''),
                   a.lastSeenAt ?? 'never',
                   a.enrolledAt,
                 ]),

@@ -33,6 +33,8 @@ export interface AgentView {
   enrolledAt: string;
   lastSeenAt: string | null;
   revokedAt: string | null;
+  /** Its spool as its last report says: waiting reports, cycles it could not store, since when it cannot write. */
+  spool: { depth: number | null; unstored: number | null; failingSince: string | null };
 }
 
 /** An agent as `agent list` and GET /api/v1/agents show it, with the alert rules' silence threshold. */
@@ -47,6 +49,11 @@ export function agentView(a: AgentRecord, now: Date, agentSilentS: number): Agen
     enrolledAt: a.enrolledAt,
     lastSeenAt: a.lastSeenAt,
     revokedAt: a.revokedAt,
+    spool: {
+      depth: a.spoolDepth ?? null,
+      unstored: a.spoolUnstored ?? null,
+      failingSince: a.spoolFailingSince ?? null,
+    },
   };
 }
 
