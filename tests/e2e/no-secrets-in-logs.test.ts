@@ -39,7 +39,7 @@ const SECRETS = {
   apiToken: '',
   enrollCode: '',
   agentToken: '',
-  echoedCode: 'ECHOE-D0C0D-E1234',
+  echoedCode: 'ECHXE-DXCXD-E2345', // well formed: the agent sends it (a malformed one it refuses itself)
 };
 
 interface Fake {
