@@ -77,6 +77,11 @@ export function checkReport(body: unknown): ReportCheck {
   if (finished < started) {
     return fail([{ path: 'finishedAt', message: `is before startedAt (${report.startedAt})` }]);
   }
+  if (report.cycle && report.cycle.part > report.cycle.parts) {
+    return fail([
+      { path: 'cycle/part', message: `${report.cycle.part} is past cycle/parts (${report.cycle.parts})` },
+    ]);
+  }
   report.results.forEach((r, i) => {
     const at = Date.parse(r.at);
     if (at < started || at > finished) {
