@@ -19,23 +19,25 @@ const PORTAL_PAGE =
 const NGINX_PAGE = (status: number, text: string) =>
   `<html>\r\n<head><title>${status} ${text}</title></head>\r\n<body>\r\n<center><h1>${status} ${text}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** A body as bytes (reports travel gzip-compressed). */
+function readRaw(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      body += c;
-    });
-    req.on('end', () => resolve(body));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return readRaw(req).then((b) => b.toString('utf8'));
 }
 
 /** Forwards one request to the real collector and gives its answer back. */
 function relay(
   target: string,
   req: IncomingMessage,
-  body: string,
+  body: Buffer,
 ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
@@ -64,7 +66,7 @@ describe('only the collector’s own answer counts', () => {
   const seenByFront: Mode[] = [];
   const frontServer = createServer((req, res: ServerResponse) => {
     void (async () => {
-      const body = await readBody(req);
+      const body = await readRaw(req);
       seenByFront.push(mode);
       switch (mode) {
         case 'portal-200':
@@ -214,7 +216,7 @@ describe('only the collector’s own answer counts', () => {
         '--collector',
         collector,
         '--code',
-        'ABCDE-FGHIJ-KLMNO',
+        'ABCDE-FGHJK-LMNPQ',
         '--state',
         dir,
         ...extra,
