@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { AgentConfig } from '../agent/src/config.js';
 import { BaselineConfig } from '../collector/src/baseline.js';
 import { CollectorConfig } from '../collector/src/config.js';
+import { ChannelConfig } from '../collector/src/notifiers/config.js';
 import { TargetsConfig } from '../collector/src/targets.js';
-import { describeType, type SchemaKey, schemaKeys } from '../protocol/schema-walk.js';
+import { asNode, describeType, type SchemaKey, schemaKeys } from '../protocol/schema-walk.js';
 
 export const CONFIG_REFERENCE_FILE = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -72,14 +73,29 @@ function defaultText(value: unknown): string {
   return `\`${json.length > 60 ? `${json.slice(0, 57)}…` : json}\``;
 }
 
-function table(section: Section): string {
-  const rows = schemaKeys(section.schema)
+function table(section: Pick<Section, 'schema' | 'skip'>, prefix: readonly string[] = []): string {
+  const rows = schemaKeys(section.schema, prefix)
     .filter((k) => !section.skip?.(k))
     .map((k) => {
       const required = k.required && k.node.default === undefined ? 'yes' : '';
       return `| \`${k.path}\` | ${cell(describeType(k.node))} | ${cell(defaultText(k.node.default))} | ${required} | ${cell(k.node.description ?? '')} |`;
     });
   return ['| key | type | default | required | description |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+/** `alerts.channels[]` of the collector config: one table per channel type (checked by the type's own schema). */
+function channels(): string[] {
+  const out = [
+    '## Alert channels: alerts.channels[] of collector.yaml',
+    '',
+    "Each channel is checked by its `type`'s schema; `alerts.routes[].channels` and `reports.termMail[].channel` name channels by `name`. An example of each: [config/collector.example.yaml](../config/collector.example.yaml).",
+    '',
+  ];
+  for (const variant of asNode(ChannelConfig).anyOf ?? []) {
+    const type = variant.properties?.type?.const;
+    out.push(`### type: ${String(type)}`, '', table({ schema: variant }, ['alerts', 'channels', '[]']), '');
+  }
+  return out;
 }
 
 /** The whole of docs/configuration.md. */
@@ -102,6 +118,7 @@ export function generateConfigReference(): string {
     'accepted range; `"http" | "iperf3"` the accepted values; `{tcp}` a one-key object such as `{ tcp: 443 }`.',
     '',
     ...SECTIONS.flatMap((s) => [`## ${s.title}`, '', s.intro, '', table(s), '']),
+    ...channels(),
   ];
   return `${parts.join('\n').trimEnd()}\n`;
 }

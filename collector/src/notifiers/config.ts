@@ -14,15 +14,30 @@ const HttpUrl = Type.String({ pattern: '^https?://[^\\s/?#]+[^\\s]*$', descripti
 function common() {
   return {
     /** Shown in logs and health; unique among channels. */
-    name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\s].*$' }),
-    language: Type.Union([Type.Literal('zh-CN'), Type.Literal('en')], { default: 'zh-CN' }),
-    timeoutMs: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000 }),
+    name: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[^\\s].*$',
+      description: 'unique among channels; routes and term mails name it',
+    }),
+    language: Type.Union([Type.Literal('zh-CN'), Type.Literal('en')], {
+      default: 'zh-CN',
+      description: 'language of the messages',
+    }),
+    timeoutMs: Type.Integer({ default: 10_000, minimum: 100, maximum: 120_000, description: 'per send' }),
   };
 }
 
 /** Robots that accept 20 messages a minute (exceeding DingTalk's mutes the robot for 10 minutes). */
-const RobotRateLimit = Type.Integer({ default: 20, minimum: 1, maximum: 20 });
-const OptionalRateLimit = Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 }));
+const RobotRateLimit = Type.Integer({
+  default: 20,
+  minimum: 1,
+  maximum: 20,
+  description: 'messages a minute at most',
+});
+const OptionalRateLimit = Type.Optional(
+  Type.Integer({ minimum: 1, maximum: 10_000, description: 'messages a minute at most (absent: no limit)' }),
+);
 
 export const WebhookChannelConfig = Type.Object(
   {
@@ -30,7 +45,9 @@ export const WebhookChannelConfig = Type.Object(
     ...common(),
     url: HttpUrl,
     /** Signs the body (`X-Campuswatch-Signature`). */
-    secret: Type.Optional(Type.String({ minLength: 16 })),
+    secret: Type.Optional(
+      Type.String({ minLength: 16, description: 'signs the body (X-Campuswatch-Signature)' }),
+    ),
     rateLimitPerMinute: OptionalRateLimit,
   },
   { additionalProperties: false },
@@ -42,7 +59,9 @@ export const WecomChannelConfig = Type.Object(
     ...common(),
     /** Full robot URL; or give `key` and the official endpoint is used. */
     url: Type.Optional(HttpUrl),
-    key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9-]{8,128}$' })),
+    key: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9-]{8,128}$', description: "the robot's key (instead of url)" }),
+    ),
     rateLimitPerMinute: RobotRateLimit,
   },
   { additionalProperties: false },
@@ -55,7 +74,7 @@ export const DingtalkChannelConfig = Type.Object(
     /** `https://oapi.dingtalk.com/robot/send?access_token=…` */
     url: HttpUrl,
     /** The robot's 加签 secret (`SEC…`). */
-    secret: Type.Optional(Type.String({ minLength: 1 })),
+    secret: Type.Optional(Type.String({ minLength: 1, description: "the robot's 加签 secret (SEC…)" })),
     rateLimitPerMinute: RobotRateLimit,
   },
   { additionalProperties: false },
@@ -68,7 +87,7 @@ export const FeishuChannelConfig = Type.Object(
     /** `https://open.feishu.cn/open-apis/bot/v2/hook/<token>` */
     url: HttpUrl,
     /** The bot's 签名校验 secret. */
-    secret: Type.Optional(Type.String({ minLength: 1 })),
+    secret: Type.Optional(Type.String({ minLength: 1, description: "the bot's 签名校验 secret" })),
     rateLimitPerMinute: OptionalRateLimit,
   },
   { additionalProperties: false },
@@ -78,14 +97,17 @@ export const EmailChannelConfig = Type.Object(
   {
     type: Type.Literal('email'),
     ...common(),
-    host: Type.String({ minLength: 1 }),
+    host: Type.String({ minLength: 1, description: 'SMTP server' }),
     port: Type.Integer({ default: 587, minimum: 1, maximum: 65_535 }),
     secure: Type.Boolean({ default: false, description: 'TLS from the first byte (port 465)' }),
     requireTLS: Type.Boolean({ default: false, description: 'refuse to send without STARTTLS' }),
     user: Type.Optional(Type.String({ minLength: 1 })),
     pass: Type.Optional(Type.String()),
-    from: Type.String({ minLength: 3 }),
-    to: Type.Array(Type.String({ pattern: '^[^\\s@]+@[^\\s@]+$' }), { minItems: 1 }),
+    from: Type.String({ minLength: 3, description: 'sender address' }),
+    to: Type.Array(Type.String({ pattern: '^[^\\s@]+@[^\\s@]+$' }), {
+      minItems: 1,
+      description: 'recipients',
+    }),
     rateLimitPerMinute: OptionalRateLimit,
   },
   { additionalProperties: false },
