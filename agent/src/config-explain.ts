@@ -9,6 +9,7 @@ import { formatTable } from '../../protocol/cli.js';
 import { asNode, objectVariants, type SchemaNode } from '../../protocol/schema-walk.js';
 import { AgentConfig } from './config.js';
 import { checkLabel, checkSpecs, deviceChecks } from './inventory.js';
+import { probeSchedules } from './probe-schedule.js';
 
 export interface ExplainedValue {
   path: string;
@@ -48,7 +49,7 @@ const isObjectSchema = (node: SchemaNode): boolean => objectVariants(node).lengt
  * Every key of `config` with its value and source. `rawText` is the YAML as written (references unresolved),
  * `config` what the loader made of it.
  */
-export function explainConfig(config: AgentConfig, rawText: string): ExplainedValue[] {
+export function explainConfig(config: AgentConfig, rawText: string, nowMs = Date.now()): ExplainedValue[] {
   const raw: unknown = parse(rawText) ?? {};
   const out: ExplainedValue[] = [];
   const derived = derivedValues(config);
@@ -91,6 +92,22 @@ export function explainConfig(config: AgentConfig, rawText: string): ExplainedVa
     }
   };
   visit(config, asNode(AgentConfig), []);
+
+  // when each probe runs: from its enabled and intervalS, the cycle, and for the speed test its window
+  const schedules = probeSchedules(config, nowMs);
+  for (const [name, schedule] of Object.entries(schedules)) {
+    const at = out.findIndex((e) => e.path === `probes.${name}.enabled`);
+    const entry = {
+      path: `probes.${name} (schedule)`,
+      value: schedule,
+      source:
+        name === 'bandwidth'
+          ? "derived: enabled, window, school.timezone and the school's offset in the window"
+          : 'derived: enabled, intervalS and cycle.intervalS',
+    };
+    if (at >= 0) out.splice(at, 0, entry);
+    else out.push(entry);
+  }
 
   // values that only exist derived: each device's checks when it names none
   config.rooms.forEach((room, r) => {

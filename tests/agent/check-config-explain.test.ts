@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.js';
 function rows(stdout: string): Map<string, { value: string; source: string }> {
   const out = new Map<string, { value: string; source: string }>();
   for (const line of stdout.split('\n')) {
-    const m = /^(\S+)\s{2,}(.+?)\s{2,}(file.*|default|not set|derived: .*)$/.exec(line);
+    const m = /^(\S+(?: \(schedule\))?)\s{2,}(.+?)\s{2,}(file.*|default|not set|derived: .*)$/.exec(line);
     if (m?.[1] && m[2] && m[3]) out.set(m[1], { value: m[2], source: m[3] });
   }
   return out;
@@ -72,6 +72,11 @@ describe('campuswatch-agent check-config --explain', () => {
       source: expect.stringMatching(/^derived: collector\.url/),
     });
     expect(t.get('probes.ipv6.dnsNames')).toMatchObject({ value: '["collector.example.edu.cn"]' });
+    // when the probes run: the speed test in the window of the file, in the school's time zone
+    expect(t.get('probes.bandwidth (schedule)')?.value).toMatch(
+      /^nightly in 02:00-04:00 Asia\/Shanghai, this school at 0[23]:[0-5]\d; next /,
+    );
+    expect(t.get('probes.security (schedule)')?.value).toBe('off');
     expect(t.get('rooms[0].devices[0].checks')).toEqual({
       value: 'icmp tcp/80',
       source: 'derived: rooms[0].defaults.checks',
