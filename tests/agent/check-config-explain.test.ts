@@ -31,6 +31,7 @@ describe('campuswatch-agent check-config --explain', () => {
         'cycle: { intervalS: 120 }',
         'probes:',
         '  bandwidth: { enabled: true, window: { start: "02:00", end: "04:00" } }',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the reference syntax, not a placeholder
         '  uplink-snmp: { snmp: { community: "${file:community}" } }',
         'rooms:',
         '  - name: 智慧教室 301',
