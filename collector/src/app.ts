@@ -5,7 +5,6 @@ import type { Access } from './access/model.js';
 import { enforceAccess, registerCookies, requireAccessDeclarations } from './access/plugin.js';
 import { createAlerting } from './alerts/service.js';
 import { type BaselineConfig, DEFAULT_BASELINE_FILE, loadBaseline } from './baseline.js';
-import { BudgetRefusals } from './budgets.js';
 import { type CollectorConfig, httpsOptions } from './config.js';
 import { CONSOLE_PAGES } from './console/pages.js';
 import { consoleRoutes, registerConsoleSecurity } from './console/routes.js';
@@ -148,7 +147,6 @@ export async function buildApp(config: CollectorConfig, opts: BuildOptions = {})
     : undefined;
   let ready: Promise<void> | undefined;
   const base = {
-    budgetRefusals: new BudgetRefusals(),
     slots: new SlotScheduler(config.speedtest.maxConcurrent, config.speedtest.slotTtlS * 1000),
     speedtestUrl: config.speedtest.publicUrl,
     config,

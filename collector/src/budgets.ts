@@ -184,30 +184,8 @@ export interface BudgetRefusal extends BudgetExceeded {
   times: number;
 }
 
-/** How long an over-budget alert holds after the last refused report (then it resolves). */
-export const OVER_BUDGET_HOLD_MS = 3_600_000;
-
 /**
- * The reports refused for a budget, per school and budget (the latest), kept in memory for the alert
- * rules: an over-budget alert holds while reports were refused within OVER_BUDGET_HOLD_MS.
+ * How long an over-budget alert holds after the last refused report (then it resolves). The refusals are
+ * noted in the state store, so the collector that leads alerting sees those of every collector.
  */
-export class BudgetRefusals {
-  private readonly last = new Map<string, BudgetRefusal>();
-
-  record(r: Omit<BudgetRefusal, 'times'>): void {
-    const k = `${r.schoolId}\u0000${r.budget}`;
-    const prev = this.last.get(k);
-    const within = prev && Date.parse(r.at) - Date.parse(prev.at) < OVER_BUDGET_HOLD_MS;
-    this.last.set(k, { ...r, times: within ? prev.times + 1 : 1 });
-  }
-
-  /** A school's refusals within the hold before `now`, by budget name. */
-  of(schoolId: string, now: Date): BudgetRefusal[] {
-    const out: BudgetRefusal[] = [];
-    for (const name of BUDGET_NAMES) {
-      const r = this.last.get(`${schoolId}\u0000${name}`);
-      if (r && now.getTime() - Date.parse(r.at) < OVER_BUDGET_HOLD_MS) out.push(r);
-    }
-    return out;
-  }
-}
+export const OVER_BUDGET_HOLD_MS = 3_600_000;

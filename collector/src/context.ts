@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertManager } from './alerts/manager.js';
 import type { BaselineConfig } from './baseline.js';
-import type { BudgetRefusals } from './budgets.js';
 import type { CollectorConfig } from './config.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { ChannelStats } from './notifiers/dispatch.js';
@@ -28,8 +27,6 @@ export interface CollectorContext {
   slots: SlotScheduler;
   alerts: AlertManager;
   channelStats: ChannelStats;
-  /** Reports refused for a budget lately, per school (the over-budget alert). */
-  budgetRefusals: BudgetRefusals;
   /** The collector's own metrics (GET /metrics). */
   metrics: CollectorMetrics;
   /** Where agents open the speed-test streams; set once the speed-test listener (if any) is up. */

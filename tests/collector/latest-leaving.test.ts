@@ -2,6 +2,7 @@
  * Issue 27: devices gone from the inventory leave a school's latest state (CompleteIngest `leaving`), on
  * both state stores: a key leaves only while its stored result is older than `before` (one refreshed by a
  * concurrent report stays), other schools and keys are untouched, and the SQLite cache follows the table.
+ * Reports refused for a budget are noted for the over-budget alert, seen by every store on the state.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -95,16 +96,76 @@ async function exercise(open: () => Promise<StateStore>): Promise<void> {
   expect(await names(fresh, 'sz-a')).toEqual(['投影仪', '刚刷新'].sort());
 }
 
+/** Budget refusals (the over-budget alert's facts): the latest per school and budget, counted within the hold. */
+async function refusals(open: () => Promise<StateStore>): Promise<void> {
+  const store = await open();
+  const hold = 3_600_000;
+  const note = (
+    schoolId: string,
+    budget: 'devicesPerSchool' | 'seriesPerSchool',
+    min: number,
+    count: number,
+  ) =>
+    store.noteBudgetRefusal(
+      { schoolId, budget, agentId: `ag-${schoolId}`, at: iso(T0 + min * 60_000), limit: 100, count },
+      hold,
+    );
+  await note('sz-a', 'devicesPerSchool', 0, 101);
+  await note('sz-a', 'devicesPerSchool', 10, 150);
+  await note('sz-a', 'seriesPerSchool', 10, 120);
+  await note('sz-b', 'devicesPerSchool', 5, 200);
+  // another store on the same state (another collector) sees them
+  const other = await open();
+  expect(await other.budgetRefusals(new Date(T0))).toEqual([
+    {
+      schoolId: 'sz-a',
+      budget: 'devicesPerSchool',
+      agentId: 'ag-sz-a',
+      at: iso(T0 + 600_000),
+      limit: 100,
+      count: 150,
+      times: 2,
+    },
+    {
+      schoolId: 'sz-a',
+      budget: 'seriesPerSchool',
+      agentId: 'ag-sz-a',
+      at: iso(T0 + 600_000),
+      limit: 100,
+      count: 120,
+      times: 1,
+    },
+    {
+      schoolId: 'sz-b',
+      budget: 'devicesPerSchool',
+      agentId: 'ag-sz-b',
+      at: iso(T0 + 300_000),
+      limit: 100,
+      count: 200,
+      times: 1,
+    },
+  ]);
+  expect((await other.budgetRefusals(new Date(T0 + 400_000))).map((r) => r.schoolId)).toEqual([
+    'sz-a',
+    'sz-a',
+  ]);
+  // a refusal after the hold starts the count again
+  await note('sz-a', 'devicesPerSchool', 90, 160);
+  expect((await store.budgetRefusals(new Date(T0 + 3_600_000)))[0]).toMatchObject({ count: 160, times: 1 });
+}
+
 describe('latest results leave the state (CompleteIngest.leaving)', () => {
   it('sqlite', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cw-leaving-'));
     const stores: StateStore[] = [];
     try {
-      await exercise(async () => {
+      const open = async () => {
         const s = new SqliteStateStore(dir);
         stores.push(s);
         return s;
-      });
+      };
+      await exercise(open);
+      await refusals(open);
     } finally {
       for (const s of stores) await s.close();
       await rm(dir, { recursive: true, force: true });
@@ -125,11 +186,13 @@ describe('latest results leave the state (CompleteIngest.leaving)', () => {
       const url = await pg.createDatabase('leaving');
       const stores: StateStore[] = [];
       try {
-        await exercise(async () => {
+        const open = async () => {
           const s = await PgStateStore.open({ url, poolMax: 2 });
           stores.push(s);
           return s;
-        });
+        };
+        await exercise(open);
+        await refusals(open);
       } finally {
         for (const s of stores) await s.close();
       }

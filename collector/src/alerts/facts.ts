@@ -1,3 +1,4 @@
+import { OVER_BUDGET_HOLD_MS } from '../budgets.js';
 import { schoolCompliance } from '../compliance/school-view.js';
 import type { CollectorContext } from '../context.js';
 import { roomAlertCandidates } from '../evaluate/availability.js';
@@ -14,17 +15,20 @@ const SCHOOLS_AT_ONCE = 25;
  * reports be served between groups of schools.
  */
 export async function collectFacts(
-  ctx: Pick<CollectorContext, 'state' | 'targets'> & Partial<Pick<CollectorContext, 'budgetRefusals'>>,
+  ctx: Pick<CollectorContext, 'state' | 'targets'>,
   now: Date,
   slicer: Slicer = new Slicer(),
 ): Promise<SchoolFacts[]> {
   const { state } = ctx;
-  const [schools, findings, windows] = await Promise.all([
+  const [schools, findings, windows, refusals] = await Promise.all([
     state.listSchools(),
     state.findings(),
     // one query for every school's windows that have not ended
     state.maintenanceWindows({ endingAfter: now }),
+    // reports refused for a budget lately, by any collector sharing the state
+    state.budgetRefusals(new Date(now.getTime() - OVER_BUDGET_HOLD_MS)),
   ]);
+  const refusalsOf = groupBy(refusals, (r) => r.schoolId);
   const windowsOf = groupBy(windows, (w) => w.schoolId);
   // each school's agents are read with the school, in the slices: all 10,000 agents of bench/ingest at
   // once held the event loop 140-180 ms on every pass
@@ -37,7 +41,7 @@ export async function collectFacts(
         schools.slice(i, i + SCHOOLS_AT_ONCE).map(async (school) => ({
           school,
           maintenance: windowsOf.get(school.id) ?? [],
-          overBudget: ctx.budgetRefusals?.of(school.id, now) ?? [],
+          overBudget: refusalsOf.get(school.id) ?? [],
           agents: await state.listAgents(school.id),
           findings: (findingsOf.get(school.id) ?? []).map((f) => ({
             ...f,

@@ -16,6 +16,7 @@ import { Client, DatabaseError, Pool, type PoolClient, type QueryResultRow } fro
 import type { Logger } from 'pino';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
+import type { BudgetRefusal } from '../budgets.js';
 import type { Acceptance, FindingRecord } from '../evaluate/findings.js';
 import { ACCESS_SCHEMA, PgAccess } from './pg-access.js';
 import { PgSnapshots, SNAPSHOT_SCHEMA } from './pg-snapshots.js';
@@ -139,6 +140,11 @@ const SCHEMA = `
     school_id ${T} NOT NULL, room ${T} NOT NULL, first_at ${T} NOT NULL, PRIMARY KEY (school_id, room)
   );
   CREATE TABLE IF NOT EXISTS alert_digests (school_id ${T} PRIMARY KEY, day ${T} NOT NULL);
+  CREATE TABLE IF NOT EXISTS budget_refusals (
+    school_id ${T} NOT NULL, budget ${T} NOT NULL, agent_id ${T} NOT NULL, at ${T} NOT NULL,
+    budget_limit bigint NOT NULL, count bigint NOT NULL, times bigint NOT NULL,
+    PRIMARY KEY (school_id, budget)
+  );
   CREATE TABLE IF NOT EXISTS alerts (
     seq bigint GENERATED ALWAYS AS IDENTITY,
     fingerprint ${T} PRIMARY KEY, school_id ${T} NOT NULL, state ${T} NOT NULL, since ${T} NOT NULL,
@@ -946,6 +952,35 @@ export class PgStateStore implements StateStore {
       [schoolId, day],
     );
     return rowCount === 1;
+  }
+
+  async noteBudgetRefusal(r: Omit<BudgetRefusal, 'times'>, holdMs: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO budget_refusals (school_id, budget, agent_id, at, budget_limit, count, times)
+       VALUES ($1, $2, $3, $4, $5, $6, 1)
+       ON CONFLICT (school_id, budget) DO UPDATE SET agent_id = excluded.agent_id, at = excluded.at,
+         budget_limit = excluded.budget_limit, count = excluded.count,
+         times = CASE WHEN budget_refusals.at >= $7 THEN budget_refusals.times + 1 ELSE 1 END`,
+      [
+        r.schoolId,
+        r.budget,
+        r.agentId,
+        r.at,
+        r.limit,
+        r.count,
+        new Date(Date.parse(r.at) - holdMs).toISOString(),
+      ],
+    );
+  }
+
+  async budgetRefusals(since: Date): Promise<BudgetRefusal[]> {
+    const { rows } = await this.pool.query<BudgetRefusal>(
+      `SELECT school_id AS "schoolId", budget, agent_id AS "agentId", at, budget_limit::float8 AS "limit",
+         count::float8 AS count, times::float8 AS times
+       FROM budget_refusals WHERE at >= $1 ORDER BY school_id, budget`,
+      [since.toISOString()],
+    );
+    return rows;
   }
 
   // ---- silences ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
+import type { BudgetRefusal } from '../budgets.js';
 import type { Acceptance, FindingRecord } from '../evaluate/findings.js';
 import { LatestCache } from './latest-cache.js';
 import { SqliteAccess } from './sqlite-access.js';
@@ -150,6 +151,11 @@ export class SqliteState {
         school_id TEXT NOT NULL, room TEXT NOT NULL, first_at TEXT NOT NULL, PRIMARY KEY (school_id, room)
       );
       CREATE TABLE IF NOT EXISTS alert_digests (school_id TEXT PRIMARY KEY, day TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS budget_refusals (
+        school_id TEXT NOT NULL, budget TEXT NOT NULL, agent_id TEXT NOT NULL, at TEXT NOT NULL,
+        budget_limit INTEGER NOT NULL, count INTEGER NOT NULL, times INTEGER NOT NULL,
+        PRIMARY KEY (school_id, budget)
+      );
       CREATE TABLE IF NOT EXISTS alerts (
         fingerprint TEXT PRIMARY KEY, school_id TEXT NOT NULL, state TEXT NOT NULL, since TEXT NOT NULL,
         fired_at TEXT, last_notified_at TEXT, resolved_at TEXT, item TEXT NOT NULL
@@ -760,6 +766,31 @@ export class SqliteState {
     );
   }
 
+  noteBudgetRefusal(r: Omit<BudgetRefusal, 'times'>, holdMs: number): void {
+    this.q(
+      `INSERT INTO budget_refusals (school_id, budget, agent_id, at, budget_limit, count, times)
+       VALUES (?, ?, ?, ?, ?, ?, 1)
+       ON CONFLICT(school_id, budget) DO UPDATE SET agent_id = excluded.agent_id, at = excluded.at,
+         budget_limit = excluded.budget_limit, count = excluded.count,
+         times = CASE WHEN budget_refusals.at >= ? THEN budget_refusals.times + 1 ELSE 1 END`,
+    ).run(
+      r.schoolId,
+      r.budget,
+      r.agentId,
+      r.at,
+      r.limit,
+      r.count,
+      new Date(Date.parse(r.at) - holdMs).toISOString(),
+    );
+  }
+
+  budgetRefusals(since: Date): BudgetRefusal[] {
+    return this.q(
+      `SELECT school_id AS schoolId, budget, agent_id AS agentId, at, budget_limit AS "limit", count, times
+       FROM budget_refusals WHERE at >= ? ORDER BY school_id, budget`,
+    ).all(since.toISOString()) as BudgetRefusal[];
+  }
+
   // ---- silences --------------------------------------------------------------------------------
   addSilence(s: Omit<Silence, 'id'>): Silence {
     const info = this.q(
@@ -1065,6 +1096,12 @@ export class SqliteStateStore implements StateStore {
   }
   async claimDigest(schoolId: string, day: string): Promise<boolean> {
     return this.sync.claimDigest(schoolId, day);
+  }
+  async noteBudgetRefusal(r: Omit<BudgetRefusal, 'times'>, holdMs: number): Promise<void> {
+    this.sync.noteBudgetRefusal(r, holdMs);
+  }
+  async budgetRefusals(since: Date): Promise<BudgetRefusal[]> {
+    return this.sync.budgetRefusals(since);
   }
   async addSilence(s: Omit<Silence, 'id'>): Promise<Silence> {
     return this.sync.addSilence(s);

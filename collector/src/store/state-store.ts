@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { ProbeResult } from '../../../protocol/report.js';
 import type { School } from '../../../protocol/school.js';
+import type { BudgetRefusal } from '../budgets.js';
 import { type Acceptance, type FindingRecord, withAcceptance } from '../evaluate/findings.js';
 import type { MaintenanceWindow } from '../evaluate/maintenance.js';
 import type { ComplianceRow } from '../evaluate/targets/target.js';
@@ -290,6 +291,13 @@ export interface StateStore {
   markNotified(fingerprints: readonly string[], at: string): Promise<void>;
   /** Records that a school's daily digest for `day` is sent; false when it already was (atomic). */
   claimDigest(schoolId: string, day: string): Promise<boolean>;
+  /**
+   * Notes a report refused for a school budget (the over-budget alert, on whichever collector leads): the
+   * latest per school and budget, `times` counting the refusals since the first one within `holdMs` before.
+   */
+  noteBudgetRefusal(r: Omit<BudgetRefusal, 'times'>, holdMs: number): Promise<void>;
+  /** The latest refusal per school and budget noted at or after `since`, by school and budget. */
+  budgetRefusals(since: Date): Promise<BudgetRefusal[]>;
 
   // ---- silences
   addSilence(s: Omit<Silence, 'id'>): Promise<Silence>;
