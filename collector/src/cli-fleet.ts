@@ -228,6 +228,15 @@ export function addFleetCommands(
         patch[field] = Number(v);
       } else patch[field] = v;
     }
+    if (typeof patch.tier === 'string' && typeof patch.pupils === 'number') {
+      // as school add: a --tier the pupil count contradicts would silently win over it
+      const targetsFile = configOf(o).targetsFile ?? DEFAULT_TARGETS_FILE;
+      const implied = tierOf({ pupils: patch.pupils }, loadTargets(targetsFile));
+      if (implied !== patch.tier)
+        throw new UsageError(
+          `--pupils ${patch.pupils} and --tier ${patch.tier} contradict each other: ${patch.pupils} pupils make a ${implied} school (uplink.tiers of ${targetsFile}); give --pupils (the tier follows from it) or --tier, not both`,
+        );
+    }
     if (Object.keys(patch).length === 0)
       throw new UsageError(
         `give at least one of ${Object.values(UPDATE_FLAGS)
