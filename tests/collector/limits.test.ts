@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyedRateLimiter } from '../../collector/src/rate-limit.js';
 import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd.js';
 import { makeReport } from '../helpers/reports.js';
+import { skipping } from '../helpers/skip.js';
 import { World, XINGHAI } from '../helpers/world.js';
 
 describe('KeyedRateLimiter', () => {
@@ -92,7 +93,7 @@ describe('HTTP limits on a real listener', () => {
 });
 
 const influxSkip = influxdAvailable();
-describe.skipIf(influxSkip !== undefined)(
+describe.skipIf(skipping(influxSkip, 'with a real InfluxDB'))(
   influxSkip ?? 'ingest.maxConcurrent: a frozen InfluxDB and more reports than the limit',
   () => {
     let influx: Influxd;

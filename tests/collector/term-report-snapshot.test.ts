@@ -21,6 +21,7 @@ import {
   UnknownTermError,
 } from '../../collector/src/term-report/snapshot.js';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.js';
+import { skipping } from '../helpers/skip.js';
 import {
   AFTER_TERM1,
   AFTER_TERM2,
@@ -80,7 +81,7 @@ afterAll(async () => {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 for (const backend of BACKENDS) {
-  describe.skipIf(backend.skip !== undefined)(
+  describe.skipIf(skipping(backend.skip))(
     `term snapshots on ${backend.name}${backend.skip ? ` (SKIPPED: ${backend.skip})` : ''}`,
     () => {
       let store: StateStore;

@@ -20,6 +20,7 @@ import { DEFAULT_TARGETS_FILE } from '../../collector/src/targets.js';
 import type { School } from '../../protocol/school.js';
 import { CollectorProc } from '../helpers/collector-proc.js';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.js';
+import { skipping } from '../helpers/skip.js';
 import { WORLD_ADMIN_TOKEN } from '../helpers/world.js';
 
 const skip = postgresAvailable();
@@ -62,7 +63,7 @@ interface Mail {
   to: string[];
 }
 
-describe.skipIf(skip !== undefined)(
+describe.skipIf(skipping(skip))(
   `two collectors on one PostgreSQL at term end${skip ? ` (SKIPPED: ${skip})` : ''}`,
   () => {
     let dir: string;

@@ -17,6 +17,7 @@ import type { TermReport } from '../../collector/src/term-report/model.js';
 import { takeTermSnapshots } from '../../collector/src/term-report/snapshot.js';
 import type { School } from '../../protocol/school.js';
 import { runCli } from '../helpers/cli.js';
+import { skipping } from '../helpers/skip.js';
 import {
   AFTER_TERM1,
   AFTER_TERM2,
@@ -165,7 +166,7 @@ describe('the term report through the API, read back by independent readers', ()
     return checked;
   }
 
-  describe.skipIf(openpyxlMissing() !== undefined)(
+  describe.skipIf(skipping(openpyxlMissing(), 'XLSX read back'))(
     `XLSX${openpyxlMissing() ? ` (SKIPPED: ${openpyxlMissing()})` : ''}`,
     () => {
       const readXlsx = (file: string): Sheet[] =>
@@ -332,7 +333,7 @@ describe('the term report through the API, read back by independent readers', ()
     },
   );
 
-  describe.skipIf(popplerMissing() !== undefined)(
+  describe.skipIf(skipping(popplerMissing(), 'PDF read back'))(
     `PDF${popplerMissing() ? ` (SKIPPED: ${popplerMissing()})` : ''}`,
     () => {
       it('acceptance 3: pdftotext finds the title, every school, the page numbers, the date and the targets; first pages as PNG', async () => {

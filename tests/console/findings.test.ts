@@ -20,6 +20,7 @@ import {
   type WatchedPage,
 } from '../helpers/browser.js';
 import { CITY_SCHOOLS, type ConsoleCity, consoleCity, SIP, WUJIN } from '../helpers/console-city.js';
+import { skipping } from '../helpers/skip.js';
 
 /** The page's counts per severity, its rows and its changes, as the DOM shows them. */
 async function shown(page: Page) {
@@ -75,6 +76,7 @@ async function atPhoneWidth(w: WatchedPage, name: string) {
 }
 
 const skip = browserSkipReason();
+skipping(skip, 'console findings page');
 describe.skipIf(skip)(`console findings page in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let city: ConsoleCity;
   let browser: Browser;

@@ -22,6 +22,7 @@ import {
 } from '../helpers/browser.js';
 import { CITY_SCHOOLS, type ConsoleCity, consoleCity, SIP, WUJIN } from '../helpers/console-city.js';
 import { makeReport } from '../helpers/reports.js';
+import { skipping } from '../helpers/skip.js';
 
 const STATUSES = ['reporting', 'silent', 'never_reported', 'revoked'] as const;
 
@@ -70,7 +71,7 @@ async function expectClean(w: WatchedPage) {
 }
 
 const skip = browserSkipReason();
-describe.skipIf(skip)(`console agents page in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skipping(skip))(`console agents page in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let city: ConsoleCity;
   let browser: Browser;
   let now = new Date();

@@ -27,6 +27,7 @@ import {
   SIP,
   WUJIN,
 } from '../helpers/console-city.js';
+import { skipping } from '../helpers/skip.js';
 
 /** The KPI cards as the page shows them. */
 async function kpiCards(page: Page) {
@@ -69,7 +70,7 @@ async function expectClean(w: WatchedPage) {
 }
 
 const skip = browserSkipReason();
-describe.skipIf(skip)(`console overview in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skipping(skip))(`console overview in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let city: ConsoleCity;
   let browser: Browser;
   beforeAll(async () => {

@@ -29,6 +29,7 @@ import {
   HOSTILE_SCHOOL_NAME,
 } from '../helpers/console-city.js';
 import { roomsReport } from '../helpers/rooms-report.js';
+import { skipping } from '../helpers/skip.js';
 
 const baseline = loadBaseline(DEFAULT_BASELINE_FILE);
 const LIJIA = CITY_SCHOOLS.find((s) => s.id === 'wj-lijia')!;
@@ -92,7 +93,7 @@ function ipv6Report(agentId: string, schoolId: string, at: Date): Report {
 }
 
 const skip = browserSkipReason();
-describe.skipIf(skip)(`console school page in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skipping(skip))(`console school page in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let city: ConsoleCity;
   let browser: Browser;
   beforeAll(async () => {

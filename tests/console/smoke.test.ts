@@ -2,9 +2,10 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSkipReason, launchBrowser, openPage, screenshot, signIn } from '../helpers/browser.js';
 import { type ConsoleCity, consoleCity } from '../helpers/console-city.js';
+import { skipping } from '../helpers/skip.js';
 
 const skip = browserSkipReason();
-describe.skipIf(skip)(`console smoke${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skipping(skip))(`console smoke${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let city: ConsoleCity;
   let browser: Browser;
   beforeAll(async () => {

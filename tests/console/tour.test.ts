@@ -24,6 +24,7 @@ import {
   SIP,
   WUJIN,
 } from '../helpers/console-city.js';
+import { skipping } from '../helpers/skip.js';
 
 interface Stop {
   name: string;
@@ -55,7 +56,7 @@ async function visit(page: Page, path: string): Promise<string> {
 }
 
 const skip = browserSkipReason();
-describe.skipIf(skip)(`the console, page by page${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skipping(skip))(`the console, page by page${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let city: ConsoleCity;
   let browser: Browser;
   beforeAll(async () => {

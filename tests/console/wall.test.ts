@@ -35,6 +35,7 @@ import {
   WUJIN,
 } from '../helpers/console-city.js';
 import { telnetReport } from '../helpers/reports.js';
+import { skipping } from '../helpers/skip.js';
 import { WORLD_ADMIN_TOKEN, World } from '../helpers/world.js';
 
 const REFRESH_S = 2;
@@ -150,7 +151,7 @@ async function expectNoOtherDistrict(page: Page) {
 }
 
 const skip = browserSkipReason();
-describe.skipIf(skip)(`the wall display in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skipping(skip))(`the wall display in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let city: ConsoleCity;
   let browser: Browser;
   let token: string;
@@ -491,7 +492,7 @@ describe('the token in a wall’s address never reaches the log; over HTTPS the 
     }
   });
 
-  it.skipIf(opensslAvailable() !== undefined)('over TLS the display cookie is Secure', async () => {
+  it.skipIf(skipping(opensslAvailable(), 'TLS'))('over TLS the display cookie is Secure', async () => {
     const ca = makeCa(dir, 'ca');
     const cert = issueCert(dir, ca, 'collector');
     const app = await buildApp(

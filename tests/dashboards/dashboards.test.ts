@@ -37,6 +37,7 @@ import type {
 import type { School } from '../../protocol/school.js';
 import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd.js';
 import { makeReport } from '../helpers/reports.js';
+import { skipping } from '../helpers/skip.js';
 import { World, XINGHAI } from '../helpers/world.js';
 
 const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -183,7 +184,7 @@ describe('dashboards as code', () => {
   const schemaSkip = existsSync(join(SCHEMA_DIR, 'dashboard.jsonschema.json'))
     ? undefined
     : `${SCHEMA_DIR} not found (Grafana's dashboard JSON schemas)`;
-  it.skipIf(schemaSkip !== undefined)(
+  it.skipIf(skipping(schemaSkip, 'dashboard schema'))(
     `validates against Grafana's dashboard JSON schema and the panel schemas${schemaSkip ? ` (SKIPPED: ${schemaSkip})` : ''}`,
     () => {
       const ajv = new Ajv({
@@ -783,7 +784,7 @@ async function fillLab(w: World): Promise<void> {
   await w.app!.campuswatch.alerts.evaluate(new Date());
 }
 
-describe.skipIf(influxSkip !== undefined)(
+describe.skipIf(skipping(influxSkip, 'with a real InfluxDB'))(
   `every panel query returns data from a real agent → collector → InfluxDB run of the lab${influxSkip ? ` (SKIPPED: ${influxSkip})` : ''}`,
   () => {
     let influx: Influxd;
@@ -1005,7 +1006,7 @@ describe.skipIf(influxSkip !== undefined)(
   },
 );
 
-describe.skipIf(influxSkip !== undefined)(
+describe.skipIf(skipping(influxSkip, 'with a real InfluxDB'))(
   `retention policies and continuous queries at collector start${influxSkip ? ` (SKIPPED: ${influxSkip})` : ''}`,
   () => {
     let influx: Influxd;

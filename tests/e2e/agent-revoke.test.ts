@@ -17,6 +17,7 @@ import { runCli } from '../helpers/cli.js';
 import { CollectorProc } from '../helpers/collector-proc.js';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.js';
 import { makeReport } from '../helpers/reports.js';
+import { skipping } from '../helpers/skip.js';
 import { WORLD_ADMIN_TOKEN } from '../helpers/world.js';
 
 const skip = postgresAvailable();
@@ -28,7 +29,7 @@ const SCHOOLS: School[] = [
   { id: 'cz-xb-01', name: '常州市新北区龙虎塘实验小学', district: '新北区', timezone: 'Asia/Shanghai' },
 ];
 
-describe.skipIf(skip !== undefined)(
+describe.skipIf(skipping(skip))(
   `agent revoke on two collectors sharing one PostgreSQL${skip ? ` (SKIPPED: ${skip})` : ''}`,
   () => {
     let dir: string;

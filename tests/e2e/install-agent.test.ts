@@ -10,6 +10,7 @@ import { parseAgentConfig } from '../../agent/src/config.js';
 import { parseCollectorConfig } from '../../collector/src/config.js';
 import { issueCert, makeCa, opensslAvailable } from '../helpers/certs.js';
 import { type CliResult, runCommand } from '../helpers/cli.js';
+import { skipping } from '../helpers/skip.js';
 import { sqliteOf, WORLD_ADMIN_TOKEN, World, XINGHAI } from '../helpers/world.js';
 
 /**
@@ -260,7 +261,7 @@ describe.skipIf(skip !== undefined)(
       (cli.includes('--ca-file')
         ? undefined
         : 'dist/ predates `enroll --ca-file` (collector TLS): run `npm run build`');
-    it.skipIf(tlsSkip !== undefined)(
+    it.skipIf(skipping(tlsSkip))(
       `--ca-file: enrols over HTTPS with a private CA and pins it in agent.yaml${tlsSkip ? ` (SKIPPED: ${tlsSkip})` : ''}`,
       async () => {
         const certs = join(dir, 'certs');
@@ -385,7 +386,7 @@ describe('deploy/systemd units', () => {
   });
 
   const verifySkip = which('systemd-analyze') ? undefined : '`systemd-analyze` not installed';
-  it.skipIf(verifySkip !== undefined)(
+  it.skipIf(skipping(verifySkip))(
     `pass systemd-analyze verify without a warning${verifySkip ? ` (SKIPPED: ${verifySkip})` : ''}`,
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'cw-units-'));
@@ -482,7 +483,7 @@ describe('deploy/docker (parsed here; no Docker engine on this machine)', () => 
   });
 
   const certSkip = opensslAvailable();
-  it.skipIf(certSkip !== undefined)(
+  it.skipIf(skipping(certSkip))(
     `collector.compose.yaml is a valid collector config once its secrets are set${certSkip ? ` (SKIPPED: ${certSkip})` : ''}`,
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'cw-compose-'));

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { browserSkipReason, launchBrowser, openPage, screenshot, signIn } from '../helpers/browser.js';
+import { skipping } from '../helpers/skip.js';
 
 /**
  * README command (1): `bash scripts/start.sh` installs what it needs, starts the collector and an agent
@@ -79,7 +80,7 @@ describe('README command 1 (scripts/start.sh)', () => {
     expect(consoleUrl, text).toBe(`${apiUrl}/`);
   }, 300_000);
 
-  it.skipIf(noBrowser)(
+  it.skipIf(skipping(noBrowser, 'Chromium'))(
     `the printed console opens in Chromium with the printed credentials and shows the compliance summary${noBrowser ? ` (skipped: ${noBrowser})` : ''}`,
     async () => {
       expect(consoleUrl).toBeDefined();

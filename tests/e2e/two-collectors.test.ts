@@ -20,6 +20,7 @@ import { type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.js';
 import { type Receiver, receiver } from '../helpers/receiver.js';
 import { telnetReport } from '../helpers/reports.js';
+import { skipping } from '../helpers/skip.js';
 import { WORLD_ADMIN_TOKEN } from '../helpers/world.js';
 
 const skip = postgresAvailable() ?? influxdAvailable();
@@ -45,7 +46,7 @@ async function eventually<T>(
   }
 }
 
-describe.skipIf(skip !== undefined)(
+describe.skipIf(skipping(skip))(
   `two collectors on one PostgreSQL and one InfluxDB${skip ? ` (SKIPPED: ${skip})` : ''}`,
   () => {
     let dir: string;

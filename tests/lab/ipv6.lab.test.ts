@@ -20,6 +20,7 @@ import { evaluateIpv6 } from '../../collector/src/evaluate/ipv6.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from '../../collector/src/targets.js';
 import { type Ipv6Result, RESULT_SCHEMAS } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
+import { skipping } from '../helpers/skip.js';
 import {
   createLab,
   firstJsonLine,
@@ -459,7 +460,7 @@ describe.skipIf(skip !== undefined)(`IPv6 probe in the lab${skip ? ` (SKIPPED: $
     });
   }, 90_000);
 
-  it.skipIf(noNft !== undefined)(
+  it.skipIf(skipping(noNft))(
     `6. path MTU: ICMPv6 Packet Too Big dropped in the router → large responses never arrive${noNft ? ` (SKIPPED: ${noNft})` : ''}`,
     async () => {
       await withWorld({ label: 'mtu' }, async (w) => {
@@ -505,7 +506,7 @@ describe.skipIf(skip !== undefined)(`IPv6 probe in the lab${skip ? ` (SKIPPED: $
     90_000,
   );
 
-  it.skipIf(noOpenssl !== undefined)(
+  it.skipIf(skipping(noOpenssl))(
     `services over HTTPS: another certificate and other content over IPv6${noOpenssl ? ` (SKIPPED: ${noOpenssl})` : ''}`,
     async () => {
       const host = fqdn('secure');
