@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentConfig, parseAgentConfig } from '../../agent/src/config.js';
@@ -517,7 +518,8 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
 // ---------------------------------------------------------------------------------------------
 // Real device recordings (LibreNMS snmprec) served by snmpsimd
 
-const SNMPREC_DIR = '/work/shared/snmprec';
+/** Device recordings kept beside the checkout (test data, not part of the repository). */
+const SNMPREC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/snmprec');
 const SNMPSIMD_BIN = '/usr/bin/snmpsimd';
 
 function snmpsimSkip(): string | undefined {
