@@ -5,12 +5,13 @@
 #   --tests  also what the test suite talks to: influxdb, snmpd, snmp, iperf3, fping, iproute2, postgresql,
 #            chromium and fonts-noto-cjk (the console is tested in a real browser, Chinese in real fonts)
 #            python3-openpyxl and poppler-utils (the term report's XLSX and PDF are read back by independent readers)
+#            systemd (`systemd-analyze verify` checks the deploy/systemd units)
 # Without root it only says what is missing; tests that need a missing binary skip with that reason.
 set -euo pipefail
 mode=${1:---run}
 pkgs=(iputils-ping openssl python3 make g++)
 if [ "$mode" = "--tests" ]; then
-  pkgs+=(influxdb snmpd snmp snmpsim iperf3 fping iproute2 dnsmasq-base nftables postgresql chromium fonts-noto-cjk python3-openpyxl poppler-utils)
+  pkgs+=(influxdb snmpd snmp snmpsim iperf3 fping iproute2 dnsmasq-base nftables postgresql chromium fonts-noto-cjk python3-openpyxl poppler-utils systemd)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
