@@ -226,6 +226,9 @@ describe.skipIf(skip !== undefined)(
       const gzipBodies = sample(m, 'campuswatch_ingest_bodies_total', 'encoding="gzip"');
       const wire = sample(m, 'campuswatch_ingest_body_bytes_total', 'encoding="gzip",form="wire"');
       const decoded = sample(m, 'campuswatch_ingest_body_bytes_total', 'encoding="gzip",form="decoded"');
+      const ingestMs =
+        (sample(m, 'campuswatch_ingest_duration_seconds_sum', 'outcome="stored"') * 1000) /
+        Math.max(1, sample(m, 'campuswatch_ingest_duration_seconds_count', 'outcome="stored"'));
       const agentPoints = await influx.query(
         'SELECT "results", "reports", "rss_mb", "cycle_ms" FROM "agent" ORDER BY time',
         'cw_large_school',
@@ -250,7 +253,7 @@ describe.skipIf(skip !== undefined)(
           .map((c) => c.reports)
           .join(
             ', ',
-          )}; bodies ${gzipBodies} gzip, ${(wire / 1024).toFixed(0)} KiB on the wire for ${(decoded / 1024).toFixed(0)} KiB of JSON (${(decoded / Math.max(1, wire)).toFixed(1)}×, ${(wire / Math.max(1, gzipBodies) / 1024).toFixed(0)} KiB vs ${(decoded / Math.max(1, gzipBodies) / 1024).toFixed(0)} KiB a report); agent peak RSS ${peak.toFixed(1)} MiB (now ${rssNow.toFixed(1)} MiB; MemoryHigh ${MEMORY_HIGH_MIB} MiB); device points per cycle ${counts.join(', ')}`,
+          )}; bodies ${gzipBodies} gzip, ${(wire / 1024).toFixed(0)} KiB on the wire for ${(decoded / 1024).toFixed(0)} KiB of JSON (${(decoded / Math.max(1, wire)).toFixed(1)}×, ${(wire / Math.max(1, gzipBodies) / 1024).toFixed(0)} KiB vs ${(decoded / Math.max(1, gzipBodies) / 1024).toFixed(0)} KiB a report); agent peak RSS ${peak.toFixed(1)} MiB (now ${rssNow.toFixed(1)} MiB; MemoryHigh ${MEMORY_HIGH_MIB} MiB); device points per cycle ${counts.join(', ')}; the collector took ${ingestMs.toFixed(0)} ms a report`,
       );
 
       expect(problems).toEqual([]);
