@@ -56,7 +56,13 @@ export const bandwidthProbe: Probe = {
     }
     const server = bw.server ?? config.collector.url;
     const target = new URL(server).host;
-    const identity = loadIdentity(config.state);
+    let identity: ReturnType<typeof loadIdentity>;
+    try {
+      identity = loadIdentity(config.state);
+    } catch (err) {
+      // a state directory this user cannot read (its message names the path, the user and the fix)
+      return failed(target, 'http', err, at, 0);
+    }
     if (!identity)
       return failed(
         target,
