@@ -14,6 +14,7 @@ import { type AgentRecord, resultKey, type StateStore } from '../../collector/sr
 import type { ProbeResult } from '../../protocol/report.js';
 import type { School } from '../../protocol/school.js';
 import { type Postgres, postgresAvailable, startPostgres } from '../helpers/postgres.js';
+import { skipping } from '../helpers/skip.js';
 
 const T0 = Date.parse('2026-11-23T02:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -172,9 +173,7 @@ describe('latest results leave the state (CompleteIngest.leaving)', () => {
     }
   });
 
-  const skip = postgresAvailable();
-  if (skip) console.log(`[latest-leaving.test] SKIPPED (postgres): ${skip}`);
-  describe.skipIf(skip !== undefined)('postgres', () => {
+  describe.skipIf(skipping(postgresAvailable(), 'latest-leaving on PostgreSQL'))('postgres', () => {
     let pg: Postgres;
     beforeAll(async () => {
       pg = await startPostgres();
