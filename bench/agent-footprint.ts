@@ -6,7 +6,7 @@
 // each with its own TCP listener in this process; the collector (embedded store, no InfluxDB) runs as its
 // own process. Needs `npm run build` first and ICMP (root or ping_group_range; fping if present).
 // The agent gets the node flags of deploy/systemd/campuswatch-agent.service's ExecStart (--no-unit-flags: none).
-// Run with: npx tsx bench/agent-footprint.ts [--seconds 600] [--cpu-prof DIR] [--node-arg=FLAG …] [--no-unit-flags]
+// Run with: npx tsx bench/agent-footprint.ts [--smoke] [--seconds 600] [--cpu-prof DIR] [--node-arg=FLAG …] [--no-unit-flags]
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -17,7 +17,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { firstJsonLine } from '../tests/lab/lab.js';
 
-const DEVICES = 100;
+/** `--smoke` (scripts/bench-smoke.sh): 10 devices for 15 s; fails unless the agent ran a cycle and delivered it. */
+const smoke = process.argv.includes('--smoke');
+const DEVICES = smoke ? 10 : 100;
 const CYCLE_S = 60;
 const SAMPLE_MS = 5000;
 const RSS_GOAL = 1.6;
@@ -31,7 +33,7 @@ function argValue(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const seconds = Number(argValue('--seconds') ?? 600);
+const seconds = Number(argValue('--seconds') ?? (smoke ? 15 : 600));
 if (!Number.isFinite(seconds) || seconds < 10) {
   console.error('bench/agent-footprint: --seconds must be a number ≥ 10');
   process.exit(2);
@@ -345,6 +347,12 @@ async function main(): Promise<void> {
   );
   if (errors.length > 0)
     console.log(`  agent warnings/errors: ${[...new Set(errors)].slice(0, 5).join(' | ')}`);
+  if (smoke && (cycles === 0 || delivered === 0)) {
+    console.error(
+      `bench/agent-footprint --smoke: ${cycles} cycles, ${delivered} reports delivered (expected ≥ 1 each)`,
+    );
+    process.exitCode = 1;
+  }
 }
 
 try {

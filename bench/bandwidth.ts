@@ -6,18 +6,21 @@ import { loadSockopt, receiveLowWater } from '../collector/src/speedtest/sockopt
 import { createLab, firstJsonLine, iperf3, iperf3Available, labAvailable } from '../tests/lab/lab.js';
 import { median } from './proc.js';
 
+// Run with: npm run build && npx tsx bench/bandwidth.ts [300 500 1000] (root; see bench/README.md)
+//   --smoke (scripts/bench-smoke.sh): one 50 Mbit/s run, 2 s per direction; the same lab, iperf3 and agent path.
+const smoke = process.argv.includes('--smoke');
 const rates = process.argv
   .slice(2)
   .map(Number)
   .filter((n) => n > 0);
-const RATES = rates.length > 0 ? rates : [300, 500, 1000];
-const SECONDS = 10;
-const OMIT = 2;
+const RATES = rates.length > 0 ? rates : smoke ? [50] : [300, 500, 1000];
+const SECONDS = smoke ? 2 : 10;
+const OMIT = smoke ? 1 : 2;
 const STREAMS = 4;
 const MAX_STREAMS = Number(process.env.MAX_STREAMS ?? 16);
 /** Runs per rate (iperf3 then the agent, alternating); the verdict is on the median run. */
-const RUNS = Math.max(1, Number(process.env.RUNS ?? 3));
-const IDLE_S = 10;
+const RUNS = Math.max(1, Number(process.env.RUNS ?? (smoke ? 1 : 3)));
+const IDLE_S = smoke ? 2 : 10;
 /** Node flags for the agent process, e.g. the daemon's `--lite-mode --no-expose-wasm` (systemd unit). */
 const AGENT_NODE_FLAGS = process.env.AGENT_NODE_FLAGS ?? '';
 
@@ -205,6 +208,10 @@ try {
   console.log(
     `CPU ratio (${of}), worst rate: raw ${worstRaw.toFixed(2)} (goal ≤ 1.5: ${worstRaw <= 1.5 ? 'met' : 'NOT met'}); net of the collector's idle ${worstNet.toFixed(2)} (for information; the goal is judged on the raw figure)`,
   );
+  if (smoke && !runs.every((r) => r.agentDown > 0 && r.agentUp > 0 && r.iperfDown > 0 && r.iperfUp > 0)) {
+    console.error('bench/bandwidth --smoke: a run measured no throughput');
+    process.exitCode = 1;
+  }
 } finally {
   await lab.destroy();
   rmSync(dir, { recursive: true, force: true });

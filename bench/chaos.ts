@@ -5,7 +5,7 @@
 //
 // The agents are tests/helpers/chaos-agent.ts: the real Spool and the real Forwarder (its run loop) at a fixed
 // report rate, not the whole agent with its scheduler and probes. The harness is tests/helpers/chaos.ts.
-// Run with: npx tsx bench/chaos.ts [--agents 20] [--schools 5] [--reports 10000] [--period-ms 200]
+// Run with: npx tsx bench/chaos.ts [--smoke] [--agents 20] [--schools 5] [--reports 10000] [--period-ms 200]
 //           [--collector-kills 5] [--influxd-kills 3] [--agent-kills 20] [--seed N] [--keep]
 import { type ChaosResult, runChaos } from '../tests/helpers/chaos.js';
 import { influxdAvailable } from '../tests/helpers/influxd.js';
@@ -24,14 +24,16 @@ function intArg(name: string, fallback: number, min: number): number {
   return n;
 }
 
-const agents = intArg('--agents', 20, 1);
-const schools = intArg('--schools', 5, 1);
-const reports = intArg('--reports', 10_000, agents);
+/** `--smoke` (scripts/bench-smoke.sh): 4 agents × 6 reports, one kill of each kind; the same checks and verdict. */
+const smoke = process.argv.includes('--smoke');
+const agents = intArg('--agents', smoke ? 4 : 20, 1);
+const schools = intArg('--schools', smoke ? 2 : 5, 1);
+const reports = intArg('--reports', smoke ? 24 : 10_000, agents);
 const periodMs = intArg('--period-ms', 200, 1);
 const kills = {
-  collector: intArg('--collector-kills', 5, 0),
-  influxd: intArg('--influxd-kills', 3, 0),
-  agent: intArg('--agent-kills', 20, 0),
+  collector: intArg('--collector-kills', smoke ? 1 : 5, 0),
+  influxd: intArg('--influxd-kills', smoke ? 1 : 3, 0),
+  agent: intArg('--agent-kills', smoke ? 1 : 20, 0),
 };
 const seedArg = argValue('--seed');
 if (reports % agents !== 0) {

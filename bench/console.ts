@@ -6,7 +6,7 @@
 // the cost of building the page from the state store). Loads alternate overview / reference, each in a
 // fresh browser context (cold cache, the session cookie set).
 // Goal (issue: web console): ≤ 400 KB and ≤ 1.5 s. Run with:
-//   npx tsx bench/console.ts [--schools 1000] [--devices 20] [--loads 9]
+//   npx tsx bench/console.ts [--schools 1000] [--devices 20] [--loads 9] [--smoke]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +30,11 @@ function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
-const nSchools = Number(argValue('--schools') ?? 1000);
-const nDevices = Number(argValue('--devices') ?? 20);
-const nLoads = Number(argValue('--loads') ?? 9);
+/** `--smoke` (scripts/bench-smoke.sh): 20 schools of 4 devices, one load of each page; the same code path. */
+const smoke = process.argv.includes('--smoke');
+const nSchools = Number(argValue('--schools') ?? (smoke ? 20 : 1000));
+const nDevices = Number(argValue('--devices') ?? (smoke ? 4 : 20));
+const nLoads = Number(argValue('--loads') ?? (smoke ? 1 : 9));
 if (![nSchools, nDevices, nLoads].every((n) => Number.isInteger(n) && n >= 1)) {
   console.error('bench/console: --schools, --devices and --loads must be positive integers');
   process.exit(2);

@@ -13,7 +13,7 @@
 // the I/O pressure during it and influxd's log lines in that window (with --log: influxd logs at info level,
 // which names its cache snapshots and compactions).
 //
-// Run with: GOGC=200 npx tsx bench/influx-stall.ts --influx-cores 1 \
+// Run with (--smoke: a few seconds): GOGC=200 npx tsx bench/influx-stall.ts --influx-cores 1 \
 //   --influx-data cache-snapshot-memory-size=1g,cache-max-memory-size=2g [--wal-dir DIR] [--log]
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,10 +36,12 @@ function numArg(name: string, dflt: number): number {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`bench/influx-stall: ${name} must be a positive number`);
   return v;
 }
-const agentsN = numArg('--agents', 10_000);
-const flatS = numArg('--flat-seconds', 60);
-const steadyS = numArg('--steady-seconds', 180);
-const cycleS = numArg('--cycle-seconds', 60);
+/** `--smoke` (scripts/bench-smoke.sh): 30 agents, seconds per phase; the same code path, any failed write fails it. */
+const smoke = process.argv.includes('--smoke');
+const agentsN = numArg('--agents', smoke ? 30 : 10_000);
+const flatS = numArg('--flat-seconds', smoke ? 2 : 60);
+const steadyS = numArg('--steady-seconds', smoke ? 3 : 180);
+const cycleS = numArg('--cycle-seconds', smoke ? 3 : 60);
 const CAMPUSES = 10;
 const SLOW_MS = 1000;
 const influxData = influxDataSettings('bench/influx-stall', argValue('--influx-data'));

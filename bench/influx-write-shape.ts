@@ -9,7 +9,7 @@
 //   store-3   three reports per InfluxStore.write()
 // Each shape runs for --seconds (default 10) with 16 requests in flight, shapes in turn, --rounds times.
 // Prints influxd CPU seconds per 1,000 points (its /proc stat and its own httpd.pointsWrittenOK).
-// Run with: npx tsx bench/influx-write-shape.ts [--agents 2000] [--seconds 10] [--rounds 2] [--influx-cores 1]
+// Run with: npx tsx bench/influx-write-shape.ts [--smoke] [--agents 2000] [--seconds 10] [--rounds 2] [--influx-cores 1]
 import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import { Pool } from 'undici';
@@ -23,9 +23,11 @@ function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
-const agentsN = arg('--agents', 2000);
-const seconds = arg('--seconds', 10);
-const rounds = arg('--rounds', 2);
+/** `--smoke` (scripts/bench-smoke.sh): 30 agents, 1 s per shape, one round; the same code path. */
+const smoke = process.argv.includes('--smoke');
+const agentsN = arg('--agents', smoke ? 30 : 2000);
+const seconds = arg('--seconds', smoke ? 1 : 10);
+const rounds = arg('--rounds', smoke ? 1 : 2);
 const CAMPUSES = 10;
 
 const influxd = await startInfluxd();

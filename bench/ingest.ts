@@ -20,7 +20,7 @@
 // for a second): the snapshots and compactions the points of one phase cause are not charged to the next
 // one (a 30 s raw phase at 22,000 points/s used to leave ~10 s of compaction to flat-out). That settling
 // time and influxd's CPU in it are printed, and counted in each phase's influxd CPU per 1000 points.
-// Run with: npx tsx bench/ingest.ts [--quick] [--steady-seconds 180] [--flat-seconds 60] [--raw-seconds 60]
+// Run with: npx tsx bench/ingest.ts [--quick | --smoke] [--steady-seconds 180] [--flat-seconds 60] [--raw-seconds 60]
 //   [--schools 1000] [--agents 10000] [--concurrency 64] [--raw-concurrency N] [--raw-one-per-write] [--generators 1]
 //   [--no-prime] [--cpu-prof DIR] (profile the collector) and, to measure proposed changes without editing the
 //   collector: [--alerts off] [--fix-agents-index] [--synchronous NORMAL]; [--state postgres] puts the
@@ -101,24 +101,29 @@ function numArg(name: string, dflt: number, min: number): number {
   return v;
 }
 
-const quick = process.argv.includes('--quick');
+/**
+ * `--smoke` (scripts/bench-smoke.sh): every phase through the same code at a tiny size (20 agents, 4 schools,
+ * seconds per phase); no goal judged, exit code 1 on any error (a failed report, a phase that could not run).
+ */
+const smoke = process.argv.includes('--smoke');
+const quick = smoke || process.argv.includes('--quick');
 const opts = {
-  steadyS: numArg('--steady-seconds', quick ? 15 : 180, 5),
-  flatS: numArg('--flat-seconds', quick ? 8 : 60, 3),
+  steadyS: numArg('--steady-seconds', smoke ? 5 : quick ? 15 : 180, 5),
+  flatS: numArg('--flat-seconds', smoke ? 3 : quick ? 8 : 60, 3),
   /** As long as flat-out by default: both then pay the same share of their own deferred InfluxDB work. */
-  rawS: numArg('--raw-seconds', Number(argValue('--flat-seconds') ?? (quick ? 8 : 60)), 3),
+  rawS: numArg('--raw-seconds', Number(argValue('--flat-seconds') ?? (smoke ? 3 : quick ? 8 : 60)), 3),
   /** Unmeasured start of flat-out and raw; the warm-up before the schedule lasts twice as long. */
-  warmupS: numArg('--warmup-seconds', quick ? 1 : 5, 0),
-  cycleS: numArg('--cycle-seconds', 60, 1),
-  schools: numArg('--schools', 1000, 1),
-  agents: numArg('--agents', 10_000, 1),
+  warmupS: numArg('--warmup-seconds', smoke ? 0 : quick ? 1 : 5, 0),
+  cycleS: numArg('--cycle-seconds', smoke ? 5 : 60, 1),
+  schools: numArg('--schools', smoke ? 4 : 1000, 1),
+  agents: numArg('--agents', smoke ? 20 : 10_000, 1),
   /**
    * Reports in flight in flat-out (and priming), and raw writers. 16 until session 11: the collector's core
    * was then 56% busy in flat-out (the `cores busy` line), and its writes to InfluxDB carried 84 points
    * instead of the 157-227 they carry at 48-64.
    */
-  concurrency: numArg('--concurrency', 64, 1),
-  rawConcurrency: numArg('--raw-concurrency', Number(argValue('--concurrency') ?? 64), 1),
+  concurrency: numArg('--concurrency', smoke ? 4 : 64, 1),
+  rawConcurrency: numArg('--raw-concurrency', Number(argValue('--concurrency') ?? (smoke ? 4 : 64)), 1),
   /**
    * The raw writers' bodies coalesced as the collector coalesces its writes (its WriteBatcher, same
    * settings), so the reference's requests are as large as the collector's; `--raw-one-per-write`: one
@@ -144,7 +149,7 @@ const opts = {
    */
   connections: numArg('--connections', 512, 1),
   /** /write bodies prepared for the raw phases (default: one per agent, so the same series are written). */
-  rawBatches: numArg('--raw-batches', Number(argValue('--agents') ?? 10_000), 10),
+  rawBatches: numArg('--raw-batches', Number(argValue('--agents') ?? (smoke ? 20 : 10_000)), 10),
   cpuProf: argValue('--cpu-prof'),
   /** `--influx-pprof DIR`: a Go CPU profile of influxd per measured phase (its /debug/pprof), summarised. */
   influxPprof: argValue('--influx-pprof'),
@@ -1251,7 +1256,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   const p = (s = '') => out.push(s);
   p(
-    `bench/ingest — ${new Date().toISOString()} — commit ${commit}${quick ? ' — QUICK run (numbers are indicative only)' : ''}`,
+    `bench/ingest — ${new Date().toISOString()} — commit ${commit}${smoke ? ' — SMOKE run (checks the code path; the numbers mean nothing)' : quick ? ' — QUICK run (numbers are indicative only)' : ''}`,
   );
   p(
     `machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}; ${pinning ? `influxd pinned to core(s) ${pinning.influx}, the collector, the load generator and the rest to core(s) ${pinning.rest} (--influx-cores)${opts.steadyPinned ? ', in every phase (--steady-pinning on)' : ' in the compared phases (raw, flat-out); steady unpinned, every process on every core as deployed (--steady-pinning on pins it too)'}` : 'the load generator, the collector and influxd all compete for these cores'}`,
@@ -1468,6 +1473,15 @@ async function main(): Promise<void> {
   }
   console.log(out.join('\n'));
   await gens.exit();
+  if (smoke) {
+    const failed = [steady, flat].reduce((n, ph) => n + ph.completed - ph.ok, 0);
+    if (failed > 0 || steady.ok === 0 || flat.ok === 0) {
+      console.error(
+        `bench/ingest --smoke: ${failed} reports failed (steady ${steady.ok} ok, flat-out ${flat.ok} ok)`,
+      );
+      process.exitCode = 1;
+    }
+  }
 }
 
 main()

@@ -3,11 +3,21 @@
 // most CPU on their own (flat) and under them (cumulative), as a share of the profile's samples, and the
 // seconds sampled. bench/ingest --influx-pprof DIR takes one per measured phase and prints this summary.
 // Run with: npx tsx bench/pprof-top.ts FILE.pb.gz [FILE2.pb.gz …] [--top 25]
+//   --smoke (scripts/bench-smoke.sh): encodes a small Go-shaped CPU profile with known shares, gzips it,
+//   summarises it as above and checks the shares (exit code 1 when they are wrong).
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
-import { Profile } from 'pprof-format';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import {
+  Line,
+  Location,
+  Function as PprofFunction,
+  Profile,
+  Sample,
+  StringTable,
+  ValueType,
+} from 'pprof-format';
 
 export interface FunctionShare {
   name: string;
@@ -79,7 +89,54 @@ export function formatSummary(label: string, s: ProfileSummary, top = 25): strin
   return lines.join('\n');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/**
+ * A profile as Go writes one ([samples/count, cpu/nanoseconds]): main.work calls tsm1.write (inlined into the
+ * same location) 3 s and runtime.gcBgMarkWorker runs 1 s, over 10 s of wall time.
+ */
+function smokeProfile(): Uint8Array {
+  const st = new StringTable();
+  const fn = (id: number, name: string) => new PprofFunction({ id, name: st.dedup(name) });
+  const fns = [
+    fn(1, 'main.work'),
+    fn(2, 'github.com/influxdata/influxdb/tsdb/engine/tsm1.write'),
+    fn(3, 'runtime.gcBgMarkWorker'),
+  ];
+  const loc = (id: number, functionIds: number[]) =>
+    new Location({ id, line: functionIds.map((functionId) => new Line({ functionId })) });
+  const profile = new Profile({
+    sampleType: [
+      new ValueType({ type: st.dedup('samples'), unit: st.dedup('count') }),
+      new ValueType({ type: st.dedup('cpu'), unit: st.dedup('nanoseconds') }),
+    ],
+    function: fns,
+    location: [loc(1, [2, 1]), loc(2, [1]), loc(3, [3])],
+    sample: [
+      new Sample({ locationId: [1, 2], value: [200, 2e9] }),
+      new Sample({ locationId: [2], value: [100, 1e9] }),
+      new Sample({ locationId: [3], value: [100, 1e9] }),
+    ],
+    stringTable: st,
+    durationNanos: 10e9,
+  });
+  return gzipSync(profile.encode());
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--smoke')) {
+  const s = summariseProfile(smokeProfile());
+  console.log(formatSummary('smoke profile', s, 5));
+  const share = (name: string) => s.functions.find((f) => f.name.endsWith(name));
+  const ok =
+    s.cpuS === 4 &&
+    s.wallS === 10 &&
+    share('tsm1.write')?.flat === 0.5 &&
+    share('main.work')?.flat === 0.25 &&
+    share('main.work')?.cum === 0.75 &&
+    share('runtime.gcBgMarkWorker')?.cum === 0.25;
+  if (!ok) {
+    console.error('bench/pprof-top --smoke: the summary does not give the shares encoded in the profile');
+    process.exitCode = 1;
+  }
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--top');
   const top = i >= 0 ? Number(process.argv[i + 1]) : 25;
   const files = process.argv.slice(2).filter((a, k, all) => a !== '--top' && all[k - 1] !== '--top');

@@ -1,6 +1,6 @@
 // bench/sweep: the agent's device sweep over 1000 endpoints (ICMP + one TCP port each) against fping over
 // the same addresses and a plain concurrent TCP connect loop, same run, same lab.
-// Needs root and iproute2 (+ fping for the reference); run with: npx tsx bench/sweep.ts [devices]
+// Needs root and iproute2 (+ fping for the reference); run with: npx tsx bench/sweep.ts [devices | --smoke]
 // The endpoints are addresses of 10.203.252.0/22 held by the lab's `centre` namespace (one TCP
 // listener on 0.0.0.0:80 serves them all); everything runs from the `school` namespace via the router.
 // Prints wall times and the ratios; goal: whole sweep ≤ 10 s on 2 cores, ICMP part ≤ 1.5 × fping.
@@ -100,7 +100,9 @@ async function driver(addresses: string[]): Promise<Timings> {
 }
 
 async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? 1000);
+  // --smoke (scripts/bench-smoke.sh): 20 devices through the same lab, agent sweep and references; all must be up
+  const smoke = process.argv[2] === '--smoke';
+  const n = smoke ? 20 : Number(process.argv[2] ?? 1000);
   const skip = labAvailable();
   if (skip) {
     console.error(`bench/sweep: cannot run here: ${skip}`);
@@ -162,6 +164,10 @@ async function main(): Promise<void> {
     console.log(`  agent tcp part             ${f(t.tcpOnlyMs)}`);
     console.log(`  plain connect loop         ${f(t.loopMs)}`);
     console.log(`  ratio agent tcp / loop     ${(t.tcpOnlyMs / t.loopMs).toFixed(2)}`);
+    if (smoke && (t.checks === 0 || t.up !== t.checks)) {
+      console.error(`bench/sweep --smoke: ${t.up}/${t.checks} checks up (every device of the lab answers)`);
+      process.exitCode = 1;
+    }
   } finally {
     await lab.destroy();
     rmSync(dir, { recursive: true, force: true });
