@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -162,4 +163,58 @@ describe.skipIf('reason' in mount)('the agent with its state on a full disk', ()
     stop.abort();
     await run;
   }, 60_000);
+
+  it('`run` started on a full disk (the restart loop of the issue) keeps running and delivers its spool', async () => {
+    // an agent with two reports in its spool, stopped
+    if (!w.app) await w.startCollector();
+    const boot = await w.agent('boot', {
+      config: { state: join(mnt, 'boot'), cycle: { intervalS: 3600, jitterPct: 0 } },
+    });
+    await w.stopCollector();
+    const stored = [(await boot.cycle({ all: true })).reportId, (await boot.cycle({ all: true })).reportId];
+    expect(boot.spool.counters()).toMatchObject({ depth: 2, failure: null });
+    boot.close();
+    const configFile = join(w.dir, 'boot.yaml');
+    writeFileSync(configFile, JSON.stringify(boot.config));
+
+    const filler = join(mnt, 'filler-boot');
+    fill(filler);
+    await w.startCollector();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'agent/src/cli.ts', 'run', '--config', configFile],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'info' },
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    try {
+      const state = sqliteOf(w.app!);
+      // what it had stored is delivered, and so is its first cycle, held in memory, which says why
+      await until(
+        'the spooled reports and the held cycle at the collector',
+        () =>
+          stored.every((id) => state.getIngest(id)?.state === 'done') &&
+          state.getAgent(boot.identity.agentId)?.spoolFailingSince != null,
+        60_000,
+      );
+      expect(state.getAgent(boot.identity.agentId)).toMatchObject({ spoolUnstored: 1 });
+      expect(out).toContain('the spool cannot write');
+      expect(out).toContain('"operation":"open the spool (opened in exclusive mode)"');
+      expect(out).toContain('cycle held in memory');
+      expect(child.exitCode).toBeNull(); // still running
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    unlinkSync(filler);
+  }, 120_000);
 });

@@ -86,6 +86,40 @@ export function isStoreError(err: unknown): err is Error {
   return err instanceof Database.SqliteError && !err.code.startsWith('SQLITE_CONSTRAINT');
 }
 
+/** Opens the spool file (WAL, synchronous FULL) and creates its tables when new. */
+function openSpool(file: string, exclusive: boolean): Database.Database {
+  const db = new Database(file);
+  try {
+    if (exclusive) db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS reports (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        report_id TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE IF NOT EXISTS rejected (
+        report_id TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        rejected_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+    // a first read: in WAL mode it opens (or recovers) the WAL and its index, which a full disk may refuse
+    db.prepare('SELECT count(*) FROM reports').get();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
 /**
  * Durable store-and-forward queue (docs/architecture.md, "Spool before send"): SQLite in WAL mode with synchronous=FULL, so a report
  * that `enqueue` returned for survives a crash or power loss. Reports leave only by `ack` (the collector
@@ -111,6 +145,8 @@ export class Spool {
   /** Counter increments not written yet. */
   private readonly unbumped = new Map<string, number>();
   private failure: StoreFailure | null = null;
+  /** Opened in exclusive locking mode (the disk was full at start): other processes cannot read it meanwhile. */
+  readonly exclusive: boolean = false;
 
   constructor(
     readonly file: string,
@@ -119,27 +155,24 @@ export class Spool {
   ) {
     this.maxDeadLetters = options.maxDeadLetters ?? DEFAULT_MAX_DEAD_LETTERS;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS reports (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        report_id TEXT NOT NULL UNIQUE,
-        body TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE TABLE IF NOT EXISTS rejected (
-        report_id TEXT PRIMARY KEY,
-        body TEXT NOT NULL,
-        status INTEGER NOT NULL,
-        reason TEXT NOT NULL,
-        rejected_at INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
+    try {
+      this.db = openSpool(file, false);
+    } catch (err) {
+      // On a full disk SQLite cannot create the WAL's shared-memory index (-shm): the agent would die at
+      // start, with reports in its spool it could still send. In exclusive locking mode no -shm is needed
+      // (the index lives in the heap); the price is that `status` and `spool …` cannot read the spool
+      // while this process runs. Counted as a failure from the start.
+      // (another process holding it — a daemon that opened it exclusively — is not a full disk)
+      if (!isStoreError(err) || /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown }).code)))
+        throw err;
+      this.db = openSpool(file, true);
+      this.exclusive = true;
+      this.failure = {
+        since: new Date().toISOString(),
+        message: `open the spool: ${err.message} (opened in exclusive mode: the disk is full?)`.slice(0, 300),
+      };
+      options.onStoreError?.('open the spool (opened in exclusive mode)', err);
+    }
     this.stmts = {
       insert: this.db.prepare('INSERT INTO reports (report_id, body, created_at) VALUES (?, ?, ?)'),
       count: this.db.prepare('SELECT count(*) AS n FROM reports'),
