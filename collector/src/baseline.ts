@@ -14,13 +14,22 @@ const Day = Type.String({
   description: 'YYYY-MM-DD',
 });
 
-const Clause = Type.String({ minLength: 3, maxLength: 200 });
+const Clause = (description: string) => Type.String({ minLength: 3, maxLength: 200, description });
 
 /**
  * A rule's GB/T 22239-2019 clause per protection level (YAML keys 2 and 3): the 第二级 requirements are
  * chapter 7 of the standard, the 第三级 ones chapter 8, so a level-N clause starts with chapter N + 5.
  */
-const MlpsClauses = Type.Object({ 2: Clause, 3: Clause }, { additionalProperties: false });
+const MlpsClauses = Type.Object(
+  {
+    2: Clause('the clause for a level-2 school (chapter 7)'),
+    3: Clause('the clause for a level-3 school (chapter 8)'),
+  },
+  {
+    additionalProperties: false,
+    description: 'the GB/T 22239-2019 clause the rule checks, per protection level',
+  },
+);
 export type MlpsClauses = Static<typeof MlpsClauses>;
 
 /** The chapter of GB/T 22239-2019 holding the requirements of a level: 6 for 第一级 … 9 for 第四级. */
@@ -38,15 +47,22 @@ export const BaselineConfig = Type.Object(
       Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,63}$' }),
       Type.Object(
         {
-          severity: Severity,
+          severity: Type.Enum(Severity.enum, { description: 'how serious a finding of this rule is' }),
           /** Absent means enabled (TypeBox fills no defaults inside a Record). */
-          enabled: Type.Optional(Type.Boolean()),
+          enabled: Type.Optional(Type.Boolean({ description: 'false switches the rule off (absent: on)' })),
           mlps: MlpsClauses,
           title: Type.Object(
-            { zh: Type.String({ minLength: 1 }), en: Type.String({ minLength: 1 }) },
+            {
+              zh: Type.String({ minLength: 1, description: 'title in Chinese' }),
+              en: Type.String({ minLength: 1, description: 'title in English' }),
+            },
             { additionalProperties: false },
           ),
-          remediation: Type.String({ minLength: 1, maxLength: 1000 }),
+          remediation: Type.String({
+            minLength: 1,
+            maxLength: 1000,
+            description: 'the remediation in English',
+          }),
           /**
            * The remediation in Chinese, written for a school's IT officer (what to change, where): the
            * console shows it on zh pages, `remediation` on en pages.
@@ -63,16 +79,20 @@ export const BaselineConfig = Type.Object(
     exceptions: Type.Array(
       Type.Object(
         {
-          rule: Type.String({ minLength: 1 }),
-          school: Type.String({ minLength: 1 }),
-          target: Type.Optional(Type.String({ minLength: 1 })),
-          port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-          reason: Type.String({ minLength: 3, maxLength: 500 }),
+          rule: Type.String({ minLength: 1, description: 'the rule accepted' }),
+          school: Type.String({ minLength: 1, description: 'school id' }),
+          target: Type.Optional(
+            Type.String({ minLength: 1, description: 'the device (absent: every device)' }),
+          ),
+          port: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 65535, description: 'the port (absent: every port)' }),
+          ),
+          reason: Type.String({ minLength: 3, maxLength: 500, description: 'why the risk is accepted' }),
           expires: Day,
         },
         { additionalProperties: false },
       ),
-      { default: [] },
+      { default: [], description: 'accepted risks, each until a day' },
     ),
   },
   { additionalProperties: false },
