@@ -40,6 +40,56 @@ function setUp(maxDeadLetters: number): { state: string; config: string } {
 const FUTURE =
   'results/0/at: 2026-12-07T08:00:00.000Z is 23 h in the future (more than ingest.futureToleranceS = 300 s) (after clock correction)';
 
+describe('a spool that cannot write (no root needed: SQLite’s max_page_count stands for a full disk)', () => {
+  it('holds new reports in memory, offers them after the stored ones, and stores them once it can', () => {
+    const { state } = setUp(10);
+    const failures: string[] = [];
+    const recoveries: number[] = [];
+    const spool = new Spool(spoolFile(state), 100, {
+      onStoreError: (operation) => failures.push(operation),
+      onRecovered: (_failure, held) => recoveries.push(held),
+    });
+    const db = (spool as unknown as { db: { pragma(s: string, o?: { simple: true }): unknown } }).db;
+    const first = makeReport();
+    spool.enqueue(first);
+    db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true }))}`);
+    const stored = [first.reportId];
+    const held: string[] = [];
+    for (let i = 0; i < 500 && held.length < 3; i++) {
+      const r = makeReport();
+      if (spool.enqueue(r).held) held.push(r.reportId);
+      else if (held.length === 0) stored.push(r.reportId);
+      else throw new Error('a report stored after one was held: the order would change');
+    }
+    expect(held).toHaveLength(3);
+    expect(failures).toEqual(['store a report']); // said once, not per report
+    const c = spool.counters();
+    expect(c).toMatchObject({ held: 3, unstored: 3, depth: stored.length + 3 });
+    expect(c.failure?.message).toContain('database or disk is full');
+    // stored ones first, then the held ones, each telling why in its health
+    const offered = spool.oldest(stored.length + 3);
+    expect(offered.map((o) => o.reportId)).toEqual([...stored, ...held]);
+    const told = JSON.parse(offered.at(-1)!.body) as { health: Record<string, unknown> };
+    expect(told.health).toMatchObject({ spoolUnstored: 3, spoolFailure: { since: c.failure?.since } });
+    // a held report delivered leaves memory, counted as delivered
+    spool.ack(held[0]!);
+    expect(spool.counters()).toMatchObject({ held: 2, delivered: 1 });
+
+    // room again: the next report is stored after the held ones, which are written first
+    db.pragma('max_page_count = 1073741823');
+    const next = makeReport();
+    expect(spool.enqueue(next).held).toBeUndefined();
+    expect(recoveries).toEqual([2]);
+    expect(spool.counters()).toMatchObject({ held: 0, unstored: 3, delivered: 1, failure: null });
+    expect(spool.oldest(1000).map((o) => o.reportId)).toEqual([...stored, ...held.slice(1), next.reportId]);
+    spool.close();
+    // what was counted is on disk
+    const again = new Spool(spoolFile(state), 100);
+    expect(again.counters()).toMatchObject({ unstored: 3, delivered: 1, held: 0 });
+    again.close();
+  });
+});
+
 describe('the dead-letter table', () => {
   it('keeps the newest maxDeadLetters, drops the oldest first and counts them', () => {
     const { state } = setUp(3);
