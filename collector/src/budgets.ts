@@ -7,7 +7,7 @@
  */
 import { type Static, Type } from 'typebox';
 import type { ProbeResult } from '../../protocol/report.js';
-import { resultKey } from './store/state-store.js';
+import { resultKey } from './store/result-key.js';
 import { durationMs, type TargetsConfig } from './targets.js';
 
 /** The budgets' names, as the refusal, the metric's label and the alert name them. */

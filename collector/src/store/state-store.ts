@@ -343,15 +343,7 @@ export function parseToken(token: string): { agentId: string; secret: string } |
 /** The enrolment code alphabet (no 0/O, 1/I): 15 characters in groups of five. */
 export const ENROLL_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
-/** Result identity inside a school: the latest result per probe, target and check. */
-export function resultKey(r: ProbeResult): string {
-  if (r.probe === 'reachability') return `reachability|${r.target}|${r.check}|${r.port ?? ''}`;
-  if (r.probe === 'bandwidth') return `bandwidth|${r.direction}`;
-  if (r.probe === 'uplink-snmp') return `uplink-snmp|${r.device.name}|${r.ifIndex}`;
-  if (r.probe === 'ipv6') return `ipv6|${r.check}|${r.service ?? r.target}`;
-  if (r.probe === 'security') return `security|${r.rule}|${r.target}|${r.port ?? 0}`;
-  return `${r.probe}|${r.target}`;
-}
+export { resultKey } from './result-key.js';
 
 /**
  * A result with its time moved back by `shiftMs` (the agent's clock correction) in the form the stores
