@@ -85,8 +85,26 @@ describe('a spool that cannot write (no root needed: SQLite’s max_page_count s
     spool.close();
     // what was counted is on disk
     const again = new Spool(spoolFile(state), 100);
-    expect(again.counters()).toMatchObject({ unstored: 3, delivered: 1, held: 0 });
+    expect(again.counters()).toMatchObject({ unstored: 3, delivered: 1, held: 0, failure: null });
     again.close();
+  });
+
+  it('a failure an earlier run wrote for status is shown until a report is stored again', () => {
+    const { state } = setUp(10);
+    const since = '2026-12-06T08:00:00.000Z';
+    const before = new Spool(spoolFile(state), 100);
+    before.setMeta(
+      'storeFailure',
+      JSON.stringify({ since, message: 'store a report: database or disk is full' }),
+    );
+    before.close();
+    const recoveries: string[] = [];
+    const spool = new Spool(spoolFile(state), 100, { onRecovered: (f) => recoveries.push(f.since) });
+    expect(spool.counters().failure?.since).toBe(since); // what `status` shows
+    spool.enqueue(makeReport());
+    expect(spool.counters().failure).toBeNull();
+    expect(recoveries).toEqual([since]);
+    spool.close();
   });
 });
 

@@ -295,8 +295,9 @@ export class Spool {
 
   /** A report was stored again: the failure is over. */
   private recovered(held = 0): void {
-    if (!this.failure) return;
-    const failure = this.failure;
+    // (also one an earlier run wrote and did not live to clear)
+    const failure = this.failure ?? this.persistedFailure();
+    if (!failure) return;
     this.failure = null;
     this.options.onRecovered?.(failure, held);
     this.tryWrite('note recovery', () => {
@@ -422,7 +423,7 @@ export class Spool {
       Number((this.stmts.getMeta.get(key) as { value: string } | undefined)?.value ?? 0) +
       (this.unbumped.get(key) ?? 0);
     const stored = (this.stmts.count.get() as { n: number }).n;
-    const persistedFailure = this.getMeta('storeFailure');
+
     return {
       depth: stored - this.unremoved.size - this.unrejected.size + this.held.length,
       dropped: num('dropped'),
@@ -432,8 +433,19 @@ export class Spool {
       unstored: num('unstored'),
       held: this.held.length,
       unremoved: this.unremoved.size,
-      failure: this.failure ?? (persistedFailure ? (JSON.parse(persistedFailure) as StoreFailure) : null),
+      failure: this.failure ?? this.persistedFailure(),
     };
+  }
+
+  /** The failure a running agent wrote for `status` (when its disk took that much), or null. */
+  private persistedFailure(): StoreFailure | null {
+    const raw = this.getMeta('storeFailure');
+    if (!raw) return null;
+    try {
+      return JSON.parse(raw) as StoreFailure;
+    } catch {
+      return null;
+    }
   }
 
   /** The reports waiting, oldest first. */
