@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spoolFile } from '../../agent/src/identity.js';
 import { Spool } from '../../agent/src/spool/spool.js';
@@ -185,5 +186,18 @@ describe('the dead-letter table', () => {
     const end = new Spool(spoolFile(state), 100);
     expect(end.counters()).toMatchObject({ depth: 2, rejected: 0 });
     end.close();
+
+    // a daemon that started on a full disk holds the spool alone (exclusive mode): said, not "database is locked"
+    const daemon = new Database(spoolFile(state));
+    daemon.pragma('locking_mode = EXCLUSIVE');
+    daemon.pragma('journal_mode = WAL');
+    daemon.prepare("INSERT INTO meta (key, value) VALUES ('held', 'by the daemon')").run();
+    try {
+      const locked = await runCli('agent', ['spool', 'list', '--config', config]);
+      expect(locked.code).toBe(1);
+      expect(locked.stderr).toContain('is held by the running agent alone');
+    } finally {
+      daemon.close();
+    }
   }, 120_000);
 });
