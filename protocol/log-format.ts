@@ -1,6 +1,6 @@
 import { isatty } from 'node:tty';
 import type { Command } from 'commander';
-import type { DestinationStream } from 'pino';
+import { type DestinationStream, pino } from 'pino';
 import { UsageError } from './cli.js';
 
 // How both programs print their log lines: `json` (one pino object a line, for log shippers) or
@@ -59,7 +59,6 @@ export function logFormatOf(program: Command, fd: number): LogFormat {
  */
 export async function logDestination(format: LogFormat, fd: number): Promise<DestinationStream> {
   if (format === 'json') {
-    const { pino } = await import('pino');
     return pino.destination({ dest: fd, sync: true });
   }
   const { default: pretty } = await import('pino-pretty');
