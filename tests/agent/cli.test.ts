@@ -39,12 +39,14 @@ describe('campuswatch-agent CLI against a running collector', () => {
       '--collector',
       w.url,
       '--code',
-      'WRONG-CODE0-00000',
+      'ABCDE-FGHJK-LMNPQ', // well formed, never issued (tests/agent/errors.test.ts: malformed ones)
       '--state',
       join(w.dir, 'agent-cli'),
     ]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toBe('error: enrolment refused (HTTP 403): unknown enrolment code\n');
+    expect(bad.stderr).toBe(
+      'error: enrolment refused (HTTP 403): unknown enrolment code: this collector never issued it; check the code against what enroll-code printed, and the URL against the collector that printed it\n',
+    );
   });
 
   it('enroll, once, status: delivered, with the last cycle in brief', async () => {

@@ -25,6 +25,7 @@ describe('campuswatch-collector user / token / audit', () => {
       'city',
       '--generate-password',
       '--if-none',
+      '--init', // the first command on a new data directory creates its state
     );
     expect(first.code, first.stderr).toBe(0);
     const password = /^password \(shown once\): (\S+)$/m.exec(first.stdout)?.[1];
