@@ -2,7 +2,7 @@ import { type Static, Type } from 'typebox';
 import { PROBE_NAMES, type ProbeName } from './probe-names.js';
 import { TagValue } from './school.js';
 
-/** Outcome of one probe check: failure is data (DESIGN §7.3), never an exception. */
+/** Outcome of one probe check: failure is data (docs/architecture.md, "Failures are data"), never an exception. */
 export const Outcome = Type.Enum(['ok', 'timeout', 'refused', 'unreachable', 'error']);
 export type Outcome = Static<typeof Outcome>;
 
@@ -96,7 +96,7 @@ export const ReachabilityResult = Type.Object(
     device: DeviceRef,
     check: Type.Enum(['icmp', 'tcp', 'snmp', 'rtsp', 'http']),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-    /** Address family actually used (DESIGN §7.4). */
+    /** Address family actually used (a dual-stack target may be reached over either). */
     family: Type.Optional(Type.Enum([4, 6])),
     address: Type.Optional(ShortText(255)),
     up: Type.Boolean(),
@@ -121,7 +121,7 @@ export const ReachabilityResult = Type.Object(
 );
 export type ReachabilityResult = Static<typeof ReachabilityResult>;
 
-/** One direction of an active speed test (DESIGN §4 `uplink_speedtest`). */
+/** One direction of an active speed test (measurement `uplink_speedtest`). */
 export const BandwidthResult = Type.Object(
   {
     probe: Type.Literal('bandwidth'),
@@ -143,7 +143,7 @@ export const BandwidthResult = Type.Object(
 );
 export type BandwidthResult = Static<typeof BandwidthResult>;
 
-/** One interface read over SNMP (DESIGN §4 `uplink_snmp`): the uplink with rates, or a core/access port's speed. */
+/** One interface read over SNMP (measurement `uplink_snmp`): the uplink with rates, or a core/access port's speed. */
 export const UplinkSnmpResult = Type.Object(
   {
     probe: Type.Literal('uplink-snmp'),
@@ -212,7 +212,7 @@ export const Ipv6Result = Type.Object(
 export type Ipv6Result = Static<typeof Ipv6Result>;
 
 /**
- * One security baseline check (DESIGN §6) against one target: `finding` true when the problem is
+ * One security baseline check (docs/architecture.md, "Security baseline") against one target: `finding` true when the problem is
  * present. Passing checks are reported too, so the collector can resolve a finding. Severity, 等保
  * clause and exceptions are the collector's policy (config/baseline.yaml); the agent reports facts.
  */
@@ -262,12 +262,40 @@ export const AgentHealth = Type.Object(
     spoolRejected: Count,
     cycleMs: DurationMs,
     rssMb: Type.Number({ minimum: 0, maximum: 1e7 }),
+    /** Cycles whose report the agent could not write to its spool (its disk full), since it was installed. */
+    spoolUnstored: Type.Optional(Count),
+    /** Dead letters the agent dropped, oldest first, to keep at most `spool.maxDeadLetters`. */
+    spoolDeadDropped: Type.Optional(Count),
+    /** Present while the agent's spool cannot write (its state directory's filesystem full, an I/O error). */
+    spoolFailure: Type.Optional(
+      Type.Object({ since: DateTime, message: ShortText(300) }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
 export type AgentHealth = Static<typeof AgentHealth>;
 
+/** Results one report may carry (a cycle with more is sent as several reports: `cycle`). */
+export const MAX_RESULTS_PER_REPORT = 20_000;
+
 const UUID_V7 = '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$';
+
+/**
+ * A cycle whose results do not fit one request body is sent as several reports (parts), each with its own
+ * reportId, delivered and acknowledged on its own. Every part carries the same `cycle`: its id, which part
+ * it is (1-based), how many there are and the cycle's results in all. Optional and present only on a split
+ * cycle: a report of one part is the same as before (collectors that predate parts take it).
+ */
+export const CycleParts = Type.Object(
+  {
+    id: Type.String({ pattern: UUID_V7, description: "the cycle's id (a lower-case UUIDv7)" }),
+    part: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    parts: Type.Integer({ minimum: 2, maximum: 10_000 }),
+    results: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
+  },
+  { additionalProperties: false },
+);
+export type CycleParts = Static<typeof CycleParts>;
 
 /** The envelope; `results` items are checked against RESULT_SCHEMAS by their `probe`. */
 export const ReportEnvelope = Type.Object(
@@ -280,7 +308,8 @@ export const ReportEnvelope = Type.Object(
     startedAt: DateTime,
     finishedAt: DateTime,
     health: AgentHealth,
-    results: Type.Array(Type.Unknown(), { maxItems: 20000 }),
+    cycle: Type.Optional(CycleParts),
+    results: Type.Array(Type.Unknown(), { maxItems: MAX_RESULTS_PER_REPORT }),
   },
   { additionalProperties: false },
 );
@@ -295,6 +324,7 @@ export const Report = Type.Object(
     startedAt: Type.String(),
     finishedAt: Type.String(),
     health: AgentHealth,
+    cycle: Type.Optional(CycleParts),
     results: Type.Array(ProbeResult),
   },
   { additionalProperties: false },

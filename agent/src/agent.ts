@@ -1,14 +1,13 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { ProbeName, ProbeResult, Report } from '../../protocol/report.js';
-import { checkReport } from '../../protocol/report-check.js';
-import { formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION, REPORT_SCHEMA_VERSION } from '../../protocol/version.js';
-import type { AgentConfig } from './config.js';
+import { type AgentConfig, DEFAULT_MAX_REPORT_BYTES } from './config.js';
 import { type FlushResult, Forwarder } from './forwarder.js';
 import { type Identity, loadIdentity, spoolFile } from './identity.js';
 import { type Logger, silentLogger } from './log.js';
 import type { Probe } from './probes/probe.js';
 import { PROBES } from './probes/registry.js';
+import { reportParts } from './report-parts.js';
 import { dueProbes, nextCycleDelayMs, runProbes } from './scheduler.js';
 import { Spool } from './spool/spool.js';
 
@@ -34,6 +33,8 @@ export interface CycleSummary {
   finishedAt: string;
   cycleMs: number;
   probes: ProbeName[];
+  /** Reports the cycle was sent as (more than one when it was larger than `collector.maxReportBytes`). */
+  reports?: number;
   outcomes: Record<string, number>;
   failures: { probe: string; target: string; check?: string; outcome: string; error?: string }[];
 }
@@ -55,7 +56,20 @@ export class CampusAgent {
     this.log = opts.log ?? silentLogger();
     this.now = opts.now ?? (() => new Date());
     this.registry = opts.registry ?? PROBES;
-    this.spool = new Spool(spoolFile(config.state), config.spool.maxReports);
+    this.spool = new Spool(spoolFile(config.state), config.spool.maxReports, {
+      maxDeadLetters: config.spool.maxDeadLetters,
+      // a full disk is a state: reports are held in memory and sent from there, said once per burst
+      onStoreError: (operation, err) =>
+        this.log.error(
+          { operation, err: err.message, state: config.state },
+          'the spool cannot write (is the state directory’s filesystem full?); new reports are held in memory and sent from there until it can',
+        ),
+      onRecovered: (failure, held) =>
+        this.log.info(
+          { since: failure.since, held, unstored: this.spool.counters().unstored },
+          'the spool writes again; the reports held in memory are stored',
+        ),
+    });
     this.forwarder = new Forwarder({
       collectorUrl: config.collector.url,
       token,
@@ -63,6 +77,7 @@ export class CampusAgent {
       log: this.log,
       now: this.now,
       requestTimeoutMs: config.collector.requestTimeoutS * 1000,
+      gzip: config.collector.gzip ?? true,
       ...(config.collector.caFile ? { caFile: config.collector.caFile } : {}),
       ...(opts.random ? { random: opts.random } : {}),
       ...(opts.backoffBaseMs !== undefined ? { backoffBaseMs: opts.backoffBaseMs } : {}),
@@ -87,8 +102,10 @@ export class CampusAgent {
   }
 
   /**
-   * One cycle: run the due probes (all enabled probes when `all`), build one report, check it against
-   * the protocol and write it to the spool before anything is sent.
+   * One cycle: run the due probes (all enabled probes when `all`), build its report, check it against the
+   * protocol and write it to the spool before anything is sent: as one report, or as several (each under
+   * `collector.maxReportBytes`, with its own id and the `cycle` header) when it is larger. The report is
+   * returned whole: its id is the first report's (and the cycle's); `cycle` says how many were spooled.
    */
   async cycle(opts: { signal?: AbortSignal; all?: boolean } = {}): Promise<Report> {
     const t0 = performance.now();
@@ -120,15 +137,28 @@ export class CampusAgent {
         spoolRejected: counters.rejected,
         cycleMs: Math.round((performance.now() - t0) * 1000) / 1000,
         rssMb: Math.round((process.memoryUsage.rss() / 1048576) * 100) / 100,
+        // only when there is something to say: a collector before these fields refuses unknown ones
+        ...(counters.unstored > 0 ? { spoolUnstored: counters.unstored } : {}),
+        ...(counters.deadDropped > 0 ? { spoolDeadDropped: counters.deadDropped } : {}),
+        ...(counters.failure ? { spoolFailure: counters.failure } : {}),
       },
       results,
     };
-    const check = checkReport(report);
-    if (!check.ok) {
-      // A bug in a probe, not a network failure: keep it visible rather than spool a report the collector refuses.
-      throw new Error(`the agent built an invalid report: ${check.problems.map(formatProblem).join('; ')}`);
+    // a cycle larger than the collector's body limit goes as several reports (each checked against the
+    // protocol, spooled and delivered on its own); each is serialised only when it is stored
+    let dropped = 0;
+    let parts = 0;
+    let held = 0;
+    for (const part of reportParts(report, {
+      maxBytes: this.config.collector.maxReportBytes ?? DEFAULT_MAX_REPORT_BYTES,
+      newId: uuidv7,
+    })) {
+      const stored = this.spool.enqueue(part);
+      dropped += stored.dropped;
+      if (stored.held) held++;
+      parts++;
+      if (parts === 1 && part.cycle) report.cycle = { ...part.cycle, part: 1 };
     }
-    const { dropped } = this.spool.enqueue(report);
     if (dropped > 0) {
       this.log.error(
         { dropped, cap: this.config.spool.maxReports, totalDropped: counters.dropped + dropped },
@@ -137,8 +167,17 @@ export class CampusAgent {
     }
     this.spool.setMeta('lastCycle', JSON.stringify(summarise(report, names)));
     this.log.info(
-      { reportId: report.reportId, probes: names, results: results.length, cycleMs: report.health.cycleMs },
-      'cycle spooled',
+      {
+        reportId: report.reportId,
+        probes: names,
+        results: results.length,
+        reports: parts,
+        cycleMs: report.health.cycleMs,
+        ...(held > 0 ? { held } : {}),
+      },
+      held > 0
+        ? 'cycle held in memory: the spool cannot write (disk full?); it is sent from memory'
+        : 'cycle spooled',
     );
     this.forwarder.kick();
     return report;
@@ -155,7 +194,17 @@ export class CampusAgent {
 
   /** Cycles on the configured interval with jitter and forwards in the background until the signal aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const forwarding = this.forwarder.run(signal);
+    // the forwarder never stops for an error of its own (an unreadable spool): it is logged and it goes on
+    const forwarding = (async () => {
+      while (!signal.aborted) {
+        try {
+          await this.forwarder.run(signal);
+        } catch (err) {
+          this.log.error({ err: (err as Error).message }, 'forwarding failed; trying again in 10 s');
+          await waitOrAbort(10_000, signal);
+        }
+      }
+    })();
     const { intervalS, jitterPct } = this.config.cycle;
     while (!signal.aborted) {
       try {
@@ -175,7 +224,12 @@ export class CampusAgent {
   }
 
   close(): void {
-    this.spool.close();
+    const { lost } = this.spool.close();
+    if (lost > 0)
+      this.log.error(
+        { lost, state: this.config.state },
+        'stopped while the spool could not write: reports held in memory were not stored',
+      );
     // its keep-alive connections; nothing is in flight once the caller stopped the agent
     this.forwarder.close().catch(() => undefined);
   }
@@ -219,6 +273,7 @@ export function summarise(report: Report, probes: ProbeName[]): CycleSummary {
     finishedAt: report.finishedAt,
     cycleMs: report.health.cycleMs,
     probes,
+    reports: report.cycle?.parts ?? 1,
     outcomes,
     failures,
   };

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import {
   EXIT_RUNTIME,
   EXIT_USAGE,
@@ -9,22 +9,27 @@ import {
   UsageError,
 } from '../../protocol/cli.js';
 import { isLoopbackHost } from '../../protocol/config-error.js';
+import { parseEnrollCode } from '../../protocol/enroll-code.js';
+import { addLogFormatOption, logDestination, logFormatOf } from '../../protocol/log-format.js';
 import { PROBE_NAMES } from '../../protocol/probe-names.js';
 import type { BandwidthResult, ReachabilityResult } from '../../protocol/report.js';
+import { collectorUrlProblem } from '../../protocol/url-check.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
 import type { CampusAgent } from './agent.js';
 import type { AgentConfig } from './config.js';
-import { CaFileError, describeConnectError, readCaFile, smallRequest } from './http-client.js';
+import { CaFileError, readCaFile, smallRequest } from './http-client.js';
 import { enroll, loadIdentity, tokenFile } from './identity.js';
 import type { Logger } from './log.js';
 import { PROBES } from './probes/registry.js';
 import { runSpeedtest, SpeedtestError } from './probes/speedtest-client.js';
+import type { SpoolCounters } from './spool/spool.js';
 
 const program = newProgram(
   'campuswatch-agent',
   'School-side agent: probes the campus network and reports to the campuswatch collector.',
   PACKAGE_VERSION,
 );
+addLogFormatOption(program);
 
 const DEFAULT_CONFIG = '/etc/campuswatch/agent.yaml';
 
@@ -43,7 +48,8 @@ async function loadAgentConfig(file: string): Promise<AgentConfig> {
   return (await import('./config.js')).loadAgentConfig(file);
 }
 async function createLogger(level?: string): Promise<Logger> {
-  return (await import('./log.js')).createLogger(level);
+  const destination = await logDestination(logFormatOf(program, 2), 2);
+  return (await import('./log.js')).createLogger(level, destination);
 }
 async function openAgent(config: AgentConfig, log?: Logger): Promise<CampusAgent> {
   const { CampusAgent } = await import('./agent.js');
@@ -81,14 +87,14 @@ program
       allowPlainHttp?: boolean;
       force?: boolean;
     }) => {
-      let url: URL;
-      try {
-        url = new URL(opts.collector);
-      } catch {
-        throw new UsageError('--collector must be an http(s):// URL');
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new UsageError('--collector must be an http(s):// URL');
+      const urlProblem = collectorUrlProblem(opts.collector);
+      if (urlProblem) throw new UsageError(`--collector: ${urlProblem}`);
+      const url = new URL(opts.collector);
+      const code = parseEnrollCode(opts.code);
+      if (!code.ok)
+        throw new UsageError(
+          `--code: ${code.message}; retype it as 'campuswatch-collector enroll-code' printed it`,
+        );
       if (url.protocol === 'http:' && !opts.allowPlainHttp && !isLoopbackHost(url.hostname)) {
         throw new UsageError(
           `--collector ${opts.collector}: plain HTTP to a non-loopback host sends the enrolment code and the token in clear text; use https:// or --allow-plain-http`,
@@ -97,9 +103,9 @@ program
       const ca = opts.caFile ? readCaFileOrUsage(opts.caFile, '--ca-file') : undefined;
       const identity = await enroll({
         collectorUrl: opts.collector,
-        code: opts.code,
+        code: code.code,
         stateDir: opts.state,
-        ...(ca ? { ca } : {}),
+        ...(ca && opts.caFile ? { ca, caFile: opts.caFile } : {}),
         ...(opts.force ? { force: true } : {}),
       });
       process.stdout.write(`enrolled as agent ${identity.agentId} for school ${identity.schoolId}\n`);
@@ -388,23 +394,36 @@ probe
     if (report.problems.length > 0) process.exitCode = EXIT_PROBLEMS;
   });
 
+/** check-config's word on the state directory (a problem with it fails check-config before the summary). */
+async function stateDirNote(dir: string): Promise<string> {
+  const { checkStateDir, currentUserText } = await import('./state-dir.js');
+  const r = checkStateDir(dir);
+  if (!r.ok) return ` (${r.message})`;
+  const user = currentUserText();
+  return r.exists
+    ? ` (readable and writable by ${user})`
+    : ` (does not exist yet: enroll creates it; ${user} may)`;
+}
+
 async function summary(config: AgentConfig): Promise<string> {
   const { checkLabel, checkSpecs, deviceChecks } = await import('./inventory.js');
+  const schedules = (await import('./probe-schedule.js')).probeSchedules(config, Date.now());
   const s = config.school;
   const lines = [
     `school      ${s.id}  ${s.name}`,
     `            district ${s.district ?? '-'}, group ${s.group ?? '-'}, tier ${s.tier ?? (s.pupils !== undefined ? `${s.pupils} pupils` : '-')}, area ${s.area ?? '-'}, ${s.timezone}`,
     `collector   ${config.collector.url}`,
-    `state       ${config.state}`,
+    `state       ${config.state}${await stateDirNote(config.state)}`,
     `cycle       every ${config.cycle.intervalS}s ± ${config.cycle.jitterPct}%, spool cap ${config.spool.maxReports} reports`,
     '',
     formatTable(
-      ['probe', 'enabled', 'interval', 'timeout'],
+      ['probe', 'enabled', 'interval', 'timeout', 'schedule'],
       Object.entries(config.probes).map(([name, p]) => [
         name,
         p.enabled ? 'yes' : 'no',
         `${p.intervalS}s`,
         `${p.timeoutS}s`,
+        schedules[name as keyof typeof schedules],
       ]),
     ),
     '',
@@ -437,8 +456,20 @@ program
   .command('check-config')
   .description('validate the config and print a readable summary')
   .option('--config <file>', 'agent YAML config', DEFAULT_CONFIG)
-  .action(async (opts: { config: string }) => {
+  .option('--explain', 'print every effective value and where it came from (file, default, derived)')
+  .action(async (opts: { config: string; explain?: boolean }) => {
     const config = await loadAgentConfig(opts.config);
+    // the service user must be able to use its state directory: said here, not by the daemon later
+    const { checkStateDir, StateDirError } = await import('./state-dir.js');
+    const state = checkStateDir(config.state);
+    if (!state.ok) throw new StateDirError(`${opts.config}: state: ${state.message}`);
+    if (opts.explain) {
+      const { explainConfig, renderExplain } = await import('./config-explain.js');
+      process.stdout.write(
+        renderExplain(opts.config, explainConfig(config, readFileSync(opts.config, 'utf8'))),
+      );
+      return;
+    }
     process.stdout.write(`${opts.config}: OK\n\n${await summary(config)}\n`);
   });
 
@@ -459,7 +490,9 @@ program
       });
       collector = res.status === 200 ? 'answers' : `answers HTTP ${res.status}`;
     } catch (err) {
-      collector = `does not answer (${describeConnectError(err)})`;
+      const { explainConnectError } = await import('./http-errors.js');
+      const why = await explainConnectError(err, new URL('/healthz', config.collector.url));
+      collector = `does not answer (${why})`;
     }
     let status: Record<string, unknown> = {
       enrolled: Boolean(loaded),
@@ -467,13 +500,20 @@ program
       collectorUrl: config.collector.url,
     };
     if (loaded) {
-      const agent = await openAgent(config);
+      const agent = await openAgent(config).catch((err: unknown) => {
+        if (/^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown }).code)))
+          throw new Error(
+            `the spool in ${config.state} is held by the running agent alone (it started on a full disk and opened it exclusively); restart it once there is room`,
+          );
+        throw err;
+      });
       try {
         status = {
           ...status,
           agentId: loaded.identity.agentId,
           school: loaded.identity.schoolId,
           spool: agent.spool.counters(),
+          disk: stateDisk(config.state),
           lastDeliveryAt: agent.spool.getMeta('lastDeliveryAt') ?? null,
           lastCycle: agent.lastCycle() ?? null,
         };
@@ -486,9 +526,8 @@ program
       return;
     }
     const last = status.lastCycle as ReturnType<CampusAgent['lastCycle']> | null;
-    const spool = status.spool as
-      | { depth: number; dropped: number; rejected: number; delivered: number }
-      | undefined;
+    const spool = status.spool as SpoolCounters | undefined;
+    const disk = status.disk as ReturnType<typeof stateDisk> | undefined;
     const out = [
       `school       ${config.school.id}  ${config.school.name}`,
       `enrolled     ${loaded ? `yes, agent ${loaded.identity.agentId}` : 'NO: run campuswatch-agent enroll'}`,
@@ -511,12 +550,181 @@ program
     }
     if (spool) {
       out.push(
-        `spool        ${spool.depth} waiting, ${spool.delivered} delivered, ${spool.dropped} dropped, ${spool.rejected} refused`,
+        `spool        ${spool.depth} waiting, ${spool.delivered} delivered, ${spool.dropped} dropped, ${spool.rejected} refused (dead letters; ${spool.deadDropped} dropped beyond the cap)`,
+      );
+      if (spool.failure)
+        out.push(
+          `  ! the spool cannot write since ${spool.failure.since}: ${spool.failure.message}; new reports are held in memory by the running agent`,
+        );
+      if (spool.unstored > 0)
+        out.push(
+          `  ! ${spool.unstored} cycle${spool.unstored === 1 ? '' : 's'} could not be written to the spool (disk full)`,
+        );
+    }
+    if (disk) {
+      out.push(
+        `disk         ${mib(disk.freeBytes)} free for ${config.state}${disk.full ? ': FULL, new reports cannot be stored; free some space (the agent recovers by itself)' : ''}`,
       );
     }
     out.push(`last sent    ${(status.lastDeliveryAt as string | null) ?? 'never'}`);
     process.stdout.write(`${out.join('\n')}\n`);
-    if (!loaded || collector !== 'answers') process.exitCode = EXIT_RUNTIME;
+    if (!loaded || collector !== 'answers' || disk?.full || spool?.failure) process.exitCode = EXIT_RUNTIME;
+  });
+
+/** Free space on the state directory's filesystem: below 1 MiB a report may not fit (`full`). */
+function stateDisk(dir: string): { freeBytes: number; full: boolean } | null {
+  try {
+    const s = statfsSync(dir);
+    const freeBytes = s.bavail * s.bsize;
+    return { freeBytes, full: freeBytes < 1048576 };
+  } catch {
+    return null;
+  }
+}
+
+/** The spool of the configured state directory, for `spool …` (the daemon may be running: SQLite shares it). */
+async function openSpool(configFile: string) {
+  const config = await loadAgentConfig(configFile);
+  const { spoolFile } = await import('./identity.js');
+  const file = spoolFile(config.state);
+  if (!existsSync(file))
+    throw new Error(`${configFile}: state: no spool at ${file} yet (the agent has not run there)`);
+  const { Spool } = await import('./spool/spool.js');
+  try {
+    return new Spool(file, config.spool.maxReports, { maxDeadLetters: config.spool.maxDeadLetters });
+  } catch (err) {
+    if (/^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown }).code)))
+      throw new Error(
+        `the spool ${file} is held by the running agent alone (it started on a full disk and opened it exclusively); restart it once there is room`,
+      );
+    throw err;
+  }
+}
+
+const mib = (bytes: number) =>
+  bytes >= 1073741824
+    ? `${(bytes / 1073741824).toFixed(1)} GiB`
+    : bytes >= 1048576
+      ? `${(bytes / 1048576).toFixed(1)} MiB`
+      : `${(bytes / 1024).toFixed(1)} KiB`;
+
+/** Refusals naming only times in the future: the agent's clock was ahead when it measured. */
+const FUTURE_ONLY = (reason: string) =>
+  reason.split('; ').every((part) => /in the future \(more than ingest\.futureToleranceS/.test(part));
+
+const spool = program
+  .command('spool')
+  .description('the reports waiting to be sent, and those the collector refused for good (dead letters)');
+
+spool
+  .command('list')
+  .description('list the reports waiting (or, with --dead, the dead letters), oldest first')
+  .option('--config <file>', 'agent YAML config', DEFAULT_CONFIG)
+  .option('--dead', 'the dead letters: reports the collector refused for good')
+  .option('--json', 'print JSON')
+  .action(async (opts: { config: string; dead?: boolean; json?: boolean }) => {
+    const s = await openSpool(opts.config);
+    try {
+      const c = s.counters();
+      if (opts.dead) {
+        const dead = s.deadLetters();
+        if (opts.json) {
+          process.stdout.write(
+            `${JSON.stringify({ deadLetters: dead, kept: c.rejected, droppedBeyondCap: c.deadDropped, cap: s.maxDeadLetters }, null, 2)}\n`,
+          );
+          return;
+        }
+        if (dead.length > 0)
+          process.stdout.write(
+            `${formatTable(
+              ['report', 'refused at', 'status', 'size', 'reason'],
+              dead.map((d) => [
+                d.reportId,
+                d.rejectedAt,
+                String(d.status),
+                mib(d.bytes),
+                d.reason.length > 120 ? `${d.reason.slice(0, 119)}…` : d.reason,
+              ]),
+            )}\n\n`,
+          );
+        process.stdout.write(
+          `${dead.length} dead letter${dead.length === 1 ? '' : 's'} (at most ${s.maxDeadLetters} kept, ${c.deadDropped} dropped beyond)\n`,
+        );
+        if (dead.some((d) => FUTURE_ONLY(d.reason)))
+          process.stdout.write(
+            "refused only for times in the future: the agent's clock was ahead when it measured; fix the clock (NTP), then 'spool replay' them if their times are right, or 'spool drop' them\n",
+          );
+        if (dead.length > 0)
+          process.stdout.write(
+            "'campuswatch-agent spool replay ID|--all' sends them again; 'spool drop ID|--all' deletes them\n",
+          );
+        return;
+      }
+      const queued = s.queued();
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ reports: queued, counters: c }, null, 2)}\n`);
+        return;
+      }
+      if (queued.length > 0)
+        process.stdout.write(
+          `${formatTable(
+            ['report', 'spooled at', 'attempts', 'size'],
+            queued.map((q) => [q.reportId, q.createdAt, String(q.attempts), mib(q.bytes)]),
+          )}\n\n`,
+        );
+      process.stdout.write(
+        `${c.depth} report${c.depth === 1 ? '' : 's'} waiting, ${c.rejected} dead letter${c.rejected === 1 ? '' : 's'} ('spool list --dead')\n`,
+      );
+    } finally {
+      s.close();
+    }
+  });
+
+/** The ids of a `replay` or `drop`: one id, or --all; not both, not neither. */
+function spoolTargets(id: string | undefined, all: boolean | undefined, verb: string): string[] | 'all' {
+  if (id && all) throw new UsageError(`${verb}: give a report id or --all, not both`);
+  if (!id && !all) throw new UsageError(`${verb}: give a report id (see 'spool list --dead') or --all`);
+  return all ? 'all' : [id!];
+}
+
+spool
+  .command('replay')
+  .description('move a dead letter (or all) back to the queue: the agent sends it again')
+  .argument('[id]', 'report id (from `spool list --dead`)')
+  .option('--all', 'every dead letter')
+  .option('--config <file>', 'agent YAML config', DEFAULT_CONFIG)
+  .action(async (id: string | undefined, opts: { config: string; all?: boolean }) => {
+    const targets = spoolTargets(id, opts.all, 'replay');
+    const s = await openSpool(opts.config);
+    try {
+      const moved = s.replay(targets);
+      for (const m of moved) process.stdout.write(`replayed ${m}\n`);
+      process.stdout.write(
+        `${moved.length} dead letter${moved.length === 1 ? '' : 's'} moved back to the queue; the running agent sends ${moved.length === 1 ? 'it' : 'them'} at its next try\n`,
+      );
+      if (targets !== 'all' && moved.length === 0) throw new Error(`no dead letter ${targets[0]}`);
+    } finally {
+      s.close();
+    }
+  });
+
+spool
+  .command('drop')
+  .description('delete a dead letter (or all) for good')
+  .argument('[id]', 'report id (from `spool list --dead`)')
+  .option('--all', 'every dead letter')
+  .option('--config <file>', 'agent YAML config', DEFAULT_CONFIG)
+  .action(async (id: string | undefined, opts: { config: string; all?: boolean }) => {
+    const targets = spoolTargets(id, opts.all, 'drop');
+    const s = await openSpool(opts.config);
+    try {
+      const gone = s.dropDead(targets);
+      for (const g of gone) process.stdout.write(`dropped ${g}\n`);
+      process.stdout.write(`${gone.length} dead letter${gone.length === 1 ? '' : 's'} deleted\n`);
+      if (targets !== 'all' && gone.length === 0) throw new Error(`no dead letter ${targets[0]}`);
+    } finally {
+      s.close();
+    }
   });
 
 if (process.argv.length <= 2) {

@@ -7,179 +7,38 @@ import {
   parseConfig,
   readConfiguredFile,
 } from '../../protocol/config-file.js';
-import { isValidTimezone, School, TAG_VALUE_PATTERN, TagValue } from '../../protocol/school.js';
+import { isValidTimezone, School, TagValue } from '../../protocol/school.js';
+import { collectorUrlProblem } from '../../protocol/url-check.js';
 import type { Problem } from '../../protocol/validate.js';
-import type { DeviceType } from '../../protocol/vocabulary.js';
 import { inventoryProblems } from './inventory.js';
+import { InventoryConfig, RoomConfig, SnmpAuth } from './inventory-config.js';
 
-const Seconds = (def: number, min: number, max: number) =>
-  Type.Integer({ default: def, minimum: min, maximum: max });
+/** `collector.maxReportBytes` by default: the collector's default `ingest.bodyLimitBytes` (1 MiB). */
+export const DEFAULT_MAX_REPORT_BYTES = 1_048_576;
+
+const Seconds = (def: number, min: number, max: number, description?: string) =>
+  Type.Integer({ default: def, minimum: min, maximum: max, ...(description ? { description } : {}) });
 
 const ProbeCommon = (intervalS: number, timeoutS: number) => ({
-  enabled: Type.Boolean({ default: true }),
-  intervalS: Seconds(intervalS, 10, 86_400),
-  timeoutS: Seconds(timeoutS, 1, 3_600),
+  enabled: Type.Boolean({ default: true, description: 'run this probe on its schedule' }),
+  intervalS: Seconds(intervalS, 10, 86_400, 'seconds between two runs'),
+  timeoutS: Seconds(timeoutS, 1, 3_600, 'a run is abandoned after this many seconds (less than intervalS)'),
 });
 
 const HHMM = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'HH:MM' });
 
-export const SnmpAuth = Type.Object(
-  {
-    version: Type.Enum(['2c', '3'], { default: '2c' }),
-    community: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    user: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    authProtocol: Type.Enum(['md5', 'sha', 'sha224', 'sha256', 'sha384', 'sha512'], { default: 'sha' }),
-    authKey: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
-    privProtocol: Type.Enum(['des', 'aes', 'aes256b', 'aes256r'], { default: 'aes' }),
-    privKey: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
-    port: Type.Integer({ default: 161, minimum: 1, maximum: 65535 }),
-    timeoutMs: Type.Integer({ default: 3000, minimum: 100, maximum: 60_000 }),
-    retries: Type.Integer({ default: 1, minimum: 0, maximum: 5 }),
-  },
-  { additionalProperties: false, default: {} },
-);
-export type SnmpAuth = Static<typeof SnmpAuth>;
-
-/** SNMP settings without defaults: merged field by field inventory.snmp ← room.defaults.snmp ← check. */
-export const SnmpOverride = Type.Object(
-  {
-    version: Type.Optional(Type.Enum(['2c', '3'])),
-    community: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    user: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    authProtocol: Type.Optional(Type.Enum(['md5', 'sha', 'sha224', 'sha256', 'sha384', 'sha512'])),
-    authKey: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
-    privProtocol: Type.Optional(Type.Enum(['des', 'aes', 'aes256b', 'aes256r'])),
-    privKey: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
-    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
-  },
-  { additionalProperties: false },
-);
-export type SnmpOverride = Static<typeof SnmpOverride>;
-
 /** The built-in device types (protocol/vocabulary.ts); each has default checks. Re-exported for existing imports. */
 export { DEVICE_TYPES, type DeviceType } from '../../protocol/vocabulary.js';
-
-const Port = Type.Integer({ minimum: 1, maximum: 65535 });
-
-/** One check of a device: `icmp`, `{ tcp: 80 }`, `{ rtsp: {…} }`, `{ http: {…} }` or `{ snmp: {…} }`. */
-export const CheckSpec = Type.Union([
-  Type.Literal('icmp'),
-  Type.Object({ tcp: Port }, { additionalProperties: false }),
-  Type.Object(
-    {
-      rtsp: Type.Object(
-        {
-          port: Type.Optional(Port),
-          path: Type.Optional(Type.String({ pattern: '^/[^\\s]*$', maxLength: 500 })),
-        },
-        { additionalProperties: false },
-      ),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      http: Type.Object(
-        {
-          url: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+(/\\S*)?$', maxLength: 2000 })),
-          expectStatus: Type.Optional(
-            Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, maxItems: 32 }),
-          ),
-        },
-        { additionalProperties: false },
-      ),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object({ snmp: SnmpOverride }, { additionalProperties: false }),
-]);
-export type CheckSpec = Static<typeof CheckSpec>;
-
-const CheckList = Type.Array(CheckSpec, { maxItems: 64 });
-
-/** Built-in default checks per device type (overridden by inventory.deviceTypeDefaults, room and device). */
-export const BUILTIN_TYPE_CHECKS: Readonly<Record<DeviceType, readonly CheckSpec[]>> = {
-  camera: ['icmp', { rtsp: {} }],
-  encoder: ['icmp', { rtsp: {} }],
-  recorder: ['icmp', { http: {} }, { snmp: {} }],
-  nvr: ['icmp', { http: {} }, { rtsp: {} }],
-  switch: [{ snmp: {} }],
-  router: [{ snmp: {} }],
-  ap: ['icmp', { snmp: {} }],
-  panel: ['icmp'],
-  projector: ['icmp'],
-  server: ['icmp'],
-  pc: ['icmp'],
-  other: ['icmp'],
-};
-
-export const DeviceConfig = Type.Object(
-  {
-    name: TagValue('device name'),
-    /** A built-in device type or one of inventory.customDeviceTypes (checked with the inventory). */
-    type: Type.String({
-      minLength: 1,
-      maxLength: 64,
-      pattern: TAG_VALUE_PATTERN,
-      default: 'other',
-      description: 'device type: recorder, encoder, camera, panel, … or a custom one',
-    }),
-    address: Type.String({ minLength: 1, maxLength: 255, description: 'IPv4/IPv6 address or host name' }),
-    critical: Type.Boolean({ default: true }),
-    /** The checks to run; default: the room's, then the device type's. */
-    checks: Type.Optional(CheckList),
-    /** Legacy (before `checks`): ICMP on/off (default on when `tcp` is given). */
-    icmp: Type.Optional(Type.Boolean()),
-    /** Legacy (before `checks`): TCP ports to connect to. */
-    tcp: Type.Optional(Type.Array(Port, { maxItems: 32 })),
-  },
-  { additionalProperties: false },
-);
-export type DeviceConfig = Static<typeof DeviceConfig>;
-
-export const RoomConfig = Type.Object(
-  {
-    name: TagValue('room name'),
-    /** A built-in room type or one of inventory.customRoomTypes (checked with the inventory). */
-    type: TagValue('room type: recording, smart, classroom, lab, core, ap, … or a custom one', 64),
-    building: Type.Optional(Type.String({ maxLength: 200 })),
-    floor: Type.Optional(
-      Type.Union([Type.Integer({ minimum: -10, maximum: 200 }), Type.String({ maxLength: 50 })]),
-    ),
-    defaults: Type.Optional(
-      Type.Object(
-        { checks: Type.Optional(CheckList), snmp: Type.Optional(SnmpOverride) },
-        { additionalProperties: false },
-      ),
-    ),
-    devices: Type.Array(DeviceConfig, { default: [], maxItems: 5000 }),
-  },
-  { additionalProperties: false },
-);
-export type RoomConfig = Static<typeof RoomConfig>;
-
-export const InventoryConfig = Type.Object(
-  {
-    /** Room types beyond the built-in ones (protocol/vocabulary.ts ROOM_TYPES). */
-    customRoomTypes: Type.Array(TagValue('custom room type', 64), { default: [], maxItems: 64 }),
-    /** Device types beyond the built-in ones; their default checks are `checks`, else icmp. */
-    customDeviceTypes: Type.Array(
-      Type.Object(
-        { name: TagValue('custom device type', 64), checks: Type.Optional(CheckList) },
-        { additionalProperties: false },
-      ),
-      { default: [], maxItems: 64 },
-    ),
-    /** Default checks per device type (built-in or custom), replacing that type's own defaults. */
-    deviceTypeDefaults: Type.Record(Type.String(), CheckList, { default: {} }),
-    /** SNMP credentials and settings for every device's snmp check (rooms and checks may override). */
-    snmp: Type.Optional(SnmpOverride),
-  },
-  { additionalProperties: false, default: {} },
-);
-export type InventoryConfig = Static<typeof InventoryConfig>;
+/** The inventory's schema lives in inventory-config.ts (inventory.ts reads it without importing this file). */
+export {
+  BUILTIN_TYPE_CHECKS,
+  CheckSpec,
+  DeviceConfig,
+  InventoryConfig,
+  RoomConfig,
+  SnmpAuth,
+  SnmpOverride,
+} from './inventory-config.js';
 
 const IfRef = {
   ifName: Type.Optional(TagValue('interface name (ifName or ifDescr)', 128)),
@@ -188,20 +47,43 @@ const IfRef = {
 
 export const UplinkSnmpConfig = Type.Object(
   {
-    enabled: Type.Boolean({ default: false }),
-    intervalS: Seconds(60, 10, 86_400),
-    timeoutS: Seconds(20, 1, 3_600),
+    enabled: Type.Boolean({
+      default: false,
+      description: 'read the border router over SNMP (needs device and uplink)',
+    }),
+    intervalS: Seconds(60, 10, 86_400, 'seconds between two reads of the counters'),
+    timeoutS: Seconds(20, 1, 3_600, 'a read is abandoned after this many seconds'),
     device: Type.Optional(
       Type.Object(
-        { name: TagValue('border router name'), address: Type.String({ minLength: 1, maxLength: 255 }) },
-        { additionalProperties: false },
+        {
+          name: TagValue('border router name'),
+          address: Type.String({
+            minLength: 1,
+            maxLength: 255,
+            description: 'its IPv4/IPv6 address or host name',
+          }),
+        },
+        { additionalProperties: false, description: 'the border router: required when enabled' },
       ),
     ),
     snmp: SnmpAuth,
-    uplink: Type.Optional(Type.Object(IfRef, { additionalProperties: false })),
+    uplink: Type.Optional(
+      Type.Object(IfRef, {
+        additionalProperties: false,
+        description: 'the uplink interface (exactly one of ifName, ifIndex): required when enabled',
+      }),
+    ),
     ports: Type.Array(
-      Type.Object({ ...IfRef, role: Type.Enum(['core', 'access']) }, { additionalProperties: false }),
-      { default: [], maxItems: 1024 },
+      Type.Object(
+        {
+          ...IfRef,
+          role: Type.Enum(['core', 'access'], {
+            description: 'core: must run at 10 Gbit/s or more; access: 1 Gbit/s or more',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [], maxItems: 1024, description: 'ports whose speed is checked (backbone target)' },
     ),
   },
   { additionalProperties: false, default: {} },
@@ -210,29 +92,51 @@ export type UplinkSnmpConfig = Static<typeof UplinkSnmpConfig>;
 
 export const BandwidthConfig = Type.Object(
   {
-    enabled: Type.Boolean({ default: false }),
-    intervalS: Seconds(86_400, 60, 30 * 86_400),
-    timeoutS: Seconds(120, 10, 3_600),
-    method: Type.Enum(['http', 'iperf3'], { default: 'http' }),
+    enabled: Type.Boolean({ default: false, description: 'run the scheduled speed test' }),
+    intervalS: Seconds(86_400, 60, 30 * 86_400, 'seconds between two scheduled tests'),
+    timeoutS: Seconds(120, 10, 3_600, 'a test is abandoned after this many seconds'),
+    method: Type.Enum(['http', 'iperf3'], {
+      default: 'http',
+      description: "http: against the collector's speed-test service; iperf3: against an iperf3 server",
+    }),
     /** Speed-test base URL; default: the collector's own (it may hand out a dedicated one with the slot). */
     server: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+(/.*)?$' })),
-    streams: Type.Integer({ default: 4, minimum: 1, maximum: 16 }),
-    maxStreams: Type.Integer({ default: 16, minimum: 1, maximum: 16 }),
-    durationS: Type.Number({ default: 10, minimum: 2, maximum: 60 }),
-    omitS: Type.Number({ default: 2, minimum: 0, maximum: 30 }),
+    streams: Type.Integer({
+      default: 4,
+      minimum: 1,
+      maximum: 16,
+      description: 'parallel TCP streams at first',
+    }),
+    maxStreams: Type.Integer({
+      default: 16,
+      minimum: 1,
+      maximum: 16,
+      description: 'streams may be added up to this many while the link is not full',
+    }),
+    durationS: Type.Number({
+      default: 10,
+      minimum: 2,
+      maximum: 60,
+      description: 'seconds measured per direction',
+    }),
+    omitS: Type.Number({ default: 2, minimum: 0, maximum: 30, description: 'warm-up seconds not counted' }),
     iperf3: Type.Optional(
       Type.Object(
         {
-          host: Type.String({ minLength: 1 }),
+          host: Type.String({ minLength: 1, description: 'the iperf3 server' }),
           port: Type.Integer({ default: 5201, minimum: 1, maximum: 65535 }),
         },
-        { additionalProperties: false },
+        { additionalProperties: false, description: 'required when method is iperf3' },
       ),
     ),
     /** Scheduled tests run in this window of school time, at a per-school offset. */
     window: Type.Object(
       { start: HHMM, end: HHMM },
-      { additionalProperties: false, default: { start: '01:00', end: '05:00' } },
+      {
+        additionalProperties: false,
+        default: { start: '01:00', end: '05:00' },
+        description: "scheduled tests run in this window of the school's time, at a per-school offset",
+      },
     ),
   },
   { additionalProperties: false, default: {} },
@@ -243,9 +147,9 @@ const Url = Type.String({ pattern: '^https?://[^\\s/]+(/.*)?$', description: 'ht
 
 export const Ipv6Config = Type.Object(
   {
-    enabled: Type.Boolean({ default: true }),
-    intervalS: Seconds(3600, 60, 86_400),
-    timeoutS: Seconds(60, 5, 600),
+    enabled: Type.Boolean({ default: true, description: 'run the IPv6 readiness checks' }),
+    intervalS: Seconds(3600, 60, 86_400, 'seconds between two runs'),
+    timeoutS: Seconds(60, 5, 600, 'a run is abandoned after this many seconds'),
     /** Connectivity targets (TCP + HTTP over v6 and v4); default: the collector's URL. */
     targets: Type.Array(
       Type.Object({ name: TagValue('target name'), url: Url }, { additionalProperties: false }),
@@ -257,7 +161,13 @@ export const Ipv6Config = Type.Object(
     /** Names whose AAAA the resolver must return; default: the targets' host names. */
     dnsNames: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [], maxItems: 32 }),
     /** A name published only over IPv6 (AAAA only) that must resolve. */
-    v6OnlyName: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+    v6OnlyName: Type.Optional(
+      Type.String({
+        description: 'A name published only over IPv6 (AAAA only) that must resolve.',
+        minLength: 1,
+        maxLength: 253,
+      }),
+    ),
     /** A dual-stack URL: which family the agent's connection used (Happy Eyeballs). */
     dualStackUrl: Type.Optional(Url),
     /** A URL over IPv6 whose response is larger than 1280 bytes (path MTU / ICMPv6 Packet Too Big). */
@@ -271,24 +181,50 @@ export const Ipv6Config = Type.Object(
       },
     ),
     /** Above this degradation ratio IPv6 counts as slow. */
-    slowRatio: Type.Number({ default: 0.5, minimum: 0, maximum: 100 }),
-    connectTimeoutMs: Type.Integer({ default: 5000, minimum: 100, maximum: 60_000 }),
+    slowRatio: Type.Number({
+      description: 'Above this degradation ratio IPv6 counts as slow.',
+      default: 0.5,
+      minimum: 0,
+      maximum: 100,
+    }),
+    connectTimeoutMs: Type.Integer({
+      default: 5000,
+      minimum: 100,
+      maximum: 60_000,
+      description: 'per connect',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
 export type Ipv6Config = Static<typeof Ipv6Config>;
 
-/** The security baseline scan (DESIGN §6): gentle, connect-only, only inventory devices and the agent host. */
+/** The security baseline scan (docs/architecture.md, "Security baseline"): gentle, connect-only, only inventory devices and the agent host. */
 export const SecurityConfig = Type.Object(
   {
-    enabled: Type.Boolean({ default: false }),
-    intervalS: Seconds(86_400, 300, 30 * 86_400),
-    timeoutS: Seconds(300, 10, 3_600),
+    enabled: Type.Boolean({
+      default: false,
+      description: 'run the security baseline scan (config/baseline.yaml)',
+    }),
+    intervalS: Seconds(86_400, 300, 30 * 86_400, 'seconds between two scans'),
+    timeoutS: Seconds(300, 10, 3_600, 'a scan is abandoned after this many seconds'),
     /** Connections in flight at once across the whole scan. */
-    concurrency: Type.Integer({ default: 16, minimum: 1, maximum: 128 }),
-    connectTimeoutMs: Type.Integer({ default: 2000, minimum: 100, maximum: 30_000 }),
+    concurrency: Type.Integer({
+      description: 'Connections in flight at once across the whole scan.',
+      default: 16,
+      minimum: 1,
+      maximum: 128,
+    }),
+    connectTimeoutMs: Type.Integer({
+      default: 2000,
+      minimum: 100,
+      maximum: 30_000,
+      description: 'per connect',
+    }),
     /** Also check the agent's own host (host-firewall-off, host-os-eol); false where the agent runs in a container. */
-    hostChecks: Type.Boolean({ default: true }),
+    hostChecks: Type.Boolean({
+      default: true,
+      description: "also check the agent's own host (firewall, OS end of life); false in a container",
+    }),
     /** Public services whose TLS certificates are checked (expiry, protocol versions, self-signed). */
     tls: Type.Array(
       Type.Object(
@@ -305,7 +241,10 @@ export const SecurityConfig = Type.Object(
       { default: [], maxItems: 64 },
     ),
     /** Devices that must speak SNMPv3 only (v1/v2c answering is a finding). */
-    snmpV3Required: Type.Boolean({ default: false }),
+    snmpV3Required: Type.Boolean({
+      description: 'Devices that must speak SNMPv3 only (v1/v2c answering is a finding).',
+      default: false,
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -316,25 +255,82 @@ export const AgentConfig = Type.Object(
     school: School,
     collector: Type.Object(
       {
-        url: Type.String({ pattern: '^https?://[^\\s/]+(/.*)?$', description: 'http(s)://host[:port]' }),
+        /** Checked in words by collectorProblems (a regular expression would be the error message). */
+        url: Type.String({ minLength: 1, maxLength: 2000, description: 'http(s)://host[:port]' }),
         /** PEM CA certificate(s): when set, only these are trusted for the collector and its speed-test service. */
-        caFile: Type.Optional(Type.String({ minLength: 1 })),
+        caFile: Type.Optional(
+          Type.String({
+            description:
+              'PEM CA certificate(s): when set, only these are trusted for the collector and its speed-test service.',
+            minLength: 1,
+          }),
+        ),
         /** Speak plain HTTP to a collector that is not on loopback (the token travels in clear text). */
-        allowPlainHttp: Type.Boolean({ default: false }),
-        requestTimeoutS: Seconds(30, 1, 600),
+        allowPlainHttp: Type.Boolean({
+          description:
+            'Speak plain HTTP to a collector that is not on loopback (the token travels in clear text).',
+          default: false,
+        }),
+        requestTimeoutS: Seconds(30, 1, 600, "seconds to wait for the collector's answer"),
+        /**
+         * A cycle whose report is larger is sent as several reports (parts), each at most this many bytes of
+         * JSON before compression. The default is the collector's default `ingest.bodyLimitBytes`: keep it at
+         * most the collector's body limit (a collector that predates gzip reads the body as it is sent).
+         */
+        maxReportBytes: Type.Optional(
+          Type.Integer({
+            default: DEFAULT_MAX_REPORT_BYTES,
+            minimum: 16_384,
+            maximum: 64 * 1_048_576,
+            description:
+              "a cycle's results are split into reports of at most this many bytes of JSON (before gzip); at most the collector's ingest.bodyLimitBytes",
+          }),
+        ),
+        /** Send request bodies gzip-compressed (`Content-Encoding: gzip`). */
+        gzip: Type.Optional(
+          Type.Boolean({
+            default: true,
+            description:
+              'send reports gzip-compressed (Content-Encoding: gzip); a collector that refuses them gets them uncompressed',
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
-    state: Type.String({ default: '/var/lib/campuswatch-agent', minLength: 1 }),
+    state: Type.String({
+      default: '/var/lib/campuswatch-agent',
+      minLength: 1,
+      description: 'directory of the token and the spool; writable by the service user only',
+    }),
     cycle: Type.Object(
       {
-        intervalS: Seconds(60, 5, 86_400),
-        jitterPct: Type.Number({ default: 10, minimum: 0, maximum: 50 }),
+        intervalS: Seconds(60, 5, 86_400, 'seconds between two reports'),
+        jitterPct: Type.Number({
+          default: 10,
+          minimum: 0,
+          maximum: 50,
+          description: 'random spread of the cycle, %',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     spool: Type.Object(
-      { maxReports: Type.Integer({ default: 20_000, minimum: 10, maximum: 10_000_000 }) },
+      {
+        maxReports: Type.Integer({
+          default: 20_000,
+          minimum: 10,
+          maximum: 10_000_000,
+          description:
+            'reports kept while the collector is away; the oldest are dropped (and counted) beyond',
+        }),
+        maxDeadLetters: Type.Integer({
+          default: 100,
+          minimum: 0,
+          maximum: 100_000,
+          description:
+            'reports the collector refused for good, kept for `spool list --dead` and `spool replay`; the oldest are dropped (and counted) beyond',
+        }),
+      },
       { additionalProperties: false, default: {} },
     ),
     probes: Type.Object(
@@ -343,11 +339,43 @@ export const AgentConfig = Type.Object(
         reachability: Type.Object(
           {
             ...ProbeCommon(60, 30),
-            pingCount: Type.Integer({ default: 3, minimum: 1, maximum: 20 }),
-            tcpTimeoutMs: Type.Integer({ default: 3000, minimum: 100, maximum: 60_000 }),
-            concurrency: Type.Integer({ default: 16, minimum: 1, maximum: 1024 }),
+            pingCount: Type.Integer({
+              default: 3,
+              minimum: 1,
+              maximum: 20,
+              description: 'ICMP echoes per device',
+            }),
+            tcpTimeoutMs: Type.Integer({
+              default: 3000,
+              minimum: 100,
+              maximum: 60_000,
+              description: 'per connect',
+            }),
+            concurrency: Type.Integer({
+              default: 16,
+              minimum: 1,
+              maximum: 1024,
+              description: 'devices checked at once',
+            }),
+            snmpWalkMaxRows: Type.Integer({
+              default: 10_000,
+              minimum: 100,
+              maximum: 1_000_000,
+              description: "rows of a device's ifOperStatus walk read at most (the rest is cut, and said so)",
+            }),
+            snmpWalkTimeShare: Type.Number({
+              default: 0.25,
+              minimum: 0.01,
+              maximum: 1,
+              description:
+                "share of timeoutS one device's SNMP check may walk at most before the walk is cut (an endless table frees its slot)",
+            }),
             /** ICMP: one fping process for the sweep (auto: when fping exists and the sweep is large), or ping per device. */
-            icmpMethod: Type.Enum(['auto', 'fping', 'ping'], { default: 'auto' }),
+            icmpMethod: Type.Enum(['auto', 'fping', 'ping'], {
+              description:
+                'ICMP: one fping process for the sweep (auto: when fping exists and the sweep is large), or ping per device.',
+              default: 'auto',
+            }),
           },
           { additionalProperties: false, default: {} },
         ),
@@ -369,11 +397,9 @@ export type AgentConfig = Static<typeof AgentConfig>;
 function collectorProblems(c: AgentConfig): Problem[] {
   const problems: Problem[] = [];
   let url: URL | undefined;
-  try {
-    url = new URL(c.collector.url);
-  } catch {
-    problems.push({ path: 'collector/url', message: `${JSON.stringify(c.collector.url)} is not a URL` });
-  }
+  const urlProblem = collectorUrlProblem(c.collector.url);
+  if (urlProblem) problems.push({ path: 'collector/url', message: urlProblem });
+  else url = new URL(c.collector.url);
   if (url?.protocol === 'http:' && !c.collector.allowPlainHttp && !isLoopbackHost(url.hostname)) {
     problems.push({
       path: 'collector/url',

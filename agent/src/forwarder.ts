@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { SENT_AT_HEADER } from '../../protocol/version.js';
 import { AgentPair, describeConnectError, readCaFile, smallRequest } from './http-client.js';
+import { tlsToPlainPort } from './http-errors.js';
 import type { Logger } from './log.js';
 import type { Spool } from './spool/spool.js';
 
@@ -18,6 +21,8 @@ export interface ForwarderOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   random?: () => number;
+  /** Send report bodies gzip-compressed (the agent: `collector.gzip`, default true; here default false). */
+  gzip?: boolean;
   /** Called after a report was acknowledged and removed from the spool. */
   onDelivered?: (reportId: string) => void;
 }
@@ -34,6 +39,11 @@ export type StopReason =
   | { kind: 'foreign'; status: number; message: string }
   | { kind: 'aborted' };
 
+type SendOutcome =
+  | { kind: 'delivered' }
+  | { kind: 'rejected'; status: number; message: string }
+  | { kind: 'stopped'; reason: StopReason };
+
 export interface FlushResult {
   delivered: number;
   rejected: number;
@@ -41,6 +51,7 @@ export interface FlushResult {
 }
 
 const RETRY_AFTER_CAP_MS = 3_600_000;
+const gzipAsync = promisify(gzip);
 const IDLE_CONNECTION_MS = 4000;
 
 /** Parses Retry-After (delta-seconds or an HTTP date) into milliseconds, capped at an hour. */
@@ -55,7 +66,7 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
 
 /**
  * Sends spooled reports oldest first and deletes each only after the collector acknowledged that very
- * report (DESIGN §3.3): a 2xx JSON answer echoing its id. A proxy's or captive portal's page, whatever
+ * report (docs/architecture.md, "Spool before send"): a 2xx JSON answer echoing its id. A proxy's or captive portal's page, whatever
  * its status, is a transient failure: the report stays spooled. While the collector is away it backs off exponentially with full jitter, and
  * honours Retry-After on 429/503.
  */
@@ -72,6 +83,8 @@ export class Forwarder {
   private wake: (() => void) | undefined;
   /** A kick that came while no one was waiting: the next idle wait is skipped. */
   private kicked = false;
+  /** The collector refused a compressed report and took it uncompressed: no more gzip (until a restart). */
+  private plainOnly = false;
 
   constructor(private readonly opts: ForwarderOptions) {
     this.url = new URL('/api/v1/reports', opts.collectorUrl);
@@ -95,7 +108,7 @@ export class Forwarder {
         return result;
       }
       spool.noteAttempt(next.reportId);
-      const outcome = await this.send(next.body, next.reportId, signal);
+      const outcome = await this.deliver(next.body, next.reportId, signal);
       if (outcome.kind === 'delivered' || outcome.kind === 'rejected') this.foreignLogged = false;
       if (outcome.kind === 'delivered') {
         spool.ack(next.reportId, this.now());
@@ -178,15 +191,32 @@ export class Forwarder {
     }
   }
 
+  /**
+   * Sends one report, gzip-compressed with `gzip` (a report of 1 MiB of JSON travels as ~60 KiB).
+   * A collector that predates compressed bodies answers 400 (not JSON) or 415 to one: the report is sent
+   * again uncompressed at once, and when that one is taken, uncompressed from then on (logged once).
+   */
+  private async deliver(body: string, reportId: string, signal?: AbortSignal): Promise<SendOutcome> {
+    if (!this.opts.gzip || this.plainOnly) return this.send(body, reportId, signal, false);
+    const outcome = await this.send(await gzipAsync(body), reportId, signal, true);
+    if (outcome.kind !== 'rejected' || (outcome.status !== 400 && outcome.status !== 415)) return outcome;
+    const plain = await this.send(body, reportId, signal, false);
+    if (plain.kind === 'delivered') {
+      this.plainOnly = true;
+      this.opts.log.warn(
+        { reportId, status: outcome.status, reason: outcome.message },
+        'the collector does not take gzip-compressed reports (an older version?); sending them uncompressed',
+      );
+    }
+    return plain;
+  }
+
   private async send(
-    body: string,
+    body: string | Buffer,
     reportId: string,
     signal?: AbortSignal,
-  ): Promise<
-    | { kind: 'delivered' }
-    | { kind: 'rejected'; status: number; message: string }
-    | { kind: 'stopped'; reason: StopReason }
-  > {
+    gzipped = false,
+  ): Promise<SendOutcome> {
     const timeoutMs = this.opts.requestTimeoutMs ?? 30_000;
     // a deadline cleared when the exchange ends: AbortSignal.timeout() would keep a timer and a signal alive
     // for the whole timeout after every delivered report (thousands of them when a backlog is flushed)
@@ -201,6 +231,7 @@ export class Forwarder {
         headers: {
           authorization: `Bearer ${this.opts.token}`,
           'content-type': 'application/json',
+          ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
           [SENT_AT_HEADER]: this.now().toISOString(),
         },
         body,
@@ -239,7 +270,9 @@ export class Forwarder {
         kind: 'stopped',
         reason: {
           kind: 'network',
-          message: this.scrub(describeConnectError(err)),
+          // https:// to a plain HTTP port in words (status and enroll also try the other way round:
+          // a TLS handshake of their own, which the daemon does not add to every failed attempt)
+          message: this.scrub(tlsToPlainPort(err, this.url) ?? describeConnectError(err)),
           ...(e.code ? { code: e.code } : {}),
         },
       };

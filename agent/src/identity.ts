@@ -17,7 +17,10 @@ import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { formatProblem, toProblems } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
+import { notSignedByCa } from './ca-trust.js';
 import { describeConnectError, smallRequest } from './http-client.js';
+import { plainToTlsAnswer, plainToTlsPort, tlsToPlainPort } from './http-errors.js';
+import { assertStateDir } from './state-dir.js';
 
 /** What enrolment gave this agent; the token itself lives in its own 0600 file. */
 export interface Identity {
@@ -71,6 +74,8 @@ export function saveIdentity(stateDir: string, identity: Identity, token: string
 }
 
 export function loadIdentity(stateDir: string): { identity: Identity; token: string } | undefined {
+  // a directory this user cannot read is a permissions problem to say, not an agent that is not enrolled
+  assertStateDir(stateDir);
   if (!existsSync(identityFile(stateDir)) || !existsSync(tokenFile(stateDir))) return undefined;
   const identity = JSON.parse(readFileSync(identityFile(stateDir), 'utf8')) as Identity;
   const token = readFileSync(tokenFile(stateDir), 'utf8').trim();
@@ -98,9 +103,13 @@ export async function enroll(opts: {
   signal?: AbortSignal;
   /** PEM CA bundle: when set, only it is trusted for the collector's certificate. */
   ca?: string | Buffer;
+  /** Where `ca` was read from, named when the collector's certificate is not signed by it. */
+  caFile?: string;
   /** Replace the token of an agent that is already enrolled. */
   force?: boolean;
 }): Promise<Identity> {
+  // before the code is spent: a token that cannot be written would waste it
+  assertStateDir(opts.stateDir);
   if (!opts.force && existsSync(tokenFile(opts.stateDir))) {
     // checked before the code is spent: a second enrolment by mistake must not orphan this agent
     throw new EnrollError(
@@ -118,6 +127,11 @@ export async function enroll(opts: {
       ...(opts.ca ? { ca: opts.ca } : {}),
     });
   } catch (err) {
+    const untrusted = opts.caFile ? notSignedByCa(err, opts.caFile, opts.collectorUrl) : undefined;
+    if (untrusted) throw new EnrollError(`${untrusted}. Nothing was saved`, undefined, { cause: err });
+    // https:// to a plain HTTP port or http:// to a TLS one, in words
+    const mismatch = tlsToPlainPort(err, url) ?? (await plainToTlsPort(err, url));
+    if (mismatch) throw new EnrollError(mismatch, undefined, { cause: err });
     throw new EnrollError(
       `cannot reach the collector at ${opts.collectorUrl}: ${describeConnectError(err)}`,
       undefined,
@@ -128,6 +142,8 @@ export async function enroll(opts: {
   }
   const { text } = res;
   if (res.status !== 201 && res.status !== 200) {
+    const mismatch = plainToTlsAnswer(url, res.status, text);
+    if (mismatch) throw new EnrollError(mismatch, res.status);
     let message = text;
     try {
       message = (JSON.parse(text) as { message?: string }).message ?? text;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { EXIT_USAGE, formatTable, newProgram, runProgram, UsageError } from '../../protocol/cli.js';
+import { addLogFormatOption, logDestination, logFormatOf } from '../../protocol/log-format.js';
 import { School } from '../../protocol/school.js';
 import { checker, formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
@@ -11,6 +12,7 @@ import { addGrafanaCommands } from './cli-grafana.js';
 import { addTermReportCommands, termReportCli } from './cli-term-report.js';
 import { complianceReport, renderComplianceReport } from './compliance-report.js';
 import { type CollectorConfig, loadCollectorConfig, parseCollectorConfig } from './config.js';
+import { checkStateInDataDir } from './data-dir.js';
 import {
   activeAt,
   checkWindow,
@@ -20,14 +22,18 @@ import {
   type WindowField,
   weeklyText,
 } from './evaluate/maintenance.js';
+import { tierOf } from './evaluate/targets/tier.js';
 import { parseDuration } from './routes/alerts.js';
 import { createCollectorLogger, startCollector } from './server.js';
 import { openStateStore, type StateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
+import { addTlsCommands } from './tls-init.js';
 
 interface CommonOpts {
   config?: string;
   data?: string;
+  /** The command may create the state when the data directory holds none (`school add`; `--init`). */
+  init?: boolean;
 }
 
 function resolveConfig(opts: CommonOpts & { listen?: string; influxUrl?: string }): CollectorConfig {
@@ -53,7 +59,11 @@ function requireData(opts: CommonOpts): string {
 /** The configured state store (SQLite in --data, or the config's PostgreSQL), closed after `use`. */
 async function withState<T>(opts: CommonOpts, use: (state: StateStore) => Promise<T>): Promise<T> {
   requireData(opts);
-  const state = await openStateStore(resolveConfig(opts));
+  const config = resolveConfig(opts);
+  const mayCreate = opts.init === true || program.opts<{ init?: boolean }>().init === true;
+  if (checkStateInDataDir(config, mayCreate).created)
+    process.stderr.write(`created a new campuswatch state in ${config.dataDir}\n`);
+  const state = await openStateStore(config);
   try {
     return await use(state);
   } finally {
@@ -65,6 +75,11 @@ const program = newProgram(
   'campuswatch-collector',
   'Central collector: receives agent reports, checks schools against the targets, stores series in InfluxDB.',
   PACKAGE_VERSION,
+);
+addLogFormatOption(program);
+program.option(
+  '--init',
+  'create a new state in --data DIR when it holds none (run and school add do so without it)',
 );
 
 program
@@ -79,12 +94,14 @@ program
   )
   .action(async (opts: CommonOpts & { listen?: string; influxUrl?: string }) => {
     const config = resolveConfig(opts);
-    const running = await startCollector(config, { log: createCollectorLogger(), handleSignals: true });
+    const log = createCollectorLogger(undefined, await logDestination(logFormatOf(program, 1), 1));
+    const running = await startCollector(config, { log, handleSignals: true });
     process.stdout.write(`campuswatch collector listening on ${running.url} (API ${running.url}/api/v1)\n`);
     await new Promise<never>(() => undefined);
   });
 
 addAccessCommands(program, withState);
+addTlsCommands(program);
 addGrafanaCommands(program, withState);
 
 const school = program.command('school').description('manage the school registry');
@@ -129,6 +146,15 @@ school
         if (!/^\d+$/.test(opts.pupils)) throw new UsageError('--pupils must be a whole number');
         candidate.pupils = Number(opts.pupils);
       }
+      if (opts.tier !== undefined && opts.pupils !== undefined) {
+        // the tier follows from the pupil count: a different --tier would silently win over it
+        const targetsFile = resolveConfig(opts).targetsFile ?? DEFAULT_TARGETS_FILE;
+        const implied = tierOf({ pupils: Number(opts.pupils) }, loadTargets(targetsFile));
+        if (implied !== opts.tier)
+          throw new UsageError(
+            `--pupils ${opts.pupils} and --tier ${opts.tier} contradict each other: ${opts.pupils} pupils make a ${implied} school (uplink.tiers of ${targetsFile}); give --pupils (the tier follows from it) or --tier, not both`,
+          );
+      }
       if (opts.protectionLevel !== undefined) {
         if (!/^\d+$/.test(opts.protectionLevel))
           throw new UsageError('--protection-level must be a whole number: 2 or 3');
@@ -147,7 +173,8 @@ school
             .join('\n'),
         );
       }
-      await withState(opts, (state) => state.upsertSchool(candidate));
+      // the README starts a collector's registry with school add: it may create the state
+      await withState({ ...opts, init: true }, (state) => state.upsertSchool(candidate));
       process.stdout.write(`school ${candidate.id} (${candidate.name}) saved\n`);
     },
   );
@@ -165,7 +192,9 @@ program
     requireData(opts);
     const ttl = Number(opts.ttlHours);
     if (!Number.isFinite(ttl) || ttl <= 0 || ttl > 720)
-      throw new UsageError('--ttl-hours must be a number from 0 to 720');
+      throw new UsageError(
+        '--ttl-hours must be a number of hours above 0 and at most 720 (30 days), e.g. 24 or 0.5',
+      );
     await withState(opts, async (state) => {
       const known = await state.getSchool(opts.school);
       if (!known) {

@@ -9,8 +9,9 @@ import {
   parseConfig,
   readConfiguredFile,
 } from '../../protocol/config-file.js';
-import { isValidTimezone, School } from '../../protocol/school.js';
+import { isValidTimezone, SCHOOL_ID_PATTERN, School } from '../../protocol/school.js';
 import type { Problem } from '../../protocol/validate.js';
+import { BudgetsConfig } from './budgets.js';
 import { NEVER_REPORTED_AFTER_S } from './evaluate/agent-status.js';
 import { type ChannelConfig, checkChannelConfig, checkChannelNames } from './notifiers/config.js';
 
@@ -147,6 +148,16 @@ export const CollectorConfig = Type.Object(
     ingest: Type.Object(
       {
         bodyLimitBytes: Type.Integer({ default: 1_048_576, minimum: 1024, maximum: 64 * 1_048_576 }),
+        /**
+         * A gzip-compressed body (`Content-Encoding: gzip`, as agents send reports) may inflate to at most
+         * this many bytes; beyond it the request is refused with 413 as soon as that much was inflated (a
+         * gzip bomb costs no more). `bodyLimitBytes` still bounds the bytes on the wire.
+         */
+        decodedBodyLimitBytes: Type.Integer({
+          default: 4 * 1_048_576,
+          minimum: 1024,
+          maximum: 256 * 1_048_576,
+        }),
         retryAfterS: Type.Integer({ default: 30, minimum: 1, maximum: 3600 }),
         /**
          * Reports being stored at once (validated, written, evaluated); beyond it a report is answered 503 +
@@ -179,6 +190,11 @@ export const CollectorConfig = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /**
+     * Per-school budgets (budgets.ts): devices and series in a school's latest state, results per report;
+     * a report over one is refused with 422 naming it, counted and alerted. `schools.<id>` overrides them.
+     */
+    budgets: BudgetsConfig,
     /** HTTP server limits: slow or oversized requests are cut off (slow-loris, header floods). */
     http: Type.Object(
       {
@@ -266,7 +282,11 @@ export const CollectorConfig = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     enrollment: Type.Object(
-      { codeTtlHours: Type.Number({ default: 24, minimum: 0.1, maximum: 720 }) },
+      {
+        codeTtlHours: Type.Number({ default: 24, minimum: 0.1, maximum: 720 }),
+        /** Failed enrolments from one address are logged as one line per this many seconds (the first at once). */
+        failureLogWindowS: Type.Number({ default: 60, minimum: 0.1, maximum: 3600 }),
+      },
       { additionalProperties: false, default: {} },
     ),
     access: Type.Object(
@@ -337,6 +357,8 @@ export const CollectorConfig = Type.Object(
 );
 export type CollectorConfig = Static<typeof CollectorConfig>;
 
+const SCHOOL_ID_RE = new RegExp(SCHOOL_ID_PATTERN);
+
 const crossCheck: CrossCheck<CollectorConfig> = (c) => {
   const problems: Problem[] = [];
   const port = Number(c.listen.slice(c.listen.lastIndexOf(':') + 1));
@@ -370,6 +392,13 @@ const crossCheck: CrossCheck<CollectorConfig> = (c) => {
       });
     }
   });
+  for (const id of Object.keys(c.budgets.schools)) {
+    if (!SCHOOL_ID_RE.test(id))
+      problems.push({
+        path: `budgets/schools/${id}`,
+        message: `${JSON.stringify(id)} is not a school id (letters, digits, dot, dash, underscore; 1-64)`,
+      });
+  }
   const channels: ChannelConfig[] = [];
   c.alerts.channels.forEach((raw, i) => {
     const r = checkChannelConfig(raw, `alerts/channels/${i}`);

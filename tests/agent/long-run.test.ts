@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CampusAgent } from '../../agent/src/agent.js';
 import { saveIdentity } from '../../agent/src/identity.js';
@@ -43,15 +44,17 @@ describe('the daemon over months', () => {
     let received = 0;
     let arrived: (() => void) | undefined;
     const collector = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => {
-        body += c;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => {
+        chunks.push(c);
       });
       req.on('end', () => {
         received++;
         arrived?.();
-        const { reportId } = JSON.parse(body) as { reportId: string };
+        const raw = Buffer.concat(chunks);
+        // the agent compresses its bodies by default, as it does for the real collector
+        const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+        const { reportId } = JSON.parse(body.toString('utf8')) as { reportId: string };
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ status: 'stored', reportId, clockOffsetS: 0, shifted: false }));
       });

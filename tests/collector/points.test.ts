@@ -60,6 +60,25 @@ describe('reportLines', () => {
   const report = fullReport(school);
   const lines = reportLines(report, contextOf(report, school));
 
+  it('writes the spool’s health when the agent reports its disk full (fields in key order)', () => {
+    const full: Report = {
+      ...report,
+      health: {
+        ...report.health,
+        spoolUnstored: 3,
+        spoolDeadDropped: 2,
+        spoolFailure: { since: AT.toISOString(), message: 'store a report: database or disk is full' },
+      },
+    };
+    const agent = reportLines(full, contextOf(full, school)).find((l) => l.startsWith('agent,'))!;
+    const point = pointOfLine(agent);
+    expect(lineOf(point)).toBe(agent);
+    expect(point.fields).toMatchObject({ spool_unstored: 3, spool_dead_dropped: 2, spool_failing: 1 });
+    // a healthy spool writes none of them
+    const healthy = lines.find((l) => l.startsWith('agent,'))!;
+    expect(healthy).not.toMatch(/spool_unstored|spool_dead_dropped|spool_failing/);
+  });
+
   it('writes every measurement of a report, each line as lineOf writes the same point', () => {
     const measurements = new Set(lines.map((l) => pointOfLine(l).measurement));
     expect([...measurements].sort()).toEqual(

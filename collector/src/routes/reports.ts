@@ -3,9 +3,21 @@ import type { ProbeResult } from '../../../protocol/report.js';
 import { checkReport } from '../../../protocol/report-check.js';
 import { formatProblem } from '../../../protocol/validate.js';
 import { SENT_AT_HEADER } from '../../../protocol/version.js';
+import { bodyMetrics, decodeBodies, parserLimit } from '../body-encoding.js';
+import {
+  type BudgetExceeded,
+  budgetMessage,
+  budgetsFor,
+  countLatest,
+  duplicateIdentities,
+  freshnessMs,
+  OVER_BUDGET_HOLD_MS,
+  schoolBudgetExceeded,
+  staleKeys,
+} from '../budgets.js';
 import { answeredRoomsOf } from '../compliance/evidence.js';
 import type { CollectorContext } from '../context.js';
-import { sendError, sendRetryLater } from '../errors.js';
+import { apiError, sendError, sendRetryLater } from '../errors.js';
 import { teachingSamples, windowStartDay } from '../evaluate/availability.js';
 import { evaluateCompliance, tierOf } from '../evaluate/compliance.js';
 import { findingKey, nextFindings, supersededClauses } from '../evaluate/findings.js';
@@ -91,12 +103,33 @@ export function mergeLatest(
 }
 
 /**
- * POST /api/v1/reports (DESIGN §3.4-3.6): authenticate, validate, check the school binding,
+ * POST /api/v1/reports (docs/architecture.md, "Data flow"): authenticate, validate, check the school binding,
  * de-duplicate by reportId, correct the agent's clock, write the series, and only then answer 2xx.
  */
 export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void {
   /** Reports being written now: a second delivery of one (an agent's retry after its timeout) waits for it. */
   const inFlight = new Map<string, Promise<void>>();
+  /**
+   * The last report of each school being stored: a school's reports are stored one after another in this
+   * collector, so that each is judged against its school's budgets with the reports before it counted
+   * (concurrent reports of new devices would otherwise each pass a budget they exceed together).
+   */
+  const schoolTurns = new Map<string, Promise<void>>();
+  const inTurn = async <T>(schoolId: string, work: () => Promise<T>): Promise<T> => {
+    const before = schoolTurns.get(schoolId);
+    let done: () => void = () => undefined;
+    const mine = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    schoolTurns.set(schoolId, mine);
+    try {
+      if (before) await before;
+      return await work();
+    } finally {
+      done();
+      if (schoolTurns.get(schoolId) === mine) schoolTurns.delete(schoolId);
+    }
+  };
   const { perSecond, burst } = ctx.config.ingest.ratePerAgent;
   const limiter = new KeyedRateLimiter(perSecond, burst);
   const rateLimit = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -136,11 +169,45 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         ctx.metrics.ingestsInFlight.set(--active);
       }
     };
+  /** Device results older than these leave a school's latest state when its next report lacks them. */
+  const freshness = freshnessMs(ctx.targets);
+  /** Refuses a report over a budget: 422 naming it, counted, remembered for the over-budget alert. */
+  const overBudget = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    agentId: string,
+    schoolId: string,
+    e: BudgetExceeded,
+  ) => {
+    req.overBudget = true;
+    ctx.metrics.overBudget.inc({ budget: e.budget });
+    req.log.warn({ agentId, schoolId, ...e }, 'report refused: over a budget of its school');
+    try {
+      await ctx.state.noteBudgetRefusal(
+        { ...e, schoolId, agentId, at: ctx.now().toISOString() },
+        OVER_BUDGET_HOLD_MS,
+      );
+    } catch (err) {
+      // the refusal stands; only its alert may be missing
+      req.log.error(
+        { err: (err as Error).message, schoolId },
+        'could not note a budget refusal for its alert',
+      );
+    }
+    if (ctx.config.alerts.enabled) ctx.alerts.evaluateSoon(ctx.now);
+    return reply.code(422).send({ ...apiError(422, budgetMessage(schoolId, e)), ...e });
+  };
+  const bodyLimits = {
+    wireBytes: ctx.config.ingest.bodyLimitBytes,
+    decodedBytes: ctx.config.ingest.decodedBodyLimitBytes,
+  };
   app.post(
     '/api/v1/reports',
     {
-      bodyLimit: ctx.config.ingest.bodyLimitBytes,
+      // gzip bodies inflate as they arrive, each limit enforced by decodeBodies (body-encoding.ts)
+      bodyLimit: parserLimit(bodyLimits),
       onRequest: [agentAuth(ctx), rateLimit, admit],
+      preParsing: decodeBodies(bodyLimits, bodyMetrics(ctx.metrics.registry)),
       config: { access: 'agent' },
     },
     counted(async (req, reply) => {
@@ -160,6 +227,25 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           reply,
           403,
           `this agent's token is bound to school ${JSON.stringify(agent.schoolId)}, not ${JSON.stringify(report.schoolId)}`,
+        );
+      }
+      const budgets = budgetsFor(ctx.config.budgets, agent.schoolId);
+      if (report.results.length > budgets.resultsPerReport) {
+        return overBudget(req, reply, agent.id, agent.schoolId, {
+          budget: 'resultsPerReport',
+          limit: budgets.resultsPerReport,
+          count: report.results.length,
+        });
+      }
+      const duplicates = duplicateIdentities(report.results);
+      if (duplicates.length > 0) {
+        return sendError(
+          reply,
+          400,
+          `results: ${duplicates.length} device identities (probe|device|check|port) occur more than once in this report, the store keeps one of each: ${duplicates
+            .slice(0, 10)
+            .map((d) => `${d.key} (${d.times} times)`)
+            .join(', ')}${duplicates.length > 10 ? ', …' : ''}; give each device a name of its own`,
         );
       }
       // one delivery of a report at a time in this collector: a second one (the agent's retry after its own
@@ -247,7 +333,6 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         // have to jump by over maxOffsetS/2 in between), shifts by 0 as now, and the row is written with the
         // completion, saving a commit per report.
         const beginFirst = !previous && Math.abs(offset) > (ctx.config.clock.maxOffsetS * 1000) / 2;
-        if (beginFirst) await ctx.state.beginIngest(begin);
         const shiftedResults = report.results.map((r) => shiftedResult(r, shiftMs));
         const availabilitySinceDay = windowStartDay(receivedAt, school, ctx.targets);
         const [storedLatest, history, stored, storedFindings, answered, agents, maintenance] =
@@ -262,7 +347,18 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
             // collector keeps no result older than ingest.maxAgeDays
             ctx.state.maintenanceWindows({ schoolId: school.id, endingAfter: new Date(oldest) }),
           ]);
-        const latest = mergeLatest(storedLatest, shiftedResults, newest);
+        const merged = mergeLatest(storedLatest, shiftedResults, newest);
+        // devices gone from the inventory: their results, older than any target reads, leave the state
+        const leaving = staleKeys(merged, new Set(shiftedResults.map(resultKey)), freshness, receivedAt);
+        const latest = leaving.size > 0 ? merged.filter((r) => !leaving.has(resultKey(r))) : merged;
+        // the budgets, before anything of the report is written
+        const exceeded = schoolBudgetExceeded(
+          budgets,
+          countLatest(storedLatest, new Set()),
+          countLatest(latest, new Set()),
+        );
+        if (exceeded) return overBudget(req, reply, agent.id, school.id, exceeded);
+        if (beginFirst) await ctx.state.beginIngest(begin);
         const speedtests = [...history, ...shiftedResults.filter((r) => r.probe === 'bandwidth')];
         const samples = teachingSamples(shiftedResults, school, ctx.targets, maintenance);
         const availability = {
@@ -352,6 +448,16 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           reportId: report.reportId,
           agent,
           results: report.results,
+          ...(leaving.size > 0
+            ? {
+                leaving: {
+                  keys: [...leaving],
+                  before: new Date(
+                    receivedAt.getTime() - Math.min(...Object.values(freshness)),
+                  ).toISOString(),
+                },
+              }
+            : {}),
           shiftMs,
           clockOffsetMs: offset,
           // the version it runs now (agent list): an upgraded agent is shown as upgraded
@@ -364,6 +470,11 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
           availabilitySinceDay,
           // what waits in its spool (the school page shows it: a growing spool is a box that cannot deliver)
           spoolDepth: report.health.spoolDepth,
+          // whether its spool can write (a full disk at the school): shown in `agent list` and the API
+          ...(report.health.spoolUnstored !== undefined
+            ? { spoolUnstored: report.health.spoolUnstored }
+            : {}),
+          spoolFailingSince: report.health.spoolFailure?.since ?? null,
           findings,
           rooms: samples.rooms,
           answeredRooms,
@@ -372,6 +483,13 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         if (!first) {
           req.duplicateReport = true;
           return reply.code(200).send({ status: 'duplicate', reportId: report.reportId });
+        }
+        if (report.health.spoolFailure) {
+          // the school's box has a full disk (or a failing one): it keeps reporting from memory, said once a report
+          req.log.warn(
+            { agentId: agent.id, schoolId: school.id, spoolFailure: report.health.spoolFailure },
+            'the agent’s spool cannot write (its disk full?); it holds new reports in memory until it can',
+          );
         }
         if (shiftMs !== 0) {
           req.log.warn(
@@ -391,7 +509,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         });
       };
       try {
-        return await ingest();
+        return await inTurn(agent.schoolId, ingest);
       } finally {
         inFlight.delete(report.reportId);
         finished();

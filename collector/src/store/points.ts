@@ -24,7 +24,7 @@ export interface PointContext {
 }
 
 /**
- * One report's points as line protocol (DESIGN §4), checked by the rules of influx.ts `validatePoint` and
+ * One report's points as line protocol (docs/architecture.md, "InfluxDB measurements"), checked by the rules of influx.ts `validatePoint` and
  * written as its `lineOf` writes them: tags in the order below, fields sorted by key, numbers as floats,
  * millisecond timestamps. The tags every point of the school carries are checked and escaped once, and no
  * point object is built: building `IPoint`s (a copy of the school's tags in each) and serialising them was
@@ -222,7 +222,7 @@ function resultLines(
 }
 
 /**
- * Every point a report produces (DESIGN §4) as line protocol, at the report's own (shifted) timestamps,
+ * Every point a report produces (docs/architecture.md, "InfluxDB measurements") as line protocol, at the report's own (shifted) timestamps,
  * so writing the same report twice stores each point once. Throws InfluxRejectedError, naming the
  * measurement and the tag or field, for a point InfluxDB would refuse (nothing of the report is written).
  */
@@ -238,11 +238,17 @@ export function reportLines(report: Report, ctx: PointContext): string[] {
     .num('clock_shifted', bit(ctx.shiftMs !== 0))
     .num('cycle_ms', h.cycleMs)
     .num('lag_s', (ctx.receivedAt.getTime() - finished) / 1000)
-    .num('results', report.results.length)
+    // a cycle sent in parts writes this point once per part, the same each time: the cycle's results
+    .num('reports', report.cycle?.parts ?? 1)
+    .num('results', report.cycle?.results ?? report.results.length)
     .num('rss_mb', h.rssMb)
+    // fields in key order (as lineOf writes them)
+    .opt('spool_dead_dropped', h.spoolDeadDropped)
     .num('spool_depth', h.spoolDepth)
     .num('spool_dropped', h.spoolDropped)
+    .opt('spool_failing', h.spoolFailure ? 1 : undefined)
     .num('spool_rejected', h.spoolRejected)
+    .opt('spool_unstored', h.spoolUnstored)
     .end(finished);
   for (const r of report.results) resultLines(r, out, ctx.shiftMs, ctx.uplinkGoalMbps, ctx.maintenance);
   // findings carry collector-side times already shifted with the report
