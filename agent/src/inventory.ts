@@ -240,17 +240,25 @@ export function snmpCredentialProblem(auth: SnmpAuth): string | undefined {
  */
 export function inventoryProblems(config: SiteInventory): Problem[] {
   const problems: Problem[] = vocabularyProblems(config);
+  // a device's name is its identity in the school's results (the collector keeps one latest result per name and
+  // check, and refuses a report that holds a name twice), so names are unique across the rooms, not only in one
+  const roomOf = new Map<string, string>();
   config.rooms.forEach((room, r) => {
-    const names = new Set<string>();
     room.devices.forEach((d, i) => {
       const base = `rooms/${r}/devices/${i}`;
-      if (names.has(d.name)) {
+      const earlier = roomOf.get(d.name);
+      if (earlier === room.name) {
         problems.push({
           path: `${base}/name`,
           message: `duplicate device name ${JSON.stringify(d.name)} in room ${JSON.stringify(room.name)}`,
         });
+      } else if (earlier !== undefined) {
+        problems.push({
+          path: `${base}/name`,
+          message: `device name ${JSON.stringify(d.name)} is used in room ${JSON.stringify(earlier)} too: a device's name identifies it in the school's results, give each its own (e.g. ${JSON.stringify(`${d.name} ${room.name}`)})`,
+        });
       }
-      names.add(d.name);
+      if (earlier === undefined) roomOf.set(d.name, room.name);
       if (!isAddressOrHostName(d.address)) {
         problems.push({
           path: `${base}/address`,

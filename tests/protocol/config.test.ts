@@ -112,6 +112,24 @@ describe('config error messages name the file, the field path and what was expec
       'agent.yaml: rooms[0].devices[1].name: duplicate device name "主机" in room "录播室"',
     ]);
   });
+
+  it('a device name used in two rooms is refused naming the first room (the collector refuses such reports)', () => {
+    const err = errorOf(() =>
+      parseAgentConfig(
+        [
+          'school: { id: s1, name: 星海 }',
+          'collector: { url: "http://127.0.0.1:1" }',
+          'rooms:',
+          '  - { name: "301", type: classroom, devices: [ { name: 投影仪, address: 127.0.0.1 } ] }',
+          '  - { name: "302", type: classroom, devices: [ { name: 投影仪, address: 127.0.0.2 } ] }',
+        ].join('\n'),
+        'agent.yaml',
+      ),
+    );
+    expect(err.message).toBe(
+      'agent.yaml: rooms[1].devices[0].name: device name "投影仪" is used in room "301" too: a device\'s name identifies it in the school\'s results, give each its own (e.g. "投影仪 302")',
+    );
+  });
 });
 
 describe('room and device types are closed vocabularies, extended by the config', () => {
