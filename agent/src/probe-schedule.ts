@@ -1,4 +1,5 @@
 import type { ProbeName } from '../../protocol/report.js';
+import { zonedDateTime } from '../../protocol/zoned-time.js';
 import type { AgentConfig } from './config.js';
 import { localMinutes, speedtestSlot } from './scheduler.js';
 
@@ -16,15 +17,7 @@ const hhmm = (minutes: number) =>
 
 /** `2026-12-07 02:37` in the time zone. */
 export function localTime(ms: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('sv-SE', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(new Date(ms));
+  return zonedDateTime(ms, timeZone);
 }
 
 /** When the scheduler will next start the school's speed test (the scheduler's own window and offset). */

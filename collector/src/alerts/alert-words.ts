@@ -1,4 +1,5 @@
 import type { Outcome } from '../../../protocol/report.js';
+import { type ZonedParts, zonedParts } from '../../../protocol/zoned-time.js';
 import { ipv6Symptom } from '../console/ipv6-words.js';
 
 /**
@@ -14,25 +15,6 @@ export type Lang = 'zh' | 'en';
 /** The zones people in China call 北京时间 (Asia/Shanghai and its old aliases). */
 const BEIJING_ZONES = new Set(['Asia/Shanghai', 'Asia/Chongqing', 'Asia/Chungking', 'Asia/Harbin', 'PRC']);
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-      timeZoneName: 'longOffset',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
 /**
  * A time as the school's people read it, in the school's zone: zh `2026-12-06 16:05（北京时间）` (another
  * zone: `（UTC+07:00）`), en `2026-12-06 16:05 UTC+08:00`. A zone Node does not know falls back to
@@ -42,18 +24,15 @@ export function alertTime(iso: string, timeZone: string, lang: Lang): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   let zone = timeZone;
-  let parts: Intl.DateTimeFormatPart[];
+  let z: ZonedParts;
   try {
-    parts = formatter(zone).formatToParts(d);
+    z = zonedParts(d, zone);
   } catch {
     zone = 'Asia/Shanghai';
-    parts = formatter(zone).formatToParts(d);
+    z = zonedParts(d, zone);
   }
-  const p: Record<string, string> = {};
-  for (const part of parts) p[part.type] = part.value;
-  const local = `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
-  // longOffset: "GMT+08:00", or "GMT" for UTC itself
-  const offset = (p.timeZoneName ?? 'GMT').replace(/^GMT$/, 'GMT+00:00').replace(/^GMT/, 'UTC');
+  const local = `${z.date} ${z.time}`;
+  const offset = z.offset;
   if (lang === 'en') return `${local} ${offset}`;
   return `${local}（${BEIJING_ZONES.has(zone) ? '北京时间' : offset}）`;
 }

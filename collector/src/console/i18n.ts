@@ -3,6 +3,7 @@
  * cookie). Each page keeps its own words next to it as `{ zh, en }` pairs; the shared ones are here.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { zonedDateTime } from '../../../protocol/zoned-time.js';
 
 export type Lang = 'zh' | 'en';
 export interface Words {
@@ -78,20 +79,7 @@ export function localDateTime(iso: string | null | undefined, timeZone = 'Asia/S
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '—';
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(d)
-      .map((x) => [x.type, x.value]),
-  );
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+  return zonedDateTime(d, timeZone);
 }
 
 /** How long ago, in words: `5 分钟前` / `5 min ago`; `—` for none. */

@@ -1,3 +1,5 @@
+import { zonedParts } from '../../../protocol/zoned-time.js';
+
 /** When lessons happen (`deviceAvailability.teachingHours` of config/targets.yaml): a weekly timetable in the school's time zone, term dates and holidays. */
 export interface Timetable {
   days: readonly ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
@@ -10,34 +12,15 @@ export interface Timetable {
 }
 
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The local calendar date, weekday and minute of the day of an instant in a time zone, straight from Intl. */
 export function localTimeIntl(
   instant: Date,
   timeZone: string,
 ): { date: string; weekday: Timetable['days'][number]; minutes: number } {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      weekday: 'short',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(instant).map((p) => [p.type, p.value]));
-  const weekday = WEEKDAYS[['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts.weekday ?? '')]!;
-  return {
-    date: `${parts.year}-${parts.month}-${parts.day}`,
-    weekday,
-    minutes: Number(parts.hour) * 60 + Number(parts.minute),
-  };
+  const z = zonedParts(instant, timeZone);
+  const weekday = WEEKDAYS[['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(z.weekday)]!;
+  return { date: z.date, weekday, minutes: z.minutes };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { zonedDateTime } from '../../../protocol/zoned-time.js';
 import { alertTime } from '../alerts/alert-words.js';
 import type { Severity } from '../baseline.js';
 import type { AlertGroup, AlertItem, Language } from './notifier.js';
@@ -96,23 +97,11 @@ const WORDS: Record<Language, Words> = {
   },
 };
 
-const shanghai = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-});
-
 /** "2026-11-23 10:00" in Asia/Shanghai (what the people on call read), whatever the server's zone. */
 export function formatShanghai(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  const p: Record<string, string> = {};
-  for (const part of shanghai.formatToParts(d)) p[part.type] = part.value;
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+  return zonedDateTime(d, 'Asia/Shanghai');
 }
 
 export function utf8Bytes(s: string): number {
