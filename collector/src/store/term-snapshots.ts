@@ -9,18 +9,10 @@
 import type { TermSnapshot } from '../term-report/snapshot-model.js';
 
 /** A snapshot without its body: what a listing shows. */
-export interface TermSnapshotHead {
-  term: string;
-  /** null: the schools without a district. */
-  district: string | null;
-  /** The term's first and last day (school-local). */
-  from: string;
-  to: string;
-  takenAt: string;
-  takenBy: string;
-  trigger: TermSnapshot['trigger'];
-  schools: number;
-}
+export type TermSnapshotHead = Pick<
+  TermSnapshot,
+  'term' | 'district' | 'from' | 'to' | 'takenAt' | 'takenBy' | 'trigger'
+> & { schools: number };
 
 export interface TermSnapshotStore {
   /**
