@@ -10,6 +10,7 @@
 import { hostname } from 'node:os';
 import { createTransport } from 'nodemailer';
 import type { Logger } from 'pino';
+import type { School } from '../../../protocol/school.js';
 import { CITY, type Scope } from '../access/model.js';
 import type { BaselineConfig } from '../baseline.js';
 import type { CollectorConfig } from '../config.js';
@@ -18,7 +19,7 @@ import type { StateStore } from '../store/state.js';
 import { type TargetsConfig, termsOf } from '../targets.js';
 import { titleOf } from './labels.js';
 import { renderTermReport, termReport } from './report.js';
-import { snapshotKey, takeTermSnapshots, termsDue } from './snapshot.js';
+import { snapshotKey, takeTermSnapshots, termsDue, todayIn } from './snapshot.js';
 
 export interface TermEndContext {
   state: StateStore;
@@ -81,13 +82,14 @@ export async function termEnd(
       }
     }
   }
+  const schools = termMail.length > 0 ? await ctx.state.listSchools() : [];
   for (const [i, m] of termMail.entries()) {
     // the channels were checked and filled in when the config was loaded (config.ts)
     const channel = (ctx.config.alerts.channels as ChannelConfig[]).find(
       (c): c is EmailChannel => c.type === 'email' && c.name === m.channel,
     );
     if (!channel) continue;
-    for (const term of mailTerms(ctx, m.district ?? null, now, snapshotGraceDays)) {
+    for (const term of mailTerms(ctx, schools, m.district ?? null, now, snapshotGraceDays)) {
       const mailKey = `${term.name}\u0000${m.channel}|${m.district ?? '(city)'}|${i}`;
       if (memo.mails.has(mailKey)) continue;
       // the report waits for every district it covers (their terms may end on different days)
@@ -96,7 +98,7 @@ export async function termEnd(
       const need =
         m.district !== undefined
           ? [m.district]
-          : [...new Set((await ctx.state.listSchools()).map((s) => s.district ?? null))].filter((d) =>
+          : [...new Set(schools.map((s) => s.district ?? null))].filter((d) =>
               termsOf(ctx.targets, d).some((t) => t.name === term.name),
             );
       if (need.length === 0 || need.some((d) => !have.has(d))) continue;
@@ -149,24 +151,23 @@ export async function termEnd(
 /** Terms of a mail's district (the city's: any district's) that ended within the grace days, with the term before. */
 function mailTerms(
   ctx: Pick<TermEndContext, 'targets'>,
+  schools: readonly School[],
   district: string | null,
   now: Date,
   graceDays: number,
 ): { name: string; previous: string | undefined }[] {
-  const calendars =
-    district !== null
-      ? [termsOf(ctx.targets, district)]
-      : [
-          termsOf(ctx.targets, null),
-          ...Object.keys(ctx.targets.districts).map((d) => termsOf(ctx.targets, d)),
-        ];
-  const today = now.toISOString().slice(0, 10);
-  const oldest = new Date(now.getTime() - graceDays * DAY_MS).toISOString().slice(0, 10);
+  const calendars = district !== null ? [district] : [null, ...Object.keys(ctx.targets.districts)];
   const out = new Map<string, string | undefined>();
-  for (const terms of calendars)
+  for (const d of calendars) {
+    // the term ends at midnight where the district's schools are, as the snapshot does (not at midnight UTC,
+    // which in Beijing is 08:00 the next morning)
+    const today = todayIn(schools, d, now);
+    const oldest = new Date(Date.parse(`${today}T00:00:00Z`) - graceDays * DAY_MS).toISOString().slice(0, 10);
+    const terms = termsOf(ctx.targets, d);
     terms.forEach((t, i) => {
       if (t.to < today && t.to >= oldest && !out.has(t.name)) out.set(t.name, terms[i - 1]?.name);
     });
+  }
   return [...out.entries()].map(([name, previous]) => ({ name, previous }));
 }
 
