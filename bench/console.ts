@@ -117,7 +117,8 @@ async function measure(
     }).observe(document, { childList: true, subtree: true });`);
   const res = await page.goto(url, { waitUntil: 'load' });
   if (!res || res.status() !== 200) throw new Error(`GET ${url}: HTTP ${res?.status()}`);
-  await page.waitForFunction('performance.getEntriesByName("first-contentful-paint").length > 0');
+  // a function, not a string: Playwright compiles a string predicate with eval, which the console's CSP refuses
+  await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint').length > 0);
   const m = await page.evaluate<{
     fcp: number;
     ranking: number;
