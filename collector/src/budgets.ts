@@ -6,16 +6,13 @@
  * several checks each); `budgets.schools.<id>` lowers or raises them for one school.
  */
 import { type Static, Type } from 'typebox';
-import type { ProbeResult } from '../../protocol/report.js';
+import { MAX_RESULTS_PER_REPORT, type ProbeResult } from '../../protocol/report.js';
 import { resultKey } from './store/result-key.js';
 import { durationMs, type TargetsConfig } from './targets.js';
 
 /** The budgets' names, as the refusal, the metric's label and the alert name them. */
 export const BUDGET_NAMES = ['devicesPerSchool', 'seriesPerSchool', 'resultsPerReport'] as const;
 export type BudgetName = (typeof BUDGET_NAMES)[number];
-
-/** The protocol's own ceiling on the results of one report (protocol/report.ts). */
-export const MAX_RESULTS_PER_REPORT = 20_000;
 
 const BudgetValues = {
   /** Distinct devices (reachability and uplink-SNMP device names) in the school's latest state. */
@@ -143,20 +140,15 @@ export function staleKeys(
   return out;
 }
 
-/** Distinct devices and series of a school's latest results, leaving out the given keys. */
-export function countLatest(
-  latest: readonly ProbeResult[],
-  leaving: ReadonlySet<string>,
-): { devices: number; series: number } {
+/** Distinct devices and series of a school's latest results. */
+export function countLatest(latest: readonly ProbeResult[]): { devices: number; series: number } {
+  // one result per key in the latest state: each is a series
   const devices = new Set<string>();
-  let series = 0;
   for (const r of latest) {
-    if (leaving.size > 0 && leaving.has(resultKey(r))) continue;
-    series++;
     const d = deviceOf(r);
     if (d !== undefined) devices.add(d);
   }
-  return { devices: devices.size, series };
+  return { devices: devices.size, series: latest.length };
 }
 
 /**

@@ -352,11 +352,7 @@ export function reportRoutes(app: FastifyInstance, ctx: CollectorContext): void 
         const leaving = staleKeys(merged, new Set(shiftedResults.map(resultKey)), freshness, receivedAt);
         const latest = leaving.size > 0 ? merged.filter((r) => !leaving.has(resultKey(r))) : merged;
         // the budgets, before anything of the report is written
-        const exceeded = schoolBudgetExceeded(
-          budgets,
-          countLatest(storedLatest, new Set()),
-          countLatest(latest, new Set()),
-        );
+        const exceeded = schoolBudgetExceeded(budgets, countLatest(storedLatest), countLatest(latest));
         if (exceeded) return overBudget(req, reply, agent.id, school.id, exceeded);
         if (beginFirst) await ctx.state.beginIngest(begin);
         const speedtests = [...history, ...shiftedResults.filter((r) => r.probe === 'bandwidth')];
