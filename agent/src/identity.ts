@@ -17,8 +17,7 @@ import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { formatProblem, toProblems } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
-import { notSignedByCa } from './ca-trust.js';
-import { describeConnectError, smallRequest } from './http-client.js';
+import { describeConnectError, notSignedByCa, smallRequest } from './http-client.js';
 import { plainToTlsAnswer, plainToTlsPort, tlsToPlainPort } from './http-errors.js';
 import { assertStateDir } from './state-dir.js';
 
