@@ -1,5 +1,5 @@
 import type { ProbeName } from '../../../protocol/probe-names.js';
-import type { Probe } from './probe.js';
+import type { Probe, ProbeKind } from './probe.js';
 
 /**
  * A probe whose module is loaded when it first runs: an agent that never runs the speed test or the
@@ -13,6 +13,23 @@ function lazy(kind: ProbeName, load: () => Promise<Probe>): Probe {
     async run(config, ctx) {
       loaded ??= load();
       return (await loaded).run(config, ctx);
+    },
+  };
+}
+
+/**
+ * A kind from its folder (agent/src/probes/<kind>/index.ts): loaded when it first runs, handed only its
+ * slice of the config, and the collector's credentials only when it declares that it needs them.
+ */
+export function fromKind<Slice>(k: ProbeKind<Slice>): Probe {
+  let loaded: ReturnType<ProbeKind<Slice>['load']> | undefined;
+  return {
+    kind: k.kind,
+    async run(config, ctx) {
+      loaded ??= k.load();
+      const probe = await loaded;
+      const { credentials, ...rest } = ctx;
+      return probe.run(k.slice(config), k.needsCredentials && credentials ? { ...rest, credentials } : rest);
     },
   };
 }
