@@ -1,9 +1,14 @@
-import type { Socket } from 'node:net';
 import type { Outcome } from '../../../protocol/report.js';
 import type { SnmpAuth } from '../config.js';
-import { AgentPair, HttpTimeoutError, smallRequest } from '../http-client.js';
-import { urlHost } from '../inventory.js';
-import { elapsedMs, errnoCode, errorText, type Family, openTcp, outcomeOfErrno } from './net-util.js';
+import { type AgentPair, HttpTimeoutError, smallRequest } from '../http-client.js';
+import { deadline } from './lib/deadline.js';
+import { elapsedMs, errnoCode, errorText, type Family, openTcp, outcomeOfErrno } from './lib/net-util.js';
+import { parseRtspAnswer, readRtspAnswer, rtspRequest, rtspUri } from './lib/rtsp.js';
+
+// The security scan imports these from here until it imports lib/ itself.
+export { deadline } from './lib/deadline.js';
+export { httpAgents } from './lib/net-util.js';
+export { parseRtspStatus } from './lib/rtsp.js';
 
 /**
  * The application-level checks of the device probe: RTSP OPTIONS, HTTP(S) GET, SNMP system and
@@ -35,63 +40,8 @@ export interface Resolved {
   family: Family;
 }
 
-/** A signal that aborts with `parent` or after `ms`; `clear()` removes the timer and the listener. */
-export function deadline(parent: AbortSignal, ms: number): { signal: AbortSignal; clear: () => void } {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort();
-  const timer = setTimeout(() => controller.abort(), ms);
-  if (parent.aborted) controller.abort();
-  else parent.addEventListener('abort', onAbort, { once: true });
-  return {
-    signal: controller.signal,
-    clear: () => {
-      clearTimeout(timer);
-      parent.removeEventListener('abort', onAbort);
-    },
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // RTSP
-
-const RTSP_STATUS = /^RTSP\/(\d)\.(\d) (\d{3})(?: .*)?$/;
-const MAX_STATUS_LINE = 4096;
-
-/** The status code of an RTSP status line (`RTSP/1.0 200 OK`), or undefined. */
-export function parseRtspStatus(line: string): number | undefined {
-  const m = RTSP_STATUS.exec(line.trim());
-  return m?.[3] ? Number(m[3]) : undefined;
-}
-
-/** Reads from `socket` until the first CRLF; resolves undefined on close, error or abort. */
-function readStatusLine(socket: Socket, signal: AbortSignal): Promise<string | { ended: string }> {
-  return new Promise((resolve) => {
-    let buf = '';
-    const finish = (v: string | { ended: string }) => {
-      socket.removeListener('data', onData);
-      socket.removeListener('end', onEnd);
-      socket.removeListener('close', onEnd);
-      socket.removeListener('error', onError);
-      signal.removeEventListener('abort', onAbort);
-      resolve(v);
-    };
-    const onData = (chunk: Buffer) => {
-      buf += chunk.toString('latin1');
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) finish(buf.slice(0, nl).replace(/\r$/, ''));
-      else if (buf.length > MAX_STATUS_LINE) finish(buf.slice(0, MAX_STATUS_LINE));
-    };
-    const onEnd = () => finish({ ended: 'the server closed the connection without a status line' });
-    const onError = (err: Error) => finish({ ended: `connection error: ${errorText(err)}` });
-    const onAbort = () => finish({ ended: 'aborted' });
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-    socket.on('error', onError);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** RTSP OPTIONS over TCP: any valid RTSP status line means the service answers (401 included). */
 export async function rtspCheck(
@@ -111,10 +61,9 @@ export async function rtspCheck(
     }
     const socket = c.socket;
     try {
-      const uri = `rtsp://${urlHost(resolved.address)}:${port}${path}`;
-      socket.write(`OPTIONS ${uri} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: campuswatch\r\n\r\n`);
-      const line = await readStatusLine(socket, d.signal);
-      if (typeof line !== 'string') {
+      socket.write(rtspRequest('OPTIONS', rtspUri(resolved.address, port, path), 1));
+      const read = await readRtspAnswer(socket, d.signal, { upTo: 'status-line' });
+      if (!read.complete && read.stop !== 'too-long') {
         if (d.signal.aborted) {
           return {
             outcome: 'timeout',
@@ -125,9 +74,15 @@ export async function rtspCheck(
               : `no RTSP answer within ${timeoutMs} ms`,
           };
         }
-        return { outcome: 'error', up: false, ...base, error: line.ended };
+        const ended =
+          typeof read.stop === 'object'
+            ? `connection error: ${read.stop.error}`
+            : read.stop === 'aborted'
+              ? 'aborted'
+              : 'the server closed the connection without a status line';
+        return { outcome: 'error', up: false, ...base, error: ended };
       }
-      const status = parseRtspStatus(line);
+      const { statusLine: line, status } = parseRtspAnswer(read.data);
       if (status === undefined) {
         return {
           outcome: 'error',
@@ -147,14 +102,6 @@ export async function rtspCheck(
 
 // ---------------------------------------------------------------------------------------------
 // HTTP
-
-/**
- * The HTTP connections of one sweep: at most one per origin (checks of one web server queue rather than
- * open several), kept alive 1 s between checks; none is kept once the sweep ends (`destroy()`).
- */
-export function httpAgents(): AgentPair {
-  return new AgentPair({ keepAlive: true, maxSockets: 1, timeout: 1000 });
-}
 
 /** How much of a page an HTTP check reads before it closes the connection (a camera may stream forever). */
 const HTTP_CHECK_MAX_BODY = 64 * 1024;
@@ -238,8 +185,6 @@ export async function httpCheck(
 // ---------------------------------------------------------------------------------------------
 // SNMP
 
-const SYS_DESCR = '1.3.6.1.2.1.1.1.0';
-const IF_OPER_UP = 1;
 /** ifOperStatus notPresent(6): a port with no transceiver is not "down". */
 const IF_NOT_PRESENT = 6;
 
@@ -267,12 +212,13 @@ export async function snmpCheck(
     classify,
     DEFAULT_WALK_MAX_ROWS,
     describeWalkCut,
+    IF_OPER_UP,
     isSnmpAuthFailure,
     OID,
     ProbeAbortedError,
     SnmpClient,
     scrub,
-  } = await import('./uplink-snmp.js');
+  } = await import('./lib/snmp.js');
   const startedAt = performance.now();
   const base = { family: resolved.family, address: resolved.address };
   const where = `${resolved.address} port ${s.port}`;
@@ -286,7 +232,7 @@ export async function snmpCheck(
   const onAbort = () => client.close();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const values = await client.get([OID.sysUpTime, SYS_DESCR]);
+    const values = await client.get([OID.sysUpTime, OID.sysDescr]);
     const rttMs = elapsedMs(startedAt);
     const walked = await client.walk(OID.ifOperStatus, {
       maxRows: budget?.maxRows ?? DEFAULT_WALK_MAX_ROWS,
@@ -304,7 +250,7 @@ export async function snmpCheck(
     }
     const ticks = asNumber(values.get(OID.sysUpTime));
     if (ticks !== undefined && ticks >= 0) f.uptimeS = Math.round(ticks) / 100;
-    const descr = asText(values.get(SYS_DESCR));
+    const descr = asText(values.get(OID.sysDescr));
     if (descr !== undefined) f.sysDescr = scrub(descr.replace(/\p{Cc}/gu, ' ').trim(), s).slice(0, 500);
     return f;
   } catch (caught) {
