@@ -6,7 +6,7 @@ import {
   SYMPTOMS,
   scoreIpv6,
   serviceSymptoms,
-} from '../../agent/src/probes/ipv6-score.js';
+} from '../../agent/src/probes/ipv6/score.js';
 import { type Ipv6Result, RESULT_SCHEMAS } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
 
@@ -244,7 +244,7 @@ describe('scoreIpv6: one case per symptom (test-ipv6.com pairs)', () => {
     expect(SCORE_TABLE.slow).toEqual([10, 5]);
     expect(SCORE_TABLE.pathMtu).toEqual([1, 1]);
     expect(SCORE_TABLE.resolverNotV6).toEqual([10, 9]);
-    // IPv4-only: test-ipv6.com's 10/0 reinterpreted as 0/0 (see ipv6-score.ts).
+    // IPv4-only: test-ipv6.com's 10/0 reinterpreted as 0/0 (see ipv6/score.ts).
     expect(SCORE_TABLE.noGlobalAddress).toEqual([0, 0]);
   });
 });

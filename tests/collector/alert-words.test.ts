@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SYMPTOMS } from '../../agent/src/probes/ipv6-score.js';
+import { SYMPTOMS } from '../../agent/src/probes/ipv6/score.js';
 import {
   alertTime,
   evidenceZh,

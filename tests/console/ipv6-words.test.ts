@@ -3,7 +3,7 @@
  * the agent's own phrase builders, becomes a sentence in each language; a reworded phrase fails here.
  */
 import { describe, expect, it } from 'vitest';
-import { SYMPTOMS, type SymptomKind } from '../../agent/src/probes/ipv6-score.js';
+import { SYMPTOMS, type SymptomKind } from '../../agent/src/probes/ipv6/score.js';
 import { ipv6CheckOutcome, ipv6Symptom } from '../../collector/src/console/ipv6-words.js';
 
 const HAN = /\p{Script=Han}/u;

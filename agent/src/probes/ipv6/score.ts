@@ -1,8 +1,8 @@
-import type { Ipv6Result } from '../../../protocol/report.js';
+import type { Ipv6Result } from '../../../../protocol/report.js';
 
 /**
  * IPv6 readiness scores, modelled on test-ipv6.com (falling-sky `js/scores.js`, `GIGO.scores`).
- * PURE: no I/O, no clock; the probe (ipv6.ts) measures, this file judges.
+ * PURE: no I/O, no clock; the probe (probe.ts and checks/) measures, this file judges.
  *
  * Two scores 0–10, each the MINIMUM over the symptoms found (10/10 when there is none):
  *   scoreV6      readiness for IPv6: how well the school fares when services offer IPv6
@@ -34,7 +34,7 @@ import type { Ipv6Result } from '../../../protocol/report.js';
  * so a school without IPv6 must not pass it: no global address, or an address without a default route,
  * scores 0/0 (the issue's "broken IPv6 0" and "IPv4-only …/0"). Every other pair is test-ipv6.com's.
  *
- * How symptoms are read from the checks (convention of ipv6.ts: a row with `error` set could not be
+ * How symptoms are read from the checks (convention of observation.ts: a row with `error` set could not be
  * checked — no AAAA to connect to, the deadline passed, a misconfigured URL — and is never a symptom;
  * without `error`, `ok` is the verdict):
  * - host-address / default-route not ok → "no global IPv6 address" / "no IPv6 default route". Either one
