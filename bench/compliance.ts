@@ -25,8 +25,8 @@ import { evaluateCompliance, noEvidence } from '../collector/src/evaluate/compli
 import { aggregateCompliance, aggregateStates } from '../collector/src/evaluate/district.js';
 import { findingKey, nextFindings } from '../collector/src/evaluate/findings.js';
 import { localTime } from '../collector/src/evaluate/teaching-hours.js';
+import { mergeLatest } from '../collector/src/ingest/merge-latest.js';
 import { schoolStates } from '../collector/src/routes/compliance.js';
-import { mergeLatest } from '../collector/src/routes/reports.js';
 import { type SqliteState, SqliteStateStore } from '../collector/src/store/sqlite-state.js';
 import type { TargetsConfig } from '../collector/src/targets.js';
 import type { Report } from '../protocol/report.js';

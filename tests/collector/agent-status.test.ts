@@ -3,7 +3,7 @@ import { ALERT_RULES, desiredAlerts, type SchoolFacts } from '../../collector/sr
 import { DEFAULT_BASELINE_FILE, loadBaseline } from '../../collector/src/baseline.js';
 import { AGENT_STATUSES, agentStatus } from '../../collector/src/evaluate/agent-status.js';
 import { agentStatusLines } from '../../collector/src/store/fleet-points.js';
-import { lineOf, validatePoint } from '../../collector/src/store/influx.js';
+import { lineOf, validatePoint } from '../../collector/src/store/line-protocol.js';
 import type { AgentRecord } from '../../collector/src/store/state.js';
 import type { School } from '../../protocol/school.js';
 import { pointOfLine } from '../helpers/line-protocol.js';

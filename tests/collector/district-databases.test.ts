@@ -16,7 +16,7 @@ import {
   districtSlug,
   linesByDistrict,
 } from '../../collector/src/store/district-databases.js';
-import { ReportLines } from '../../collector/src/store/points.js';
+import { ReportLines } from '../../collector/src/store/line-protocol.js';
 import type { School } from '../../protocol/school.js';
 
 const school = (district: string | undefined, name = '星海实验中学, 初中部'): School => ({

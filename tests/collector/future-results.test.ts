@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mergeLatest } from '../../collector/src/routes/reports.js';
+import { mergeLatest } from '../../collector/src/ingest/merge-latest.js';
 import type { ProbeResult, Report } from '../../protocol/report.js';
 import { SENT_AT_HEADER } from '../../protocol/version.js';
 import { makeReport } from '../helpers/reports.js';

@@ -8,10 +8,9 @@ import {
   InfluxStore,
   InfluxUnavailableError,
   type IPoint,
-  lineOf,
   MAX_BATCH_POINTS,
-  validatePoint,
 } from '../../collector/src/store/influx.js';
+import { lineOf, validatePoint } from '../../collector/src/store/line-protocol.js';
 import { freePorts, type Influxd, influxdAvailable, startInfluxd } from '../helpers/influxd.js';
 
 const T0 = Date.UTC(2025, 8, 1, 8, 0, 0);

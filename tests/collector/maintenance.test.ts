@@ -19,7 +19,7 @@ import {
   scopeText,
   weeklyText,
 } from '../../collector/src/evaluate/maintenance.js';
-import { lineOf } from '../../collector/src/store/influx.js';
+import { lineOf } from '../../collector/src/store/line-protocol.js';
 import { reportLines } from '../../collector/src/store/points.js';
 import type { AgentRecord } from '../../collector/src/store/state-store.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from '../../collector/src/targets.js';

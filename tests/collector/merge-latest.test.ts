@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mergeLatest } from '../../collector/src/routes/reports.js';
+import { mergeLatest } from '../../collector/src/ingest/merge-latest.js';
 import { resultKey, shiftedResult } from '../../collector/src/store/state-store.js';
 import type { ProbeResult } from '../../protocol/report.js';
 import { makeReport } from '../helpers/reports.js';

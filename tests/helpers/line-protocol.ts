@@ -1,5 +1,5 @@
 // Line protocol read back into node-influx's point form, for tests and benches that compare the
-// collector's lines (store/points.ts `reportLines`) with the generic writer (store/influx.ts `lineOf`).
+// collector's lines (store/points.ts `reportLines`) with the generic writer (store/line-protocol.ts `lineOf`).
 import type { IPoint } from 'influx';
 
 /** A tag key or value, or a field key: `\,`, `\=` and `\ ` are escapes; any other backslash is itself. */
@@ -28,7 +28,7 @@ function splitUnescaped(s: string, sep: string, limit: number, fields = false): 
   return out;
 }
 
-/** A line of line protocol as node-influx's point: the inverse of store/influx.ts `lineOf` (ms timestamps). */
+/** A line of line protocol as node-influx's point: the inverse of store/line-protocol.ts `lineOf` (ms timestamps). */
 export function pointOfLine(line: string): IPoint {
   // the head (measurement and tags) ends at the first unescaped space, the timestamp follows the last
   let end = 0;

@@ -9,8 +9,8 @@ import { evaluateCompliance, noEvidence, TARGET_NAMES, tierOf } from '../evaluat
 import { aggregateStates, type KpiGroup, statesOf } from '../evaluate/district.js';
 import type { ComplianceRow } from '../evaluate/targets/target.js';
 import { Slicer } from '../slicer.js';
-import { checkKeyOrTagValue, escapeKey } from '../store/influx.js';
-import { complianceLines, ReportLines } from '../store/points.js';
+import { checkKeyOrTagValue, escapeKey, ReportLines } from '../store/line-protocol.js';
+import { complianceLines } from '../store/points.js';
 import { targetsFor } from '../targets.js';
 import { gatherEvidence } from './evidence.js';
 

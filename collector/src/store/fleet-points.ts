@@ -1,6 +1,6 @@
 import type { School } from '../../../protocol/school.js';
 import { agentStatus } from '../evaluate/agent-status.js';
-import { ReportLines } from './points.js';
+import { ReportLines } from './line-protocol.js';
 import type { AgentRecord } from './state-store.js';
 
 /** One school's enrolled agents, with the school's size tier (a tag of every point). */

@@ -3,7 +3,7 @@
  *
  * Errors are typed (docs/architecture.md, "Errors are typed"): InfluxUnavailableError is retryable (the collector answers 503 and the
  * agent keeps the report), InfluxRejectedError is not. Classification uses error codes, classes and HTTP
- * status, never message text.
+ * status, never message text. The points are checked and serialised by line-protocol.ts.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -12,9 +12,18 @@ import { RequestError, ServiceNotAvailableError } from 'influx/lib/src/pool.js';
 import type { Logger } from 'pino';
 import type { InfluxConfig } from '../config.js';
 import { DistrictDatabases, type DistrictDatabasesOptions, linesByDistrict } from './district-databases.js';
+import { InfluxRejectedError, InfluxUnavailableError, refusedForData } from './influx-errors.js';
+import { linesOf } from './line-protocol.js';
 import { WriteBatcher } from './write-batcher.js';
 
 export type { IPoint } from 'influx';
+// the writer's errors (influx-errors.ts), which its callers classify
+export {
+  InfluxRejectedError,
+  InfluxUnavailableError,
+  refusedForData,
+  writeErrorKind,
+} from './influx-errors.js';
 
 /** Points per `/write` request. */
 export const MAX_BATCH_POINTS = 5000;
@@ -36,24 +45,6 @@ export interface InfluxStoreOptions {
    * created with its retention policies, rollups and read-only user before its first write.
    */
   perDistrict?: Omit<DistrictDatabasesOptions, 'mainDatabase' | 'run'>;
-}
-
-/** InfluxDB could not be reached or failed on its side (connection refused/reset, timeout, 5xx): retry later. */
-export class InfluxUnavailableError extends Error {
-  override readonly name = 'InfluxUnavailableError';
-  readonly retryable = true;
-}
-
-/** InfluxDB refused the request (4xx), or the data failed validation before sending: do not retry. */
-export class InfluxRejectedError extends Error {
-  override readonly name = 'InfluxRejectedError';
-  readonly retryable = false;
-  /** HTTP status when the server refused; undefined for client-side validation and statement errors. */
-  readonly status: number | undefined;
-  constructor(message: string, options?: { cause?: unknown; status?: number }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.status = options?.status;
-  }
 }
 
 /** Network error codes that mean "not reachable now" (Node net/http/dns). */
@@ -91,20 +82,6 @@ function messageOf(err: unknown): string {
 }
 
 /**
- * True when the points themselves were refused (InfluxDB's HTTP 400, or a check before sending): writing them
- * again cannot succeed. Every other failure (unavailable; auth or a missing database, 401/403/404) is the
- * collector's side and passes once that is fixed.
- */
-export function refusedForData(err: unknown): boolean {
-  return err instanceof InfluxRejectedError && (err.status === undefined || err.status === 400);
-}
-
-/** The `kind` label of campuswatch_influxdb_write_errors_total for a failed write. */
-export function writeErrorKind(err: unknown): 'unavailable' | 'rejected' {
-  return err instanceof InfluxUnavailableError ? 'unavailable' : 'rejected';
-}
-
-/**
  * Maps an error from node-influx to a typed error. node-influx's RequestError carries the whole request
  * and response (headers, auth): only its message and status are used, and it is not kept as `cause`.
  * Errors that are neither (e.g. an AbortError from the caller's signal) are returned unchanged.
@@ -129,109 +106,6 @@ function classify(err: unknown, action: string): unknown {
   return err;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: detecting control characters is the point
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
-/** Measurement names are not escaped by node-influx's writePoints: allow only a safe identifier. */
-const MEASUREMENT_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-
-function rejected(message: string): InfluxRejectedError {
-  return new InfluxRejectedError(message);
-}
-
-/** Tag keys, tag values and field keys: InfluxDB 1.x refuses these (or the line) otherwise. */
-export function checkKeyOrTagValue(measurement: string, what: string, value: unknown): void {
-  if (typeof value !== 'string') throw rejected(`measurement "${measurement}": ${what} is not a string`);
-  const problem =
-    value.length === 0
-      ? 'is empty'
-      : CONTROL_CHARS.test(value)
-        ? 'contains a control character'
-        : value.endsWith('\\')
-          ? 'ends in a backslash'
-          : undefined;
-  // (quoted only for the message: JSON.stringify of every valid tag was 2% of the ingest CPU)
-  if (problem) throw rejected(`measurement "${measurement}": ${what} ${JSON.stringify(value)} ${problem}`);
-}
-
-/**
- * Throws InfluxRejectedError for a point InfluxDB would refuse. The server stores the valid lines of a
- * batch and refuses the others (a partial write), so every point is checked before anything is sent.
- */
-export function validatePoint(point: IPoint): void {
-  const { measurement, tags = {}, fields = {}, timestamp } = point;
-  if (typeof measurement !== 'string' || !MEASUREMENT_NAME.test(measurement)) {
-    throw rejected(`invalid measurement name ${JSON.stringify(measurement)}`);
-  }
-  for (const [key, value] of Object.entries(tags)) {
-    checkKeyOrTagValue(measurement, 'tag key', key);
-    if (key === 'time') throw rejected(`measurement "${measurement}": tag key "time" is not allowed`);
-    checkKeyOrTagValue(measurement, `tag "${key}" value`, value);
-  }
-  const fieldEntries = Object.entries(fields);
-  if (fieldEntries.length === 0) throw rejected(`measurement "${measurement}": point has no fields`);
-  for (const [key, value] of fieldEntries) {
-    checkKeyOrTagValue(measurement, 'field key', key);
-    if (key === 'time') throw rejected(`measurement "${measurement}": field key "time" is not allowed`);
-    const ok =
-      (typeof value === 'number' && Number.isFinite(value)) ||
-      typeof value === 'boolean' ||
-      typeof value === 'string';
-    if (!ok) throw badField(measurement, key);
-  }
-  // Points carry their own timestamps so that a retried write is idempotent (docs/architecture.md, "Idempotent writes").
-  const validTime =
-    (timestamp instanceof Date && Number.isFinite(timestamp.getTime())) ||
-    (typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp > 0);
-  if (!validTime) throw badTimestamp(measurement);
-}
-
-/** The refusal of a field value InfluxDB cannot store (validatePoint, store/points.ts). */
-export const badField = (measurement: string, key: string) =>
-  rejected(`measurement "${measurement}": field "${key}" must be a finite number, a boolean or a string`);
-
-/** The refusal of a point's time. */
-export const badTimestamp = (measurement: string) =>
-  rejected(`measurement "${measurement}": timestamp must be a valid Date or positive integer milliseconds`);
-
-const TAG_SPECIAL = /[,= ]/;
-const TAG_SPECIAL_ALL = /[,= ]/g;
-const STRING_SPECIAL = /["\\]/;
-const STRING_SPECIAL_ALL = /["\\]/g;
-
-/** A tag key, tag value or field key on the line protocol: `,`, `=` and space escaped with a backslash. */
-export function escapeKey(s: string): string {
-  return TAG_SPECIAL.test(s) ? s.replace(TAG_SPECIAL_ALL, '\\$&') : s;
-}
-
-/** A string field value on the line protocol: quoted, `"` and `\` escaped with a backslash. */
-export function stringField(v: string): string {
-  return `"${STRING_SPECIAL.test(v) ? v.replace(STRING_SPECIAL_ALL, '\\$&') : v}"`;
-}
-
-/**
- * One point of line protocol, millisecond timestamps, for a point validatePoint accepted: the line
- * node-influx's writePoints writes (tags in their order, fields sorted by key, numbers as floats), built
- * without its per-point schema lookup, sort of pairs and regular-expression escaper (8% of the ingest
- * CPU in bench/ingest). One difference on purpose: node-influx turns the first `\'` of a tag value or
- * string field into `\\'` (a quirk of its escaper), which stores a different value; here every value is
- * stored as given.
- */
-export function lineOf(point: IPoint): string {
-  let line = point.measurement!;
-  const tags = point.tags;
-  if (tags) for (const k of Object.keys(tags)) line += `,${escapeKey(k)}=${escapeKey(tags[k]!)}`;
-  const fields = point.fields!;
-  const keys = Object.keys(fields).sort();
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    const v = fields[k];
-    const value = typeof v === 'string' ? stringField(v) : String(v);
-    line += `${i === 0 ? ' ' : ','}${escapeKey(k)}=${value}`;
-  }
-  const t = point.timestamp;
-  return `${line} ${t instanceof Date ? t.getTime() : String(t)}`;
-}
-
 /** The part of node-influx's request pool used to send prepared line protocol (its writePoints request). */
 interface InfluxPool {
   discard(options: {
@@ -241,12 +115,6 @@ interface InfluxPool {
     query: Record<string, string>;
     auth?: string;
   }): Promise<void>;
-}
-
-/** Every point validated first (one invalid point throws and nothing is sent), then serialised. */
-function linesOf(points: readonly IPoint[]): string[] {
-  for (const point of points) validatePoint(point);
-  return points.map(lineOf);
 }
 
 /**

@@ -11,23 +11,22 @@
  * when absent (SHOW CONTINUOUS QUERIES first). A changed rollup definition therefore needs a new CQ name.
  * Points written to `autogen` before `raw` became the default stay there (InfluxQL reads the default policy).
  */
+import { RESULT_ROLLUPS } from '../results/registry.js';
+import type { RollupMeasurement } from '../results/result-kind.js';
 
 export const RAW_RP = 'raw';
 export const ROLLUP_RPS = { '1h': 'rollup_1h', '1d': 'rollup_1d' } as const;
 export type RollupInterval = keyof typeof ROLLUP_RPS;
 
-export interface RollupMeasurement {
-  measurement: string;
-  /** Numeric fields rolled up as `<field>_mean`, `<field>_min`, `<field>_max`. */
-  fields: readonly string[];
-}
+export type { RollupMeasurement } from '../results/result-kind.js';
 
-/** The series rolled up (the main series of docs/architecture.md, "InfluxDB measurements"). */
+/**
+ * The series rolled up (the main series of docs/architecture.md, "InfluxDB measurements"): each probe kind's
+ * (its module in collector/src/results/), then the collector's own.
+ */
 export const ROLLUP_MEASUREMENTS: readonly RollupMeasurement[] = [
-  { measurement: 'device', fields: ['up', 'rtt_ms', 'loss_pct'] },
-  { measurement: 'uplink_speedtest', fields: ['mbps', 'target_mbps'] },
-  { measurement: 'uplink_snmp', fields: ['in_mbps', 'out_mbps', 'util_pct'] },
-  { measurement: 'ipv6', fields: ['score_v6', 'score_v4only'] },
+  ...RESULT_ROLLUPS,
+  // written by store/points.ts for every school and every report
   { measurement: 'compliance', fields: ['met', 'value', 'gap'] },
   { measurement: 'agent', fields: ['spool_depth', 'spool_dropped', 'cycle_ms'] },
 ];
