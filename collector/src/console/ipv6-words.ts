@@ -1,6 +1,6 @@
 /**
  * The IPv6 readiness check in words a school's IT officer understands, zh-CN and en: each symptom the
- * agent reports (the exact phrases of its scoring, agent/src/probes/ipv6-score.ts `SYMPTOMS`) becomes what
+ * agent reports (the exact phrases of its scoring, agent/src/probes/ipv6/score.ts `SYMPTOMS`) becomes what
  * it means for the school and what to look at; each check of the probe gets a plain name. Pure.
  *
  * The agent and the collector share no code but the protocol, so the phrases are matched here by their
