@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_REMEDIATION } from '../../agent/src/probe-report.js';
-import { SECURITY_RULES } from '../../agent/src/probes/security.js';
+import { SECURITY_RULES } from '../../agent/src/probes/security/verdict.js';
 import { DEFAULT_BASELINE_FILE, loadBaseline } from '../../collector/src/baseline.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
 import { type Peer, startTcpListener } from '../helpers/device-peers.js';

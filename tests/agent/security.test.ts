@@ -10,15 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { silentLogger } from '../../agent/src/log.js';
 import { PROBES } from '../../agent/src/probes/registry.js';
-import {
-  createSecurityProbe,
-  daysPastEol,
-  osEndOfLife,
-  type SecurityProbeOptions,
-  summarizeIptables,
-  summarizeNft,
-  tftpReadRequest,
-} from '../../agent/src/probes/security.js';
+import { securityKind } from '../../agent/src/probes/security/index.js';
+import { createSecurityProbe, type SecurityProbeOptions } from '../../agent/src/probes/security/probe.js';
+import { tftpReadRequest } from '../../agent/src/probes/security/rules/cleartext.js';
+import { summarizeIptables, summarizeNft } from '../../agent/src/probes/security/rules/host.js';
+import { daysPastEol, osEndOfLife } from '../../agent/src/probes/security/rules/os-eol.js';
 import { RESULT_SCHEMAS, type SecurityResult } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
 import { securityCertificates } from '../helpers/certs.js';
@@ -53,7 +49,7 @@ function config(body: Record<string, unknown>, security: Record<string, unknown>
 
 async function scan(c: AgentConfig, opts: SecurityProbeOptions, secrets: string[] = []) {
   const probe = createSecurityProbe({ hostChecks: false, ...opts });
-  const results = await probe.run(c, {
+  const results = await probe.run(securityKind.slice(c), {
     signal: AbortSignal.timeout(30_000),
     log: silentLogger(),
     now: () => new Date(),
@@ -612,7 +608,7 @@ describe('security: agent host', () => {
   it('host-firewall-off and host-os-eol on this machine', async () => {
     const probe = createSecurityProbe();
     const results = (
-      await probe.run(config({}), {
+      await probe.run(securityKind.slice(config({})), {
         signal: AbortSignal.timeout(30_000),
         log: silentLogger(),
         now: () => new Date(),
@@ -642,7 +638,7 @@ describe('security: agent host', () => {
     });
     const controller = new AbortController();
     controller.abort();
-    const results = await createSecurityProbe({ hostChecks: false }).run(c, {
+    const results = await createSecurityProbe({ hostChecks: false }).run(securityKind.slice(c), {
       signal: controller.signal,
       log: silentLogger(),
       now: () => new Date(),
