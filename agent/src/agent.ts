@@ -2,10 +2,11 @@ import { v7 as uuidv7 } from 'uuid';
 import type { ProbeName, ProbeResult, Report } from '../../protocol/report.js';
 import { PACKAGE_VERSION, REPORT_SCHEMA_VERSION } from '../../protocol/version.js';
 import { type AgentConfig, DEFAULT_MAX_REPORT_BYTES } from './config.js';
+import { collectorCredentials, notEnrolledMessage } from './credentials.js';
 import { type FlushResult, Forwarder } from './forwarder.js';
 import { type Identity, loadIdentity, spoolFile } from './identity.js';
 import { type Logger, silentLogger } from './log.js';
-import type { Probe } from './probes/probe.js';
+import type { CollectorCredentials, Probe } from './probes/probe.js';
 import { PROBES } from './probes/registry.js';
 import { reportParts } from './report-parts.js';
 import { dueProbes, nextCycleDelayMs, runProbes } from './scheduler.js';
@@ -46,6 +47,8 @@ export class CampusAgent {
   private readonly now: () => Date;
   private readonly registry: Readonly<Record<ProbeName, Probe>>;
   private readonly lastRun = new Map<ProbeName, number>();
+  /** The token this agent holds and the collector's CA (read once): for the probe kinds that need them. */
+  private readonly credentials: () => CollectorCredentials;
 
   private constructor(
     readonly config: AgentConfig,
@@ -56,6 +59,7 @@ export class CampusAgent {
     this.log = opts.log ?? silentLogger();
     this.now = opts.now ?? (() => new Date());
     this.registry = opts.registry ?? PROBES;
+    this.credentials = collectorCredentials(token, config.collector.caFile);
     this.spool = new Spool(spoolFile(config.state), config.spool.maxReports, {
       maxDeadLetters: config.spool.maxDeadLetters,
       // a full disk is a state: reports are held in memory and sent from there, said once per burst
@@ -89,9 +93,7 @@ export class CampusAgent {
   static open(config: AgentConfig, opts: AgentOptions = {}): CampusAgent {
     const loaded = loadIdentity(config.state);
     if (!loaded) {
-      throw new AgentSetupError(
-        `this agent is not enrolled: no identity in ${config.state}; run 'campuswatch-agent enroll --collector URL --code CODE --state ${config.state}'`,
-      );
+      throw new AgentSetupError(notEnrolledMessage(config.state));
     }
     if (loaded.identity.schoolId !== config.school.id) {
       throw new AgentSetupError(
@@ -117,6 +119,7 @@ export class CampusAgent {
     const runs = await runProbes(names, this.registry, this.config, {
       log: this.log,
       now: this.now,
+      credentials: this.credentials,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     for (const n of names) this.lastRun.set(n, nowMs);

@@ -21,7 +21,7 @@ import { CaFileError, readCaFile, smallRequest } from './http-client.js';
 import { enroll, loadIdentity, tokenFile } from './identity.js';
 import type { Logger } from './log.js';
 import { PROBES } from './probes/registry.js';
-import { runSpeedtest, SpeedtestError } from './probes/speedtest-client.js';
+import { runSpeedtest, SpeedtestError } from './probes/bandwidth/speedtest-client.js';
 import type { SpoolCounters } from './spool/spool.js';
 
 const program = newProgram(

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { ProbeName, ProbeResult } from '../../protocol/report.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './log.js';
-import type { Probe } from './probes/probe.js';
+import type { CollectorCredentials, Probe } from './probes/probe.js';
 
 type ProbeSettings = AgentConfig['probes'][ProbeName];
 
@@ -97,12 +97,13 @@ export interface ProbeRun {
 /**
  * Runs the named probes concurrently, each under its own deadline (its timeoutS) joined with the
  * caller's signal. A probe that breaks its contract and throws is logged and reported, never fatal.
+ * `credentials` (the agent's token, the collector's CA) reaches only the kinds that declare they need it.
  */
 export async function runProbes(
   names: readonly ProbeName[],
   registry: Readonly<Record<ProbeName, Probe>>,
   config: AgentConfig,
-  ctx: { log: Logger; now: () => Date; signal?: AbortSignal },
+  ctx: { log: Logger; now: () => Date; signal?: AbortSignal; credentials?: () => CollectorCredentials },
 ): Promise<ProbeRun[]> {
   return Promise.all(
     names.map(async (name): Promise<ProbeRun> => {
@@ -115,6 +116,7 @@ export async function runProbes(
           signal,
           log: ctx.log.child({ probe: name }),
           now: ctx.now,
+          ...(ctx.credentials ? { credentials: ctx.credentials } : {}),
         });
         return { name, results };
       } catch (err) {

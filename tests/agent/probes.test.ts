@@ -7,7 +7,8 @@ import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../agent/src/config.js';
 import { silentLogger } from '../../agent/src/log.js';
-import { hostProbe } from '../../agent/src/probes/host.js';
+import { hostKind } from '../../agent/src/probes/host/index.js';
+import { hostProbe } from '../../agent/src/probes/host/probe.js';
 import { mapLimit, openTcp } from '../../agent/src/probes/net-util.js';
 import type { ProbeContext } from '../../agent/src/probes/probe.js';
 import { PING_MISSING, reachabilityProbe } from '../../agent/src/probes/reachability.js';
@@ -575,7 +576,7 @@ describe('host probe', () => {
   it('describes this host: schema-valid, lo among the NICs, memory totals > 0', async () => {
     const clock = new Date('2031-05-06T07:08:09.000Z');
     const results = await hostProbe.run(
-      config([]),
+      hostKind.slice(config([])),
       context(new AbortController().signal, () => clock),
     );
     expectSchemaValid(results);
@@ -599,7 +600,7 @@ describe('host probe', () => {
   });
 
   it('returns a schema-valid timeout result when the signal is already aborted', async () => {
-    const results = await hostProbe.run(config([]), context(AbortSignal.abort()));
+    const results = await hostProbe.run(hostKind.slice(config([])), context(AbortSignal.abort()));
     expectSchemaValid(results);
     expect(results).toHaveLength(1);
     const r = results[0]!;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../agent/src/config.js';
 import { silentLogger } from '../../agent/src/log.js';
-import type { Probe } from '../../agent/src/probes/probe.js';
-import { PROBES } from '../../agent/src/probes/registry.js';
+import type { Probe, ProbeContext, ProbeKind } from '../../agent/src/probes/probe.js';
+import { fromKind, PROBES } from '../../agent/src/probes/registry.js';
 import {
   dueProbes,
   inSpeedtestWindow,
@@ -70,6 +70,45 @@ describe('scheduler', () => {
       { name: 'host', results: [] },
       { name: 'reachability', results: [], error: 'bug' },
     ]);
+  });
+
+  it("hands the collector's credentials only to a kind that declares it needs them, with its own slice", async () => {
+    const seen: Record<string, { slice: unknown; credentials: string | undefined }> = {};
+    const spy = <S>(kind: ProbeName, slice: (c: typeof config) => S, needsCredentials: boolean): Probe =>
+      fromKind<S>({
+        kind,
+        slice,
+        needsCredentials,
+        load: async () => ({
+          run: async (s: S, ctx: ProbeContext) => {
+            seen[kind] = { slice: s, credentials: ctx.credentials?.().token };
+            return [];
+          },
+        }),
+      } satisfies ProbeKind<S>);
+    let asked = 0;
+    await runProbes(
+      ['host', 'reachability'],
+      {
+        ...PROBES,
+        host: spy('host', (c) => c.probes.host, false),
+        reachability: spy('reachability', (c) => ({ url: c.collector.url }), true),
+      },
+      config,
+      {
+        log: silentLogger(),
+        now: () => new Date(),
+        credentials: () => {
+          asked++;
+          return { token: 'the-agent-token' };
+        },
+      },
+    );
+    expect(seen).toEqual({
+      host: { slice: config.probes.host, credentials: undefined },
+      reachability: { slice: { url: 'http://127.0.0.1:1' }, credentials: 'the-agent-token' },
+    });
+    expect(asked).toBe(1);
   });
 });
 

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../agent/src/log.js';
-import { runSpeedtest, steadyFigures } from '../../agent/src/probes/speedtest-client.js';
+import { runSpeedtest, steadyFigures } from '../../agent/src/probes/bandwidth/speedtest-client.js';
 import { parseCollectorConfig } from '../../collector/src/config.js';
 import { type RunningCollector, startCollector } from '../../collector/src/server.js';
 import { SlotScheduler } from '../../collector/src/speedtest/slots.js';

@@ -14,7 +14,7 @@ import { smallRequest } from '../../agent/src/http-client.js';
 import { loadIdentity } from '../../agent/src/identity.js';
 import { silentLogger } from '../../agent/src/log.js';
 import { PROBES } from '../../agent/src/probes/registry.js';
-import { runSpeedtest, SpeedtestError } from '../../agent/src/probes/speedtest-client.js';
+import { runSpeedtest, SpeedtestError } from '../../agent/src/probes/bandwidth/speedtest-client.js';
 import { Spool } from '../../agent/src/spool/spool.js';
 import { hashPassword } from '../../collector/src/access/passwords.js';
 import { parseCollectorConfig } from '../../collector/src/config.js';

@@ -1,9 +1,15 @@
-import type { BandwidthResult } from '../../../protocol/report.js';
-import { readCaFile } from '../http-client.js';
-import { loadIdentity } from '../identity.js';
+import type { BandwidthResult } from '../../../../protocol/report.js';
+import type { CollectorCredentials, KindProbe } from '../probe.js';
 import { runIperf3 } from './iperf3-client.js';
-import type { Probe } from './probe.js';
+import type { BandwidthConfig } from './schema.js';
 import { runSpeedtest, SpeedtestError } from './speedtest-client.js';
+
+/** What the bandwidth probe sees of the agent's config: its own block and the collector's URL. */
+export interface BandwidthSlice {
+  bandwidth: BandwidthConfig;
+  /** The collector's base URL: the speed-test service's when `bandwidth.server` is not set. */
+  collectorUrl: string;
+}
 
 function failed(
   target: string,
@@ -30,13 +36,12 @@ function failed(
 }
 
 /**
- * Uplink speed test (measurement `uplink_speedtest`, docs/architecture.md): multi-stream HTTP against the collector's
- * speed-test service (a slot first), or iperf3 against a site's own server. One result per direction.
+ * Uplink speed test (measurement `uplink_speedtest`, README.md beside this file): multi-stream HTTP against the
+ * collector's speed-test service (a slot first) with the agent's token from `ctx.credentials()`, or iperf3
+ * against a site's own server (no credentials). One result per direction.
  */
-export const bandwidthProbe: Probe = {
-  kind: 'bandwidth',
-  async run(config, ctx) {
-    const bw = config.probes.bandwidth;
+export const bandwidthProbe: KindProbe<BandwidthSlice> = {
+  async run({ bandwidth: bw, collectorUrl }, ctx) {
     const at = ctx.now().toISOString();
     const t0 = performance.now();
     const elapsed = () => Math.round((performance.now() - t0) * 1000) / 1000;
@@ -54,31 +59,22 @@ export const bandwidthProbe: Probe = {
         return failed(`${bw.iperf3.host}:${bw.iperf3.port}`, 'iperf3', err, at, elapsed());
       }
     }
-    const server = bw.server ?? config.collector.url;
+    const server = bw.server ?? collectorUrl;
     const target = new URL(server).host;
-    let identity: ReturnType<typeof loadIdentity>;
+    let credentials: CollectorCredentials;
     try {
-      identity = loadIdentity(config.state);
+      if (!ctx.credentials) throw new Error('the agent is not enrolled: no token for the speed-test service');
+      // not enrolled, a state directory this user cannot read, an unreadable caFile: the message says which
+      credentials = ctx.credentials();
     } catch (err) {
-      // a state directory this user cannot read (its message names the path, the user and the fix)
       return failed(target, 'http', err, at, 0);
     }
-    if (!identity)
-      return failed(
-        target,
-        'http',
-        new Error('the agent is not enrolled: no token for the speed-test service'),
-        at,
-        0,
-      );
     try {
       // the collector's CA (collector.caFile) is the only one trusted for its speed-test service too
-      const caFile = config.collector.caFile;
-      const ca = caFile ? readCaFile(caFile) : undefined;
       return await runSpeedtest({
         server,
-        token: identity.token,
-        ...(ca ? { ca } : {}),
+        token: credentials.token,
+        ...(credentials.ca ? { ca: credentials.ca } : {}),
         streams: bw.streams,
         maxStreams: bw.maxStreams,
         durationS: bw.durationS,

@@ -1,8 +1,10 @@
-import { hostname, networkInterfaces as osNetworkInterfaces, uptime } from 'node:os';
+import { networkInterfaces as osNetworkInterfaces, uptime } from 'node:os';
 import si from 'systeminformation';
-import type { HostResult } from '../../../protocol/report.js';
-import { elapsedMs, errorText, raceAbort } from './net-util.js';
-import type { Probe, ProbeContext } from './probe.js';
+import type { HostResult } from '../../../../protocol/report.js';
+import { hostTarget } from '../lib/host-target.js';
+import { elapsedMs, errorText, raceAbort } from '../lib/net-util.js';
+import type { KindProbe, ProbeContext } from '../probe.js';
+import type { HostConfig } from './schema.js';
 
 type Nic = HostResult['nics'][number];
 type Disk = HostResult['disks'][number];
@@ -19,16 +21,11 @@ function count(value: unknown, max: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.min(value, max) : 0;
 }
 
-function hostTarget(): string {
-  const name = hostname().trim();
-  return name === '' ? 'unknown-host' : name.slice(0, 200);
-}
-
 /** The required fields of a host result with nothing measured (timeout, error). */
 function emptyResult(at: string, startedAt: number): HostResult {
   return {
     probe: 'host',
-    target: hostTarget(),
+    target: hostTarget('unknown-host'),
     outcome: 'ok',
     durationMs: elapsedMs(startedAt),
     at,
@@ -152,10 +149,9 @@ async function checkHost(ctx: ProbeContext): Promise<HostResult> {
   }
 }
 
-/** The agent's own host: OS, uptime, CPU, memory, file systems and network interfaces. */
-export const hostProbe: Probe = {
-  kind: 'host',
-  async run(_config, ctx) {
+/** The agent's own host: OS, uptime, CPU, memory, file systems and network interfaces (README.md beside this file). */
+export const hostProbe: KindProbe<HostConfig> = {
+  async run(_slice, ctx) {
     return [await checkHost(ctx)];
   },
 };

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { BandwidthResult } from '../../../protocol/report.js';
+import type { BandwidthResult } from '../../../../protocol/report.js';
 import { SpeedtestError } from './speedtest-client.js';
 
 interface Iperf3Json {

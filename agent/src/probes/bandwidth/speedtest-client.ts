@@ -2,11 +2,11 @@ import { randomFillSync } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BandwidthResult } from '../../../protocol/report.js';
-import { receiveLowWater } from '../../../protocol/sockopt.js';
-import { describeConnectError, isCertificateError, smallRequest } from '../http-client.js';
-import type { Logger } from '../log.js';
-import { httpStream, loadSockopt } from './http-stream.js';
+import type { BandwidthResult } from '../../../../protocol/report.js';
+import { receiveLowWater } from '../../../../protocol/sockopt.js';
+import { describeConnectError, isCertificateError, smallRequest } from '../../http-client.js';
+import type { Logger } from '../../log.js';
+import { httpStream, loadSockopt } from '../http-stream.js';
 
 export { receiveLowWater };
 
