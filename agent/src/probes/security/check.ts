@@ -80,7 +80,7 @@ export function deviceScan(device: SecurityDevice, resolving: Promise<Resolution
   };
 }
 
-/** What a TCP connect says about a port: open is the finding. */
+/** What a TCP connect says about a port: open is the problem (`finding` true). */
 export function portVerdict(
   c: TcpConnectResult,
   proto: string,

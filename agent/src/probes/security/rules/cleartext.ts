@@ -19,7 +19,7 @@ import { clean, quote, type Verdict } from '../verdict.js';
 
 const MAX_BODY = 64 * 1024;
 
-/** cleartext-telnet: the Telnet port open is the finding. */
+/** cleartext-telnet: the Telnet port open is the problem. */
 export const telnetPlan: DevicePlan = (d, env) => {
   const port = env.ports['cleartext-telnet'];
   return [
@@ -30,7 +30,7 @@ export const telnetPlan: DevicePlan = (d, env) => {
   ];
 };
 
-/** FTP: the port open is the finding; the 220 greeting is the evidence when it arrives in time. */
+/** FTP: the port open is the problem; the 220 greeting is the evidence when it arrives in time. */
 async function ftpCheck(
   host: string,
   port: number,

@@ -11,7 +11,7 @@ export const HIGH_RISK_PORTS: readonly number[] = [
   135, 137, 138, 139, 445, 3389, 5900, 5901, 5902, 1433, 3306, 5432, 6379, 27017,
 ];
 
-/** high-risk-port: one connect per port; an open port is the finding, its number the value. */
+/** high-risk-port: one connect per port; an open port is the problem, its number the value. */
 export const highRiskPlan: DevicePlan = (d, env) =>
   env.highRiskPorts.map((port) => ({
     subjects: [d.subject('high-risk-port', port)],

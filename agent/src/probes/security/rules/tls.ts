@@ -43,7 +43,7 @@ async function tlsChecks(
   let main = await tlsHandshake(resolved.address, port, servername, timeoutMs * 2, signal);
   if (!main.ok && main.connected && !signal.aborted) {
     // a server that speaks only TLS 1.0/1.1 refuses Node's default minimum (1.2): read its certificate
-    // with the old versions allowed, so the old-protocol finding is reported rather than an error
+    // with the old versions allowed, so tls-old-protocol reports the problem rather than an error
     main = await tlsHandshake(resolved.address, port, servername, timeoutMs * 2, signal, {
       min: 'TLSv1',
       max: 'TLSv1.3',
