@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type AgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { silentLogger } from '../../agent/src/log.js';
 import { reachabilityProbe } from '../../agent/src/probes/reachability.js';
-import { createUplinkSnmpProbe } from '../../agent/src/probes/uplink-snmp.js';
+import { createUplinkSnmpProbe } from '../../agent/src/probes/uplink-snmp/probe.js';
 import { RESULT_SCHEMAS, type ReachabilityResult, type UplinkSnmpResult } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
 import { type Peer, startTcpListener } from '../helpers/device-peers.js';
@@ -148,11 +148,14 @@ describe('a border router whose ifName walk never ends', () => {
         rooms: [],
       }),
     );
-    const results = await createUplinkSnmpProbe({ firstPollPauseMs: 0, samples: new Map() }).run(c, {
-      signal: AbortSignal.timeout(40_000),
-      log: silentLogger(),
-      now: () => new Date(),
-    });
+    const results = await createUplinkSnmpProbe({ firstPollPauseMs: 0, samples: new Map() }).run(
+      c.probes['uplink-snmp'],
+      {
+        signal: AbortSignal.timeout(40_000),
+        log: silentLogger(),
+        now: () => new Date(),
+      },
+    );
     expect(results).toHaveLength(1);
     const r = results[0] as UplinkSnmpResult;
     expect(r).toMatchObject({ role: 'uplink', outcome: 'error' });

@@ -9,27 +9,30 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentConfig, parseAgentConfig } from '../../agent/src/config.js';
+import { counter64 } from '../../agent/src/probes/lib/snmp.js';
+import type { ProbeContext } from '../../agent/src/probes/probe.js';
 import {
   type CounterSample,
   counterRate,
   type RateResult,
   TICKS_WRAP,
   utilPct,
-} from '../../agent/src/probes/counter-rate.js';
-import type { ProbeContext } from '../../agent/src/probes/probe.js';
+} from '../../agent/src/probes/uplink-snmp/counter-rate.js';
+import { uplinkSnmpKind } from '../../agent/src/probes/uplink-snmp/index.js';
 import {
-  counter64,
   createUplinkSnmpProbe,
   forgetUplinkSamples,
   type StoredSample,
   uplinkSnmpProbe,
-} from '../../agent/src/probes/uplink-snmp.js';
+} from '../../agent/src/probes/uplink-snmp/probe.js';
 import { type ProbeResult, RESULT_SCHEMAS, type UplinkSnmpResult } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
 import { freeUdpPort, type Snmpd, snmpdAvailable, snmpgetCli, startSnmpd } from '../helpers/snmpd.js';
 
 // Every packet these tests send goes to loopback (127.0.0.1): a real snmpd and snmpsimd started here.
 
+/** The probe's view of an agent config, as the registry hands it over. */
+const slice = uplinkSnmpKind.slice;
 const schema = checker<UplinkSnmpResult>(RESULT_SCHEMAS['uplink-snmp']);
 
 // ---------------------------------------------------------------------------------------------
@@ -317,7 +320,7 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
     it(`v${version}: reads lo by name (oper up, speed, uptime); the next run gives rates`, async () => {
       const probe = createUplinkSnmpProbe({ firstPollPauseMs: 0, samples: new Map() });
       const cfg = config({ address: d.host, snmp: version === '2c' ? v2c() : v3() });
-      const first = only(checked(await probe.run(cfg, context())));
+      const first = only(checked(await probe.run(slice(cfg), context())));
       expect(first).toMatchObject({
         outcome: 'ok',
         role: 'uplink',
@@ -332,7 +335,7 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
       expect(first.error).toBeUndefined();
       expect(first.sysUptimeS).toBeGreaterThan(0);
       expect(first.inMbps).toBeUndefined();
-      const second = only(checked(await probe.run(cfg, context())));
+      const second = only(checked(await probe.run(slice(cfg), context())));
       expect(second.outcome).toBe('ok');
       expect(second.note).toBeUndefined();
       expect(second.inMbps).toBeGreaterThanOrEqual(0);
@@ -344,7 +347,7 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
   it('a first run takes a second reading after a pause cut to the deadline, so one run has rates', async () => {
     const cfg = config({ address: d.host, snmp: v2c(), timeoutS: 4 });
     const started = performance.now();
-    const r = only(checked(await createUplinkSnmpProbe({ samples: new Map() }).run(cfg, context())));
+    const r = only(checked(await createUplinkSnmpProbe({ samples: new Map() }).run(slice(cfg), context())));
     const ms = performance.now() - started;
     expect(r.outcome).toBe('ok');
     expect(r.note).toBeUndefined();
@@ -356,22 +359,24 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
 
     // Too little time left for a pause: one reading, note 'first-poll'.
     const short = config({ address: d.host, snmp: v2c(), timeoutS: 1 });
-    const r1 = only(checked(await createUplinkSnmpProbe({ samples: new Map() }).run(short, context())));
+    const r1 = only(
+      checked(await createUplinkSnmpProbe({ samples: new Map() }).run(slice(short), context())),
+    );
     expect(r1.outcome).toBe('ok');
     expect(r1.note).toBe('first-poll');
   });
 
   it('the agent probe keeps the uplink reading between runs (module-level, per address, port, ifIndex)', async () => {
     forgetUplinkSamples();
-    expect(uplinkSnmpProbe.kind).toBe('uplink-snmp');
+    expect(uplinkSnmpKind.kind).toBe('uplink-snmp');
     const cfg = config({ address: d.host, snmp: v3(), timeoutS: 3 });
     // First run: no kept reading, so it pauses (≈ 1.75 s: 3 s − 1 s request budget − margin).
-    const a = only(checked(await uplinkSnmpProbe.run(cfg, context())));
+    const a = only(checked(await uplinkSnmpProbe.run(slice(cfg), context())));
     expect(a.outcome).toBe('ok');
     expect(a.note).toBeUndefined();
     expect(a.durationMs).toBeGreaterThan(1000);
     // Second run: the kept reading is the base, no pause.
-    const b = only(checked(await uplinkSnmpProbe.run(cfg, context())));
+    const b = only(checked(await uplinkSnmpProbe.run(slice(cfg), context())));
     expect(b.note).toBeUndefined();
     expect(b.inMbps).toBeGreaterThanOrEqual(0);
     expect(b.durationMs).toBeLessThan(1000);
@@ -382,10 +387,10 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
     const probe = createUplinkSnmpProbe({ firstPollPauseMs: 0, samples: new Map() });
     const cfg = config({ address: d.host, snmp: v2c() });
     const before = performance.now();
-    const first = only(checked(await probe.run(cfg, context())));
+    const first = only(checked(await probe.run(slice(cfg), context())));
     expect(first.note).toBe('first-poll');
     const bytes = await pushOverLoopback(256 * 1024 * 1024, 3500);
-    const second = only(checked(await probe.run(cfg, context())));
+    const second = only(checked(await probe.run(slice(cfg), context())));
     const windowS = (performance.now() - before) / 1000;
     // lo counts every byte once in and once out; headers and other loopback traffic only add. The
     // window is wider than the interval between the readings; 5 % slack covers sysUpTime's 10-ms steps.
@@ -406,7 +411,7 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
     secrets.add(wrong);
     const cfg = config({ address: d.host, snmp: { ...v2c(), community: wrong, timeoutMs: 300, retries: 0 } });
     const started = performance.now();
-    const r = only(checked(await createUplinkSnmpProbe({ samples: new Map() }).run(cfg, context())));
+    const r = only(checked(await createUplinkSnmpProbe({ samples: new Map() }).run(slice(cfg), context())));
     expect(performance.now() - started).toBeLessThan(1500);
     expect(r).toMatchObject({ outcome: 'timeout', operUp: false, ifName: 'lo' });
     expect(r.error).toMatch(/community/);
@@ -422,14 +427,14 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
     for (const over of [{ authKey: badAuth }, { user: 'nobody-here' }] as SnmpSettings[]) {
       const cfg = config({ address: d.host, snmp: v3({ ...over, timeoutMs: 2000 }) });
       const started = performance.now();
-      const r = only(checked(await createUplinkSnmpProbe({ samples: new Map() }).run(cfg, context())));
+      const r = only(checked(await createUplinkSnmpProbe({ samples: new Map() }).run(slice(cfg), context())));
       expect(performance.now() - started).toBeLessThan(1500); // an answer, not a timeout
       expect(r.outcome).toBe('error');
       expect(r.error).toMatch(/SNMPv3 authentication failed/);
     }
     // A wrong privKey: snmpd drops what it cannot decrypt; discovery was answered, so it is an error.
     const cfg = config({ address: d.host, snmp: v3({ privKey: badPriv, timeoutMs: 400 }) });
-    const r = only(checked(await createUplinkSnmpProbe({ samples: new Map() }).run(cfg, context())));
+    const r = only(checked(await createUplinkSnmpProbe({ samples: new Map() }).run(slice(cfg), context())));
     expect(r.outcome).toBe('error');
     expect(r.error).toMatch(/SNMPv3 authentication failed.*privKey/);
   });
@@ -447,7 +452,7 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
       ],
     });
     const [uplink, byIndex, byName, missingName, missingIndex] = checked(
-      await createUplinkSnmpProbe({ firstPollPauseMs: 0, samples: new Map() }).run(cfg, context()),
+      await createUplinkSnmpProbe({ firstPollPauseMs: 0, samples: new Map() }).run(slice(cfg), context()),
     );
     expect(uplink).toMatchObject({ outcome: 'error', role: 'uplink', ifName: 'eth-missing9', operUp: false });
     expect(uplink?.error).toContain('"eth-missing9" not found');
@@ -476,7 +481,10 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
     const started = performance.now();
     const r = only(
       checked(
-        await createUplinkSnmpProbe({ samples: new Map() }).run(cfg, context(AbortSignal.timeout(300))),
+        await createUplinkSnmpProbe({ samples: new Map() }).run(
+          slice(cfg),
+          context(AbortSignal.timeout(300)),
+        ),
       ),
     );
     expect(performance.now() - started).toBeLessThan(1500);
@@ -489,7 +497,10 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
     const started = performance.now();
     const r = only(
       checked(
-        await createUplinkSnmpProbe({ samples: new Map() }).run(cfg, context(AbortSignal.timeout(800))),
+        await createUplinkSnmpProbe({ samples: new Map() }).run(
+          slice(cfg),
+          context(AbortSignal.timeout(800)),
+        ),
       ),
     );
     expect(performance.now() - started).toBeLessThan(2000);
@@ -500,16 +511,16 @@ describe.skipIf(snmpdSkip !== undefined)('uplink-snmp against a real snmpd on 12
     const samples = new Map<string, StoredSample>();
     const probe = createUplinkSnmpProbe({ firstPollPauseMs: 0, samples });
     const cfg = config({ address: d.host, snmp: v2c() });
-    expect(only(checked(await probe.run(cfg, context()))).note).toBe('first-poll');
+    expect(only(checked(await probe.run(slice(cfg), context()))).note).toBe('first-poll');
     expect(samples.size).toBe(1);
     // The kept reading becomes one from a device that had been up a day longer than this one now.
     for (const [key, s] of samples) samples.set(key, { ...s, sysUptimeTicks: s.sysUptimeTicks + 8_640_000 });
-    const r = only(checked(await probe.run(cfg, context())));
+    const r = only(checked(await probe.run(slice(cfg), context())));
     expect(r.outcome).toBe('ok');
     expect(r.note).toBe('reboot');
     expect(r.inMbps).toBeUndefined();
     // The reading after the restart is the new base: the next run has rates again.
-    const next = only(checked(await probe.run(cfg, context())));
+    const next = only(checked(await probe.run(slice(cfg), context())));
     expect(next.note).toBeUndefined();
     expect(next.inMbps).toBeGreaterThanOrEqual(0);
   });
@@ -602,7 +613,7 @@ describe.skipIf(simSkip !== undefined)('uplink-snmp against device recordings (s
       ],
     });
     const probe = createUplinkSnmpProbe({ firstPollPauseMs: 0, samples: new Map() });
-    const [uplink, te1, ag1, mgmt, vlan] = checked(await probe.run(cfg, context()));
+    const [uplink, te1, ag1, mgmt, vlan] = checked(await probe.run(slice(cfg), context()));
     expect(uplink).toMatchObject({
       outcome: 'ok',
       ifIndex: 3,
@@ -642,7 +653,7 @@ describe.skipIf(simSkip !== undefined)('uplink-snmp against device recordings (s
       ifSpeedMbps: 1000,
     });
     // Static counters and a frozen sysUpTime: the second run has rate 0 over the agent's clock.
-    const again = checked(await probe.run(cfg, context()))[0];
+    const again = checked(await probe.run(slice(cfg), context()))[0];
     expect(again).toMatchObject({ outcome: 'ok', inMbps: 0, outMbps: 0, utilPct: 0 });
   });
 
@@ -654,7 +665,7 @@ describe.skipIf(simSkip !== undefined)('uplink-snmp against device recordings (s
       ports: [{ ifIndex: 3, role: 'core' }],
     });
     const [uplink, port] = checked(
-      await createUplinkSnmpProbe({ firstPollPauseMs: 0, samples: new Map() }).run(cfg, context()),
+      await createUplinkSnmpProbe({ firstPollPauseMs: 0, samples: new Map() }).run(slice(cfg), context()),
     );
     expect(uplink?.outcome).toBe('error');
     expect(uplink?.error).toContain('"GigabitEthernet0/0/1" not found');

@@ -33,7 +33,7 @@ function driverSource(root: string): string {
   return `import { createInterface } from 'node:readline';
 import { parseAgentConfig } from ${mod('agent/src/config.ts')};
 import { silentLogger } from ${mod('agent/src/log.ts')};
-import { createUplinkSnmpProbe } from ${mod('agent/src/probes/uplink-snmp.ts')};
+import { createUplinkSnmpProbe } from ${mod('agent/src/probes/uplink-snmp/probe.ts')};
 
 const configs = JSON.parse(process.env.CW_SNMP_CONFIGS ?? '[]').map((c) => parseAgentConfig(JSON.stringify(c)));
 const probes = configs.map(() => createUplinkSnmpProbe({ firstPollPauseMs: 0, samples: new Map() }));
@@ -44,7 +44,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   const results = [];
   for (let i = 0; i < configs.length; i++) {
     const ctx = { signal: AbortSignal.timeout(10_000), log, now: () => new Date() };
-    results.push(...(await probes[i].run(configs[i], ctx)));
+    results.push(...(await probes[i].run(configs[i].probes['uplink-snmp'], ctx)));
   }
   process.stdout.write(JSON.stringify({ atMs: Date.now(), results }) + '\\n');
 }

@@ -1,27 +1,22 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Outcome, UplinkSnmpResult } from '../../../protocol/report.js';
-import type { AgentConfig } from '../config.js';
-import { type CounterSample, counterRate, utilPct } from './counter-rate.js';
-import { elapsedMs, resolveHost } from './lib/net-util.js';
+import type { Outcome, UplinkSnmpResult } from '../../../../protocol/report.js';
+import { elapsedMs, resolveHost } from '../lib/net-util.js';
 import {
   asNumber,
-  asText,
   classify,
   counter64,
   DEFAULT_WALK_MAX_ROWS,
   DEFAULT_WALK_TIME_SHARE,
-  describeWalkCut,
   IF_OPER_UP,
   OID,
   ProbeAbortedError,
   SnmpClient,
   type SnmpFailure,
-  type WalkLimits,
-} from './lib/snmp.js';
-import type { Probe, ProbeContext } from './probe.js';
-
-// The security scan imports the SNMP client from here until it imports lib/snmp.ts itself.
-export { asText, classify, counter64, ProbeAbortedError, SnmpClient, scrub } from './lib/snmp.js';
+} from '../lib/snmp.js';
+import type { KindProbe, ProbeContext } from '../probe.js';
+import { type CounterSample, counterRate, utilPct } from './counter-rate.js';
+import { type IfFound, type IfTarget, listTargets, resolveInterfaces, tagSafe } from './interfaces.js';
+import type { UplinkSnmpConfig } from './schema.js';
 
 /**
  * The school's border router over SNMP (measurement `uplink_snmp`; the `backbone` and `uplink_bandwidth` targets): the uplink's in/out
@@ -29,9 +24,6 @@ export { asText, classify, counter64, ProbeAbortedError, SnmpClient, scrub } fro
  * access ports. SNMP v2c (community) or v3 authPriv. Interfaces are configured by ifName (matched
  * against ifName, then ifDescr) or by ifIndex.
  */
-
-type UplinkSnmpConfig = AgentConfig['probes']['uplink-snmp'];
-type Role = UplinkSnmpResult['role'];
 
 /** Pause before the second reading when no earlier reading of the uplink is kept. */
 export const FIRST_POLL_PAUSE_MS = 5000;
@@ -63,130 +55,7 @@ export function forgetUplinkSamples(): void {
   SAMPLES.clear();
 }
 
-/** A configured interface, by name or index. */
-interface IfTarget {
-  role: Role;
-  ifName?: string;
-  ifIndex?: number;
-}
-
-/** A configured interface found on the device. */
-interface IfFound extends IfTarget {
-  index: number;
-  name: string;
-}
-
 type Failure = SnmpFailure;
-
-// ---------------------------------------------------------------------------------------------
-// Values
-
-/** A name usable as a tag value: no control characters, no trailing backslash, ≤ 128 characters. */
-function tagSafe(name: string): string {
-  return name
-    .replace(/\p{Cc}/gu, '')
-    .trim()
-    .replace(/\\+$/, '')
-    .slice(0, 128);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Interfaces
-
-function listTargets(cfg: UplinkSnmpConfig): IfTarget[] {
-  const out: IfTarget[] = [];
-  if (cfg.uplink) out.push({ role: 'uplink', ...cfg.uplink });
-  for (const p of cfg.ports) {
-    const t: IfTarget = { role: p.role };
-    if (p.ifName !== undefined) t.ifName = p.ifName;
-    if (p.ifIndex !== undefined) t.ifIndex = p.ifIndex;
-    out.push(t);
-  }
-  return out;
-}
-
-/** Index of `name` in a walked name column: exact match first, then a unique case-insensitive one. */
-function findName(names: Map<number, unknown>, name: string): number | undefined {
-  const lower = name.toLowerCase();
-  let ci: number | undefined;
-  let ciCount = 0;
-  for (const [index, value] of names) {
-    const text = asText(value);
-    if (text === undefined) continue;
-    if (text === name) return index;
-    if (text.toLowerCase() === lower) {
-      ci = index;
-      ciCount++;
-    }
-  }
-  return ciCount === 1 ? ci : undefined;
-}
-
-/**
- * Finds each configured interface: names via a walk of ifName, then of ifDescr for the names not
- * found; indexes by reading their ifName/ifDescr. Interfaces that do not exist get a failure.
- */
-async function resolveInterfaces(
-  client: SnmpClient,
-  targets: IfTarget[],
-  deviceName: string,
-  limits: WalkLimits,
-): Promise<Array<IfFound | (IfTarget & Failure)>> {
-  const byName = targets.filter((t) => t.ifName !== undefined);
-  let names = new Map<number, unknown>();
-  let descrs: Map<number, unknown> | undefined;
-  const cuts: string[] = [];
-  if (byName.length > 0) {
-    // both walks share the device's time budget
-    const shared = { ...limits, since: limits.since ?? performance.now() };
-    const walked = await client.walk(OID.ifName, shared);
-    names = walked.rows;
-    if (walked.cut) cuts.push(describeWalkCut('ifName', walked.cut));
-    if (byName.some((t) => findName(names, t.ifName ?? '') === undefined)) {
-      const walkedDescr = await client.walk(OID.ifDescr, shared);
-      descrs = walkedDescr.rows;
-      if (walkedDescr.cut) cuts.push(describeWalkCut('ifDescr', walkedDescr.cut));
-    }
-  }
-  const indexes = targets.filter((t) => t.ifName === undefined && t.ifIndex !== undefined);
-  const labels =
-    indexes.length > 0
-      ? await client.get(
-          indexes.flatMap((t) => [
-            `${OID.ifName}.${t.ifIndex}`,
-            `${OID.ifDescr}.${t.ifIndex}`,
-            `${OID.ifOperStatus}.${t.ifIndex}`,
-          ]),
-        )
-      : new Map<string, unknown>();
-  return targets.map((t) => {
-    if (t.ifName !== undefined) {
-      let index = findName(names, t.ifName);
-      if (index === undefined && descrs) index = findName(descrs, t.ifName);
-      if (index === undefined) {
-        const seen = new Set([...names.keys(), ...(descrs?.keys() ?? [])]).size;
-        return {
-          ...t,
-          outcome: 'error',
-          error: `interface "${t.ifName}" not found on ${deviceName} (looked in ifName and ifDescr of ${seen} interface(s)${cuts.length > 0 ? `; ${cuts.join('; ')}` : ''})`,
-        };
-      }
-      return { ...t, index, name: t.ifName };
-    }
-    const index = t.ifIndex ?? 0;
-    const name =
-      asText(labels.get(`${OID.ifName}.${index}`)) ?? asText(labels.get(`${OID.ifDescr}.${index}`)) ?? '';
-    const exists = name !== '' || labels.has(`${OID.ifOperStatus}.${index}`);
-    if (!exists) {
-      return {
-        ...t,
-        outcome: 'error',
-        error: `ifIndex ${index} not found on ${deviceName} (no ifName, ifDescr or ifOperStatus)`,
-      };
-    }
-    return { ...t, index, name: tagSafe(name) || `ifIndex ${index}` };
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Readings
@@ -251,14 +120,12 @@ function remainingMs(startedAt: number, cfg: UplinkSnmpConfig): number {
  * Factory (tests pass their own pause and sample store); the agent uses `uplinkSnmpProbe`.
  * Never throws: every failure is an outcome in the results, one result per configured interface.
  */
-export function createUplinkSnmpProbe(options: UplinkSnmpOptions = {}): Probe {
+export function createUplinkSnmpProbe(options: UplinkSnmpOptions = {}): KindProbe<UplinkSnmpConfig> {
   const samples = options.samples ?? SAMPLES;
   const firstPollPauseMs = options.firstPollPauseMs ?? FIRST_POLL_PAUSE_MS;
 
   return {
-    kind: 'uplink-snmp',
-    async run(config: AgentConfig, ctx: ProbeContext): Promise<UplinkSnmpResult[]> {
-      const cfg = config.probes['uplink-snmp'];
+    async run(cfg: UplinkSnmpConfig, ctx: ProbeContext): Promise<UplinkSnmpResult[]> {
       const s = cfg.snmp;
       const device = cfg.device;
       const targets = listTargets(cfg);
@@ -407,5 +274,5 @@ export function createUplinkSnmpProbe(options: UplinkSnmpOptions = {}): Probe {
   };
 }
 
-/** The agent's uplink-snmp probe (kind 'uplink-snmp'). */
-export const uplinkSnmpProbe: Probe = createUplinkSnmpProbe();
+/** The agent's uplink-snmp probe (kind 'uplink-snmp', registered by index.ts). */
+export const uplinkSnmpProbe: KindProbe<UplinkSnmpConfig> = createUplinkSnmpProbe();
