@@ -23,8 +23,6 @@ import { clean, redact, type Subject, type Verdict } from './verdict.js';
  */
 
 export type { SecurityPortKey } from './check.js';
-export { HIGH_RISK_PORTS } from './rules/ports.js';
-export { SECURITY_RULES, type SecurityRule } from './verdict.js';
 
 export const DEFAULT_SECURITY_PORTS: Readonly<Record<SecurityPortKey, number>> = {
   'cleartext-telnet': 23,
