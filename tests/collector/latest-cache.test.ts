@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compareUtf8 } from '../../collector/src/store/latest-cache.js';
 import { SqliteState, SqliteStateStore } from '../../collector/src/store/sqlite-state.js';
+import { compareUtf8 } from '../../collector/src/store/state/latest/cache.js';
 import type { ProbeResult } from '../../protocol/report.js';
 
 const codePoint = fc.oneof(

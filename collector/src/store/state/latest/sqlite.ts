@@ -1,7 +1,7 @@
 import type { ProbeResult } from '../../../../../protocol/report.js';
-import { LatestCache } from '../../latest-cache.js';
 import type { CompleteIngest } from '../journal/index.js';
 import type { SqliteDb } from '../sqlite-db.js';
+import { LatestCache } from './cache.js';
 import { HISTORY_DEPTH, HISTORY_PROBES, storedResult } from './index.js';
 
 export const LATEST_SQLITE_SCHEMA = `

@@ -1,4 +1,4 @@
-import type { ProbeResult } from '../../../protocol/report.js';
+import type { ProbeResult } from '../../../../../protocol/report.js';
 
 /**
  * Order of SQLite's BINARY collation on UTF-8 text, for JavaScript (UTF-16) strings: code unit order,
