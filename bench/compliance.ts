@@ -2,8 +2,8 @@
 // The collector (collector/src/app.ts buildApp, no InfluxDB) listens on loopback; its state is filled the
 // way ingest fills it: per school one enrolled agent and two reports (a full cycle with IPv6, security and
 // a speed test, then an ordinary one) evaluated by the collector's own code (evaluate/*) and stored with
-// the state store's beginIngest/completeIngest, as routes/reports.ts does; one school in 20 has never
-// reported (its rows are evaluated at request time). Reference in the same run: a bare Fastify route
+// the state store's beginIngest/completeIngest, as collector/src/ingest/service.ts does; one school in 20 has
+// never reported (its rows are evaluated at request time). Reference in the same run: a bare Fastify route
 // returning the same response, precomputed (so the ratio separates evaluation from serialisation and
 // HTTP). Requests alternate between the two, one at a time, over keep-alive connections.
 // Goal: p99 < 200 ms. Run with: npx tsx bench/compliance.ts [--schools 10000] [--requests 200] [--quick]

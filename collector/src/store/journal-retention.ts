@@ -8,7 +8,7 @@ export const PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
  * The time before which a report's journal row may go: a report is accepted while its times are at most
- * `maxAgeDays` old (routes/reports.ts), so one received a day longer ago than that is refused as too old
+ * `maxAgeDays` old (ingest/service.ts), so one received a day longer ago than that is refused as too old
  * when it comes again (an agent's spool after a long outage): never applied twice.
  */
 export function journalCutoff(now: Date, maxAgeDays: number): Date {
