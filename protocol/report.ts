@@ -234,6 +234,54 @@ export const SecurityResult = Type.Object(
 );
 export type SecurityResult = Static<typeof SecurityResult>;
 
+/**
+ * Round trip, jitter and loss to the live-class platform (专递课堂, 名师课堂; measurement `live_class`): an
+ * RTP-sized packet train echoed by the platform (agent/src/probes/live-class/README.md). The numbers are
+ * absent when nothing came back; `limits` are the ones the agent's own verdict used (the collector judges
+ * with targets.yaml `liveClass`).
+ */
+export const LiveClassResult = Type.Object(
+  {
+    probe: Type.Literal('live-class'),
+    ...common,
+    transport: Type.Enum(['udp-echo', 'tcp']),
+    host: ShortText(255),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    /** Mean round trip of the answered packets. */
+    rttMs: Type.Optional(DurationMs),
+    rttP95Ms: Type.Optional(DurationMs),
+    /** Estimated one-way delay: rttMs / 2. */
+    oneWayMs: Type.Optional(DurationMs),
+    /** RFC 3550 interarrival jitter estimate over the round-trip times, in arrival order. */
+    jitterMs: Type.Optional(DurationMs),
+    lossPct: Pct,
+    sent: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    received: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    packetBytes: Type.Integer({ minimum: 0, maximum: 65_507 }),
+    limits: Type.Object(
+      { oneWayMs: DurationMs, jitterMs: DurationMs, lossPct: Pct },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LiveClassResult = Static<typeof LiveClassResult>;
+
+/**
+ * What of a live-class result is past the limits it carries, in words (empty: within them; a train without
+ * an echo is past them): the one verdict the agent's log and CLI, the `live_class` point and the compliance
+ * target read.
+ */
+export function liveClassOverLimits(r: LiveClassResult): string[] {
+  if (r.outcome !== 'ok' || r.oneWayMs === undefined || r.jitterMs === undefined)
+    return [`no echo (${r.outcome}${r.error ? `: ${r.error}` : ''})`];
+  const over: string[] = [];
+  if (r.oneWayMs > r.limits.oneWayMs) over.push(`one-way delay ${r.oneWayMs} ms > ${r.limits.oneWayMs} ms`);
+  if (r.jitterMs > r.limits.jitterMs) over.push(`jitter ${r.jitterMs} ms > ${r.limits.jitterMs} ms`);
+  if (r.lossPct > r.limits.lossPct) over.push(`loss ${r.lossPct}% > ${r.limits.lossPct}%`);
+  return over;
+}
+
 /** Every result kind, keyed by its `probe` discriminator. Add new probe result schemas here. */
 export const RESULT_SCHEMAS = {
   host: HostResult,
@@ -242,6 +290,7 @@ export const RESULT_SCHEMAS = {
   'uplink-snmp': UplinkSnmpResult,
   ipv6: Ipv6Result,
   security: SecurityResult,
+  'live-class': LiveClassResult,
 } as const satisfies Record<ProbeName, unknown>; // both ways: a schema per name, no schema without one
 export { PROBE_NAMES, type ProbeName };
 
@@ -252,6 +301,7 @@ export const ProbeResult = Type.Union([
   UplinkSnmpResult,
   Ipv6Result,
   SecurityResult,
+  LiveClassResult,
 ]);
 export type ProbeResult = Static<typeof ProbeResult>;
 

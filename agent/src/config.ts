@@ -16,6 +16,7 @@ import { BandwidthConfig, bandwidthProblems } from './probes/bandwidth/schema.js
 import { HostConfig } from './probes/host/schema.js';
 import { Ipv6Config } from './probes/ipv6/schema.js';
 import { Seconds } from './probes/lib/config-parts.js';
+import { LiveClassConfig, liveClassProblems } from './probes/live-class/schema.js';
 import { ReachabilityConfig } from './probes/reachability/schema.js';
 import { SecurityConfig } from './probes/security/schema.js';
 import { UplinkSnmpConfig, uplinkSnmpProblems } from './probes/uplink-snmp/schema.js';
@@ -130,6 +131,7 @@ export const AgentConfig = Type.Object(
         'uplink-snmp': UplinkSnmpConfig,
         ipv6: Ipv6Config,
         security: SecurityConfig,
+        'live-class': LiveClassConfig,
       },
       { additionalProperties: false, default: {} },
     ),
@@ -197,6 +199,7 @@ const crossCheck: CrossCheck<AgentConfig> = (c) => {
     }
   }
   problems.push(...uplinkSnmpProblems(c.probes['uplink-snmp']), ...bandwidthProblems(c.probes.bandwidth));
+  problems.push(...liveClassProblems(c.probes['live-class']));
   problems.push(...inventoryProblems(c));
   return problems;
 };

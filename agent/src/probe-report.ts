@@ -1,10 +1,11 @@
-import type {
-  HostResult,
-  Ipv6Result,
-  ProbeResult,
-  ReachabilityResult,
-  SecurityResult,
-  UplinkSnmpResult,
+import {
+  type HostResult,
+  type Ipv6Result,
+  liveClassOverLimits,
+  type ProbeResult,
+  type ReachabilityResult,
+  type SecurityResult,
+  type UplinkSnmpResult,
 } from '../../protocol/report.js';
 import type { DeviceStatus } from './device-status.js';
 
@@ -279,6 +280,15 @@ export function probeReport(results: readonly ProbeResult[], lang: Lang): ProbeR
         const h = hostLines(r, lang);
         lines.push(...h.lines);
         notes.push(...h.notes);
+        break;
+      }
+      case 'live-class': {
+        const over = liveClassOverLimits(r);
+        const numbers = `${r.target} (${r.transport} ${r.host}:${r.port}): one-way ${r.oneWayMs ?? '-'} ms, jitter ${r.jitterMs ?? '-'} ms, loss ${r.lossPct}%`;
+        lines.push({
+          problem: over.length > 0,
+          text: `${over.length > 0 ? 'OVER    ' : 'ok      '} ${numbers}${over.length > 0 ? `: ${over.join(', ')}` : ''}`,
+        });
         break;
       }
       case 'bandwidth':

@@ -13,7 +13,27 @@ const AT = new Date('2026-12-02T02:00:00.000Z');
 const school: School = { ...benchSchools(5)[4]!, district: '姑苏区' };
 
 /** Results of the kinds the bench's reports do not hold (a new probe kind gives one here). */
-const EXTRA: readonly ProbeResult[] = [];
+const EXTRA: readonly ProbeResult[] = [
+  {
+    probe: 'live-class',
+    target: '常州市专递课堂平台',
+    outcome: 'ok',
+    durationMs: 1100,
+    at: AT.toISOString(),
+    transport: 'udp-echo',
+    host: '10.203.2.2',
+    port: 7,
+    rttMs: 40,
+    rttP95Ms: 52,
+    oneWayMs: 20,
+    jitterMs: 3,
+    lossPct: 0,
+    sent: 50,
+    received: 50,
+    packetBytes: 200,
+    limits: { oneWayMs: 150, jitterMs: 30, lossPct: 1 },
+  },
+];
 
 /** Results of every probe kind: the bench's `full` cycle and its host probe, and EXTRA. */
 function samples(): ProbeResult[] {

@@ -5,6 +5,7 @@ import type { ProbeResult } from '../../../protocol/report.js';
 import { bandwidthResults } from './bandwidth.js';
 import { hostResults } from './host.js';
 import { ipv6Results } from './ipv6.js';
+import { liveClassResults } from './live-class.js';
 import { reachabilityResults } from './reachability.js';
 import type { ResultKind, RollupMeasurement } from './result-kind.js';
 import { securityResults } from './security.js';
@@ -17,6 +18,7 @@ export const RESULT_KINDS: { readonly [K in ProbeName]: ResultKind<Extract<Probe
   'uplink-snmp': uplinkSnmpResults,
   ipv6: ipv6Results,
   security: securityResults,
+  'live-class': liveClassResults,
 };
 
 /** The module of a result's kind. */
