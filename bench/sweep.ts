@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAgentConfig } from '../agent/src/config.js';
 import { silentLogger } from '../agent/src/log.js';
-import { mapLimit } from '../agent/src/probes/net-util.js';
-import { reachabilityProbe } from '../agent/src/probes/reachability.js';
+import { mapLimit } from '../agent/src/probes/lib/net-util.js';
+import { reachabilityKind } from '../agent/src/probes/reachability/index.js';
+import { reachabilityProbe } from '../agent/src/probes/reachability/probe.js';
 import { addDeviceNet, liveAddress, startPeerIn } from '../tests/lab/device-net.js';
 import { createLab, labAvailable } from '../tests/lab/lab.js';
 
@@ -60,7 +61,7 @@ async function driver(addresses: string[]): Promise<Timings> {
   const time = async (checks: unknown[], icmpMethod = 'auto') => {
     const c = config(checks, icmpMethod);
     const t0 = performance.now();
-    const r = await reachabilityProbe.run(c, ctx());
+    const r = await reachabilityProbe.run(reachabilityKind.slice(c), ctx());
     return {
       ms: performance.now() - t0,
       up: r.filter((x) => x.probe === 'reachability' && x.up).length,

@@ -6,9 +6,10 @@ import { type AgentConfig, loadAgentConfig, parseAgentConfig } from '../../agent
 import { deviceStatuses, roomStatuses } from '../../agent/src/device-status.js';
 import { checkSpecs, deviceChecks, isAddressOrHostName, typeChecks } from '../../agent/src/inventory.js';
 import { silentLogger } from '../../agent/src/log.js';
-import { parseRtspStatus } from '../../agent/src/probes/device-checks.js';
-import { parseFping } from '../../agent/src/probes/fping.js';
-import { reachabilityProbe } from '../../agent/src/probes/reachability.js';
+import { parseRtspStatus } from '../../agent/src/probes/lib/rtsp.js';
+import { parseFping } from '../../agent/src/probes/reachability/fping.js';
+import { reachabilityKind } from '../../agent/src/probes/reachability/index.js';
+import { reachabilityProbe } from '../../agent/src/probes/reachability/probe.js';
 import { RESULT_SCHEMAS, type ReachabilityResult } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
 import { runCli } from '../helpers/cli.js';
@@ -43,7 +44,7 @@ function config(rooms: unknown[], extra: Record<string, unknown> = {}): AgentCon
 }
 
 async function sweep(c: AgentConfig): Promise<ReachabilityResult[]> {
-  const results = await reachabilityProbe.run(c, {
+  const results = await reachabilityProbe.run(reachabilityKind.slice(c), {
     signal: AbortSignal.timeout(30_000),
     log: silentLogger(),
     now: () => new Date(),

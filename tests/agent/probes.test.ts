@@ -9,9 +9,10 @@ import { parseAgentConfig } from '../../agent/src/config.js';
 import { silentLogger } from '../../agent/src/log.js';
 import { hostKind } from '../../agent/src/probes/host/index.js';
 import { hostProbe } from '../../agent/src/probes/host/probe.js';
-import { mapLimit, openTcp } from '../../agent/src/probes/net-util.js';
+import { mapLimit, openTcp } from '../../agent/src/probes/lib/net-util.js';
 import type { ProbeContext } from '../../agent/src/probes/probe.js';
-import { PING_MISSING, reachabilityProbe } from '../../agent/src/probes/reachability.js';
+import { reachabilityKind } from '../../agent/src/probes/reachability/index.js';
+import { PING_MISSING, reachabilityProbe } from '../../agent/src/probes/reachability/probe.js';
 import { PROBES } from '../../agent/src/probes/registry.js';
 import {
   type HostResult,
@@ -112,7 +113,7 @@ async function runReachability(
   reachability: Record<string, number> = {},
   ctx: ProbeContext = context(),
 ): Promise<ReachabilityResult[]> {
-  const results = await reachabilityProbe.run(config(devices, reachability), ctx);
+  const results = await reachabilityProbe.run(reachabilityKind.slice(config(devices, reachability)), ctx);
   expectSchemaValid(results);
   return results.map((r) => {
     if (r.probe !== 'reachability') throw new Error(`unexpected result kind ${r.probe}`);

@@ -2,7 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AgentConfig, parseAgentConfig } from '../../agent/src/config.js';
 import { silentLogger } from '../../agent/src/log.js';
-import { reachabilityProbe } from '../../agent/src/probes/reachability.js';
+import { reachabilityKind } from '../../agent/src/probes/reachability/index.js';
+import { reachabilityProbe } from '../../agent/src/probes/reachability/probe.js';
 import { createUplinkSnmpProbe } from '../../agent/src/probes/uplink-snmp/probe.js';
 import { RESULT_SCHEMAS, type ReachabilityResult, type UplinkSnmpResult } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
@@ -41,7 +42,7 @@ async function sweep(c: AgentConfig): Promise<{ results: ReachabilityResult[]; s
   const startedAt = Date.now();
   const signal = AbortSignal.timeout(c.probes.reachability.timeoutS * 1000);
   setMaxListeners(10_000, signal); // as the scheduler does: every check in flight waits on the deadline
-  const results = await reachabilityProbe.run(c, {
+  const results = await reachabilityProbe.run(reachabilityKind.slice(c), {
     signal,
     log: silentLogger(),
     now: () => new Date(),

@@ -1,22 +1,23 @@
 import ping, { type PingResponse } from 'ping';
-import type { DeviceRef, Outcome, ReachabilityResult } from '../../../protocol/report.js';
-import type { AgentConfig, DeviceConfig, RoomConfig } from '../config.js';
-import { deviceChecks, type ResolvedCheck } from '../inventory.js';
-import { type Finding, httpAgents, httpCheck, rtspCheck, snmpCheck } from './device-checks.js';
-import { runFping } from './fping.js';
+import type { DeviceRef, Outcome, ReachabilityResult } from '../../../../protocol/report.js';
+import { deviceChecks, type ResolvedCheck } from '../../inventory.js';
+import type { DeviceConfig, RoomConfig } from '../../inventory-config.js';
 import {
   elapsedMs,
   type Family,
   findExecutable,
+  httpAgents,
   mapLimit,
   type Resolution,
   raceAbort,
   resolveHost,
   tcpConnect,
-} from './net-util.js';
-import type { Probe, ProbeContext } from './probe.js';
-
-type ReachabilityConfig = AgentConfig['probes']['reachability'];
+} from '../lib/net-util.js';
+import type { KindProbe, ProbeContext } from '../probe.js';
+import { httpCheck, type Observation, rtspCheck, snmpCheck } from './device-checks.js';
+import { runFping } from './fping.js';
+import type { ReachabilityConfig } from './schema.js';
+import type { ReachabilitySlice } from './slice.js';
 
 interface Check {
   room: RoomConfig;
@@ -42,7 +43,7 @@ export const FPING_MIN_TARGETS = 8;
 const FPING_INTERVAL_MS = 1;
 const FPING_PERIOD_MS = 200;
 
-function listChecks(config: AgentConfig): Check[] {
+function listChecks(config: ReachabilitySlice): Check[] {
   const checks: Check[] = [];
   for (const room of config.rooms) {
     for (const device of room.devices) {
@@ -84,12 +85,12 @@ const SUMMARY = /^(\d+) packets transmitted, (\d+) (?:packets )?received(.*)$/m;
 const ERRORS = /\+(\d+) errors/;
 const UNREACHABLE_LINE = /^.*(?:unreachable|no route to host).*$/im;
 
-/** Turns the `ping` package's response (string fields, possibly junk on failure) into a finding. */
+/** Turns the `ping` package's response (string fields, possibly junk on failure) into a observation. */
 export function interpretPing(
   response: PingResponse,
   requested: number,
   waitS: number,
-): Omit<Finding, 'family' | 'address'> {
+): Omit<Observation, 'family' | 'address'> {
   const output = typeof response.output === 'string' ? response.output : '';
   const summary = SUMMARY.exec(output);
   const times = Array.isArray(response.times)
@@ -125,9 +126,15 @@ export function interpretPing(
     const avg = nonNegative(response.avg);
     const mean = times.length > 0 ? times.reduce((a, b) => a + b, 0) / times.length : undefined;
     const rtt = avg ?? mean;
-    const finding: Omit<Finding, 'family' | 'address'> = { outcome: 'ok', up: true, sent, received, lossPct };
-    if (rtt !== undefined && rtt <= 86_400_000) finding.rttMs = round3(rtt);
-    return finding;
+    const observation: Omit<Observation, 'family' | 'address'> = {
+      outcome: 'ok',
+      up: true,
+      sent,
+      received,
+      lossPct,
+    };
+    if (rtt !== undefined && rtt <= 86_400_000) observation.rttMs = round3(rtt);
+    return observation;
   }
   if (errors > 0) {
     const line = UNREACHABLE_LINE.exec(output)?.[0].trim();
@@ -155,7 +162,7 @@ async function icmpCheck(
   cfg: ReachabilityConfig,
   programs: PingPrograms,
   signal: AbortSignal,
-): Promise<Finding> {
+): Promise<Observation> {
   const { address, family } = resolved;
   if (!programs.ping && !(family === 6 && programs.ping6)) {
     return { outcome: 'error', up: false, family, address, error: PING_MISSING };
@@ -208,33 +215,35 @@ async function tcpCheck(
   port: number,
   cfg: ReachabilityConfig,
   signal: AbortSignal,
-): Promise<Finding> {
+): Promise<Observation> {
   const r = await tcpConnect({ host: resolved.address, port, timeoutMs: cfg.tcpTimeoutMs, signal });
-  const finding: Finding = {
+  const observation: Observation = {
     outcome: r.outcome,
     up: r.outcome === 'ok',
     family: r.family ?? resolved.family,
     address: r.address ?? resolved.address,
   };
-  if (r.rttMs !== undefined) finding.rttMs = r.rttMs;
-  if (r.error !== undefined) finding.error = r.error;
-  return finding;
+  if (r.rttMs !== undefined) observation.rttMs = r.rttMs;
+  if (r.error !== undefined) observation.error = r.error;
+  return observation;
 }
 
 interface Sweep {
   cfg: ReachabilityConfig;
   programs: PingPrograms;
   resolve: (device: DeviceConfig) => Promise<Resolution>;
-  /** ICMP findings of the fping batch by address, when the batch runs. */
+  /** ICMP observations of the fping batch by address, when the batch runs. */
   icmpBatch?: Promise<BatchOutcome>;
   http: ReturnType<typeof httpAgents>;
 }
 
-type BatchOutcome = Map<string, Omit<Finding, 'family' | 'address'>> | { error: string; outcome: Outcome };
+type BatchOutcome =
+  | Map<string, Omit<Observation, 'family' | 'address'>>
+  | { error: string; outcome: Outcome };
 
 type Target = { address: string; family: Family };
 
-async function runOne(c: Check, resolved: Target, sweep: Sweep, signal: AbortSignal): Promise<Finding> {
+async function runOne(c: Check, resolved: Target, sweep: Sweep, signal: AbortSignal): Promise<Observation> {
   const { cfg } = sweep;
   const check = c.check;
   switch (check.kind) {
@@ -277,12 +286,12 @@ function checkPort(check: ResolvedCheck): number | undefined {
 async function runCheck(c: Check, sweep: Sweep, ctx: ProbeContext): Promise<ReachabilityResult> {
   const at = ctx.now().toISOString();
   const startedAt = performance.now();
-  let finding: Finding;
+  let observation: Observation;
   if (ctx.signal.aborted) {
-    finding = { outcome: 'timeout', up: false, error: 'not started: the probe deadline passed' };
+    observation = { outcome: 'timeout', up: false, error: 'not started: the probe deadline passed' };
   } else if (c.check.kind === 'http') {
     // The URL names its own host (which may differ from the device address).
-    finding = await httpCheck(
+    observation = await httpCheck(
       c.check.url,
       c.check.expectStatus,
       sweep.cfg.tcpTimeoutMs,
@@ -291,15 +300,21 @@ async function runCheck(c: Check, sweep: Sweep, ctx: ProbeContext): Promise<Reac
     );
   } else {
     const resolved = await sweep.resolve(c.device);
-    if (!resolved.ok) finding = { outcome: resolved.outcome, up: false, error: resolved.error };
-    else finding = await runOne(c, { address: resolved.address, family: resolved.family }, sweep, ctx.signal);
+    if (!resolved.ok) observation = { outcome: resolved.outcome, up: false, error: resolved.error };
+    else
+      observation = await runOne(
+        c,
+        { address: resolved.address, family: resolved.family },
+        sweep,
+        ctx.signal,
+      );
   }
   const result: ReachabilityResult = {
     probe: 'reachability',
     target: c.device.name,
     device: deviceRef(c.room, c.device),
     check: c.check.kind,
-    ...finding,
+    ...observation,
     durationMs: elapsedMs(startedAt),
     at,
   };
@@ -338,10 +353,9 @@ async function fpingBatch(
  * process for the batch when fping exists and the sweep has ≥ FPING_MIN_TARGETS ICMP targets (or
  * `icmpMethod: fping`); otherwise `ping` per device. Host names are resolved once per device.
  */
-export const reachabilityProbe: Probe = {
-  kind: 'reachability',
+export const reachabilityProbe: KindProbe<ReachabilitySlice> = {
   async run(config, ctx) {
-    const cfg = config.probes.reachability;
+    const cfg = config.reachability;
     const checks = listChecks(config);
     const programs: PingPrograms = {};
     const icmpTargets = new Set(checks.filter((c) => c.check.kind === 'icmp').map((c) => c.device)).size;

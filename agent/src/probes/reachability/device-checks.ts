@@ -1,14 +1,10 @@
-import type { Outcome } from '../../../protocol/report.js';
-import type { SnmpAuth } from '../config.js';
-import { type AgentPair, HttpTimeoutError, smallRequest } from '../http-client.js';
-import { deadline } from './lib/deadline.js';
-import { elapsedMs, errnoCode, errorText, type Family, openTcp, outcomeOfErrno } from './lib/net-util.js';
-import { parseRtspAnswer, readRtspAnswer, rtspRequest, rtspUri } from './lib/rtsp.js';
-
-// The security scan imports these from here until it imports lib/ itself.
-export { deadline } from './lib/deadline.js';
-export { httpAgents } from './lib/net-util.js';
-export { parseRtspStatus } from './lib/rtsp.js';
+import type { Outcome } from '../../../../protocol/report.js';
+import type { AgentPair } from '../../http-client.js';
+import { HttpTimeoutError, smallRequest } from '../../http-client.js';
+import type { SnmpAuth } from '../../inventory-config.js';
+import { deadline } from '../lib/deadline.js';
+import { elapsedMs, errnoCode, errorText, type Family, openTcp, outcomeOfErrno } from '../lib/net-util.js';
+import { parseRtspAnswer, readRtspAnswer, rtspRequest, rtspUri } from '../lib/rtsp.js';
 
 /**
  * The application-level checks of the device probe: RTSP OPTIONS, HTTP(S) GET, SNMP system and
@@ -16,8 +12,8 @@ export { parseRtspStatus } from './lib/rtsp.js';
  * signal; none throws: every failure is an outcome.
  */
 
-/** What a check found; the common fields (device, target, at, durationMs …) are added around it. */
-export interface Finding {
+/** What a check observed; the common fields (device, target, at, durationMs …) are added around it. */
+export interface Observation {
   outcome: Outcome;
   up: boolean;
   family?: Family;
@@ -50,7 +46,7 @@ export async function rtspCheck(
   path: string,
   timeoutMs: number,
   signal: AbortSignal,
-): Promise<Finding> {
+): Promise<Observation> {
   const startedAt = performance.now();
   const d = deadline(signal, timeoutMs);
   try {
@@ -125,7 +121,7 @@ export async function httpCheck(
   timeoutMs: number,
   signal: AbortSignal,
   agents: AgentPair,
-): Promise<Finding> {
+): Promise<Observation> {
   const startedAt = performance.now();
   const parsed = new URL(url);
   const shown = safeUrl(parsed);
@@ -144,7 +140,7 @@ export async function httpCheck(
     const rttMs = elapsedMs(startedAt, res.headAt);
     const status = res.status;
     const up = expectStatus ? expectStatus.includes(status) : status < 500;
-    const f: Finding = { outcome: 'ok', up, status, url: shown, rttMs };
+    const f: Observation = { outcome: 'ok', up, status, url: shown, rttMs };
     if (!up)
       f.error = expectStatus
         ? `HTTP ${status}, expected ${expectStatus.join(' or ')}`
@@ -204,7 +200,7 @@ export async function snmpCheck(
   s: SnmpAuth,
   signal: AbortSignal,
   budget?: SnmpWalkBudget,
-): Promise<Finding> {
+): Promise<Observation> {
   // net-snmp is loaded with the first SNMP check: an inventory without one does not carry it in memory.
   const {
     asNumber,
@@ -218,7 +214,7 @@ export async function snmpCheck(
     ProbeAbortedError,
     SnmpClient,
     scrub,
-  } = await import('./lib/snmp.js');
+  } = await import('../lib/snmp.js');
   const startedAt = performance.now();
   const base = { family: resolved.family, address: resolved.address };
   const where = `${resolved.address} port ${s.port}`;
@@ -244,7 +240,7 @@ export async function snmpCheck(
       const n = asNumber(v);
       if (n !== undefined && n !== IF_OPER_UP && n !== IF_NOT_PRESENT) ifDown++;
     }
-    const f: Finding = { outcome: 'ok', up: true, ...base, rttMs, ifDown };
+    const f: Observation = { outcome: 'ok', up: true, ...base, rttMs, ifDown };
     if (walked.cut) {
       f.error = `${describeWalkCut('ifOperStatus', walked.cut)}: ifDown counts the ${walked.rows.size} interface(s) read`;
     }

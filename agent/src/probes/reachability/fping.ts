@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Finding } from './device-checks.js';
+import type { Observation } from './device-checks.js';
 
 /**
  * ICMP for a large sweep: one `fping -C <count> -q` process for the whole batch instead of one `ping`
@@ -25,14 +25,14 @@ function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-/** Parses `fping -C N -q` output into one finding per address (addresses without a line are absent). */
+/** Parses `fping -C N -q` output into one observation per address (addresses without a line are absent). */
 export function parseFping(
   output: string,
   count: number,
   timeoutMs: number,
-): Map<string, Omit<Finding, 'family' | 'address'>> {
+): Map<string, Omit<Observation, 'family' | 'address'>> {
   const unreachable = new Set<string>();
-  const out = new Map<string, Omit<Finding, 'family' | 'address'>>();
+  const out = new Map<string, Omit<Observation, 'family' | 'address'>>();
   for (const raw of output.split('\n')) {
     const line = raw.trim();
     const u = UNREACHABLE.exec(line);
@@ -83,7 +83,7 @@ export function parseFping(
 }
 
 export type FpingRun =
-  | { ok: true; results: Map<string, Omit<Finding, 'family' | 'address'>> }
+  | { ok: true; results: Map<string, Omit<Observation, 'family' | 'address'>> }
   | { ok: false; aborted: boolean; error: string };
 
 /** Runs one fping over `addresses` (IP literals); killed when `signal` aborts. Never throws. */
