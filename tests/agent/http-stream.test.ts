@@ -7,7 +7,7 @@ import {
   httpStream,
   loadSockopt,
   setReceiveLowWater,
-} from '../../agent/src/probes/http-stream.js';
+} from '../../agent/src/probes/bandwidth/http-stream.js';
 
 /** A chunked body of the given chunk sizes, with an extension and a trailer thrown in. */
 function chunked(sizes: number[]): Buffer {

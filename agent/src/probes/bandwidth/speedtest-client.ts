@@ -6,7 +6,7 @@ import type { BandwidthResult } from '../../../../protocol/report.js';
 import { receiveLowWater } from '../../../../protocol/sockopt.js';
 import { describeConnectError, isCertificateError, smallRequest } from '../../http-client.js';
 import type { Logger } from '../../log.js';
-import { httpStream, loadSockopt } from '../http-stream.js';
+import { httpStream, loadSockopt } from './http-stream.js';
 
 export { receiveLowWater };
 

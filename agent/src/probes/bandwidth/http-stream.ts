@@ -1,8 +1,8 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { findSockopt, type SockoptLoad, setLowWater } from '../../../protocol/sockopt.js';
+import { findSockopt, type SockoptLoad, setLowWater } from '../../../../protocol/sockopt.js';
 
-export type { SockoptAddon, SockoptLoad } from '../../../protocol/sockopt.js';
+export type { SockoptAddon, SockoptLoad } from '../../../../protocol/sockopt.js';
 
 /**
  * One HTTP/1.1 exchange on its own connection for the speed test's byte streams, without an HTTP
@@ -18,13 +18,13 @@ const READ_BUFFER = 256 * 1024;
 /**
  * Where scripts/build-native.sh puts the addon (protocol/sockopt.ts), relative to this module: beside the
  * agent bundle (dist/agent-bundle/sockopt.node, for cli.js or a chunk in chunks/), or in the checkout
- * (native/sockopt/build/, from agent/src/probes or dist/agent/src/probes).
+ * (native/sockopt/build/, from agent/src/probes/bandwidth or dist/agent/src/probes/bandwidth).
  */
 const SOCKOPT_PATHS = [
   './sockopt.node',
   '../sockopt.node',
-  '../../../native/sockopt/build/sockopt.node',
   '../../../../native/sockopt/build/sockopt.node',
+  '../../../../../native/sockopt/build/sockopt.node',
 ];
 let sockopt: SockoptLoad | undefined;
 
