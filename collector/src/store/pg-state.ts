@@ -63,8 +63,8 @@ export class PgStateStore implements StateStore {
   private readonly journal: PgJournal;
   private readonly latest: PgLatest;
   private readonly evidence: PgEvidence;
-  private readonly compliance_: PgCompliance;
-  private readonly alerts_: PgAlerts;
+  private readonly complianceState: PgCompliance;
+  private readonly alertState: PgAlerts;
   private readonly maintenance: PgMaintenance;
   private readonly leader: PgAlertLeader;
 
@@ -78,14 +78,14 @@ export class PgStateStore implements StateStore {
     this.registry = new PgRegistry(this.db);
     this.latest = new PgLatest(this.db);
     this.evidence = new PgEvidence(this.db);
-    this.compliance_ = new PgCompliance(this.db);
-    this.alerts_ = new PgAlerts(this.db);
+    this.complianceState = new PgCompliance(this.db);
+    this.alertState = new PgAlerts(this.db);
     this.maintenance = new PgMaintenance(this.db);
     this.journal = new PgJournal(this.db, {
       registry: this.registry,
       latest: this.latest,
       evidence: this.evidence,
-      compliance: this.compliance_,
+      compliance: this.complianceState,
     });
     this.leader = new PgAlertLeader(options.url, options.log);
   }
@@ -154,25 +154,26 @@ export class PgStateStore implements StateStore {
   answeredRooms: StateStore['answeredRooms'] = (schoolId) => this.evidence.answeredRooms(schoolId);
 
   // ---- compliance
-  compliance: StateStore['compliance'] = (schoolId) => this.compliance_.compliance(schoolId);
+  compliance: StateStore['compliance'] = (schoolId) => this.complianceState.compliance(schoolId);
   replaceCompliance: StateStore['replaceCompliance'] = (schoolId, rows, at) =>
-    this.compliance_.replaceCompliance(schoolId, rows, at);
+    this.complianceState.replaceCompliance(schoolId, rows, at);
   schoolsToRecheck: StateStore['schoolsToRecheck'] = (now, limit) =>
-    this.compliance_.schoolsToRecheck(now, limit);
-  complianceStates: StateStore['complianceStates'] = (targets) => this.compliance_.complianceStates(targets);
+    this.complianceState.schoolsToRecheck(now, limit);
+  complianceStates: StateStore['complianceStates'] = (targets) =>
+    this.complianceState.complianceStates(targets);
 
   // ---- alerts
-  alerts: StateStore['alerts'] = () => this.alerts_.alerts();
-  saveAlerts: StateStore['saveAlerts'] = (rows, deleted) => this.alerts_.saveAlerts(rows, deleted);
+  alerts: StateStore['alerts'] = () => this.alertState.alerts();
+  saveAlerts: StateStore['saveAlerts'] = (rows, deleted) => this.alertState.saveAlerts(rows, deleted);
   markNotified: StateStore['markNotified'] = (fingerprints, at) =>
-    this.alerts_.markNotified(fingerprints, at);
-  claimDigest: StateStore['claimDigest'] = (schoolId, day) => this.alerts_.claimDigest(schoolId, day);
+    this.alertState.markNotified(fingerprints, at);
+  claimDigest: StateStore['claimDigest'] = (schoolId, day) => this.alertState.claimDigest(schoolId, day);
   noteBudgetRefusal: StateStore['noteBudgetRefusal'] = (r, holdMs) =>
-    this.alerts_.noteBudgetRefusal(r, holdMs);
-  budgetRefusals: StateStore['budgetRefusals'] = (since) => this.alerts_.budgetRefusals(since);
-  addSilence: StateStore['addSilence'] = (s) => this.alerts_.addSilence(s);
-  silences: StateStore['silences'] = (now) => this.alerts_.silences(now);
-  expireSilence: StateStore['expireSilence'] = (id, now) => this.alerts_.expireSilence(id, now);
+    this.alertState.noteBudgetRefusal(r, holdMs);
+  budgetRefusals: StateStore['budgetRefusals'] = (since) => this.alertState.budgetRefusals(since);
+  addSilence: StateStore['addSilence'] = (s) => this.alertState.addSilence(s);
+  silences: StateStore['silences'] = (now) => this.alertState.silences(now);
+  expireSilence: StateStore['expireSilence'] = (id, now) => this.alertState.expireSilence(id, now);
   alertLeadership: StateStore['alertLeadership'] = () => this.leader.alertLeadership();
 
   // ---- maintenance

@@ -46,8 +46,8 @@ export class SqliteState implements SyncStateStore {
   readonly journal: SqliteJournal;
   readonly latest: SqliteLatest;
   readonly evidence: SqliteEvidence;
-  readonly compliance_: SqliteCompliance;
-  readonly alerts_: SqliteAlerts;
+  readonly complianceState: SqliteCompliance;
+  readonly alertState: SqliteAlerts;
   readonly maintenance: SqliteMaintenance;
 
   constructor(dataDir: string, options: { latestCacheResults?: number } = {}) {
@@ -75,17 +75,17 @@ export class SqliteState implements SyncStateStore {
     this.registry = new SqliteRegistry(s);
     this.latest = new SqliteLatest(s, options.latestCacheResults ?? DEFAULT_LATEST_CACHE_RESULTS);
     this.evidence = new SqliteEvidence(s);
-    this.compliance_ = new SqliteCompliance(s);
-    this.alerts_ = new SqliteAlerts(s);
+    this.complianceState = new SqliteCompliance(s);
+    this.alertState = new SqliteAlerts(s);
     this.maintenance = new SqliteMaintenance(s);
     this.journal = new SqliteJournal(s, {
       registry: this.registry,
       latest: this.latest,
       evidence: this.evidence,
-      compliance: this.compliance_,
+      compliance: this.complianceState,
     });
     // a state file of an earlier version is brought to this schema (idempotent)
-    this.compliance_.migrate();
+    this.complianceState.migrate();
     this.registry.migrate();
     this.evidence.migrate();
   }
@@ -188,45 +188,45 @@ export class SqliteState implements SyncStateStore {
 
   // ---- compliance
   compliance(schoolId: string): ComplianceRow[] {
-    return this.compliance_.compliance(schoolId);
+    return this.complianceState.compliance(schoolId);
   }
   replaceCompliance(schoolId: string, rows: readonly ComplianceRow[], at?: string): void {
-    this.compliance_.replaceCompliance(schoolId, rows, at);
+    this.complianceState.replaceCompliance(schoolId, rows, at);
   }
   schoolsToRecheck(now: Date, limit: number): string[] {
-    return this.compliance_.schoolsToRecheck(now, limit);
+    return this.complianceState.schoolsToRecheck(now, limit);
   }
   complianceStates(targets: readonly string[]): Map<string, ComplianceRow['state'][]> {
-    return this.compliance_.complianceStates(targets);
+    return this.complianceState.complianceStates(targets);
   }
 
   // ---- alerts
   alerts(): AlertRow[] {
-    return this.alerts_.alerts();
+    return this.alertState.alerts();
   }
   saveAlerts(rows: readonly AlertRow[], deleted: readonly string[]): void {
-    this.alerts_.saveAlerts(rows, deleted);
+    this.alertState.saveAlerts(rows, deleted);
   }
   markNotified(fingerprints: readonly string[], at: string): void {
-    this.alerts_.markNotified(fingerprints, at);
+    this.alertState.markNotified(fingerprints, at);
   }
   claimDigest(schoolId: string, day: string): boolean {
-    return this.alerts_.claimDigest(schoolId, day);
+    return this.alertState.claimDigest(schoolId, day);
   }
   noteBudgetRefusal(r: Omit<BudgetRefusal, 'times'>, holdMs: number): void {
-    this.alerts_.noteBudgetRefusal(r, holdMs);
+    this.alertState.noteBudgetRefusal(r, holdMs);
   }
   budgetRefusals(since: Date): BudgetRefusal[] {
-    return this.alerts_.budgetRefusals(since);
+    return this.alertState.budgetRefusals(since);
   }
   addSilence(s: Omit<Silence, 'id'>): Silence {
-    return this.alerts_.addSilence(s);
+    return this.alertState.addSilence(s);
   }
   silences(now?: Date): Silence[] {
-    return this.alerts_.silences(now);
+    return this.alertState.silences(now);
   }
   expireSilence(id: number, now: Date): boolean {
-    return this.alerts_.expireSilence(id, now);
+    return this.alertState.expireSilence(id, now);
   }
 
   // ---- maintenance

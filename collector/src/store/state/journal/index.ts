@@ -66,7 +66,7 @@ export interface CompleteIngest {
   /**
    * A report not begun (`beginIngest`) before its series were written: its journal row, written first in
    * the same transaction (a no-op when the report is known). The collector begins a report ahead only
-   * when its time shift must survive a crash: see routes/reports.ts.
+   * when its time shift must survive a crash: see ingest/service.ts.
    */
   begin?: BeginIngest;
 }
