@@ -5,19 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { formatTable, UsageError } from '../../protocol/cli.js';
 import { LEVELS, type Level, ROLES, type Role, type Scope, scopeProblem, scopeText } from './access/model.js';
 import { hashPassword, passwordProblem } from './access/passwords.js';
+import { auditCli, type CommonOpts, dataFlags, type WithState } from './cli-common.js';
 import { DuplicateAccountError } from './store/access-store.js';
 import type { StateStore } from './store/state.js';
-
-interface CommonOpts {
-  config?: string;
-  data?: string;
-}
-type WithState = <T>(opts: CommonOpts, use: (state: StateStore) => Promise<T>) => Promise<T>;
 
 interface ScopeOpts {
   role: string;
@@ -27,27 +21,8 @@ interface ScopeOpts {
   school?: string;
 }
 
-const actor = () => `cli:${userInfo().username}`;
-
 /** The roles of people's accounts; `display` is a wall display's token only. */
 const ACCOUNT_ROLES = ROLES.filter((r) => r !== 'display');
-
-/** An audit entry for a CLI action (actor `cli:<os user>`, address `local`). */
-export async function auditCli(
-  state: StateStore,
-  action: string,
-  target: string,
-  detail = '',
-): Promise<void> {
-  await state.access.appendAudit({
-    at: new Date().toISOString(),
-    actor: actor(),
-    address: 'local',
-    action,
-    target,
-    detail,
-  });
-}
 
 function roleAndScope(o: ScopeOpts): { role: Role; scope: Scope } {
   if (!(ROLES as readonly string[]).includes(o.role))
@@ -99,10 +74,6 @@ export function addAccessCommands(program: Command, withState: WithState): void 
       .option('--district <name>', 'the district of a district, group or school scope')
       .option('--group <name>', 'the education group of a group scope')
       .option('--school <id>', 'the school of a school scope');
-  const dataFlags = (c: Command) =>
-    c
-      .option('--config <file>', 'collector YAML config (for its state store)')
-      .option('--data <dir>', 'state directory');
 
   const user = program
     .command('user')

@@ -6,25 +6,10 @@
  */
 import type { Command } from 'commander';
 import { formatTable, UsageError } from '../../protocol/cli.js';
-import { auditCli } from './cli-access.js';
-import type { CollectorConfig } from './config.js';
+import { auditCli, type CommonOpts, type ConfigOf, dataFlags, type WithState } from './cli-common.js';
 import { tierOf } from './evaluate/compliance.js';
 import { agentNameProblem, agentView, patchedSchool, type SchoolPatch } from './fleet.js';
-import type { StateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
-
-interface CommonOpts {
-  config?: string;
-  data?: string;
-}
-type WithState = <T>(opts: CommonOpts, use: (state: StateStore) => Promise<T>) => Promise<T>;
-/** The collector's configuration as the command's flags give it (for agentSilentS and the targets). */
-type ConfigOf = (opts: CommonOpts) => CollectorConfig;
-
-const dataFlags = (c: Command) =>
-  c
-    .option('--config <file>', 'collector YAML config (for its state store)')
-    .option('--data <dir>', 'state directory');
 
 /** The flags of `school update`, by the school field each sets. */
 const UPDATE_FLAGS = {

@@ -8,16 +8,10 @@ import type { Command } from 'commander';
 import { Type } from 'typebox';
 import { formatTable, UsageError } from '../../protocol/cli.js';
 import { checker, formatProblem } from '../../protocol/validate.js';
+import type { CommonOpts, WithState } from './cli-common.js';
 import { type CollectorConfig, DATABASE_PREFIX_PATTERN, loadCollectorConfig } from './config.js';
 import { type OrgEntry, provisioningFiles } from './grafana-provision.js';
 import { readerUser } from './store/district-databases.js';
-import type { StateStore } from './store/state.js';
-
-interface CommonOpts {
-  config?: string;
-  data?: string;
-}
-type WithState = <T>(opts: CommonOpts, use: (state: StateStore) => Promise<T>) => Promise<T>;
 
 interface ProvisionOpts extends CommonOpts {
   out: string;

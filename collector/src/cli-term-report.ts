@@ -4,14 +4,18 @@
  * Taking a snapshot and exporting a report are audited as `cli:<os user>`.
  */
 import { writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { formatTable, UsageError } from '../../protocol/cli.js';
 import { CITY } from './access/model.js';
 import { DEFAULT_BASELINE_FILE, loadBaseline } from './baseline.js';
-import { auditCli } from './cli-access.js';
-import type { CollectorConfig } from './config.js';
-import type { StateStore } from './store/state.js';
+import {
+  auditCli,
+  type CommonOpts,
+  type ConfigOf,
+  cliActor,
+  dataFlags as stateFlags,
+  type WithState,
+} from './cli-common.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
 import type { Lang } from './term-report/labels.js';
 import { NoSnapshotError } from './term-report/model.js';
@@ -24,20 +28,7 @@ import {
 } from './term-report/report.js';
 import { takeTermSnapshots, UnknownTermError } from './term-report/snapshot.js';
 
-interface CommonOpts {
-  config?: string;
-  data?: string;
-}
-type WithState = <T>(opts: CommonOpts, use: (state: StateStore) => Promise<T>) => Promise<T>;
-type ConfigOf = (opts: CommonOpts) => CollectorConfig;
-
-const dataFlags = (c: Command) =>
-  c
-    .option(
-      '--config <file>',
-      'collector YAML config (data directory or PostgreSQL state, targets, baseline)',
-    )
-    .option('--data <dir>', 'state directory');
+const dataFlags = (c: Command) => stateFlags(c, 'data directory or PostgreSQL state, targets, baseline');
 
 export interface TermReportOpts extends CommonOpts {
   term: string;
@@ -117,7 +108,7 @@ export function addTermReportCommands(program: Command, withState: WithState, co
           outcomes = await takeTermSnapshots({ state, targets, baseline }, o.term, {
             ...(o.district !== undefined ? { district: o.district } : {}),
             now: new Date(),
-            takenBy: `cli:${userInfo().username}`,
+            takenBy: cliActor(),
             trigger: 'on-demand',
           });
         } catch (err) {

@@ -1,60 +1,23 @@
 #!/usr/bin/env node
-import { EXIT_USAGE, formatTable, newProgram, runProgram, UsageError } from '../../protocol/cli.js';
+import { EXIT_USAGE, newProgram, runProgram, UsageError } from '../../protocol/cli.js';
 import { addLogFormatOption, logDestination, logFormatOf } from '../../protocol/log-format.js';
 import { School } from '../../protocol/school.js';
 import { checker, formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
-import { suggest } from '../../protocol/vocabulary.js';
-import { ALERT_RULE_TEXT, ALERT_RULES, isAlertRule } from './alerts/rules.js';
-import { addAccessCommands, auditCli } from './cli-access.js';
+import { addAccessCommands } from './cli-access.js';
+import { auditCli, type CommonOpts, requireData, resolveConfig } from './cli-common.js';
 import { addFleetCommands } from './cli-fleet.js';
 import { addGrafanaCommands } from './cli-grafana.js';
+import { addMaintenanceCommands } from './cli-maintenance.js';
+import { addSilenceCommands } from './cli-silence.js';
 import { addTermReportCommands, termReportCli } from './cli-term-report.js';
 import { complianceReport, renderComplianceReport } from './compliance-report.js';
-import { type CollectorConfig, loadCollectorConfig, parseCollectorConfig } from './config.js';
 import { checkStateInDataDir } from './data-dir.js';
-import {
-  activeAt,
-  checkWindow,
-  parseWeekly,
-  scopeText,
-  type WeeklyRecurrence,
-  type WindowField,
-  weeklyText,
-} from './evaluate/maintenance.js';
 import { tierOf } from './evaluate/targets/tier.js';
-import { parseDuration } from './routes/alerts.js';
 import { createCollectorLogger, startCollector } from './server.js';
 import { openStateStore, type StateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
 import { addTlsCommands } from './tls-init.js';
-
-interface CommonOpts {
-  config?: string;
-  data?: string;
-  /** The command may create the state when the data directory holds none (`school add`; `--init`). */
-  init?: boolean;
-}
-
-function resolveConfig(opts: CommonOpts & { listen?: string; influxUrl?: string }): CollectorConfig {
-  const base = opts.config ? loadCollectorConfig(opts.config) : parseCollectorConfig('', '<defaults>');
-  // flags override the file; re-validate the result so a bad flag gets the same clear message
-  const merged = {
-    ...base,
-    ...(opts.listen ? { listen: opts.listen } : {}),
-    ...(opts.data ? { dataDir: opts.data } : {}),
-    ...(opts.influxUrl ? { influx: { ...(base.influx ?? {}), url: opts.influxUrl } } : {}),
-  };
-  return parseCollectorConfig(
-    JSON.stringify(merged),
-    opts.config ? `${opts.config} (with command-line flags)` : 'command-line flags',
-  );
-}
-
-function requireData(opts: CommonOpts): string {
-  if (!opts.data && !opts.config) throw new UsageError('--data DIR (or --config FILE) is required');
-  return resolveConfig(opts).dataDir;
-}
 
 /** The configured state store (SQLite in --data, or the config's PostgreSQL), closed after `use`. */
 async function withState<T>(opts: CommonOpts, use: (state: StateStore) => Promise<T>): Promise<T> {
@@ -256,246 +219,8 @@ program
     },
   );
 
-const silence = program
-  .command('silence')
-  .description('mute alert notifications (the alerts themselves go on)');
-silence
-  .command('add')
-  .description('add a silence for a school, a rule or one alert')
-  .option('--config <file>', 'collector YAML config (for its data directory)')
-  .option('--data <dir>', 'state directory')
-  .option('--school <id>', 'school id')
-  .option('--rule <rule>', `alert rule: ${ALERT_RULES.join(', ')}`)
-  .option('--fingerprint <fp>', 'one alert (see GET /api/v1/alerts)')
-  .requiredOption('--for <duration>', 'how long: 90m, 2h, 7d (at most 90d)')
-  .requiredOption('--reason <text>', 'why (shown to colleagues)')
-  .option('--by <name>', 'who', process.env.USER ?? 'cli')
-  .action(
-    async (
-      opts: CommonOpts & {
-        school?: string;
-        rule?: string;
-        fingerprint?: string;
-        for: string;
-        reason: string;
-        by: string;
-      },
-    ) => {
-      requireData(opts);
-      if (!opts.school && !opts.rule && !opts.fingerprint)
-        throw new UsageError('give at least one of --school, --rule, --fingerprint');
-      if (opts.rule !== undefined && !isAlertRule(opts.rule)) {
-        // a silence of a rule that does not exist would mute nothing, silently: refuse it
-        const meant = suggest(opts.rule, ALERT_RULES);
-        throw new UsageError(
-          `--rule: unknown alert rule ${JSON.stringify(opts.rule)}; one of ${ALERT_RULES.join(', ')}${
-            meant === undefined ? '' : ` (did you mean ${JSON.stringify(meant)}?)`
-          }\n${formatTable(
-            ['rule', 'alerts on'],
-            ALERT_RULES.map((r) => [r, ALERT_RULE_TEXT[r].en]),
-          )}`,
-        );
-      }
-      const ms = parseDuration(opts.for);
-      if (ms === undefined || ms > 90 * 86_400_000)
-        throw new UsageError('--for must look like 90m, 2h or 7d (at most 90d)');
-      if (opts.reason.trim().length < 3)
-        throw new UsageError('--reason must say why (at least 3 characters)');
-      await withState(opts, async (state) => {
-        if (opts.school && !(await state.getSchool(opts.school)))
-          throw new UsageError(`unknown school ${JSON.stringify(opts.school)}`);
-        const now = new Date();
-        const s = await state.addSilence({
-          schoolId: opts.school ?? null,
-          rule: opts.rule ?? null,
-          fingerprint: opts.fingerprint ?? null,
-          startsAt: now.toISOString(),
-          endsAt: new Date(now.getTime() + ms).toISOString(),
-          reason: opts.reason,
-          createdBy: opts.by,
-        });
-        process.stdout.write(`silence ${s.id} until ${s.endsAt}\n`);
-      });
-    },
-  );
-silence
-  .command('list')
-  .description('list active silences')
-  .option('--config <file>', 'collector YAML config (for its data directory)')
-  .option('--data <dir>', 'state directory')
-  .option('--all', 'also expired ones')
-  .action(async (opts: CommonOpts & { all?: boolean }) => {
-    await withState(opts, async (state) => {
-      const rows = await state.silences(opts.all ? undefined : new Date());
-      process.stdout.write(
-        `${
-          rows.length === 0
-            ? 'no silences'
-            : formatTable(
-                ['id', 'school', 'rule', 'until', 'by', 'reason'],
-                rows.map((s) => [
-                  String(s.id),
-                  s.schoolId ?? '*',
-                  s.rule ?? '*',
-                  s.endsAt,
-                  s.createdBy,
-                  s.reason,
-                ]),
-              )
-        }\n`,
-      );
-    });
-  });
-silence
-  .command('expire')
-  .description('end a silence now')
-  .option('--config <file>', 'collector YAML config (for its data directory)')
-  .option('--data <dir>', 'state directory')
-  .requiredOption('--id <n>', 'silence id')
-  .action(async (opts: CommonOpts & { id: string }) => {
-    await withState(opts, async (state) => {
-      if (!(await state.expireSilence(Number(opts.id), new Date())))
-        throw new UsageError(`no active silence ${opts.id}`);
-      process.stdout.write(`silence ${opts.id} expired\n`);
-    });
-  });
-
-const maintenance = program
-  .command('maintenance')
-  .description(
-    'planned work: devices in a window count neither for nor against availability, raise no outage alert',
-  );
-/** The flag a checked field of a window comes from. */
-const WINDOW_FLAGS: Record<WindowField, string> = {
-  startsAt: '--from',
-  endsAt: '--to',
-  weekly: '--weekly',
-  reason: '--reason',
-};
-maintenance
-  .command('add')
-  .description('add a maintenance window for a school, a room or a device: once, or weekly')
-  .option('--config <file>', 'collector YAML config (for its data directory)')
-  .option('--data <dir>', 'state directory')
-  .requiredOption('--school <id>', 'school id')
-  .option('--room <room>', 'only this room (all its devices)')
-  .option('--device <device>', 'only this device')
-  .option('--from <iso>', 'start, with its zone, e.g. 2026-11-23T08:00+08:00 (default: now)')
-  .option('--to <iso>', 'end, with its zone (a weekly window without one runs until ended)')
-  .option(
-    '--weekly <when>',
-    'recurring, school-local: "sun 02:00-04:00", "mon-fri 12:00-13:00", "sat 23:00-01:00"',
-  )
-  .requiredOption('--reason <text>', 'why (shown wherever the device is)')
-  .option('--by <name>', 'who', process.env.USER ?? 'cli')
-  .action(
-    async (
-      opts: CommonOpts & {
-        school: string;
-        room?: string;
-        device?: string;
-        from?: string;
-        to?: string;
-        weekly?: string;
-        reason: string;
-        by: string;
-      },
-    ) => {
-      requireData(opts);
-      let weekly: WeeklyRecurrence | undefined;
-      if (opts.weekly !== undefined) {
-        const parsed = parseWeekly(opts.weekly);
-        if ('error' in parsed) throw new UsageError(`--weekly: ${parsed.error}`);
-        weekly = parsed;
-      }
-      for (const flag of ['room', 'device'] as const)
-        if (opts[flag] !== undefined && opts[flag].trim() === '')
-          throw new UsageError(`--${flag}: must not be empty`);
-      const now = new Date();
-      const checked = checkWindow({ startsAt: opts.from, endsAt: opts.to, weekly, reason: opts.reason }, now);
-      if (!checked.ok)
-        throw new UsageError(
-          checked.problems.map((p) => `${WINDOW_FLAGS[p.field]}: ${p.message}`).join('\n'),
-        );
-      await withState(opts, async (state) => {
-        const school = await state.getSchool(opts.school);
-        if (!school)
-          throw new UsageError(
-            `--school: unknown school ${JSON.stringify(opts.school)}; add it first with 'campuswatch-collector school add'`,
-          );
-        const w = await state.addMaintenance({
-          schoolId: school.id,
-          ...(opts.room !== undefined ? { room: opts.room } : {}),
-          ...(opts.device !== undefined ? { device: opts.device } : {}),
-          reason: checked.reason,
-          startsAt: checked.startsAt,
-          endsAt: checked.endsAt,
-          ...(checked.weekly ? { weekly: checked.weekly } : {}),
-          createdBy: opts.by,
-          createdAt: now.toISOString(),
-        });
-        process.stdout.write(
-          `maintenance window ${w.id} for ${scopeText(w)} of ${school.id}: ${
-            w.weekly ? `${weeklyText(w.weekly)} (${school.timezone}) from ${w.startsAt}` : w.startsAt
-          } until ${w.endsAt ?? 'ended'}${activeAt(w, now, school.timezone) ? ' (on now)' : ''}\n`,
-        );
-      });
-    },
-  );
-maintenance
-  .command('list')
-  .description('list maintenance windows that have not ended (running or to come)')
-  .option('--config <file>', 'collector YAML config (for its data directory)')
-  .option('--data <dir>', 'state directory')
-  .option('--school <id>', 'one school')
-  .option('--all', 'also the ones that have ended')
-  .action(async (opts: CommonOpts & { school?: string; all?: boolean }) => {
-    await withState(opts, async (state) => {
-      const now = new Date();
-      const [rows, schools] = await Promise.all([
-        state.maintenanceWindows({
-          ...(opts.school !== undefined ? { schoolId: opts.school } : {}),
-          ...(opts.all ? {} : { endingAfter: now }),
-        }),
-        state.listSchools({ includeArchived: true }),
-      ]);
-      const zone = new Map(schools.map((s) => [s.id, s.timezone]));
-      process.stdout.write(
-        `${
-          rows.length === 0
-            ? 'no maintenance windows'
-            : formatTable(
-                ['id', 'school', 'covers', 'when', 'from', 'until', 'now', 'by', 'reason'],
-                rows.map((w) => [
-                  String(w.id),
-                  w.schoolId,
-                  scopeText(w),
-                  w.weekly ? `weekly ${weeklyText(w.weekly)}` : 'once',
-                  w.startsAt,
-                  w.endsAt ?? '-',
-                  activeAt(w, now, zone.get(w.schoolId) ?? 'Asia/Shanghai') ? 'on' : '',
-                  w.createdBy,
-                  w.reason,
-                ]),
-              )
-        }\n`,
-      );
-    });
-  });
-maintenance
-  .command('end')
-  .description('end a maintenance window now (one to come is called off)')
-  .option('--config <file>', 'collector YAML config (for its data directory)')
-  .option('--data <dir>', 'state directory')
-  .requiredOption('--id <n>', 'window id (maintenance list)')
-  .action(async (opts: CommonOpts & { id: string }) => {
-    if (!/^\d+$/.test(opts.id)) throw new UsageError('--id must be a whole number (see maintenance list)');
-    await withState(opts, async (state) => {
-      if (!(await state.endMaintenance(Number(opts.id), new Date())))
-        throw new UsageError(`--id: no maintenance window ${opts.id} that has not ended`);
-      process.stdout.write(`maintenance window ${opts.id} ended\n`);
-    });
-  });
+addSilenceCommands(program, withState);
+addMaintenanceCommands(program, withState);
 
 if (process.argv.length <= 2) {
   program.outputHelp();
