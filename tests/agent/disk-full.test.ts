@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CampusAgent } from '../../agent/src/agent.js';
-import { runCli } from '../helpers/cli.js';
+import { programArgs, runCli } from '../helpers/cli.js';
 import { skipping } from '../helpers/skip.js';
 import { fill, mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
 import { sqliteOf, World } from '../helpers/world.js';
@@ -185,14 +185,10 @@ describe.skipIf(skipping('reason' in mount ? mount.reason : undefined, 'agent di
       const filler = join(mnt, 'filler-boot');
       fill(filler);
       await w.startCollector();
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'agent/src/cli.ts', 'run', '--config', configFile],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'info' },
-        },
-      );
+      const child = spawn(process.execPath, [...programArgs('agent'), 'run', '--config', configFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'info' },
+      });
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (c: string) => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tierOf } from '../../collector/src/evaluate/targets/tier.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from '../../collector/src/targets.js';
-import { runCli } from '../helpers/cli.js';
+import { programArgs, runCli } from '../helpers/cli.js';
 
 // The collector CLI refuses what would silently do something else: contradictory flags, a validity the
 // message does not allow, a --data directory without state (a typo would become a new, empty state).
@@ -132,7 +132,7 @@ describe('campuswatch-collector refuses what it would otherwise do silently', ()
     const data = join(dir, 'run');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'collector/src/cli.ts', 'run', '--data', data, '--listen', '127.0.0.1:0'],
+      [...programArgs('collector'), 'run', '--data', data, '--listen', '127.0.0.1:0'],
       { env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

@@ -10,7 +10,7 @@ import { enroll } from '../../agent/src/identity.js';
 import { createLogger } from '../../agent/src/log.js';
 import { createCollectorLogger } from '../../collector/src/log.js';
 import { logDestination, resolveLogFormat } from '../../protocol/log-format.js';
-import { runCli } from '../helpers/cli.js';
+import { programArgs, runCli } from '../helpers/cli.js';
 import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
 
 // Log lines of both programs: JSON lines for log shippers, or one readable line each (pino-pretty) on a
@@ -92,7 +92,7 @@ class Collector {
   readonly lines: string[] = [];
   readonly url: Promise<string>;
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'collector/src/cli.ts', ...args], {
+    this.child = spawn(process.execPath, [...programArgs('collector'), ...args], {
       env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'info', CAMPUSWATCH_LOG_FORMAT: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -13,15 +13,15 @@ import { Forwarder } from '../../agent/src/forwarder.js';
 import { smallRequest } from '../../agent/src/http-client.js';
 import { loadIdentity } from '../../agent/src/identity.js';
 import { silentLogger } from '../../agent/src/log.js';
-import { PROBES } from '../../agent/src/probes/registry.js';
 import { runSpeedtest, SpeedtestError } from '../../agent/src/probes/bandwidth/speedtest-client.js';
+import { PROBES } from '../../agent/src/probes/registry.js';
 import { Spool } from '../../agent/src/spool/spool.js';
 import { hashPassword } from '../../collector/src/access/passwords.js';
 import { parseCollectorConfig } from '../../collector/src/config.js';
 import { type RunningCollector, startCollector } from '../../collector/src/server.js';
 import { ConfigError } from '../../protocol/config-file.js';
 import { type CertPair, issueCert, makeCa, opensslAvailable } from '../helpers/certs.js';
-import { runCli } from '../helpers/cli.js';
+import { programArgs, runCli } from '../helpers/cli.js';
 import { makeReport } from '../helpers/reports.js';
 import { sqliteOf, WORLD_ADMIN_TOKEN, XINGHAI } from '../helpers/world.js';
 
@@ -250,14 +250,10 @@ describe.skipIf(SKIP !== undefined)('collector over HTTPS (in process)', () => {
 async function runCollectorProcess(
   configFile: string,
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'collector/src/cli.ts', 'run', '--config', configFile],
-    {
-      env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...programArgs('collector'), 'run', '--config', configFile], {
+    env: { ...process.env, CAMPUSWATCH_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type CliResult, runCli } from '../helpers/cli.js';
+import { type CliResult, programArgs, runCli } from '../helpers/cli.js';
 import { telnetReport } from '../helpers/reports.js';
 import { XINGHAI } from '../helpers/world.js';
 
@@ -164,14 +164,10 @@ describe('no secrets in logs', () => {
         schools: [XINGHAI],
       }),
     );
-    collector = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'collector/src/cli.ts', 'run', '--config', collectorYaml],
-      {
-        env: { ...process.env, ...collectorEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    collector = spawn(process.execPath, [...programArgs('collector'), 'run', '--config', collectorYaml], {
+      env: { ...process.env, ...collectorEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const collectorLog = { source: 'collector run', stdout: '', stderr: '' };
     collector.stderr!.on('data', (d: Buffer) => {
       collectorLog.stderr += d.toString();

@@ -24,6 +24,7 @@ import {
   chaosReportTime,
   MADE_META_KEY,
 } from './chaos-report.js';
+import { programArgs } from './cli.js';
 import { type Influxd, startInfluxd } from './influxd.js';
 import { WORLD_ADMIN_TOKEN } from './world.js';
 
@@ -373,8 +374,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       const proc = new Proc(
         [
           process.execPath,
-          ...TSX,
-          'collector/src/cli.ts',
+          ...programArgs('collector'),
           'run',
           '--config',
           collectorConfig,

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { programArgs } from './cli.js';
 import { WORLD_ADMIN_TOKEN } from './world.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -22,7 +23,7 @@ export class CollectorProc {
     readonly name: string,
     configFile: string,
   ) {
-    const args = [process.execPath, '--import', 'tsx', 'collector/src/cli.ts', 'run', '--config', configFile];
+    const args = [process.execPath, ...programArgs('collector'), 'run', '--config', configFile];
     const [cmd, ...rest] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...args] : args;
     this.child = spawn(cmd!, rest, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stderr!.setEncoding('utf8');
