@@ -269,6 +269,11 @@ const TargetsBase = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** 专递课堂/名师课堂: the path to the live-class platform within the limits the agent measured against. */
+    liveClass: Type.Object(
+      { districtGoalPct: Type.Optional(GoalPct), maxAge: MaxAge('1h') },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );

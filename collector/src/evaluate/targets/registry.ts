@@ -6,6 +6,7 @@ import { backbone } from './backbone.js';
 import { deviceAvailability } from './device-availability.js';
 import { interactiveClassrooms } from './interactive-classrooms.js';
 import { ipv6 } from './ipv6.js';
+import { liveClass } from './live-class.js';
 import { multimediaRooms } from './multimedia-rooms.js';
 import { recordingRoom, recordingRoomWorking } from './recording-room.js';
 import { schoolConnected } from './school-connected.js';
@@ -29,6 +30,7 @@ export const TARGETS: readonly TargetModule[] = [
   smartClassroomWorking,
   deviceAvailability,
   security,
+  liveClass,
 ];
 
 export const TARGET_NAMES: readonly string[] = TARGETS.map((t) => t.name);
