@@ -28,6 +28,14 @@ function common() {
   };
 }
 
+/** A chat robot's webhook: its URL (which holds the robot's token) and the secret that signs its requests. */
+function signedRobot(secretDescription: string) {
+  return {
+    url: HttpUrl,
+    secret: Type.Optional(Type.String({ minLength: 1, description: secretDescription })),
+  };
+}
+
 /** Robots that accept 20 messages a minute (exceeding DingTalk's mutes the robot for 10 minutes). */
 const RobotRateLimit = Type.Integer({
   default: 20,
@@ -71,10 +79,8 @@ export const DingtalkChannelConfig = Type.Object(
   {
     type: Type.Literal('dingtalk'),
     ...common(),
-    /** `https://oapi.dingtalk.com/robot/send?access_token=…` */
-    url: HttpUrl,
-    /** The robot's 加签 secret (`SEC…`). */
-    secret: Type.Optional(Type.String({ minLength: 1, description: "the robot's 加签 secret (SEC…)" })),
+    /** `url`: `https://oapi.dingtalk.com/robot/send?access_token=…`; `secret`: the robot's 加签 secret (`SEC…`). */
+    ...signedRobot("the robot's 加签 secret (SEC…)"),
     rateLimitPerMinute: RobotRateLimit,
   },
   { additionalProperties: false },
@@ -84,10 +90,8 @@ export const FeishuChannelConfig = Type.Object(
   {
     type: Type.Literal('feishu'),
     ...common(),
-    /** `https://open.feishu.cn/open-apis/bot/v2/hook/<token>` */
-    url: HttpUrl,
-    /** The bot's 签名校验 secret. */
-    secret: Type.Optional(Type.String({ minLength: 1, description: "the bot's 签名校验 secret" })),
+    /** `url`: `https://open.feishu.cn/open-apis/bot/v2/hook/<token>`; `secret`: the bot's 签名校验 secret. */
+    ...signedRobot("the bot's 签名校验 secret"),
     rateLimitPerMinute: OptionalRateLimit,
   },
   { additionalProperties: false },
@@ -184,18 +188,23 @@ export function checkChannelNames(channels: readonly ChannelConfig[], prefix = '
 /** Builds the notifier for a checked config (defaults filled). */
 export function createNotifier(cfg: ChannelConfig): Notifier {
   const base = { name: cfg.name, language: cfg.language, timeoutMs: cfg.timeoutMs };
+  const signed = (c: { url: string; secret?: string | undefined }) => ({
+    ...base,
+    url: c.url,
+    secret: c.secret,
+  });
   switch (cfg.type) {
     case 'webhook':
-      return new WebhookNotifier({ ...base, url: cfg.url, secret: cfg.secret });
+      return new WebhookNotifier(signed(cfg));
     case 'wecom':
       return new WecomNotifier({
         ...base,
         url: cfg.url ?? `${WECOM_DEFAULT_URL}?key=${encodeURIComponent(cfg.key ?? '')}`,
       });
     case 'dingtalk':
-      return new DingtalkNotifier({ ...base, url: cfg.url, secret: cfg.secret });
+      return new DingtalkNotifier(signed(cfg));
     case 'feishu':
-      return new FeishuNotifier({ ...base, url: cfg.url, secret: cfg.secret });
+      return new FeishuNotifier(signed(cfg));
     case 'email':
       return new EmailNotifier({
         ...base,

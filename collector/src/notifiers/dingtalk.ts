@@ -1,18 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { checkRobotAnswer, postBody } from './http.js';
+import { HttpChannelNotifier, type HttpChannelOptions } from './channel.js';
 import { LIMITS, renderMarkdown, titleLine, truncateBytes, utf8Bytes } from './messages.js';
-import type { AlertGroup, Language, Notifier, NotifyContext } from './notifier.js';
+import type { AlertGroup, NotifyContext } from './notifier.js';
 
-export interface DingtalkOptions {
-  name: string;
-  language: Language;
-  /** Robot URL including `?access_token=…`. */
-  url: string;
-  /** The robot's "加签" secret (`SEC…`); without it the request is not signed. */
-  secret?: string;
-  timeoutMs: number;
-  now?: () => number;
-}
+/** `url`: the robot URL including `?access_token=…`; `secret`: its "加签" secret (`SEC…`). */
+export type DingtalkOptions = HttpChannelOptions;
 
 /**
  * DingTalk errcodes worth another try: -1 system busy, 130101 / 410100 sending too fast (the robot is
@@ -35,17 +27,8 @@ export function dingtalkSignedUrl(url: string, secret: string, timestampMs: numb
 }
 
 /** DingTalk custom robot, markdown message; delivered only on `errcode: 0`. */
-export class DingtalkNotifier implements Notifier {
+export class DingtalkNotifier extends HttpChannelNotifier<DingtalkOptions> {
   readonly type = 'dingtalk';
-  readonly name: string;
-  readonly language: Language;
-  readonly #opts: DingtalkOptions;
-
-  constructor(opts: DingtalkOptions) {
-    this.name = opts.name;
-    this.language = opts.language;
-    this.#opts = opts;
-  }
 
   render(group: AlertGroup): { title: string; text: string } {
     const title = truncateBytes(titleLine(group, this.language), 256);
@@ -56,12 +39,12 @@ export class DingtalkNotifier implements Notifier {
   }
 
   async send(group: AlertGroup, ctx: NotifyContext): Promise<void> {
-    const o = this.#opts;
-    const label = `dingtalk "${this.name}"`;
-    const url = o.secret ? dingtalkSignedUrl(o.url, o.secret, o.now?.() ?? Date.now()) : o.url;
+    const { url, secret } = this.opts;
     const body = JSON.stringify({ msgtype: 'markdown', markdown: this.render(group) });
-    const res = await postBody(url, body, { timeoutMs: o.timeoutMs, signal: ctx.signal, label });
-    checkRobotAnswer(res, label, o.url, {
+    const res = await this.post(body, ctx, {
+      url: secret ? dingtalkSignedUrl(url, secret, this.nowMs()) : url,
+    });
+    this.checkRobotAnswer(res, {
       codeFields: ['errcode'],
       messageFields: ['errmsg'],
       retryable: DINGTALK_RETRYABLE,

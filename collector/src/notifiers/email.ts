@@ -1,17 +1,10 @@
 import { createTransport } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import { ChannelNotifier, type ChannelOptions } from './channel.js';
 import { renderHtml, renderText, titleLine } from './messages.js';
-import {
-  type AlertGroup,
-  type Language,
-  type Notifier,
-  type NotifyContext,
-  NotifyError,
-} from './notifier.js';
+import { type AlertGroup, type NotifyContext, NotifyError } from './notifier.js';
 
-export interface EmailOptions {
-  name: string;
-  language: Language;
+export interface EmailOptions extends ChannelOptions {
   host: string;
   port: number;
   /** TLS from the first byte (port 465). Otherwise STARTTLS is used when the server offers it. */
@@ -22,7 +15,6 @@ export interface EmailOptions {
   pass?: string;
   from: string;
   to: string[];
-  timeoutMs: number;
 }
 
 /** nodemailer's error codes for a connection that failed or broke: worth another try. */
@@ -47,17 +39,8 @@ function smtpError(err: unknown, where: string): NotifyError {
  * E-mail over SMTP (nodemailer): subject = the title line, a plain-text and an HTML part, UTF-8
  * (nodemailer encodes the Chinese subject as RFC 2047 encoded-words). One connection per message.
  */
-export class EmailNotifier implements Notifier {
+export class EmailNotifier extends ChannelNotifier<EmailOptions> {
   readonly type = 'email';
-  readonly name: string;
-  readonly language: Language;
-  readonly #opts: EmailOptions;
-
-  constructor(opts: EmailOptions) {
-    this.name = opts.name;
-    this.language = opts.language;
-    this.#opts = opts;
-  }
 
   render(group: AlertGroup): { subject: string; text: string; html: string } {
     return {
@@ -68,8 +51,8 @@ export class EmailNotifier implements Notifier {
   }
 
   async send(group: AlertGroup, ctx: NotifyContext): Promise<void> {
-    const o = this.#opts;
-    const where = `email "${this.name}" (${o.host}:${o.port})`;
+    const o = this.opts;
+    const where = `${this.label} (${o.host}:${o.port})`;
     if (ctx.signal.aborted) throw new NotifyError(`${where}: cancelled`, false);
     const options: SMTPTransport.Options = {
       host: o.host,

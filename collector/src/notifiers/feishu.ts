@@ -1,18 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { checkRobotAnswer, postBody } from './http.js';
+import { HttpChannelNotifier, type HttpChannelOptions } from './channel.js';
 import { LIMITS, renderText, titleLine, utf8Bytes } from './messages.js';
-import type { AlertGroup, Language, Notifier, NotifyContext } from './notifier.js';
+import type { AlertGroup, NotifyContext } from './notifier.js';
 
-export interface FeishuOptions {
-  name: string;
-  language: Language;
-  /** `https://open.feishu.cn/open-apis/bot/v2/hook/<token>` (or the Lark equivalent). */
-  url: string;
-  /** The bot's signature secret; without it the body carries no timestamp/sign. */
-  secret?: string;
-  timeoutMs: number;
-  now?: () => number;
-}
+/**
+ * `url`: `https://open.feishu.cn/open-apis/bot/v2/hook/<token>` (or the Lark equivalent); `secret`: the bot's
+ * signature secret (without it the body carries no timestamp/sign).
+ */
+export type FeishuOptions = HttpChannelOptions;
 
 /**
  * Feishu codes worth another try: 11232 (sending too frequently; bots take 100 a minute, 5 a second) and
@@ -34,17 +29,8 @@ type PostElement = { tag: 'text'; text: string } | { tag: 'a'; text: string; hre
  * separate field. The content is given in the channel's language only (`zh_cn` or `en_us`).
  * Delivered only on `code: 0` (older endpoints answer `StatusCode: 0`).
  */
-export class FeishuNotifier implements Notifier {
+export class FeishuNotifier extends HttpChannelNotifier<FeishuOptions> {
   readonly type = 'feishu';
-  readonly name: string;
-  readonly language: Language;
-  readonly #opts: FeishuOptions;
-
-  constructor(opts: FeishuOptions) {
-    this.name = opts.name;
-    this.language = opts.language;
-    this.#opts = opts;
-  }
 
   /** The body without timestamp/sign; shrinks the text until the JSON fits Feishu's 30 KB. */
   render(group: AlertGroup): Record<string, unknown> {
@@ -73,19 +59,14 @@ export class FeishuNotifier implements Notifier {
   }
 
   async send(group: AlertGroup, ctx: NotifyContext): Promise<void> {
-    const o = this.#opts;
-    const label = `feishu "${this.name}"`;
+    const { secret } = this.opts;
     const payload = this.render(group);
-    if (o.secret) {
-      const timestamp = Math.floor((o.now?.() ?? Date.now()) / 1000);
-      Object.assign(payload, { timestamp: String(timestamp), sign: feishuSign(o.secret, timestamp) });
+    if (secret) {
+      const timestamp = Math.floor(this.nowMs() / 1000);
+      Object.assign(payload, { timestamp: String(timestamp), sign: feishuSign(secret, timestamp) });
     }
-    const res = await postBody(o.url, JSON.stringify(payload), {
-      timeoutMs: o.timeoutMs,
-      signal: ctx.signal,
-      label,
-    });
-    checkRobotAnswer(res, label, o.url, {
+    const res = await this.post(JSON.stringify(payload), ctx);
+    this.checkRobotAnswer(res, {
       codeFields: ['code', 'StatusCode'],
       messageFields: ['msg', 'StatusMessage'],
       retryable: FEISHU_RETRYABLE,
