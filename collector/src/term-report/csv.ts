@@ -4,7 +4,7 @@
  * CRLF (RFC 4180), so that Excel and WPS on Chinese Windows read the names as UTF-8 instead of GBK.
  */
 import { type Lang, STATE_TEXT } from './labels.js';
-import type { TermReport } from './model.js';
+import type { TermReport } from './report-types.js';
 import { tablesOf } from './tables.js';
 
 export const UTF8_BOM = '\uFEFF';

@@ -1,7 +1,7 @@
 /** The words of the term report in Chinese and English: headings, states, the title. */
 import type { ComplianceState } from '../evaluate/targets/target.js';
 import type { Lang } from './lang.js';
-import type { Direction, TermReport } from './model.js';
+import type { Direction, TermReport } from './report-types.js';
 
 export type { Lang } from './lang.js';
 

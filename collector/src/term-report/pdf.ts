@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { localTime } from '../evaluate/teaching-hours.js';
 import { H, type Lang, notesOf, subjectOf, titleOf } from './labels.js';
-import type { TermReport } from './model.js';
+import type { TermReport } from './report-types.js';
 import { aboutOf, type Cell, type Column, type Table, tablesOf } from './tables.js';
 
 /** Where Debian's fonts-noto-cjk puts the collections, and the face of each to use. */

@@ -14,7 +14,7 @@ import {
   STATE_TEXT,
   YES_NO,
 } from './labels.js';
-import type { TermReport } from './model.js';
+import type { TermReport } from './report-types.js';
 
 /** text; int: a count; pct: a percentage in points; pts: a change in points; dec1: one decimal; num: any number. */
 export type Kind = 'text' | 'int' | 'pct' | 'pts' | 'dec1' | 'num';

@@ -5,7 +5,7 @@
  * format (86.7 % is the number 0.867).
  */
 import { H, type Lang, notesOf, titleOf } from './labels.js';
-import type { TermReport } from './model.js';
+import type { TermReport } from './report-types.js';
 import { aboutOf, type Cell, type Column, tablesOf } from './tables.js';
 
 /** Display width of a text in spreadsheet columns: East Asian wide characters count two. */
