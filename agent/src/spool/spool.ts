@@ -1,149 +1,58 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Report } from '../../../protocol/report.js';
+import { deadLetterCount, dropDeadLetters, listDeadLetters, replayDeadLetters } from './dead-letters.js';
+import { Pending } from './held.js';
+import {
+  isStoreError,
+  openSpoolFile,
+  prepareStatements,
+  type Statements,
+  writeReject,
+  writeReport,
+} from './store.js';
+import {
+  DEFAULT_MAX_DEAD_LETTERS,
+  type DeadLetter,
+  type EnqueueOutcome,
+  type QueuedReport,
+  type SpoolCounters,
+  type SpooledReport,
+  type SpoolOptions,
+  type StoreFailure,
+} from './types.js';
 
-export interface SpooledReport {
-  seq: number;
-  reportId: string;
-  body: string;
-  attempts: number;
-}
-
-export interface EnqueueOutcome {
-  /** Reports dropped (oldest first) to stay under the cap by this enqueue. */
-  dropped: number;
-  depth: number;
-}
-
-export interface SpoolCounters {
-  /** Reports waiting: in the spool file and held in memory. */
-  depth: number;
-  dropped: number;
-  /** Dead letters kept now (reports the collector refused for good). */
-  rejected: number;
-  delivered: number;
-  /** Dead letters dropped, oldest first, to keep at most `spool.maxDeadLetters`. */
-  deadDropped: number;
-  /** Cycles whose report could not be written to the spool (disk full): kept in memory and sent from there. */
-  unstored: number;
-  /** Reports held in memory now because the spool could not store them. */
-  held: number;
-  /**
-   * Delivered reports whose removal from the spool could not be written yet: not sent again while the agent
-   * runs; if it stops first they are sent once more and the collector answers "duplicate" (it de-duplicates
-   * by report id), so nothing is stored twice.
-   */
-  unremoved: number;
-  /** Set while the spool cannot write (its filesystem full, an I/O error); null when it stores normally. */
-  failure: StoreFailure | null;
-}
-
-/** The spool could not write: since when, and SQLite's words. */
-export interface StoreFailure {
-  since: string;
-  message: string;
-}
-
-/** A report the collector refused for good, as `spool list --dead` shows it. */
-export interface DeadLetter {
-  reportId: string;
-  status: number;
-  reason: string;
-  rejectedAt: string;
-  bytes: number;
-}
-
-/** A report waiting in the queue, as `spool list` shows it. */
-export interface QueuedReport {
-  reportId: string;
-  attempts: number;
-  createdAt: string;
-  bytes: number;
-  /** Held in memory only: the spool could not store it. */
-  held: boolean;
-}
-
-export interface SpoolOptions {
-  /** Dead letters kept at most (`spool.maxDeadLetters`); beyond it the oldest go, counted. */
-  maxDeadLetters?: number;
-  /** Told when writes start failing (once until a report is stored again). */
-  onStoreError?: (operation: string, err: Error) => void;
-  /** Told when a report was stored again after a failure, with how many reports were held meanwhile. */
-  onRecovered?: (failure: StoreFailure, held: number) => void;
-}
-
-export const DEFAULT_MAX_DEAD_LETTERS = 100;
-/** Reports held in memory at most while the spool cannot store (the oldest go beyond it, counted as dropped). */
-const HELD_MAX_REPORTS = 16;
-const HELD_MAX_BYTES = 32 * 1024 * 1024;
-
-/**
- * Whether an error is the store failing to write (disk full, I/O, read-only, locked) rather than a bug:
- * any SQLite error but a constraint violation.
- */
-export function isStoreError(err: unknown): err is Error {
-  return err instanceof Database.SqliteError && !err.code.startsWith('SQLITE_CONSTRAINT');
-}
-
-/** Opens the spool file (WAL, synchronous FULL) and creates its tables when new. */
-function openSpool(file: string, exclusive: boolean): Database.Database {
-  const db = new Database(file);
-  try {
-    if (exclusive) db.pragma('locking_mode = EXCLUSIVE');
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS reports (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        report_id TEXT NOT NULL UNIQUE,
-        body TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE TABLE IF NOT EXISTS rejected (
-        report_id TEXT PRIMARY KEY,
-        body TEXT NOT NULL,
-        status INTEGER NOT NULL,
-        reason TEXT NOT NULL,
-        rejected_at INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
-    // a first read: in WAL mode it opens (or recovers) the WAL and its index, which a full disk may refuse
-    db.prepare('SELECT count(*) FROM reports').get();
-    return db;
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-}
+export { isStoreError } from './store.js';
+export {
+  DEFAULT_MAX_DEAD_LETTERS,
+  type DeadLetter,
+  type EnqueueOutcome,
+  type QueuedReport,
+  type SpoolCounters,
+  type SpooledReport,
+  type SpoolOptions,
+  type StoreFailure,
+} from './types.js';
 
 /**
  * Durable store-and-forward queue (docs/architecture.md, "Spool before send"): SQLite in WAL mode with synchronous=FULL, so a report
  * that `enqueue` returned for survives a crash or power loss. Reports leave only by `ack` (the collector
- * answered 2xx), by `reject` (the collector refused it for good: kept in a dead-letter table), or by the
- * size cap, which drops the oldest and counts every drop.
+ * answered 2xx), by `reject` (the collector refused it for good: kept in a dead-letter table, dead-letters.ts),
+ * or by the size cap, which drops the oldest and counts every drop.
  *
  * A full disk is a state, not a crash: when a report cannot be written it is held in memory (a few, the
- * newest) and sent from there, counted as `unstored`; bookkeeping that cannot be written (attempts, the
- * removal of a delivered report, a refusal, counters) is kept in memory and written at the next chance.
+ * newest; held.ts) and sent from there, counted as `unstored`; bookkeeping that cannot be written (attempts,
+ * the removal of a delivered report, a refusal, counters) is kept in memory and written at the next chance.
  * A delivered report whose removal failed is never offered again while the agent runs. Everything held is
  * written to the spool as soon as a write succeeds again.
  */
 export class Spool {
   private readonly db: Database.Database;
-  private readonly stmts;
+  private readonly stmts: Statements;
   readonly maxDeadLetters: number;
-  /** Reports not stored (the spool could not write), oldest first. */
-  private held: { reportId: string; body: string; attempts: number; createdAt: number }[] = [];
-  /** Delivered reports whose removal is not written yet, with when they were delivered. */
-  private readonly unremoved = new Map<string, Date>();
-  /** Refusals not written yet. */
-  private readonly unrejected = new Map<string, { status: number; reason: string; at: number }>();
-  /** Counter increments not written yet. */
-  private readonly unbumped = new Map<string, number>();
+  /** What could not be written yet (held.ts). */
+  private readonly pending = new Pending();
   private failure: StoreFailure | null = null;
   /** Opened in exclusive locking mode (the disk was full at start): other processes cannot read it meanwhile. */
   readonly exclusive: boolean = false;
@@ -156,7 +65,7 @@ export class Spool {
     this.maxDeadLetters = options.maxDeadLetters ?? DEFAULT_MAX_DEAD_LETTERS;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     try {
-      this.db = openSpool(file, false);
+      this.db = openSpoolFile(file, false);
     } catch (err) {
       // On a full disk SQLite cannot create the WAL's shared-memory index (-shm): the agent would die at
       // start, with reports in its spool it could still send. In exclusive locking mode no -shm is needed
@@ -165,7 +74,7 @@ export class Spool {
       // (another process holding it — a daemon that opened it exclusively — is not a full disk)
       if (!isStoreError(err) || /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown }).code)))
         throw err;
-      this.db = openSpool(file, true);
+      this.db = openSpoolFile(file, true);
       this.exclusive = true;
       this.failure = {
         since: new Date().toISOString(),
@@ -173,33 +82,7 @@ export class Spool {
       };
       options.onStoreError?.('open the spool (opened in exclusive mode)', err);
     }
-    this.stmts = {
-      insert: this.db.prepare('INSERT INTO reports (report_id, body, created_at) VALUES (?, ?, ?)'),
-      count: this.db.prepare('SELECT count(*) AS n FROM reports'),
-      dropOldest: this.db.prepare(
-        'DELETE FROM reports WHERE seq IN (SELECT seq FROM reports ORDER BY seq LIMIT ?)',
-      ),
-      oldest: this.db.prepare(
-        'SELECT seq, report_id AS reportId, body, attempts FROM reports ORDER BY seq LIMIT ?',
-      ),
-      del: this.db.prepare('DELETE FROM reports WHERE report_id = ?'),
-      attempt: this.db.prepare('UPDATE reports SET attempts = attempts + 1 WHERE report_id = ?'),
-      reject: this.db.prepare(
-        'INSERT OR REPLACE INTO rejected (report_id, body, status, reason, rejected_at) VALUES (?, ?, ?, ?, ?)',
-      ),
-      getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
-      setMeta: this.db.prepare(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-      ),
-      bump: this.db.prepare(
-        `INSERT INTO meta (key, value) VALUES (?, CAST(? AS TEXT))
-         ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)`,
-      ),
-      rejectedCount: this.db.prepare('SELECT count(*) AS n FROM rejected'),
-      dropOldestDead: this.db.prepare(
-        'DELETE FROM rejected WHERE report_id IN (SELECT report_id FROM rejected ORDER BY rejected_at, rowid LIMIT ?)',
-      ),
-    };
+    this.stmts = prepareStatements(this.db);
   }
 
   /** A write failed: the spool keeps going in memory and says so. */
@@ -227,34 +110,10 @@ export class Spool {
     }
   }
 
-  private bumpLater(key: string, by: number): void {
-    this.unbumped.set(key, (this.unbumped.get(key) ?? 0) + by);
-  }
-
-  /** Inside a transaction: the counter increments kept in memory (cleared by the caller once committed). */
-  private writeBumps(): void {
-    for (const [key, by] of this.unbumped) this.stmts.bump.run(key, by);
-  }
-
-  /** Inside a transaction: a refusal moved to the dead-letter table, which keeps at most maxDeadLetters. */
-  private writeReject(reportId: string, body: string, status: number, reason: string, at: number): void {
-    this.stmts.reject.run(reportId, body, status, reason.slice(0, 2000), at);
-    this.stmts.del.run(reportId);
-    const excess = (this.stmts.rejectedCount.get() as { n: number }).n - this.maxDeadLetters;
-    if (excess > 0) this.stmts.bump.run('deadDropped', this.stmts.dropOldestDead.run(excess).changes);
-  }
-
-  /** Inside a transaction: a report into the queue, dropping (and counting) the oldest beyond the cap. */
-  private writeReport(reportId: string, body: string, createdAt: number, attempts = 0): number {
-    this.stmts.insert.run(reportId, body, createdAt);
-    if (attempts > 0)
-      this.db.prepare('UPDATE reports SET attempts = ? WHERE report_id = ?').run(attempts, reportId);
-    const depth = (this.stmts.count.get() as { n: number }).n;
-    const excess = depth - this.maxReports;
-    if (excess <= 0) return 0;
-    this.stmts.dropOldest.run(excess);
-    this.stmts.bump.run('dropped', excess);
-    return excess;
+  /** Inside a transaction: the refusal of a stored report (nothing when it is no longer there). */
+  private writeStoredReject(reportId: string, status: number, reason: string, at: number): void {
+    const row = this.stmts.body.get(reportId) as { body: string } | undefined;
+    if (row) writeReject(this.stmts, this.maxDeadLetters, { reportId, body: row.body, status, reason, at });
   }
 
   /**
@@ -262,33 +121,20 @@ export class Spool {
    * held reports (oldest first, before any newer report). True when nothing is left in memory.
    */
   private catchUp(): boolean {
-    if (
-      this.unremoved.size === 0 &&
-      this.unrejected.size === 0 &&
-      this.unbumped.size === 0 &&
-      this.held.length === 0
-    )
-      return true;
-    const held = this.held;
+    const p = this.pending;
+    if (p.empty) return true;
+    const held = p.reports;
     const ok = this.tryWrite('catch up', () => {
-      for (const [id, at] of this.unremoved) {
+      for (const [id, at] of p.unremoved) {
         if (this.stmts.del.run(id).changes > 0) this.stmts.bump.run('delivered', 1);
         this.stmts.setMeta.run('lastDeliveryAt', at.toISOString());
       }
-      for (const [id, r] of this.unrejected) {
-        const row = this.db.prepare('SELECT body FROM reports WHERE report_id = ?').get(id) as
-          | { body: string }
-          | undefined;
-        if (row) this.writeReject(id, row.body, r.status, r.reason, r.at);
-      }
-      this.writeBumps();
-      for (const h of held) this.writeReport(h.reportId, h.body, h.createdAt, h.attempts);
+      for (const [id, r] of p.unrejected) this.writeStoredReject(id, r.status, r.reason, r.at);
+      for (const [key, by] of p.unbumped) this.stmts.bump.run(key, by);
+      for (const h of held) writeReport(this.stmts, this.maxReports, h);
     });
     if (!ok) return false;
-    this.unremoved.clear();
-    this.unrejected.clear();
-    this.unbumped.clear();
-    this.held = [];
+    p.clear();
     if (held.length > 0) this.recovered(held.length);
     return true;
   }
@@ -317,15 +163,19 @@ export class Spool {
     const now = Date.now();
     let dropped = 0;
     const stored =
-      this.held.length === 0 &&
+      this.pending.reports.length === 0 &&
       this.tryWrite('store a report', () => {
-        dropped = this.writeReport(report.reportId, body, now);
+        dropped = writeReport(this.stmts, this.maxReports, {
+          reportId: report.reportId,
+          body,
+          createdAt: now,
+        });
       });
     if (stored) {
       this.recovered();
       return { dropped, depth: (this.stmts.count.get() as { n: number }).n };
     }
-    this.bumpLater('unstored', 1);
+    this.pending.bumpLater('unstored', 1);
     const c = this.counters();
     // the report that could not be stored says so: the collector learns of the condition from it
     const told: Report = {
@@ -336,24 +186,24 @@ export class Spool {
         ...(this.failure ? { spoolFailure: this.failure } : {}),
       },
     };
-    this.held.push({ reportId: report.reportId, body: JSON.stringify(told), attempts: 0, createdAt: now });
-    let bytes = this.held.reduce((n, h) => n + h.body.length, 0);
-    while (this.held.length > 1 && (this.held.length > HELD_MAX_REPORTS || bytes > HELD_MAX_BYTES)) {
-      bytes -= this.held.shift()!.body.length;
-      this.bumpLater('dropped', 1);
-      dropped++;
-    }
+    dropped += this.pending.hold({
+      reportId: report.reportId,
+      body: JSON.stringify(told),
+      attempts: 0,
+      createdAt: now,
+    });
     return { dropped, depth: c.depth + 1 - dropped, held: true };
   }
 
   /** The oldest reports, in the order they were spooled (then those held in memory). */
   oldest(limit = 1): SpooledReport[] {
     this.catchUp();
-    const skip = this.unremoved.size + this.unrejected.size;
+    const p = this.pending;
+    const skip = p.unremoved.size + p.unrejected.size;
     const rows = (this.stmts.oldest.all(limit + skip) as SpooledReport[])
-      .filter((r) => !this.unremoved.has(r.reportId) && !this.unrejected.has(r.reportId))
+      .filter((r) => !p.settled(r.reportId))
       .slice(0, limit);
-    for (const h of this.held) {
+    for (const h of p.reports) {
       if (rows.length >= limit) break;
       rows.push({ seq: 0, reportId: h.reportId, body: h.body, attempts: h.attempts });
     }
@@ -362,7 +212,7 @@ export class Spool {
 
   /** Counts a try; bookkeeping only: when it cannot be written nothing else changes. */
   noteAttempt(reportId: string): void {
-    const h = this.held.find((x) => x.reportId === reportId);
+    const h = this.pending.find(reportId);
     if (h) {
       h.attempts++;
       return;
@@ -379,10 +229,8 @@ export class Spool {
    * remembered (never offered again by `oldest`) and removed at the next chance.
    */
   ack(reportId: string, at = new Date()): void {
-    const i = this.held.findIndex((x) => x.reportId === reportId);
-    if (i >= 0) {
-      this.held.splice(i, 1);
-      this.bumpLater('delivered', 1);
+    if (this.pending.take(reportId)) {
+      this.pending.bumpLater('delivered', 1);
       if (this.tryWrite('note a delivery', () => this.stmts.setMeta.run('lastDeliveryAt', at.toISOString())))
         this.catchUp();
       return;
@@ -391,7 +239,7 @@ export class Spool {
       if (this.stmts.del.run(reportId).changes > 0) this.stmts.bump.run('delivered', 1);
       this.stmts.setMeta.run('lastDeliveryAt', at.toISOString());
     });
-    if (!ok) this.unremoved.set(reportId, at);
+    if (!ok) this.pending.unremoved.set(reportId, at);
   }
 
   /**
@@ -400,39 +248,36 @@ export class Spool {
    */
   reject(reportId: string, status: number, reason: string): void {
     const at = Date.now();
-    const i = this.held.findIndex((x) => x.reportId === reportId);
-    if (i >= 0) {
-      const [h] = this.held.splice(i, 1);
-      if (
-        !this.tryWrite('keep a refused report', () => this.writeReject(reportId, h!.body, status, reason, at))
-      )
-        this.bumpLater('deadDropped', 1); // it cannot be kept: counted as a dead letter dropped
+    const h = this.pending.take(reportId);
+    if (h) {
+      const kept = this.tryWrite('keep a refused report', () =>
+        writeReject(this.stmts, this.maxDeadLetters, { reportId, body: h.body, status, reason, at }),
+      );
+      if (!kept) this.pending.bumpLater('deadDropped', 1); // it cannot be kept: counted as a dead letter dropped
       return;
     }
-    const ok = this.tryWrite('keep a refused report', () => {
-      const row = this.db.prepare('SELECT body FROM reports WHERE report_id = ?').get(reportId) as
-        | { body: string }
-        | undefined;
-      if (row) this.writeReject(reportId, row.body, status, reason, at);
-    });
-    if (!ok) this.unrejected.set(reportId, { status, reason, at });
+    const ok = this.tryWrite('keep a refused report', () =>
+      this.writeStoredReject(reportId, status, reason, at),
+    );
+    if (!ok) this.pending.unrejected.set(reportId, { status, reason, at });
   }
 
   counters(): SpoolCounters {
+    const p = this.pending;
     const num = (key: string) =>
       Number((this.stmts.getMeta.get(key) as { value: string } | undefined)?.value ?? 0) +
-      (this.unbumped.get(key) ?? 0);
+      (p.unbumped.get(key) ?? 0);
     const stored = (this.stmts.count.get() as { n: number }).n;
 
     return {
-      depth: stored - this.unremoved.size - this.unrejected.size + this.held.length,
+      depth: stored - p.unremoved.size - p.unrejected.size + p.reports.length,
       dropped: num('dropped'),
-      rejected: (this.stmts.rejectedCount.get() as { n: number }).n + this.unrejected.size,
-      delivered: num('delivered') + this.unremoved.size,
+      rejected: deadLetterCount(this.stmts) + p.unrejected.size,
+      delivered: num('delivered') + p.unremoved.size,
       deadDropped: num('deadDropped'),
       unstored: num('unstored'),
-      held: this.held.length,
-      unremoved: this.unremoved.size,
+      held: p.reports.length,
+      unremoved: p.unremoved.size,
       failure: this.failure ?? this.persistedFailure(),
     };
   }
@@ -450,6 +295,7 @@ export class Spool {
 
   /** The reports waiting, oldest first. */
   queued(limit = 1000): QueuedReport[] {
+    const p = this.pending;
     const rows = this.db
       .prepare(
         'SELECT report_id AS reportId, attempts, created_at AS createdAt, length(body) AS bytes FROM reports ORDER BY seq LIMIT ?',
@@ -457,9 +303,9 @@ export class Spool {
       .all(limit) as { reportId: string; attempts: number; createdAt: number; bytes: number }[];
     return [
       ...rows
-        .filter((r) => !this.unremoved.has(r.reportId) && !this.unrejected.has(r.reportId))
+        .filter((r) => !p.settled(r.reportId))
         .map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString(), held: false })),
-      ...this.held.map((h) => ({
+      ...p.reports.map((h) => ({
         reportId: h.reportId,
         attempts: h.attempts,
         createdAt: new Date(h.createdAt).toISOString(),
@@ -471,14 +317,7 @@ export class Spool {
 
   /** The dead letters, oldest first. */
   deadLetters(limit = 1000): DeadLetter[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT report_id AS reportId, status, reason, rejected_at AS rejectedAt, length(body) AS bytes
-           FROM rejected ORDER BY rejected_at, rowid LIMIT ?`,
-        )
-        .all(limit) as (Omit<DeadLetter, 'rejectedAt'> & { rejectedAt: number })[]
-    ).map((d) => ({ ...d, rejectedAt: new Date(d.rejectedAt).toISOString() }));
+    return listDeadLetters(this.db, limit);
   }
 
   /**
@@ -486,35 +325,14 @@ export class Spool {
    * ids moved; ids that are not dead letters are left out.
    */
   replay(ids: readonly string[] | 'all'): string[] {
-    const moved: string[] = [];
-    this.db.transaction(() => {
-      const rows = (
-        ids === 'all'
-          ? this.db
-              .prepare('SELECT report_id AS reportId, body FROM rejected ORDER BY rejected_at, rowid')
-              .all()
-          : ids.map((id) =>
-              this.db.prepare('SELECT report_id AS reportId, body FROM rejected WHERE report_id = ?').get(id),
-            )
-      ).filter(Boolean) as { reportId: string; body: string }[];
-      for (const r of rows) {
-        this.db.prepare('DELETE FROM rejected WHERE report_id = ?').run(r.reportId);
-        this.writeReport(r.reportId, r.body, Date.now());
-        moved.push(r.reportId);
-      }
-    })();
-    return moved;
+    return replayDeadLetters(this.db, ids, (r) =>
+      writeReport(this.stmts, this.maxReports, { ...r, createdAt: Date.now() }),
+    );
   }
 
   /** Deletes dead letters (the ids given, or all). Returns the ids deleted. */
   dropDead(ids: readonly string[] | 'all'): string[] {
-    return this.db.transaction(() => {
-      const all = this.deadLetters(Number.MAX_SAFE_INTEGER).map((d) => d.reportId);
-      const gone = ids === 'all' ? all : all.filter((id) => ids.includes(id));
-      const del = this.db.prepare('DELETE FROM rejected WHERE report_id = ?');
-      for (const id of gone) del.run(id);
-      return gone;
-    })();
+    return dropDeadLetters(this.db, ids);
   }
 
   getMeta(key: string): string | undefined {
@@ -543,7 +361,7 @@ export class Spool {
   close(): { lost: number } {
     if (!this.db.open) return { lost: 0 };
     this.catchUp();
-    const lost = this.held.length;
+    const lost = this.pending.reports.length;
     try {
       this.db.close();
     } catch {
