@@ -30,6 +30,7 @@ import { xmlEscape } from '../../dashboards/src/layout-svg.js';
 import type {
   BandwidthResult,
   Ipv6Result,
+  LiveClassResult,
   ReachabilityResult,
   Report,
   UplinkSnmpResult,
@@ -274,6 +275,7 @@ const GOAL_PANELS: [string, string, (t: TargetsConfig) => number][] = [
   [UIDS.overview, '校校通', (t) => t.connected.districtGoalPct],
   [UIDS.overview, '多媒体教室生均达标率', (t) => t.multimediaRooms.districtGoalPct ?? 100],
   [UIDS.overview, '主干达标率', () => 100],
+  [UIDS.overview, '专递课堂达标率', (t) => t.liveClass.districtGoalPct ?? 100],
   [UIDS.school, '教学时段设备可用率', (t) => t.deviceAvailability.minPct],
 ];
 
@@ -745,6 +747,25 @@ function richResults(at: string, minutesAgo: number, mbps: number) {
     lossPct: 0,
     family: 4,
   };
+  const liveClass: LiveClassResult = {
+    probe: 'live-class',
+    target: '苏州市专递课堂平台',
+    outcome: 'ok',
+    durationMs: 1100,
+    at,
+    transport: 'udp-echo',
+    host: '10.203.2.2',
+    port: 7,
+    rttMs: 30 + minutesAgo,
+    rttP95Ms: 40 + minutesAgo,
+    oneWayMs: (30 + minutesAgo) / 2,
+    jitterMs: 2 + minutesAgo,
+    lossPct: minutesAgo === 6 ? 2 : 0,
+    sent: 50,
+    received: minutesAgo === 6 ? 49 : 50,
+    packetBytes: 200,
+    limits: { oneWayMs: 150, jitterMs: 30, lossPct: 1 },
+  };
   return [
     smart,
     speed('down', mbps - minutesAgo),
@@ -756,6 +777,7 @@ function richResults(at: string, minutesAgo: number, mbps: number) {
     v6('dns-aaaa'),
     v6('service', { service: 'www' }),
     v6('score', { scoreV6: 9.5 - minutesAgo / 10, scoreV4only: 10, degradation: 0.05 }),
+    liveClass,
   ];
 }
 
