@@ -4,6 +4,7 @@ import type { SchoolEvidence } from '../../collector/src/evaluate/targets/target
 import { liveClassResults } from '../../collector/src/results/live-class.js';
 import { ReportLines } from '../../collector/src/store/line-protocol.js';
 import { parseTargets, targetsFor } from '../../collector/src/targets.js';
+import { criterionOf } from '../../collector/src/term-report/criteria.js';
 import type { LiveClassResult, Report } from '../../protocol/report.js';
 import type { School } from '../../protocol/school.js';
 import { pointOfLine } from '../helpers/line-protocol.js';
@@ -141,6 +142,11 @@ describe('live_class target (collector/src/evaluate/targets/live-class.ts)', () 
     expect(row.reason).toContain('jitter 45 ms > 30 ms');
     expect(row.reason).toContain('loss 10% > 1%');
     expect(row.reason).not.toContain('one-way delay');
+  });
+
+  it("the term report's criteria name the limits in both languages", () => {
+    expect(criterionOf('live_class', targets, 'zh')).toContain('单向时延 ≤ 150 ms');
+    expect(criterionOf('live_class', targets, 'en')).toContain('jitter ≤ 30 ms');
   });
 
   it('no data when the newest train is older than maxAge', () => {

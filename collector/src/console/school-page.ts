@@ -146,6 +146,7 @@ const UNITS: Record<string, Words> = {
   smart_classroom_working: { zh: '间', en: 'rooms' },
   device_availability: { zh: '%', en: '%' },
   security: { zh: '项', en: 'open' },
+  live_class: { zh: '% 限值', en: '% of limit' },
 };
 
 function withUnit(lang: Lang, target: string, v: number | null): string {

@@ -65,6 +65,11 @@ export function criterionOf(target: string, t: Applied, lang: Lang): string {
       return zh
         ? `无高于${t.security.maxOpenSeverity === 'low' ? '低危' : '中危'}的未整改安全隐患`
         : `no open finding above ${t.security.maxOpenSeverity}`;
+    case 'live_class':
+      // the limits travel with each train (the agent's probes.live-class): these are their defaults
+      return zh
+        ? '到专递课堂平台单向时延 ≤ 150 ms、抖动 ≤ 30 ms、丢包 ≤ 1%（探针所测限值）'
+        : 'to the live-class platform: one way ≤ 150 ms, jitter ≤ 30 ms, loss ≤ 1 % (the limits each train carries)';
     default:
       return '';
   }
