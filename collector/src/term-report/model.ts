@@ -29,21 +29,8 @@ const zh = new Intl.Collator('zh-CN');
 /** Districts and groups: 第2区 before 第10区. */
 const zhNumeric = new Intl.Collator('zh-CN', { numeric: true });
 
-export type {
-  AppliedTarget,
-  AreaGap,
-  Change,
-  Direction,
-  Grade,
-  GroupGrade,
-  KpiLine,
-  RankedSchool,
-  ReportFilter,
-  SecurityRow,
-  Summary,
-  TermReport,
-  UnmetTarget,
-} from './report-types.js';
+/** The report's shape, for the callers that build it. */
+export type * from './report-types.js';
 
 /** A report asked for a term no snapshot in scope has. */
 export class NoSnapshotError extends Error {

@@ -37,6 +37,31 @@ export interface Table {
 const col = (header: string, kind: Kind = 'text', wide = false): Column =>
   wide ? { header, kind, wide } : { header, kind };
 
+/** A column and how a row's cell is read from the report's item: heading and value side by side. */
+interface Field<R> {
+  column: Column;
+  value: (r: R) => Cell;
+}
+
+const field = <R>(header: string, value: (r: R) => Cell, kind: Kind = 'text', wide = false): Field<R> => ({
+  column: col(header, kind, wide),
+  value,
+});
+
+function table<R>(key: Table['key'], name: string, items: readonly R[], fields: readonly Field<R>[]): Table {
+  return {
+    key,
+    name,
+    columns: fields.map((f) => f.column),
+    rows: items.map((r) => fields.map((f) => f.value(r))),
+  };
+}
+
+type Report = TermReport;
+type KpiRow = { s: Report['summaries'][number]; k: Report['summaries'][number]['kpis'][number] };
+type UnmetRow = { r: Report['ranking'][number]; u: Report['ranking'][number]['unmet'][number] };
+type FindingRow = { s: Report['security'][number]; f: Report['security'][number]['findings'][number] };
+
 export function tablesOf(report: TermReport, lang: Lang): Table[] {
   const h = H[lang];
   const label = new Map(report.targets.map((t) => [t.name, t.label[lang]]));
@@ -45,279 +70,163 @@ export function tablesOf(report: TermReport, lang: Lang): Table[] {
     d ?? (sum ? ALL_DISTRICTS[lang] : NO_DISTRICT[lang]);
   const yesNo = (b: boolean | null) => (b === null ? null : YES_NO[lang][b ? 0 : 1]);
   const compared = report.compare !== null;
+  const when = <R>(on: boolean, fields: Field<R>[]): Field<R>[] => (on ? fields : []);
 
-  const summary: Table = {
-    key: 'summary',
-    name: h.sheets.summary,
-    columns: [
-      col(h.district),
-      ...(report.scope.group ? [col(h.group)] : []),
-      col(h.target),
-      col(h.schools, 'int'),
-      col(h.met, 'int'),
-      col(h.notMet, 'int'),
-      col(h.noData, 'int'),
-      col(h.pct, 'pct'),
-      col(h.goal, 'pct'),
-      col(h.goalMet),
-      ...(compared ? [col(h.previousPct, 'pct'), col(h.change, 'pts')] : []),
-    ],
-    rows: report.summaries.flatMap((s) =>
-      s.kpis.map((k) => [
-        districtText(s.district, true),
-        ...(report.scope.group ? [s.group] : []),
-        targetText(k.target),
-        k.schools,
-        k.met,
-        k.notMet,
-        k.noData,
-        k.pct,
-        k.goalPct,
-        yesNo(k.goalMet),
-        ...(compared ? [k.previousPct, k.changePts] : []),
+  const summary = table<KpiRow>(
+    'summary',
+    h.sheets.summary,
+    report.summaries.flatMap((s) => s.kpis.map((k) => ({ s, k }))),
+    [
+      field(h.district, ({ s }) => districtText(s.district, true)),
+      ...when<KpiRow>(Boolean(report.scope.group), [field(h.group, ({ s }) => s.group)]),
+      field(h.target, ({ k }) => targetText(k.target)),
+      field(h.schools, ({ k }) => k.schools, 'int'),
+      field(h.met, ({ k }) => k.met, 'int'),
+      field(h.notMet, ({ k }) => k.notMet, 'int'),
+      field(h.noData, ({ k }) => k.noData, 'int'),
+      field(h.pct, ({ k }) => k.pct, 'pct'),
+      field(h.goal, ({ k }) => k.goalPct, 'pct'),
+      field(h.goalMet, ({ k }) => yesNo(k.goalMet)),
+      ...when<KpiRow>(compared, [
+        field(h.previousPct, ({ k }) => k.previousPct, 'pct'),
+        field(h.change, ({ k }) => k.changePts, 'pts'),
       ]),
+    ],
+  );
+
+  const ranking = table('ranking', h.sheets.ranking, report.ranking, [
+    field(h.rank, (r) => r.rank, 'int'),
+    field(h.school, (r) => r.name),
+    field(h.schoolId, (r) => r.id),
+    field(h.district, (r) => districtText(r.district)),
+    field(h.group, (r) => r.group),
+    field(h.area, (r) => (r.area ? AREA_TEXT[lang][r.area] : null)),
+    field(h.gap, (r) => r.gap, 'int'),
+    field(h.notMet, (r) => r.notMet, 'int'),
+    field(h.noData, (r) => r.noData, 'int'),
+    field(h.met, (r) => r.met, 'int'),
+    field(h.termAvailability, (r) => r.term.availabilityPct, 'pct'),
+    field(h.termDown, (r) => r.term.downMbps, 'num'),
+    field(h.termUp, (r) => r.term.upMbps, 'num'),
+    field(
+      h.unmetTargets,
+      (r) =>
+        r.unmet
+          .map((u) => `${targetText(u.target)}（${STATE_TEXT[lang][u.state]}）`)
+          .join(lang === 'zh' ? '、' : ', '),
+      'text',
+      true,
     ),
-  };
+  ]);
 
-  const ranking: Table = {
-    key: 'ranking',
-    name: h.sheets.ranking,
-    columns: [
-      col(h.rank, 'int'),
-      col(h.school),
-      col(h.schoolId),
-      col(h.district),
-      col(h.group),
-      col(h.area),
-      col(h.gap, 'int'),
-      col(h.notMet, 'int'),
-      col(h.noData, 'int'),
-      col(h.met, 'int'),
-      col(h.termAvailability, 'pct'),
-      col(h.termDown, 'num'),
-      col(h.termUp, 'num'),
-      col(h.unmetTargets, 'text', true),
+  const unmet = table<UnmetRow>(
+    'unmet',
+    h.sheets.unmet,
+    report.ranking.flatMap((r) => r.unmet.map((u) => ({ r, u }))),
+    [
+      field(h.rank, ({ r }) => r.rank, 'int'),
+      field(h.school, ({ r }) => r.name),
+      field(h.district, ({ r }) => districtText(r.district)),
+      field(h.target, ({ u }) => targetText(u.target)),
+      field(h.state, ({ u }) => STATE_TEXT[lang][u.state]),
+      field(h.value, ({ u }) => u.value, 'num'),
+      field(h.goalValue, ({ u }) => u.goal, 'num'),
+      field(h.reason, ({ u }) => u.reason, 'text', true),
     ],
-    rows: report.ranking.map((r) => [
-      r.rank,
-      r.name,
-      r.id,
-      districtText(r.district),
-      r.group,
-      r.area ? AREA_TEXT[lang][r.area] : null,
-      r.gap,
-      r.notMet,
-      r.noData,
-      r.met,
-      r.term.availabilityPct,
-      r.term.downMbps,
-      r.term.upMbps,
-      r.unmet
-        .map((u) => `${targetText(u.target)}（${STATE_TEXT[lang][u.state]}）`)
-        .join(lang === 'zh' ? '、' : ', '),
+  );
+
+  const changes = table('changes', h.sheets.changes, report.changes, [
+    field(h.school, (c) => c.name),
+    field(h.schoolId, (c) => c.id),
+    field(h.district, (c) => districtText(c.district)),
+    field(h.group, (c) => c.group),
+    field(h.target, (c) => targetText(c.target)),
+    field(h.before, (c) => STATE_TEXT[lang][c.from]),
+    field(h.after, (c) => STATE_TEXT[lang][c.to]),
+    field(h.direction, (c) => DIRECTION_TEXT[lang][c.direction]),
+    field(h.beforeValue, (c) => c.fromValue, 'num'),
+    field(h.afterValue, (c) => c.toValue, 'num'),
+  ]);
+
+  const areas = table('areas', h.sheets.areas, report.areaGaps, [
+    field(h.district, (g) => districtText(g.district, true)),
+    field(h.target, (g) => targetText(g.target)),
+    field(h.urbanSchools, (g) => g.urbanSchools, 'int'),
+    field(h.urbanPct, (g) => g.urbanPct, 'pct'),
+    field(h.ruralSchools, (g) => g.ruralSchools, 'int'),
+    field(h.ruralPct, (g) => g.ruralPct, 'pct'),
+    field(h.areaGap, (g) => g.gapPts, 'pts'),
+  ]);
+
+  type Group = Report['groups'][number];
+  const groups = table<Group>('groups', h.sheets.groups, report.groups, [
+    field(h.district, (g) => districtText(g.district)),
+    field(h.group, (g) => g.group),
+    field(h.schools, (g) => g.schools, 'int'),
+    ...report.targets.map((t) => field<Group>(t.label[lang], (g) => g.pct[t.name] ?? null, 'pct')),
+    field(h.score, (g) => g.score, 'dec1'),
+    field(h.grade, (g) => g.grade),
+    ...when<Group>(compared, [
+      field(h.previousScore, (g) => g.previousScore, 'dec1'),
+      field(h.previousGrade, (g) => g.previousGrade),
+      field(h.change, (g) => g.changePts, 'pts'),
     ]),
-  };
+  ]);
 
-  const unmet: Table = {
-    key: 'unmet',
-    name: h.sheets.unmet,
-    columns: [
-      col(h.rank, 'int'),
-      col(h.school),
-      col(h.district),
-      col(h.target),
-      col(h.state),
-      col(h.value, 'num'),
-      col(h.goalValue, 'num'),
-      col(h.reason, 'text', true),
-    ],
-    rows: report.ranking.flatMap((r) =>
-      r.unmet.map((u) => [
-        r.rank,
-        r.name,
-        districtText(r.district),
-        targetText(u.target),
-        STATE_TEXT[lang][u.state],
-        u.value,
-        u.goal,
-        u.reason,
-      ]),
-    ),
-  };
+  const security = table('security', h.sheets.security, report.security, [
+    field(h.school, (s) => s.name),
+    field(h.schoolId, (s) => s.id),
+    field(h.district, (s) => districtText(s.district)),
+    field(h.group, (s) => s.group),
+    field(h.critical, (s) => s.critical, 'int'),
+    field(h.high, (s) => s.high, 'int'),
+    field(h.medium, (s) => s.medium, 'int'),
+    field(h.low, (s) => s.low, 'int'),
+    field(h.oldestDays, (s) => s.oldestDays, 'int'),
+    field(h.overdue, (s) => s.overdue, 'int'),
+    field(h.accepted, (s) => s.accepted, 'int'),
+  ]);
 
-  const changes: Table = {
-    key: 'changes',
-    name: h.sheets.changes,
-    columns: [
-      col(h.school),
-      col(h.schoolId),
-      col(h.district),
-      col(h.group),
-      col(h.target),
-      col(h.before),
-      col(h.after),
-      col(h.direction),
-      col(h.beforeValue, 'num'),
-      col(h.afterValue, 'num'),
+  const findings = table<FindingRow>(
+    'findings',
+    h.sheets.findings,
+    report.security.flatMap((s) => s.findings.map((f) => ({ s, f }))),
+    [
+      field(h.school, ({ s }) => s.name),
+      field(h.district, ({ s }) => districtText(s.district)),
+      field(h.severity, ({ f }) => SEVERITY_TEXT[lang][f.severity]),
+      field(h.title, ({ f }) => f.title?.[lang] ?? f.rule, 'text', true),
+      field(h.rule, ({ f }) => f.rule),
+      field(h.object, ({ f }) => f.target),
+      field(h.port, ({ f }) => (f.port === 0 ? null : f.port), 'int'),
+      field(h.firstSeen, ({ f }) => f.firstSeen.slice(0, 10)),
+      field(h.daysOpen, ({ f }) => f.daysOpen, 'int'),
+      field(h.dueDays, ({ f }) => f.dueDays, 'int'),
+      field(h.isOverdue, ({ f }) => yesNo(f.overdue)),
+      field(h.mlps, ({ f }) => f.mlps),
     ],
-    rows: report.changes.map((c) => [
-      c.name,
-      c.id,
-      districtText(c.district),
-      c.group,
-      targetText(c.target),
-      STATE_TEXT[lang][c.from],
-      STATE_TEXT[lang][c.to],
-      DIRECTION_TEXT[lang][c.direction],
-      c.fromValue,
-      c.toValue,
-    ]),
-  };
+  );
 
-  const areas: Table = {
-    key: 'areas',
-    name: h.sheets.areas,
-    columns: [
-      col(h.district),
-      col(h.target),
-      col(h.urbanSchools, 'int'),
-      col(h.urbanPct, 'pct'),
-      col(h.ruralSchools, 'int'),
-      col(h.ruralPct, 'pct'),
-      col(h.areaGap, 'pts'),
-    ],
-    rows: report.areaGaps.map((g) => [
-      districtText(g.district, true),
-      targetText(g.target),
-      g.urbanSchools,
-      g.urbanPct,
-      g.ruralSchools,
-      g.ruralPct,
-      g.gapPts,
-    ]),
-  };
-
-  const groups: Table = {
-    key: 'groups',
-    name: h.sheets.groups,
-    columns: [
-      col(h.district),
-      col(h.group),
-      col(h.schools, 'int'),
-      ...report.targets.map((t) => col(t.label[lang], 'pct')),
-      col(h.score, 'dec1'),
-      col(h.grade),
-      ...(compared ? [col(h.previousScore, 'dec1'), col(h.previousGrade), col(h.change, 'pts')] : []),
-    ],
-    rows: report.groups.map((g) => [
-      districtText(g.district),
-      g.group,
-      g.schools,
-      ...report.targets.map((t) => g.pct[t.name] ?? null),
-      g.score,
-      g.grade,
-      ...(compared ? [g.previousScore, g.previousGrade, g.changePts] : []),
-    ]),
-  };
-
-  const security: Table = {
-    key: 'security',
-    name: h.sheets.security,
-    columns: [
-      col(h.school),
-      col(h.schoolId),
-      col(h.district),
-      col(h.group),
-      col(h.critical, 'int'),
-      col(h.high, 'int'),
-      col(h.medium, 'int'),
-      col(h.low, 'int'),
-      col(h.oldestDays, 'int'),
-      col(h.overdue, 'int'),
-      col(h.accepted, 'int'),
-    ],
-    rows: report.security.map((s) => [
-      s.name,
-      s.id,
-      districtText(s.district),
-      s.group,
-      s.critical,
-      s.high,
-      s.medium,
-      s.low,
-      s.oldestDays,
-      s.overdue,
-      s.accepted,
-    ]),
-  };
-
-  const findings: Table = {
-    key: 'findings',
-    name: h.sheets.findings,
-    columns: [
-      col(h.school),
-      col(h.district),
-      col(h.severity),
-      col(h.title, 'text', true),
-      col(h.rule),
-      col(h.object),
-      col(h.port, 'int'),
-      col(h.firstSeen),
-      col(h.daysOpen, 'int'),
-      col(h.dueDays, 'int'),
-      col(h.isOverdue),
-      col(h.mlps),
-    ],
-    rows: report.security.flatMap((s) =>
-      s.findings.map((f) => [
-        s.name,
-        districtText(s.district),
-        SEVERITY_TEXT[lang][f.severity],
-        f.title?.[lang] ?? f.rule,
-        f.rule,
-        f.target,
-        f.port === 0 ? null : f.port,
-        f.firstSeen.slice(0, 10),
-        f.daysOpen,
-        f.dueDays,
-        yesNo(f.overdue),
-        f.mlps,
-      ]),
-    ),
-  };
-
-  const targets: Table = {
-    key: 'targets',
-    name: h.sheets.targets,
-    columns: [
-      col(h.district),
-      col(h.target),
-      col(h.targetCode),
-      col(h.goal, 'pct'),
-      col(h.goalSource),
-      col(h.cityGoal, 'pct'),
-      col(h.criterion, 'text', true),
-      col(h.source, 'text', true),
-    ],
-    rows: report.applied.map((t) => [
-      districtText(t.district),
-      t.label[lang],
-      t.name,
-      t.goalPct,
-      t.goalSource === null
-        ? null
-        : t.goalSource === 'district'
-          ? lang === 'zh'
-            ? '区'
-            : 'district'
-          : lang === 'zh'
-            ? '市（默认）'
-            : 'city (default)',
-      t.cityGoalPct,
-      t.criterion[lang],
-      t.source,
-    ]),
-  };
+  const goalSourceText = (source: 'district' | 'default' | null) =>
+    source === null
+      ? null
+      : source === 'district'
+        ? lang === 'zh'
+          ? '区'
+          : 'district'
+        : lang === 'zh'
+          ? '市（默认）'
+          : 'city (default)';
+  const targets = table('targets', h.sheets.targets, report.applied, [
+    field(h.district, (t) => districtText(t.district)),
+    field(h.target, (t) => t.label[lang]),
+    field(h.targetCode, (t) => t.name),
+    field(h.goal, (t) => t.goalPct, 'pct'),
+    field(h.goalSource, (t) => goalSourceText(t.goalSource)),
+    field(h.cityGoal, (t) => t.cityGoalPct, 'pct'),
+    field(h.criterion, (t) => t.criterion[lang], 'text', true),
+    field(h.source, (t) => t.source, 'text', true),
+  ]);
 
   return [summary, ranking, unmet, changes, areas, groups, security, findings, targets];
 }
