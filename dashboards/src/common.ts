@@ -180,13 +180,17 @@ export class Grid {
   }
 }
 
-/** The dashboard skeleton every campuswatch dashboard shares. */
+/**
+ * The dashboard skeleton every campuswatch dashboard shares: its filter variables (in this order) and the
+ * links to the other dashboards carrying them.
+ */
 export function baseDashboard(
   uid: DashboardUid,
   title: string,
   description: string,
+  vars: readonly VariableName[],
 ): dashboard.DashboardBuilder {
-  return new dashboard.DashboardBuilder(title)
+  const d = new dashboard.DashboardBuilder(title)
     .uid(uid)
     .description(description)
     .tags(TAGS)
@@ -195,6 +199,8 @@ export function baseDashboard(
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
     .time({ from: 'now-24h', to: 'now' })
     .refresh('1m');
+  for (const v of vars) d.withVariable(variable(v));
+  return d.links(navLinks(uid, vars));
 }
 
 export type PanelBuilder = cog.Builder<dashboard.Panel>;

@@ -4,14 +4,12 @@ import {
   baseDashboard,
   filters,
   Grid,
-  navLinks,
   q,
   schoolLinkOverride,
   targets,
   thresholds,
   UIDS,
   type VariableName,
-  variable,
 } from './common.js';
 import type { TargetsConfig } from './goals.js';
 import { select } from './influxql.js';
@@ -29,10 +27,8 @@ export function fleet(_t: TargetsConfig): dashboard.DashboardBuilder {
     UIDS.fleet,
     '代理状态 (Agent fleet)',
     'The agents in the schools: last report, versions, spool, cycle time, agents that went silent.',
-  )
-    .withVariable(variable('district'))
-    .withVariable(variable('group'))
-    .links(navLinks(UIDS.fleet, VARS));
+    VARS,
+  );
 
   // Silent now: per agent, reports in the last SILENT_AFTER_MIN minutes (fill(0) keeps agents seen in the
   // range but silent since); an agent whose latest bucket is 0 is silent.

@@ -7,7 +7,6 @@ import {
   baseDashboard,
   filters,
   Grid,
-  navLinks,
   okMapping,
   q,
   rollup,
@@ -16,7 +15,6 @@ import {
   thresholds,
   UIDS,
   type VariableName,
-  variable,
 } from './common.js';
 import {
   ALL_SCHOOLS_PCT,
@@ -91,10 +89,8 @@ export function overview(t: TargetsConfig): dashboard.DashboardBuilder {
     UIDS.overview,
     '教育信息化达标总览 (District overview)',
     'Share of schools meeting each informatization target, the lagging schools, and the urban/rural gap.',
-  )
-    .withVariable(variable('district'))
-    .withVariable(variable('group'))
-    .links(navLinks(UIDS.overview, VARS));
+    VARS,
+  );
 
   d.withPanel(
     grid.place(
@@ -227,6 +223,18 @@ export function overview(t: TargetsConfig): dashboard.DashboardBuilder {
         'backbone',
         `Core uplinks ≥ ${t.backbone.coreMinMbps} Mbit/s and access ports ≥ ${t.backbone.accessMinMbps} Mbit/s (SNMP ifHighSpeed).`,
         ALL_SCHOOLS_PCT,
+      ),
+      4,
+      5,
+    ),
+  );
+  d.withPanel(
+    grid.place(
+      pctStat(
+        '专递课堂达标率 (% with a live-class path within the limits)',
+        'live_class',
+        `"城乡学校网上结对…课堂教学同步实施" (专递课堂, 名师课堂): schools whose path to the live-class platform is within the limits its agent measured against (one way ≤ 150 ms, ITU-T G.114; jitter ≤ 30 ms; loss ≤ 1 % unless configured), over every registered school.`,
+        goalOf(t, 'live_class') ?? ALL_SCHOOLS_PCT,
       ),
       4,
       5,

@@ -15,14 +15,34 @@ interface Basics {
   targets: InfluxQLQueryBuilder[];
 }
 
+/** What every panel builder has: its title, description, data source and queries. */
+interface PanelPreamble<P> {
+  title(title: string): P;
+  description(description: string): P;
+  datasource(ref: common.DataSourceRef): P;
+  targets(targets: InfluxQLQueryBuilder[]): P;
+}
+
+/** A panel's title, description, the campuswatch data source and its queries. */
+function basics<P extends PanelPreamble<P>>(panel: P, b: Basics): P {
+  return panel.title(b.title).description(b.description).datasource(DATASOURCE).targets(b.targets);
+}
+
 const last = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
 
+/** A list legend below the graph, without calculations. */
+const bottomLegend = () =>
+  new common.VizLegendOptionsBuilder()
+    .showLegend(true)
+    .displayMode(common.LegendDisplayMode.List)
+    .placement(common.LegendPlacement.Bottom)
+    .calcs([]);
+
+const tooltip = (mode: common.TooltipDisplayMode) =>
+  new common.VizTooltipOptionsBuilder().mode(mode).sort(common.SortOrder.None);
+
 export function statPanel(b: Basics & { unit?: string }): stat.PanelBuilder {
-  return new stat.PanelBuilder()
-    .title(b.title)
-    .description(b.description)
-    .datasource(DATASOURCE)
-    .targets(b.targets)
+  return basics(new stat.PanelBuilder(), b)
     .unit(b.unit ?? 'none')
     .reduceOptions(last())
     .colorMode(common.BigValueColorMode.Background)
@@ -30,11 +50,7 @@ export function statPanel(b: Basics & { unit?: string }): stat.PanelBuilder {
 }
 
 export function gaugePanel(b: Basics & { unit: string; min: number; max: number }): gauge.PanelBuilder {
-  return new gauge.PanelBuilder()
-    .title(b.title)
-    .description(b.description)
-    .datasource(DATASOURCE)
-    .targets(b.targets)
+  return basics(new gauge.PanelBuilder(), b)
     .unit(b.unit)
     .min(b.min)
     .max(b.max)
@@ -43,11 +59,7 @@ export function gaugePanel(b: Basics & { unit: string; min: number; max: number 
 }
 
 export function barGaugePanel(b: Basics & { unit?: string }): bargauge.PanelBuilder {
-  return new bargauge.PanelBuilder()
-    .title(b.title)
-    .description(b.description)
-    .datasource(DATASOURCE)
-    .targets(b.targets)
+  return basics(new bargauge.PanelBuilder(), b)
     .unit(b.unit ?? 'none')
     .reduceOptions(last())
     .orientation(common.VizOrientation.Horizontal)
@@ -55,51 +67,21 @@ export function barGaugePanel(b: Basics & { unit?: string }): bargauge.PanelBuil
 }
 
 export function timeseriesPanel(b: Basics & { unit?: string }): timeseries.PanelBuilder {
-  return new timeseries.PanelBuilder()
-    .title(b.title)
-    .description(b.description)
-    .datasource(DATASOURCE)
-    .targets(b.targets)
+  return basics(new timeseries.PanelBuilder(), b)
     .unit(b.unit ?? 'none')
     .spanNulls(true)
-    .legend(
-      new common.VizLegendOptionsBuilder()
-        .showLegend(true)
-        .displayMode(common.LegendDisplayMode.List)
-        .placement(common.LegendPlacement.Bottom)
-        .calcs([]),
-    )
-    .tooltip(
-      new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None),
-    );
+    .legend(bottomLegend())
+    .tooltip(tooltip(common.TooltipDisplayMode.Multi));
 }
 
 export function tablePanel(b: Basics): table.PanelBuilder {
-  return new table.PanelBuilder()
-    .title(b.title)
-    .description(b.description)
-    .datasource(DATASOURCE)
-    .targets(b.targets);
+  return basics(new table.PanelBuilder(), b);
 }
 
 export function statusHistoryPanel(b: Basics): statushistory.PanelBuilder {
-  return new statushistory.PanelBuilder()
-    .title(b.title)
-    .description(b.description)
-    .datasource(DATASOURCE)
-    .targets(b.targets)
+  return basics(new statushistory.PanelBuilder(), b)
     .showValue(common.VisibilityMode.Never)
     .rowHeight(0.9)
-    .legend(
-      new common.VizLegendOptionsBuilder()
-        .showLegend(true)
-        .displayMode(common.LegendDisplayMode.List)
-        .placement(common.LegendPlacement.Bottom)
-        .calcs([]),
-    )
-    .tooltip(
-      new common.VizTooltipOptionsBuilder()
-        .mode(common.TooltipDisplayMode.Single)
-        .sort(common.SortOrder.None),
-    );
+    .legend(bottomLegend())
+    .tooltip(tooltip(common.TooltipDisplayMode.Single));
 }

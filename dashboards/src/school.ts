@@ -5,7 +5,6 @@ import {
   baseDashboard,
   filters,
   Grid,
-  navLinks,
   okMapping,
   q,
   rollup,
@@ -13,10 +12,10 @@ import {
   thresholds,
   UIDS,
   type VariableName,
-  variable,
 } from './common.js';
 import { speedText, type TargetsConfig, teachingHoursText, tierText } from './goals.js';
 import { select } from './influxql.js';
+import { liveClassPanels } from './live-class.js';
 import { statPanel, statusHistoryPanel, tablePanel, timeseriesPanel } from './panels.js';
 
 const VARS: VariableName[] = ['district', 'group', 'school'];
@@ -28,11 +27,8 @@ export function school(t: TargetsConfig): dashboard.DashboardBuilder {
     UIDS.school,
     '学校详情 (School detail)',
     'One school: speed tests against its tier target, SNMP uplink and port speeds, IPv6 readiness, rooms and devices, open findings.',
-  )
-    .withVariable(variable('district'))
-    .withVariable(variable('group'))
-    .withVariable(variable('school'))
-    .links(navLinks(UIDS.school, VARS));
+    VARS,
+  );
 
   d.withPanel(
     grid.place(
@@ -343,6 +339,9 @@ export function school(t: TargetsConfig): dashboard.DashboardBuilder {
       9,
     ),
   );
+
+  // 专递课堂: delay, jitter and loss to the live-class platform.
+  liveClassPanels(d, grid, VARS);
 
   // Rooms and devices.
   d.withPanel(

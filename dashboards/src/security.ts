@@ -5,14 +5,12 @@ import {
   baseDashboard,
   filters,
   Grid,
-  navLinks,
   q,
   schoolLinkOverride,
   targets,
   thresholds,
   UIDS,
   type VariableName,
-  variable,
 } from './common.js';
 import type { TargetsConfig } from './goals.js';
 import { select } from './influxql.js';
@@ -62,10 +60,8 @@ export function security(_t: TargetsConfig): dashboard.DashboardBuilder {
     UIDS.security,
     '网络安全 (Security)',
     'Security findings of the 等保 2.0 baseline checks: open by severity, rule and clause; opened vs resolved; schools; accepted risks.',
-  )
-    .withVariable(variable('district'))
-    .withVariable(variable('group'))
-    .links(navLinks(UIDS.security, VARS));
+    VARS,
+  );
 
   d.withPanel(
     grid.place(
