@@ -9,6 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseAgentConfig } from '../../agent/src/config.js';
+import { enrolledCredentials } from '../../agent/src/credentials.js';
 import { Forwarder } from '../../agent/src/forwarder.js';
 import { smallRequest } from '../../agent/src/http-client.js';
 import { loadIdentity } from '../../agent/src/identity.js';
@@ -237,10 +238,16 @@ describe.skipIf(SKIP !== undefined)('collector over HTTPS (in process)', () => {
           probes: { bandwidth: { enabled: true, durationS: 2, omitS: 0, streams: 1, maxStreams: 1 } },
         }),
       );
-    const ctx = { signal: AbortSignal.timeout(60_000), log: silentLogger(), now: () => new Date() };
-    const ok = await PROBES.bandwidth.run(config(ca.certFile), ctx);
+    // the credentials as the agent hands them to the probe: the state directory's token, collector.caFile's PEM
+    const ctx = (c: ReturnType<typeof config>) => ({
+      signal: AbortSignal.timeout(60_000),
+      log: silentLogger(),
+      now: () => new Date(),
+      credentials: enrolledCredentials(c),
+    });
+    const ok = await PROBES.bandwidth.run(config(ca.certFile), ctx(config(ca.certFile)));
     expect(ok.map((r) => r.outcome)).toEqual(['ok', 'ok']);
-    const wrong = await PROBES.bandwidth.run(config(otherCa.certFile), ctx);
+    const wrong = await PROBES.bandwidth.run(config(otherCa.certFile), ctx(config(otherCa.certFile)));
     expect(wrong.map((r) => r.outcome)).toEqual(['error', 'error']);
     expect(wrong[0]!.error).toContain('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   });
