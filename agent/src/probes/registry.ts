@@ -1,21 +1,12 @@
 import type { ProbeName } from '../../../protocol/probe-names.js';
+import { bandwidthKind } from './bandwidth/index.js';
+import { hostKind } from './host/index.js';
+import { ipv6Kind } from './ipv6/index.js';
+import { liveClassKind } from './live-class/index.js';
 import type { Probe, ProbeKind } from './probe.js';
-
-/**
- * A probe whose module is loaded when it first runs: an agent that never runs the speed test or the
- * security scan does not carry their libraries (SNMP, TLS scanning, systeminformation) in memory, and a
- * one-shot CLI command starts fast.
- */
-function lazy(kind: ProbeName, load: () => Promise<Probe>): Probe {
-  let loaded: Promise<Probe> | undefined;
-  return {
-    kind,
-    async run(config, ctx) {
-      loaded ??= load();
-      return (await loaded).run(config, ctx);
-    },
-  };
-}
+import { reachabilityKind } from './reachability/index.js';
+import { securityKind } from './security/index.js';
+import { uplinkSnmpKind } from './uplink-snmp/index.js';
 
 /**
  * A kind from its folder (agent/src/probes/<kind>/index.ts): loaded when it first runs, handed only its
@@ -36,10 +27,11 @@ export function fromKind<Slice>(k: ProbeKind<Slice>): Probe {
 
 /** Every probe kind by name (docs/architecture.md, "Probes"): an explicit map, no magic loading. */
 export const PROBES: Record<ProbeName, Probe> = {
-  host: lazy('host', async () => (await import('./host.js')).hostProbe),
-  reachability: lazy('reachability', async () => (await import('./reachability.js')).reachabilityProbe),
-  bandwidth: lazy('bandwidth', async () => (await import('./bandwidth.js')).bandwidthProbe),
-  'uplink-snmp': lazy('uplink-snmp', async () => (await import('./uplink-snmp.js')).uplinkSnmpProbe),
-  ipv6: lazy('ipv6', async () => (await import('./ipv6.js')).ipv6Probe),
-  security: lazy('security', async () => (await import('./security.js')).securityProbe),
+  host: fromKind(hostKind),
+  reachability: fromKind(reachabilityKind),
+  bandwidth: fromKind(bandwidthKind),
+  'uplink-snmp': fromKind(uplinkSnmpKind),
+  ipv6: fromKind(ipv6Kind),
+  security: fromKind(securityKind),
+  'live-class': fromKind(liveClassKind),
 };
