@@ -230,6 +230,18 @@ export function overview(t: TargetsConfig): dashboard.DashboardBuilder {
   );
   d.withPanel(
     grid.place(
+      pctStat(
+        '专递课堂达标率 (% with a live-class path within the limits)',
+        'live_class',
+        `"城乡学校网上结对…课堂教学同步实施" (专递课堂, 名师课堂): schools whose path to the live-class platform is within the limits its agent measured against (one way ≤ 150 ms, ITU-T G.114; jitter ≤ 30 ms; loss ≤ 1 % unless configured), over every registered school.`,
+        goalOf(t, 'live_class') ?? ALL_SCHOOLS_PCT,
+      ),
+      4,
+      5,
+    ),
+  );
+  d.withPanel(
+    grid.place(
       statPanel({
         title: `未关闭高危发现 (Open ${failingSeverities(t).join('/')} findings)`,
         description: `Open security findings of severity ${failingSeverities(t).join(' or ')} in the selected schools (等保 2.0; security.maxOpenSeverity = ${t.security.maxOpenSeverity}).`,

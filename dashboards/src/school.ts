@@ -15,6 +15,7 @@ import {
 } from './common.js';
 import { speedText, type TargetsConfig, teachingHoursText, tierText } from './goals.js';
 import { select } from './influxql.js';
+import { liveClassPanels } from './live-class.js';
 import { statPanel, statusHistoryPanel, tablePanel, timeseriesPanel } from './panels.js';
 
 const VARS: VariableName[] = ['district', 'group', 'school'];
@@ -338,6 +339,9 @@ export function school(t: TargetsConfig): dashboard.DashboardBuilder {
       9,
     ),
   );
+
+  // 专递课堂: delay, jitter and loss to the live-class platform.
+  liveClassPanels(d, grid, VARS);
 
   // Rooms and devices.
   d.withPanel(
