@@ -10,6 +10,7 @@ import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CollectorContext } from '../context.js';
 import { sendError } from '../errors.js';
+import type { TokenRecord } from '../store/access-store.js';
 import { type Access, allows, CITY, type Principal } from './model.js';
 
 declare module 'fastify' {
@@ -52,6 +53,18 @@ export function requireAccessDeclarations(
   return routes;
 }
 
+/** The principal an API token acts as: its account's (if any), its role and scope. */
+function tokenPrincipal(t: TokenRecord): Principal {
+  return {
+    kind: 'token',
+    name: `token:${t.name}`,
+    accountId: t.accountId,
+    tokenId: t.id,
+    role: t.role,
+    scope: t.scope,
+  };
+}
+
 function bearer(req: FastifyRequest): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
 }
@@ -87,14 +100,7 @@ export async function principalOf(
       const a = await ctx.state.access.account(t.accountId);
       if (!a || a.disabled) return undefined;
     }
-    return {
-      kind: 'token',
-      name: `token:${t.name}`,
-      accountId: t.accountId,
-      tokenId: t.id,
-      role: t.role,
-      scope: t.scope,
-    };
+    return tokenPrincipal(t);
   }
   const cookie = req.cookies?.[SESSION_COOKIE];
   if (!cookie) {
@@ -103,14 +109,7 @@ export async function principalOf(
     // a browser's cookie carries only a display token: any other token stays in Authorization headers
     const t = await ctx.state.access.authenticateToken(display, now);
     if (t?.role !== 'display') return undefined;
-    return {
-      kind: 'token',
-      name: `token:${t.name}`,
-      accountId: t.accountId,
-      tokenId: t.id,
-      role: t.role,
-      scope: t.scope,
-    };
+    return tokenPrincipal(t);
   }
   const s = await ctx.state.access.session(cookie);
   if (!s) return undefined;

@@ -50,9 +50,9 @@ export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void
       schema: {
         querystring: Type.Object(
           {
-            school: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            school: Type.Optional(FindingRef.school),
             district: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-            rule: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            rule: Type.Optional(FindingRef.rule),
             severity: Type.Optional(Type.Enum([...SEVERITIES])),
             state: Type.Optional(Type.Enum([...FINDING_STATES])),
             ...PageQuery,
@@ -106,14 +106,9 @@ export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void
         return sendError(reply, 400, 'body/reason: at least 3 characters besides spaces');
       const problem = untilProblem(b.until, now, timeZone);
       if (problem) return sendError(reply, 400, `body/until: ${problem}`);
-      const found = await findingOf(ctx, b);
-      if (!found) return noSuchFinding(reply, b);
-      if (school.archivedAt)
-        return sendError(
-          reply,
-          409,
-          `school ${JSON.stringify(school.id)} is archived: its findings are history`,
-        );
+      const changeable = await changeableFinding(ctx, reply, school, b);
+      if ('refused' in changeable) return changeable.refused;
+      const { found } = changeable;
       if (effectiveState(found, now, timeZone) === 'resolved')
         return sendError(reply, 409, `${describe(b)} is resolved: there is no risk to accept`);
       const acceptance: Acceptance = {
@@ -150,14 +145,9 @@ export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void
       const b = req.body;
       const school = await schoolInScope(ctx, req, b.school);
       if (!school) return noSuchFinding(reply, b);
-      const found = await findingOf(ctx, b);
-      if (!found) return noSuchFinding(reply, b);
-      if (school.archivedAt)
-        return sendError(
-          reply,
-          409,
-          `school ${JSON.stringify(school.id)} is archived: its findings are history`,
-        );
+      const changeable = await changeableFinding(ctx, reply, school, b);
+      if ('refused' in changeable) return changeable.refused;
+      const { found } = changeable;
       if (!found.acceptedBy)
         return sendError(
           reply,
@@ -203,6 +193,26 @@ const describe = (b: FindingRefBody) => `${b.school}/${b.rule}/${b.target}${b.po
 async function findingOf(ctx: CollectorContext, b: FindingRefBody) {
   const key = findingKey(refOf(b));
   return (await ctx.state.findings(b.school)).find((f) => findingKey(f) === key);
+}
+
+/** The finding the body names, or the answer refusing to change it: 404 without one, 409 when its school is archived. */
+async function changeableFinding(
+  ctx: CollectorContext,
+  reply: FastifyReply,
+  school: SchoolRecord,
+  b: FindingRefBody,
+): Promise<{ found: NonNullable<Awaited<ReturnType<typeof findingOf>>> } | { refused: FastifyReply }> {
+  const found = await findingOf(ctx, b);
+  if (!found) return { refused: noSuchFinding(reply, b) };
+  if (school.archivedAt)
+    return {
+      refused: sendError(
+        reply,
+        409,
+        `school ${JSON.stringify(school.id)} is archived: its findings are history`,
+      ),
+    };
+  return { found };
 }
 
 /** One answer for a finding that does not exist and one outside the caller's scope. */
