@@ -49,6 +49,18 @@ describe('campuswatch-agent CLI against a running collector', () => {
     );
   });
 
+  it('probe bandwidth --config before enrolment: both directions fail naming the state directory and the fix', async () => {
+    const r = await runCli('agent', ['probe', 'bandwidth', '--config', configFile, '--duration', '1']);
+    expect(r.code, r.stderr).toBe(3);
+    const state = join(w.dir, 'agent-cli');
+    const why = `this agent is not enrolled: no identity in ${state}; run 'campuswatch-agent enroll --collector URL --code CODE --state ${state}'`;
+    expect(r.stdout.split('\n').slice(0, 3)).toEqual([
+      `FAILED   speed test download: error (${why})`,
+      `FAILED   speed test upload: error (${why})`,
+      '2 problems on 2 checks',
+    ]);
+  });
+
   it('enroll, once, status: delivered, with the last cycle in brief', async () => {
     const { code } = sqliteOf(w.app!).createEnrollCode(XINGHAI.id, 60_000);
     const e = await runCli('agent', [
@@ -132,6 +144,31 @@ describe('campuswatch-agent CLI against a running collector', () => {
     ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('cannot read the token file /nonexistent: ENOENT\n');
+  });
+
+  it("probe bandwidth --config runs the configured probe: the collector's speed test with the enrolled token", async () => {
+    const r = await runCli('agent', [
+      'probe',
+      'bandwidth',
+      '--config',
+      configFile,
+      '--streams',
+      '2',
+      '--duration',
+      '1',
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code, r.stdout).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      method: string;
+      target: string;
+      outcome: string;
+      results: unknown[];
+    };
+    expect(out).toMatchObject({ method: 'http', target: new URL(w.url).host, outcome: 'ok' });
+    expect(out.results).toHaveLength(2);
+    expect((out as unknown as Record<string, number>).download_mbps).toBeGreaterThan(0);
   });
 
   it('with the collector away, once still exits 0 and keeps the report spooled', async () => {
