@@ -12,6 +12,7 @@ import { aggregateStates, type DistrictKpis, type KpiGroup } from '../evaluate/d
 import { effectiveState } from '../evaluate/findings.js';
 import { TARGET_NAMES } from '../evaluate/targets/registry.js';
 import { schoolStates } from '../routes/compliance.js';
+import { type SchoolCard, schoolCard } from '../school-card.js';
 
 export interface OverviewFilter {
   district?: string | undefined;
@@ -20,13 +21,7 @@ export interface OverviewFilter {
   stage?: Stage | undefined;
 }
 
-export interface RankedSchool {
-  id: string;
-  name: string;
-  district: string | null;
-  group: string | null;
-  area: Area | null;
-  stage: Stage | null;
+export interface RankedSchool extends SchoolCard {
   met: number;
   /** The targets it does not meet, in the plan's order. */
   notMet: string[];
@@ -93,12 +88,7 @@ export async function overview(
       else noData.push(TARGET_NAMES[i]!);
     });
     return {
-      id: school.id,
-      name: school.name,
-      district: school.district ?? null,
-      group: school.group ?? null,
-      area: school.area ?? null,
-      stage: school.stage ?? null,
+      ...schoolCard(school),
       met,
       notMet,
       noData,

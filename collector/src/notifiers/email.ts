@@ -17,6 +17,26 @@ export interface EmailOptions extends ChannelOptions {
   to: string[];
 }
 
+/** An SMTP server as an e-mail channel gives it (the alert channel's options, or its config for the term mail). */
+export type SmtpServer = Pick<
+  EmailOptions,
+  'host' | 'port' | 'secure' | 'requireTLS' | 'user' | 'pass' | 'timeoutMs'
+>;
+
+/** nodemailer's options for the channel's server: each step within its timeout (the socket's may be longer). */
+export function smtpOptions(o: SmtpServer, socketTimeoutMs = o.timeoutMs): SMTPTransport.Options {
+  return {
+    host: o.host,
+    port: o.port,
+    secure: o.secure,
+    requireTLS: o.requireTLS,
+    connectionTimeout: o.timeoutMs,
+    greetingTimeout: o.timeoutMs,
+    socketTimeout: socketTimeoutMs,
+    ...(o.user ? { auth: { user: o.user, pass: o.pass ?? '' } } : {}),
+  };
+}
+
 /** nodemailer's error codes for a connection that failed or broke: worth another try. */
 const RETRYABLE_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'EPROTOCOL']);
 
@@ -54,17 +74,7 @@ export class EmailNotifier extends ChannelNotifier<EmailOptions> {
     const o = this.opts;
     const where = `${this.label} (${o.host}:${o.port})`;
     if (ctx.signal.aborted) throw new NotifyError(`${where}: cancelled`, false);
-    const options: SMTPTransport.Options = {
-      host: o.host,
-      port: o.port,
-      secure: o.secure,
-      requireTLS: o.requireTLS,
-      connectionTimeout: o.timeoutMs,
-      greetingTimeout: o.timeoutMs,
-      socketTimeout: o.timeoutMs,
-      ...(o.user ? { auth: { user: o.user, pass: o.pass ?? '' } } : {}),
-    };
-    const transport = createTransport(options);
+    const transport = createTransport(smtpOptions(o));
     const { subject, text, html } = this.render(group);
     const onAbort = () => transport.close();
     ctx.signal.addEventListener('abort', onAbort, { once: true });

@@ -3,10 +3,10 @@
  * Types only, in their own module, so that the store can keep snapshots without importing the code that
  * reads the store to take them.
  */
-import type { Area, Stage } from '../../../protocol/school.js';
 import type { Severity } from '../baseline.js';
 import type { ComplianceRow, ComplianceState } from '../evaluate/compliance-row.js';
 import type { KpiGroup } from '../evaluate/district.js';
+import type { SchoolCard } from '../school-card.js';
 import type { TargetsConfig } from '../targets.js';
 
 export const SNAPSHOT_VERSION = 1;
@@ -62,13 +62,7 @@ export interface TermFigures {
   findings: { opened: number; resolved: number };
 }
 
-export interface SnapshotSchool {
-  id: string;
-  name: string;
-  district: string | null;
-  group: string | null;
-  area: Area | null;
-  stage: Stage | null;
+export interface SnapshotSchool extends SchoolCard {
   tier: string;
   pupils: number | null;
   timezone: string;

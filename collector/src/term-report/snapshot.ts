@@ -25,6 +25,7 @@ import { aggregateStates, districtGoals, type KpiGroup, statesOf } from '../eval
 import { effectiveState, type FindingRecord } from '../evaluate/findings.js';
 import type { ComplianceRow, ComplianceState } from '../evaluate/targets/target.js';
 import { localTime } from '../evaluate/teaching-hours.js';
+import { schoolCard } from '../school-card.js';
 import type { AgentRecord, StateStore } from '../store/state.js';
 import { type TargetsConfig, type Term, targetsFor, termOf, termsOf } from '../targets.js';
 import {
@@ -240,12 +241,7 @@ export async function buildSnapshot(
         (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0),
     );
     out.push({
-      id: school.id,
-      name: school.name,
-      district: school.district ?? null,
-      group: school.group ?? null,
-      area: school.area ?? null,
-      stage: school.stage ?? null,
+      ...schoolCard(school),
       tier: tierOf(school, applied),
       pupils: school.pupils ?? null,
       timezone: school.timezone,

@@ -15,6 +15,7 @@ import { CITY, type Scope } from '../access/model.js';
 import type { BaselineConfig } from '../baseline.js';
 import type { CollectorConfig } from '../config.js';
 import type { ChannelConfig } from '../notifiers/config.js';
+import { smtpOptions } from '../notifiers/email.js';
 import type { StateStore } from '../store/state.js';
 import { type TargetsConfig, termsOf } from '../targets.js';
 import { titleOf } from './labels.js';
@@ -190,16 +191,8 @@ async function sendMail(
   text: string,
   attachments: { filename: string; content: Buffer; contentType: string }[],
 ): Promise<void> {
-  const transport = createTransport({
-    host: o.host,
-    port: o.port,
-    secure: o.secure,
-    requireTLS: o.requireTLS,
-    connectionTimeout: o.timeoutMs,
-    greetingTimeout: o.timeoutMs,
-    socketTimeout: o.timeoutMs * 6,
-    ...(o.user ? { auth: { user: o.user, pass: o.pass ?? '' } } : {}),
-  });
+  // attachments take longer to send than an alert
+  const transport = createTransport(smtpOptions(o, o.timeoutMs * 6));
   try {
     const info = await transport.sendMail({ from: o.from, to: [...to], subject, text, attachments });
     if (info.rejected.length > 0 && info.accepted.length === 0)
