@@ -25,13 +25,38 @@ export interface ComplianceStore {
   complianceStates(targets: readonly string[]): Promise<Map<string, ComplianceRow['state'][]>>;
 }
 
-/** The states a row can hold, in the order of their codes (complianceStates). */
-export const STATES: readonly ComplianceRow['state'][] = ['no_data', 'met', 'not_met'];
-
-/** A state as stored, read as one of STATES (anything else: no data). */
+/** A state as stored, read as one of the states a row can hold (anything else: no data). */
 export const stateOf = (s: string | undefined): ComplianceRow['state'] =>
   s === 'met' || s === 'not_met' ? s : 'no_data';
 
 /** No state yet for each of `targets` (a school's row of complianceStates before its stored rows). */
 export const noStates = (targets: readonly string[]): ComplianceRow['state'][] =>
   targets.map((): ComplianceRow['state'] => 'no_data');
+
+/**
+ * complianceStates from the per-school summary (`compliance_summary`: each school's stored state per
+ * target, kept by triggers on `compliance` in the same transaction as every write of its rows): one
+ * array per school holding a state for at least one of `targets`, a target named twice at its first
+ * place only.
+ */
+export function statesFromSummary(
+  targets: readonly string[],
+  summary: Iterable<readonly [string, Readonly<Record<string, string>>]>,
+): Map<string, ComplianceRow['state'][]> {
+  const out = new Map<string, ComplianceRow['state'][]>();
+  if (targets.length === 0) return out;
+  const index = new Map<string, number>();
+  targets.forEach((t, i) => {
+    if (!index.has(t)) index.set(t, i);
+  });
+  for (const [schoolId, stored] of summary) {
+    let states: ComplianceRow['state'][] | undefined;
+    for (const [target, i] of index) {
+      if (!Object.hasOwn(stored, target)) continue;
+      states ??= noStates(targets);
+      states[i] = stateOf(stored[target]);
+    }
+    if (states) out.set(schoolId, states);
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import { noNul, type PgDb, type Queryable, T } from '../pg-db.js';
-import { type ComplianceRow, type ComplianceStore, noStates, stateOf } from './index.js';
+import { type ComplianceRow, type ComplianceStore, statesFromSummary } from './index.js';
 
 export const COMPLIANCE_PG_SCHEMA = `
   -- seq is SQLite's rowid: an upsert keeps it, so rows come back in the order their targets were first stored
@@ -15,6 +15,41 @@ export const COMPLIANCE_PG_SCHEMA = `
   ALTER TABLE compliance ADD COLUMN IF NOT EXISTS expires_at ${T};
   ALTER TABLE compliance ADD COLUMN IF NOT EXISTS since ${T};
   CREATE INDEX IF NOT EXISTS compliance_expires ON compliance(expires_at);
+  -- one short row per school, its state per target (complianceStates reads it instead of every row). The
+  -- triggers below change it by the changed target alone (jsonb || / -), which an upsert applies to the row
+  -- as committed by then: collectors writing other targets of the same school at once keep each other's.
+  -- A database of an earlier version gets it filled from its rows, the rows' table locked against writes
+  -- until this transaction (which creates the triggers) commits.
+  DO $$ BEGIN
+    IF to_regclass('compliance_summary') IS NULL THEN
+      CREATE TABLE compliance_summary (school_id ${T} PRIMARY KEY, states jsonb NOT NULL);
+      LOCK TABLE compliance IN SHARE ROW EXCLUSIVE MODE;
+      INSERT INTO compliance_summary (school_id, states)
+        SELECT school_id, jsonb_object_agg(target, state) FROM compliance GROUP BY school_id;
+    END IF;
+  END $$;
+  CREATE OR REPLACE FUNCTION campuswatch_compliance_summary() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE'
+        AND (OLD.school_id IS DISTINCT FROM NEW.school_id OR OLD.target IS DISTINCT FROM NEW.target)) THEN
+      UPDATE compliance_summary SET states = states - OLD.target WHERE school_id = OLD.school_id;
+      DELETE FROM compliance_summary WHERE school_id = OLD.school_id AND states = '{}'::jsonb;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+      INSERT INTO compliance_summary AS s (school_id, states)
+        VALUES (NEW.school_id, jsonb_build_object(NEW.target, NEW.state))
+        ON CONFLICT (school_id) DO UPDATE SET states = s.states || excluded.states;
+    END IF;
+    RETURN NULL;
+  END $$;
+  DROP TRIGGER IF EXISTS compliance_summary_id ON compliance;
+  CREATE TRIGGER compliance_summary_id AFTER INSERT OR DELETE ON compliance
+    FOR EACH ROW EXECUTE FUNCTION campuswatch_compliance_summary();
+  DROP TRIGGER IF EXISTS compliance_summary_u ON compliance;
+  CREATE TRIGGER compliance_summary_u AFTER UPDATE OF school_id, target, state ON compliance
+    FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state OR OLD.school_id IS DISTINCT FROM NEW.school_id
+      OR OLD.target IS DISTINCT FROM NEW.target)
+    EXECUTE FUNCTION campuswatch_compliance_summary();
 `;
 
 /** Stored compliance in PostgreSQL. */
@@ -86,25 +121,15 @@ export class PgCompliance implements ComplianceStore {
     );
   }
 
+  /** From the summary: one short row per school. */
   async complianceStates(targets: readonly string[]): Promise<Map<string, ComplianceRow['state'][]>> {
-    // a target named twice gets its state at its first place only (as a CASE over the names would)
-    const index = new Map<string, number>();
-    targets.forEach((t, i) => {
-      if (!index.has(t)) index.set(t, i);
-    });
-    const { rows } = await this.p.query<{ school_id: string; targets: string[]; states: string[] }>(
-      `SELECT school_id, array_agg(target ORDER BY target) AS targets, array_agg(state ORDER BY target) AS states
-       FROM compliance WHERE target = ANY($1::text[]) GROUP BY school_id ORDER BY school_id`,
-      [[...index.keys()]],
+    if (targets.length === 0) return new Map();
+    const { rows } = await this.p.query<{ school_id: string; states: Record<string, string> }>(
+      'SELECT school_id, states FROM compliance_summary ORDER BY school_id',
     );
-    const out = new Map<string, ComplianceRow['state'][]>();
-    for (const r of rows) {
-      const states = noStates(targets);
-      r.targets.forEach((t, i) => {
-        states[index.get(t)!] = stateOf(r.states[i]);
-      });
-      out.set(r.school_id, states);
-    }
-    return out;
+    return statesFromSummary(
+      targets,
+      rows.map((r) => [r.school_id, r.states] as const),
+    );
   }
 }
