@@ -38,9 +38,17 @@ export function plainToTlsAnswer(url: URL, status: number, body: string): string
     : undefined;
 }
 
-/** Does `host:port` complete a TLS handshake (any certificate)? Within `timeoutMs`, else false. */
-export function speaksTls(url: URL, timeoutMs = 3000): Promise<boolean> {
-  return new Promise((resolve) => {
+/**
+ * Does `host:port` complete a TLS handshake (any certificate)? True when it does, false when the port
+ * answers otherwise (drops, refuses, a record that is not TLS). How long to wait is the caller's: when
+ * `signal` aborts first (a port that accepts and never answers), the promise rejects with its reason.
+ */
+export function speaksTls(url: URL, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const socket = tlsConnect({
       host,
@@ -48,33 +56,49 @@ export function speaksTls(url: URL, timeoutMs = 3000): Promise<boolean> {
       rejectUnauthorized: false,
       ...(isIP(host) === 0 ? { servername: host } : {}),
     });
-    const done = (tls: boolean) => {
-      clearTimeout(timer);
+    const settle = () => {
+      signal.removeEventListener('abort', aborted);
       socket.destroy();
-      resolve(tls);
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('secureConnect', () => done(true));
-    socket.once('error', () => done(false));
+    const aborted = () => {
+      settle();
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', aborted, { once: true });
+    socket.once('secureConnect', () => {
+      settle();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      settle();
+      resolve(false);
+    });
   });
 }
 
 /**
  * `http://` to a TLS port: the server drops the connection (or answers with a TLS alert the HTTP parser
- * cannot read). Only then is the port tried with a TLS handshake, to say so for certain.
+ * cannot read). Only then is the port tried with a TLS handshake, to say so for certain, for as long as
+ * `signal` allows.
  */
-export async function plainToTlsPort(err: unknown, url: URL): Promise<string | undefined> {
+export async function plainToTlsPort(
+  err: unknown,
+  url: URL,
+  signal: AbortSignal,
+): Promise<string | undefined> {
   if (url.protocol !== 'http:') return undefined;
   const e = err as NodeJS.ErrnoException | undefined;
   const code = e?.code ?? '';
   if (code !== 'ECONNRESET' && code !== 'EPIPE' && !code.startsWith('HPE_')) return undefined;
-  return (await speaksTls(url)) ? plainToTlsPortMessage(url) : undefined;
+  // a handshake the caller's time ran out for says nothing for certain: the plain description stands
+  const tls = await speaksTls(url, signal).catch(() => false);
+  return tls ? plainToTlsPortMessage(url) : undefined;
 }
 
 /**
  * A failed exchange with the collector as one line for a person: a TLS/plain HTTP mismatch in words
- * (either way), else describeConnectError's line.
+ * (either way), else describeConnectError's line. `signal` bounds the TLS handshake that may be tried.
  */
-export async function explainConnectError(err: unknown, url: URL): Promise<string> {
-  return tlsToPlainPort(err, url) ?? (await plainToTlsPort(err, url)) ?? describeConnectError(err);
+export async function explainConnectError(err: unknown, url: URL, signal: AbortSignal): Promise<string> {
+  return tlsToPlainPort(err, url) ?? (await plainToTlsPort(err, url, signal)) ?? describeConnectError(err);
 }

@@ -116,20 +116,22 @@ export async function enroll(opts: {
     );
   }
   const url = new URL('/api/v1/enroll', opts.collectorUrl);
+  // the enrolment's time: the request and, when it fails, the TLS handshake that tells why
+  const signal = opts.signal ?? AbortSignal.timeout(30_000);
   let res: Awaited<ReturnType<typeof smallRequest>>;
   try {
     res = await smallRequest(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ code: opts.code, hostname: hostname(), agentVersion: PACKAGE_VERSION }),
-      signal: opts.signal ?? AbortSignal.timeout(30_000),
+      signal,
       ...(opts.ca ? { ca: opts.ca } : {}),
     });
   } catch (err) {
     const untrusted = opts.caFile ? notSignedByCa(err, opts.caFile, opts.collectorUrl) : undefined;
     if (untrusted) throw new EnrollError(`${untrusted}. Nothing was saved`, undefined, { cause: err });
     // https:// to a plain HTTP port or http:// to a TLS one, in words
-    const mismatch = tlsToPlainPort(err, url) ?? (await plainToTlsPort(err, url));
+    const mismatch = tlsToPlainPort(err, url) ?? (await plainToTlsPort(err, url, signal));
     if (mismatch) throw new EnrollError(mismatch, undefined, { cause: err });
     throw new EnrollError(
       `cannot reach the collector at ${opts.collectorUrl}: ${describeConnectError(err)}`,

@@ -29,16 +29,18 @@ export function registerStatus(program: Command): void {
       const config = await loadAgentConfig(opts.config);
       const loaded = loadIdentity(config.state);
       let collector: string;
+      // the question's time: the request and, when it fails, the TLS handshake that tells why
+      const signal = AbortSignal.timeout(5000);
       try {
         const caFile = config.collector.caFile;
         const res = await smallRequest(new URL('/healthz', config.collector.url), {
-          signal: AbortSignal.timeout(5000),
+          signal,
           ...(caFile ? { ca: readCaFile(caFile) } : {}),
         });
         collector = res.status === 200 ? 'answers' : `answers HTTP ${res.status}`;
       } catch (err) {
         const { explainConnectError } = await import('../http-errors.js');
-        const why = await explainConnectError(err, new URL('/healthz', config.collector.url));
+        const why = await explainConnectError(err, new URL('/healthz', config.collector.url), signal);
         collector = `does not answer (${why})`;
       }
       let status: Record<string, unknown> = {
