@@ -143,11 +143,9 @@ export function findingRoutes(app: FastifyInstance, ctx: CollectorContext): void
     },
     async (req, reply) => {
       const b = req.body;
-      const school = await schoolInScope(ctx, req, b.school);
-      if (!school) return noSuchFinding(reply, b);
-      const changeable = await changeableFinding(ctx, reply, school, b);
+      const changeable = await changeableFinding(ctx, reply, await schoolInScope(ctx, req, b.school), b);
       if ('refused' in changeable) return changeable.refused;
-      const { found } = changeable;
+      const { school, found } = changeable;
       if (!found.acceptedBy)
         return sendError(
           reply,
@@ -195,13 +193,20 @@ async function findingOf(ctx: CollectorContext, b: FindingRefBody) {
   return (await ctx.state.findings(b.school)).find((f) => findingKey(f) === key);
 }
 
-/** The finding the body names, or the answer refusing to change it: 404 without one, 409 when its school is archived. */
+/**
+ * The finding the body names in its school (in the caller's scope), or the answer refusing to change it: 404
+ * without either, 409 when the school is archived.
+ */
 async function changeableFinding(
   ctx: CollectorContext,
   reply: FastifyReply,
-  school: SchoolRecord,
+  school: SchoolRecord | undefined,
   b: FindingRefBody,
-): Promise<{ found: NonNullable<Awaited<ReturnType<typeof findingOf>>> } | { refused: FastifyReply }> {
+): Promise<
+  | { school: SchoolRecord; found: NonNullable<Awaited<ReturnType<typeof findingOf>>> }
+  | { refused: FastifyReply }
+> {
+  if (!school) return { refused: noSuchFinding(reply, b) };
   const found = await findingOf(ctx, b);
   if (!found) return { refused: noSuchFinding(reply, b) };
   if (school.archivedAt)
@@ -212,7 +217,7 @@ async function changeableFinding(
         `school ${JSON.stringify(school.id)} is archived: its findings are history`,
       ),
     };
-  return { found };
+  return { school, found };
 }
 
 /** One answer for a finding that does not exist and one outside the caller's scope. */
