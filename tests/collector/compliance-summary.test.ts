@@ -254,6 +254,9 @@ describe.each(BACKENDS)('compliance summary: $name', (backend) => {
         'sz-2': { retired: 'met' },
       });
       expect((await o.store.complianceStates(TARGETS)).has('sz-2')).toBe(false);
+      // a state change alone (no row added in the same call)
+      await o.store.replaceCompliance('sz-1', [row('uplink', 'met')], iso(T0 + 120_000));
+      expect((await expectInStep(o))['sz-1']).toEqual({ uplink: 'met', ipv6: 'not_met', 校园网: 'no_data' });
     });
 
     it('follows completeIngest (the report transaction) and leaves a report done twice as it was', async () => {
