@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import type { Report } from '../../protocol/report.js';
 import { SENT_AT_HEADER } from '../../protocol/version.js';
 import { AgentPair, describeConnectError, readCaFile, smallRequest } from './http-client.js';
 import { tlsToPlainPort } from './http-errors.js';
 import type { Logger } from './log.js';
+import { type PartsProgress, remainingParts } from './report-parts.js';
 import type { Spool } from './spool/spool.js';
 
 export interface ForwarderOptions {
@@ -23,6 +25,8 @@ export interface ForwarderOptions {
   random?: () => number;
   /** Send report bodies gzip-compressed (the agent: `collector.gzip`, default true; here default false). */
   gzip?: boolean;
+  /** The agent's `collector.maxReportBytes` (named when a collector's smaller body limit is learned). */
+  maxReportBytes?: number;
   /** Called after a report was acknowledged and removed from the spool. */
   onDelivered?: (reportId: string) => void;
 }
@@ -53,6 +57,12 @@ export interface FlushResult {
 const RETRY_AFTER_CAP_MS = 3_600_000;
 const gzipAsync = promisify(gzip);
 const IDLE_CONNECTION_MS = 4000;
+/** The smallest part a report is split into after a 413: a single result larger than this is not sent. */
+export const MIN_PART_BYTES = 65_536;
+
+/** The collector's own 413 (a proxy's page is a foreign answer, never this). */
+const tooLarge = (o: SendOutcome): o is Extract<SendOutcome, { kind: 'rejected' }> =>
+  o.kind === 'rejected' && o.status === 413;
 
 /** Parses Retry-After (delta-seconds or an HTTP date) into milliseconds, capped at an hour. */
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
@@ -85,6 +95,15 @@ export class Forwarder {
   private kicked = false;
   /** The collector refused a compressed report and took it uncompressed: no more gzip (until a restart). */
   private plainOnly = false;
+  /**
+   * Learned from the collector's own 413 (its `ingest.bodyLimitBytes` below `collector.maxReportBytes`):
+   * reports larger than this go in parts of at most this many bytes, until a restart.
+   */
+  private partBytes: number | undefined;
+  /** The part size that was said in the log (once, when a report first went through in such parts). */
+  private partBytesLogged: number | undefined;
+  /** Spooled reports being sent in parts: the results and parts delivered so far (while the agent runs). */
+  private readonly progress = new Map<string, PartsProgress>();
 
   constructor(private readonly opts: ForwarderOptions) {
     this.url = new URL('/api/v1/reports', opts.collectorUrl);
@@ -105,10 +124,11 @@ export class Forwarder {
       const [next] = spool.oldest(1);
       if (!next) {
         this.failures = 0;
+        this.progress.clear();
         return result;
       }
       spool.noteAttempt(next.reportId);
-      const outcome = await this.deliver(next.body, next.reportId, signal);
+      const outcome = await this.deliverSpooled(next.body, next.reportId, signal);
       if (outcome.kind === 'delivered' || outcome.kind === 'rejected') this.foreignLogged = false;
       if (outcome.kind === 'delivered') {
         spool.ack(next.reportId, this.now());
@@ -189,6 +209,98 @@ export class Forwarder {
       );
       this.wake = undefined;
     }
+  }
+
+  /** The part size learned from the collector's 413, if one was (the agent may split its cycles by it). */
+  get learnedPartBytes(): number | undefined {
+    return this.partBytes;
+  }
+
+  /**
+   * Sends a spooled report: as it is, unless the collector taught that it is too large (413); then as parts
+   * under the learned size, each delivered (or refused) on its own, the report done when all of them are.
+   */
+  private async deliverSpooled(body: string, reportId: string, signal?: AbortSignal): Promise<SendOutcome> {
+    const bytes = Buffer.byteLength(body);
+    if (!this.progress.has(reportId) && (this.partBytes === undefined || bytes <= this.partBytes)) {
+      const outcome = await this.deliver(body, reportId, signal);
+      if (!tooLarge(outcome)) return outcome;
+      if (!this.learn(bytes)) return { ...outcome, message: this.floorMessage(outcome.message) };
+    }
+    return this.deliverInParts(JSON.parse(body) as Report, signal);
+  }
+
+  /** After a 413 for a body of `bytes`: half the size sent so far, not below the floor (false: at it). */
+  private learn(bytes: number): boolean {
+    const current = Math.min(this.partBytes ?? this.opts.maxReportBytes ?? bytes, bytes);
+    if (current <= MIN_PART_BYTES) return false;
+    this.partBytes = Math.max(MIN_PART_BYTES, Math.floor(current / 2));
+    return true;
+  }
+
+  private floorMessage(said: string): string {
+    return `${said}; not sent in smaller parts: parts of ${MIN_PART_BYTES} bytes are the smallest the agent sends (raise the collector's ingest.bodyLimitBytes)`;
+  }
+
+  /**
+   * The report's results not yet delivered, in parts under the learned size, oldest first. Another 413
+   * halves the size again and the rest is split anew; a part the collector refuses for good (or a single
+   * result over the floor) is kept as a dead letter of its own and the rest goes on.
+   */
+  private async deliverInParts(report: Report, signal?: AbortSignal): Promise<SendOutcome> {
+    const { spool, log } = this.opts;
+    const id = report.reportId;
+    const progress = this.progress.get(id) ?? { from: 0, done: 0 };
+    this.progress.set(id, progress);
+    let again = true;
+    while (again) {
+      again = false;
+      const limit = this.partBytes ?? MIN_PART_BYTES;
+      for (const { part, start, end } of remainingParts(report, progress, limit)) {
+        if (signal?.aborted) return { kind: 'stopped', reason: { kind: 'aborted' } };
+        const body = JSON.stringify(part);
+        const bytes = Buffer.byteLength(body);
+        let outcome: SendOutcome;
+        if (end - start === 1 && bytes > limit && limit <= MIN_PART_BYTES) {
+          outcome = {
+            kind: 'rejected',
+            status: 413,
+            message: `a single result of ${bytes} bytes: larger than the smallest part the agent sends (${MIN_PART_BYTES} bytes), and the collector's ingest.bodyLimitBytes refused larger parts`,
+          };
+        } else {
+          outcome = await this.deliver(body, part.reportId, signal);
+          if (tooLarge(outcome)) {
+            if (this.learn(bytes)) {
+              again = true;
+              break;
+            }
+            outcome = { ...outcome, message: this.floorMessage(outcome.message) };
+          }
+        }
+        if (outcome.kind === 'stopped') return outcome;
+        if (outcome.kind === 'rejected') {
+          // kept aside on its own: the results delivered before and after it are not sent twice
+          spool.enqueue(part);
+          spool.reject(part.reportId, outcome.status, outcome.message);
+          log.error(
+            { reportId: part.reportId, of: id, status: outcome.status, reason: outcome.message },
+            'collector refused a part of a report for good; it is kept in the spool dead-letter table',
+          );
+        }
+        progress.from = end;
+        progress.done++;
+      }
+    }
+    this.progress.delete(id);
+    if (this.partBytes !== undefined && this.partBytesLogged !== this.partBytes) {
+      this.partBytesLogged = this.partBytes;
+      const max = this.opts.maxReportBytes;
+      log.warn(
+        { partBytes: this.partBytes, ...(max !== undefined ? { maxReportBytes: max } : {}) },
+        `the collector refused reports as too large (HTTP 413): its ingest.bodyLimitBytes is lower than this agent's collector.maxReportBytes${max !== undefined ? ` (${max} bytes)` : ''}; until the agent restarts, reports go in parts of at most ${this.partBytes} bytes. Lower collector.maxReportBytes to ${this.partBytes} or raise the collector's ingest.bodyLimitBytes`,
+      );
+    }
+    return { kind: 'delivered' };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ProbeResult, Report } from '../../protocol/report.js';
 import { MAX_RESULTS_PER_REPORT } from '../../protocol/report.js';
 import { checkReport } from '../../protocol/report-check.js';
@@ -67,5 +68,65 @@ export function* reportParts(report: Report, opts: SplitOptions): Generator<Repo
       throw new Error(`the agent built an invalid report: ${check.problems.map(formatProblem).join('; ')}`);
     }
     yield part;
+  }
+}
+
+/**
+ * The id of the part of report `reportId` that carries its results `start` to `end` (exclusive): a
+ * lower-case UUIDv7 with the report's time and the rest from a hash, so that the same results of the same
+ * report always go under the same id (sent again after an interruption, the collector answers "duplicate").
+ */
+export function partId(reportId: string, start: number, end: number): string {
+  const h = createHash('sha256').update(`${reportId}:${start}:${end}`).digest('hex');
+  const time = reportId.replace(/-/g, '').slice(0, 12);
+  const variant = ((Number.parseInt(h[3]!, 16) & 0x3) | 0x8).toString(16);
+  const hex = `${time}7${h.slice(0, 3)}${variant}${h.slice(4, 19)}`;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** How far a report sent again in smaller parts went: its first `from` results in `done` parts. */
+export interface PartsProgress {
+  from: number;
+  done: number;
+}
+
+/**
+ * The rest of a report (its results from `progress.from` on) as parts under `maxBytes`, each with the id
+ * `partId` gives it and the `cycle` header of the report's cycle (the report's own id when it was not a
+ * part): numbered after the parts already sent. A part that alone is a single result may be larger.
+ */
+export function* remainingParts(
+  report: Report,
+  progress: PartsProgress,
+  maxBytes: number,
+): Generator<{ part: Report; start: number; end: number }> {
+  const { results, cycle, ...envelope } = report;
+  // as it was when asked: the caller moves it on while it takes the parts
+  const { from, done } = progress;
+  const rest = results.slice(from);
+  const runs = partition(rest, Buffer.byteLength(JSON.stringify(envelope)), { maxBytes });
+  const parts = (cycle?.parts ?? 1) + done + runs.length - 1;
+  for (let p = 0; p < runs.length; p++) {
+    const start = from + runs[p]!.start;
+    const end = from + runs[p]!.end;
+    const part: Report = {
+      ...envelope,
+      reportId: partId(report.reportId, start, end),
+      ...(parts >= 2
+        ? {
+            cycle: {
+              id: cycle?.id ?? report.reportId,
+              part: Math.min(10_000, (cycle?.part ?? 1) + done + p),
+              parts: Math.min(10_000, parts),
+              results: cycle?.results ?? results.length,
+            },
+          }
+        : {}),
+      results: rest.slice(runs[p]!.start, runs[p]!.end),
+    };
+    const check = checkReport(part);
+    if (!check.ok)
+      throw new Error(`the agent built an invalid report: ${check.problems.map(formatProblem).join('; ')}`);
+    yield { part, start, end };
   }
 }

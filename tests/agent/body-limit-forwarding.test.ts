@@ -1,0 +1,199 @@
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Forwarder, MIN_PART_BYTES } from '../../agent/src/forwarder.js';
+import { reportParts } from '../../agent/src/report-parts.js';
+import { Spool } from '../../agent/src/spool/spool.js';
+import type { Report } from '../../protocol/report.js';
+import { roomsReport } from '../helpers/rooms-report.js';
+import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
+
+// A collector whose ingest.bodyLimitBytes is lower than the agent's collector.maxReportBytes: its 413
+// teaches the agent a smaller part size, the refused report goes again in parts, and every result arrives
+// exactly once (plain bodies, so that the size bites).
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const MAX_REPORT_BYTES = 1_048_576;
+const BODY_LIMIT_BYTES = 150_000;
+
+interface Exchange {
+  bytes: number;
+  report: Report | undefined;
+  status: number;
+  answer: { status?: string; reportId?: string };
+}
+
+/** A loopback HTTP relay in front of the collector that keeps every request body and the collector's answer. */
+async function recordingRelay(target: string): Promise<{ url: string; seen: Exchange[] }> {
+  const seen: Exchange[] = [];
+  const to = new URL(target);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const out = request(
+        { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          const back: Buffer[] = [];
+          answer.on('data', (c: Buffer) => back.push(c));
+          answer.on('end', () => {
+            const text = Buffer.concat(back).toString();
+            let report: Report | undefined;
+            try {
+              report = JSON.parse(body.toString()) as Report;
+            } catch {
+              report = undefined;
+            }
+            seen.push({
+              bytes: body.length,
+              report,
+              status: answer.statusCode ?? 0,
+              answer: JSON.parse(text) as Exchange['answer'],
+            });
+            res.writeHead(answer.statusCode ?? 502, answer.headers).end(text);
+          });
+        },
+      );
+      out.end(body);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+function spool(): Spool {
+  const dir = mkdtempSync(join(tmpdir(), 'cw-body-limit-'));
+  const s = new Spool(join(dir, 'spool.sqlite'), 100);
+  cleanups.push(() => {
+    s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return s;
+}
+
+function capture(): { log: pino.Logger; lines: { level: number; msg: string }[] } {
+  const lines: { level: number; msg: string }[] = [];
+  const log = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n').filter(Boolean))
+          lines.push(JSON.parse(l) as { level: number; msg: string });
+        done();
+      },
+    }),
+  );
+  return { log, lines };
+}
+
+/** A cycle of `devices` devices in rooms of 40, with Chinese names, as the agent spools it (1 MiB parts). */
+function cycle(agentId: string, devices: number, prefix: string): Report {
+  return roomsReport({
+    agentId,
+    schoolId: XINGHAI.id,
+    at: new Date(),
+    rooms: Array.from({ length: Math.ceil(devices / 40) }, (_, r) => ({
+      name: `${prefix}教学楼 ${r} 号教室`,
+      type: 'classroom',
+      devices: Array.from({ length: Math.min(40, devices - r * 40) }, (_, d) => ({
+        name: `${prefix}班级终端 ${r}-${d}（东楼）`,
+        type: 'pc',
+        up: d % 7 !== 0,
+      })),
+    })),
+  });
+}
+
+describe('a collector whose body limit is lower than the agent’s collector.maxReportBytes', () => {
+  it('413: the agent halves its part size, sends the report again in parts, every result exactly once, no dead letter; the size is kept and said once', async () => {
+    const w = new World({ collector: { ingest: { retryAfterS: 1, bodyLimitBytes: BODY_LIMIT_BYTES } } });
+    cleanups.push(() => w.cleanup());
+    await w.startCollector();
+    const { agentId, token } = w.enrollDirect();
+    const relay = await recordingRelay(w.url);
+    const s = spool();
+    const { log, lines } = capture();
+    const first = cycle(agentId, 2400, '');
+    const second = cycle(agentId, 2400, '二期');
+    for (const report of [first, second]) {
+      const parts = [...reportParts(report, { maxBytes: MAX_REPORT_BYTES, newId: uuidv7 })];
+      // each cycle fits the agent's own limit (one report) but is several times the collector's
+      expect(parts).toHaveLength(1);
+      expect(Buffer.byteLength(JSON.stringify(parts[0]))).toBeGreaterThan(4 * BODY_LIMIT_BYTES);
+      s.enqueue(parts[0]!);
+    }
+    const f = new Forwarder({
+      collectorUrl: relay.url,
+      token,
+      spool: s,
+      log,
+      gzip: false,
+      maxReportBytes: MAX_REPORT_BYTES,
+    });
+    cleanups.push(() => f.close());
+
+    const result = await f.flush();
+    expect(result).toEqual({ delivered: 2, rejected: 0 });
+    expect(s.counters()).toMatchObject({ depth: 0, rejected: 0, delivered: 2 });
+    expect(s.deadLetters()).toEqual([]);
+
+    const refused = relay.seen.filter((x) => x.status === 413);
+    const stored = relay.seen.filter((x) => x.status === 200);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(stored.length + refused.length).toBe(relay.seen.length);
+    expect(stored.every((x) => x.answer.status === 'stored')).toBe(true);
+    // the size learned is kept: the second cycle went straight in parts under it (no 413 after its first part)
+    const learned = f.learnedPartBytes!;
+    expect(learned).toBeLessThanOrEqual(BODY_LIMIT_BYTES);
+    expect(learned).toBeGreaterThanOrEqual(MIN_PART_BYTES);
+    const lastRefused = relay.seen.lastIndexOf(refused.at(-1)!);
+    const firstOfSecond = relay.seen.findIndex((x) => x.report?.cycle?.id === second.reportId);
+    expect(firstOfSecond).toBeGreaterThan(lastRefused);
+    for (const x of stored) expect(x.bytes).toBeLessThanOrEqual(learned);
+
+    // every result once, in order, each cycle's parts numbered and counted as the cycle's
+    for (const report of [first, second]) {
+      const parts = stored.map((x) => x.report!).filter((r) => r.cycle?.id === report.reportId);
+      expect(parts.length).toBeGreaterThan(1);
+      expect(parts.flatMap((p) => p.results)).toEqual(report.results);
+      expect(parts.map((p) => p.cycle!.part)).toEqual(parts.map((_, i) => i + 1));
+      for (const p of parts)
+        expect(p.cycle).toMatchObject({ parts: parts.length, results: report.results.length });
+      expect(new Set(parts.map((p) => p.reportId)).size).toBe(parts.length);
+    }
+    // the collector holds exactly those reports, and every device of both cycles (UTF-8 names kept)
+    const ids = stored.map((x) => x.report!.reportId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(
+      sqliteOf(w.app!)
+        .ingestOrder(agentId)
+        .map((r) => r.reportId)
+        .sort(),
+    ).toEqual([...ids].sort());
+    const latest = sqliteOf(w.app!)
+      .latestResults(XINGHAI.id)
+      .map((r) => r.target)
+      .sort();
+    expect(latest).toEqual([...first.results, ...second.results].map((r) => r.target).sort());
+
+    // said once, in words naming both settings and the size now used
+    const said = lines.filter((l) => l.msg.includes('ingest.bodyLimitBytes'));
+    expect(said).toHaveLength(1);
+    expect(said[0]!.msg).toContain(`collector.maxReportBytes (${MAX_REPORT_BYTES} bytes)`);
+    expect(said[0]!.msg).toContain(`parts of at most ${learned} bytes`);
+  }, 120_000);
+});
