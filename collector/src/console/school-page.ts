@@ -131,27 +131,10 @@ const TIERS: Record<string, Words> = {
   large: { zh: '大规模', en: 'large' },
 };
 
-/** The unit of each target's value and goal. */
-const UNITS: Record<string, Words> = {
-  school_connected: { zh: '台', en: 'agents' },
-  uplink_bandwidth: { zh: 'Mbps', en: 'Mbps' },
-  backbone: { zh: 'Mbps', en: 'Mbps' },
-  ipv6: { zh: '/10', en: '/10' },
-  wireless_coverage: { zh: '%', en: '%' },
-  interactive_classrooms: { zh: '%', en: '%' },
-  multimedia_rooms: { zh: '间/百人', en: 'per 100 pupils' },
-  recording_room: { zh: '间', en: 'rooms' },
-  recording_room_working: { zh: '间', en: 'rooms' },
-  smart_classroom: { zh: '间', en: 'rooms' },
-  smart_classroom_working: { zh: '间', en: 'rooms' },
-  device_availability: { zh: '%', en: '%' },
-  security: { zh: '项', en: 'open' },
-  live_class: { zh: '% 限值', en: '% of limit' },
-};
-
 function withUnit(lang: Lang, target: string, v: number | null): string {
   if (v === null) return '—';
-  const unit = UNITS[target];
+  // the target's own unit (its module's); a target this version does not list: the bare number
+  const unit = TARGETS.find((t) => t.name === target)?.unit;
   const n = num(lang, v, 2);
   if (!unit) return n;
   const u = tr(lang, unit);

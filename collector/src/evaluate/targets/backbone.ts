@@ -9,6 +9,11 @@ export const backbone: TargetModule = {
   source: '常州 2019–2020：万兆主干、千兆到桌面',
   section: 'backbone',
   goalKey: 'districtGoalPct',
+  unit: { zh: 'Mbps', en: 'Mbps' },
+  criterion: (t) => ({
+    zh: `核心端口 ≥ ${t.backbone.coreMinMbps}、接入端口 ≥ ${t.backbone.accessMinMbps} Mbit/s`,
+    en: `core ports ≥ ${t.backbone.coreMinMbps}, access ports ≥ ${t.backbone.accessMinMbps} Mbit/s`,
+  }),
   evaluate(e, targets, now) {
     const maxAge = maxAgeMs(this, targets);
     const ports = e.latest.filter((r) => r.probe === 'uplink-snmp' && r.role !== 'uplink');

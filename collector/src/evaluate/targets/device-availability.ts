@@ -8,6 +8,14 @@ export const deviceAvailability: TargetModule = {
   source: 'local policy (configurable): critical devices available in teaching hours',
   section: 'deviceAvailability',
   goalKey: 'districtGoalPct',
+  unit: { zh: '%', en: '%' },
+  criterion: (t) => {
+    const { minPct, windowDays } = t.deviceAvailability;
+    return {
+      zh: `关键设备教学时段可用率 ≥ ${minPct}%（${windowDays} 天）`,
+      en: `critical devices up ≥ ${minPct}% in teaching hours (${windowDays} days)`,
+    };
+  },
   evaluate(e, targets, now) {
     const maxAge = maxAgeMs(this, targets);
     const goal = targets.deviceAvailability.minPct;

@@ -11,6 +11,11 @@ export const interactiveClassrooms: TargetModule = {
   source: '常州 2019–2020：每个教室配置多媒体交互设备',
   section: 'interactiveClassrooms',
   goalKey: 'districtGoalPct',
+  unit: { zh: '%', en: '%' },
+  criterion: (t) => ({
+    zh: `教室有可用多媒体交互设备 ≥ ${t.interactiveClassrooms.minPct}%`,
+    en: `classrooms with a working panel or projector ≥ ${t.interactiveClassrooms.minPct}%`,
+  }),
   evaluate(e, targets, now) {
     const { minPct, deviceTypes } = targets.interactiveClassrooms;
     const maxAge = maxAgeMs(this, targets);

@@ -9,6 +9,11 @@ export const ipv6: TargetModule = {
   source: '常州 2019–2020：Ipv6规模部署 (threshold: local policy)',
   section: 'ipv6',
   goalKey: 'districtGoalPct',
+  unit: { zh: '/10', en: '/10' },
+  criterion: (t) => ({
+    zh: `就绪评分 ≥ ${t.ipv6.minScore}${t.ipv6.requireServices ? '，校内服务支持 IPv6' : ''}`,
+    en: `readiness score ≥ ${t.ipv6.minScore}${t.ipv6.requireServices ? ', services over IPv6' : ''}`,
+  }),
   evaluate(e, targets, now) {
     const maxAge = maxAgeMs(this, targets);
     const scores = e.latest.filter((r) => r.probe === 'ipv6' && r.check === 'score');

@@ -30,6 +30,12 @@ export const liveClass: TargetModule = {
   source: '城乡学校网上结对…课堂教学同步实施（专递课堂、名师课堂）；ITU-T G.114 (150 ms one-way)',
   section: 'liveClass',
   goalKey: 'districtGoalPct',
+  unit: { zh: '% 限值', en: '% of limit' },
+  criterion: () => ({
+    // the limits travel with each train (the agent's probes.live-class): these are their defaults
+    zh: '到专递课堂平台单向时延 ≤ 150 ms、抖动 ≤ 30 ms、丢包 ≤ 1%（探针所测限值）',
+    en: 'to the live-class platform: one way ≤ 150 ms, jitter ≤ 30 ms, loss ≤ 1 % (the limits each train carries)',
+  }),
   evaluate(e, targets, now) {
     const maxAge = maxAgeMs(this, targets);
     const all = e.latest.filter((r): r is LiveClassResult => r.probe === 'live-class');

@@ -5,6 +5,14 @@
 import { roomKey, roomsOf } from './rooms.js';
 import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from './target.js';
 
+const STAGE_ZH: Record<string, string> = {
+  primary: '小学',
+  junior: '初中',
+  senior: '高中',
+  'nine-year': '九年一贯制',
+  'twelve-year': '十二年一贯制',
+};
+
 export const multimediaRooms: TargetModule = {
   name: 'multimedia_rooms',
   label: { zh: '每百名学生网络多媒体教室数', en: 'Networked multimedia rooms per 100 pupils' },
@@ -12,6 +20,17 @@ export const multimediaRooms: TargetModule = {
   source: '县域义务教育优质均衡发展督导评估办法：每百名学生拥有网络多媒体教室数 小学2.3间、初中2.4间',
   section: 'multimediaRooms',
   goalKey: 'districtGoalPct',
+  unit: { zh: '间/百人', en: 'per 100 pupils' },
+  criterion: (t) => {
+    const per = (zh: boolean) =>
+      Object.entries(t.multimediaRooms.per100Pupils)
+        .map(([stage, n]) => `${zh ? (STAGE_ZH[stage] ?? stage) : stage} ${n}`)
+        .join(zh ? '、' : ', ');
+    return {
+      zh: `每百名学生网络多媒体教室 ≥ ${per(true)}`,
+      en: `multimedia rooms per 100 pupils ≥ ${per(false)}`,
+    };
+  },
   evaluate(e, targets, now) {
     const { per100Pupils, deviceTypes } = targets.multimediaRooms;
     const stage = e.school.stage;

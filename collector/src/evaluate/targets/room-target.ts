@@ -46,6 +46,11 @@ export function builtTarget(kind: RoomKind): TargetModule {
     source: kind.source,
     section: kind.section,
     goalKey: 'districtGoalPct',
+    unit: { zh: '间', en: 'rooms' },
+    criterion: (t) => ({
+      zh: `建有${kind.label.zh} ≥ ${t[kind.section].minPerSchool} 间`,
+      en: `${kind.noun}s ≥ ${t[kind.section].minPerSchool}`,
+    }),
     evaluate(e, targets, now): ComplianceRow {
       const min = targets[kind.section].minPerSchool;
       const { maxAge, checks, current, rooms, ofKind } = evidenceOf(kind, e, targets, now);
@@ -97,6 +102,11 @@ export function workingTarget(kind: RoomKind): TargetModule {
     source: `${kind.source} — and it works in teaching hours`,
     section: kind.section,
     goalKey: 'workingDistrictGoalPct',
+    unit: { zh: '间', en: 'rooms' },
+    criterion: () => ({
+      zh: `${kind.label.zh}教学时段可用`,
+      en: `the ${kind.noun} works in teaching hours`,
+    }),
     evaluate(e, targets, now): ComplianceRow {
       const min = targets[kind.section].minPerSchool;
       const { maxAge, checks, current, rooms, ofKind } = evidenceOf(kind, e, targets, now);

@@ -8,6 +8,11 @@ export const schoolConnected: TargetModule = {
   source: '常州 2019–2020：校园网络校校通',
   section: 'connected',
   goalKey: 'districtGoalPct',
+  unit: { zh: '台', en: 'agents' },
+  criterion: (t) => ({
+    zh: `探针在 ${t.connected.maxAge} 内上报`,
+    en: `an agent reported within ${t.connected.maxAge}`,
+  }),
   evaluate(e, targets, now) {
     const maxAge = maxAgeMs(this, targets);
     const seen = e.agents.map((a) => a.lastSeenAt).filter((t): t is string => t !== null);

@@ -9,6 +9,15 @@ export const security: TargetModule = {
   source: '常州 2019–2020 信息安全体系搭建行动；GB/T 22239-2019',
   section: 'security',
   goalKey: 'districtGoalPct',
+  unit: { zh: '项', en: 'open' },
+  criterion: (t) => {
+    const max = t.security.maxOpenSeverity;
+    if (max === 'none') return { zh: '无未整改的安全隐患', en: 'no open finding' };
+    return {
+      zh: `无高于${max === 'low' ? '低危' : '中危'}的未整改安全隐患`,
+      en: `no open finding above ${max}`,
+    };
+  },
   evaluate(e, targets, now) {
     const maxAge = maxAgeMs(this, targets);
     const scans = e.latest.filter((r) => r.probe === 'security');

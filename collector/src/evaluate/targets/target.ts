@@ -33,7 +33,19 @@ export interface SchoolEvidence {
   maintenance?: readonly MaintenanceWindow[];
 }
 
-/** One target of the plan: its name, labels, source, district goal and pure evaluation. */
+/** A text in both languages of the reports and the console. */
+export interface Words {
+  readonly zh: string;
+  readonly en: string;
+}
+
+/** The targets as they applied (a term snapshot's): every section, without the districts' overrides. */
+export type AppliedTargets = Omit<TargetsConfig, 'districts'>;
+
+/**
+ * One target of the plan: its name, labels, source, district goal, unit, criterion and pure evaluation.
+ * Whatever shows a target (the term report, the console) reads it from here, never from a list of names.
+ */
 export interface TargetModule {
   readonly name: string;
   readonly label: { readonly zh: string; readonly en: string };
@@ -45,6 +57,10 @@ export interface TargetModule {
   readonly section: keyof DistrictOverride;
   /** The key of that section holding the district goal (% of schools). */
   readonly goalKey: 'districtGoalPct' | 'workingDistrictGoalPct';
+  /** The unit of its value and goal (the console's school page): `%` and `/10` are written without a space. */
+  readonly unit: Words;
+  /** What a school has to show to meet it under these targets, in words (the term report's criterion). */
+  criterion(targets: AppliedTargets): Words;
   /** The school's row at `now`; evidence older than the section's maxAge does not count. */
   evaluate(evidence: SchoolEvidence, targets: TargetsConfig, now: Date): ComplianceRow;
 }

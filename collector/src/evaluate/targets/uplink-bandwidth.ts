@@ -11,6 +11,15 @@ export const uplinkBandwidth: TargetModule = {
   source: '常州 2019–2020：根据学校规模和应用需求，实现300兆—1000兆接入',
   section: 'uplink',
   goalKey: 'districtGoalPct',
+  unit: { zh: 'Mbps', en: 'Mbps' },
+  criterion: (t) => {
+    const { small, medium, large } = t.uplink.tiers;
+    const mbps = `${small.mbps}/${medium.mbps}/${large.mbps}`;
+    return {
+      zh: `下行与上行 ≥ ${mbps} Mbit/s（小/中/大规模）× ${t.uplink.tolerance}`,
+      en: `down and up ≥ ${mbps} Mbit/s (small/medium/large) × ${t.uplink.tolerance}`,
+    };
+  },
   evaluate(e, targets, now) {
     const goal = targets.uplink.tiers[tierOf(e.school, targets)].mbps;
     const maxAge = maxAgeMs(this, targets);

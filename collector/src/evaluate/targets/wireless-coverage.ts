@@ -10,6 +10,11 @@ export const wirelessCoverage: TargetModule = {
   source: '常州 2019–2020：有线、无线网络全覆盖',
   section: 'wirelessCoverage',
   goalKey: 'districtGoalPct',
+  unit: { zh: '%', en: '%' },
+  criterion: (t) => ({
+    zh: `教学用房有在线 AP ≥ ${t.wirelessCoverage.minPct}%`,
+    en: `teaching rooms with an AP up ≥ ${t.wirelessCoverage.minPct}%`,
+  }),
   evaluate(e, targets, now) {
     const { minPct, roomTypes } = targets.wirelessCoverage;
     const maxAge = maxAgeMs(this, targets);
