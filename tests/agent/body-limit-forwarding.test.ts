@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Forwarder, MIN_PART_BYTES } from '../../agent/src/forwarder.js';
 import { reportParts } from '../../agent/src/report-parts.js';
 import { Spool } from '../../agent/src/spool/spool.js';
-import type { Report } from '../../protocol/report.js';
+import type { HostResult, Report } from '../../protocol/report.js';
 import { roomsReport } from '../helpers/rooms-report.js';
 import { sqliteOf, World, XINGHAI } from '../helpers/world.js';
 
@@ -195,5 +195,63 @@ describe('a collector whose body limit is lower than the agent’s collector.max
     expect(said).toHaveLength(1);
     expect(said[0]!.msg).toContain(`collector.maxReportBytes (${MAX_REPORT_BYTES} bytes)`);
     expect(said[0]!.msg).toContain(`parts of at most ${learned} bytes`);
+  }, 120_000);
+
+  it('a single result larger than the smallest part: a dead letter of its own naming the limit, the rest of its report exactly once', async () => {
+    const bodyLimit = 80_000;
+    const w = new World({ collector: { ingest: { retryAfterS: 1, bodyLimitBytes: bodyLimit } } });
+    cleanups.push(() => w.cleanup());
+    await w.startCollector();
+    const { agentId, token } = w.enrollDirect();
+    const relay = await recordingRelay(w.url);
+    const s = spool();
+    const report = cycle(agentId, 1200, '');
+    // a host with 200 long mount points: one result larger than the smallest part the agent sends
+    const at = report.startedAt;
+    const host: HostResult = {
+      probe: 'host',
+      target: '录播服务器',
+      outcome: 'ok',
+      durationMs: 1,
+      at,
+      os: { platform: 'linux', distro: 'debian', release: '12', kernel: '6.1', arch: 'x64' },
+      uptimeS: 1,
+      cpu: { cores: 4, model: 'x', loadPct: 1 },
+      memory: { totalBytes: 1, usedBytes: 1 },
+      disks: Array.from({ length: 200 }, (_, i) => ({
+        mount: `/srv/录播/${String(i).padStart(3, '0')}/${'课'.repeat(140)}`,
+        sizeBytes: 1,
+        usedBytes: 1,
+      })),
+      nics: [],
+    };
+    const hostBytes = Buffer.byteLength(JSON.stringify(host));
+    expect(hostBytes).toBeGreaterThan(bodyLimit);
+    report.results.splice(600, 0, host);
+    s.enqueue(report);
+    const { log } = capture();
+    const f = new Forwarder({ collectorUrl: relay.url, token, spool: s, log, gzip: false });
+    cleanups.push(() => f.close());
+
+    expect(await f.flush()).toEqual({ delivered: 1, rejected: 0 });
+    expect(f.learnedPartBytes).toBe(MIN_PART_BYTES);
+    const dead = s.deadLetters();
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({ status: 413 });
+    expect(dead[0]!.reason).toContain(`${MIN_PART_BYTES} bytes`);
+    expect(dead[0]!.reason).toContain('ingest.bodyLimitBytes');
+    expect(s.counters()).toMatchObject({ depth: 0, rejected: 1 });
+    // never sent alone once the floor was reached (the collector would refuse it), never stored
+    const withHost = relay.seen.filter((x) => x.report?.results.some((r) => r.probe === 'host'));
+    expect(withHost.every((x) => x.status === 413 && x.report!.results.length > 1)).toBe(true);
+    const stored = relay.seen.filter((x) => x.status === 200).map((x) => x.report!);
+    expect(stored.flatMap((p) => p.results)).toEqual(report.results.filter((r) => r.probe !== 'host'));
+    const ids = stored.map((p) => p.reportId);
+    expect(
+      sqliteOf(w.app!)
+        .ingestOrder(agentId)
+        .map((r) => r.reportId)
+        .sort(),
+    ).toEqual([...ids].sort());
   }, 120_000);
 });
