@@ -34,8 +34,14 @@ interface Exchange {
   answer: { status?: string; reportId?: string };
 }
 
-/** A loopback HTTP relay in front of the collector that keeps every request body and the collector's answer. */
-async function recordingRelay(target: string): Promise<{ url: string; seen: Exchange[] }> {
+/**
+ * A loopback HTTP relay in front of the collector that keeps every request body and the collector's answer;
+ * `lose` may drop an answer (the connection closed instead), as a network does after the collector stored it.
+ */
+async function recordingRelay(
+  target: string,
+  lose: (x: Exchange) => boolean = () => false,
+): Promise<{ url: string; seen: Exchange[] }> {
   const seen: Exchange[] = [];
   const to = new URL(target);
   const server = createServer((req, res) => {
@@ -56,12 +62,17 @@ async function recordingRelay(target: string): Promise<{ url: string; seen: Exch
             } catch {
               report = undefined;
             }
-            seen.push({
+            const x: Exchange = {
               bytes: body.length,
               report,
               status: answer.statusCode ?? 0,
               answer: JSON.parse(text) as Exchange['answer'],
-            });
+            };
+            seen.push(x);
+            if (lose(x)) {
+              res.socket?.destroy();
+              return;
+            }
             res.writeHead(answer.statusCode ?? 502, answer.headers).end(text);
           });
         },
@@ -247,6 +258,51 @@ describe('a collector whose body limit is lower than the agent’s collector.max
     const stored = relay.seen.filter((x) => x.status === 200).map((x) => x.report!);
     expect(stored.flatMap((p) => p.results)).toEqual(report.results.filter((r) => r.probe !== 'host'));
     const ids = stored.map((p) => p.reportId);
+    expect(
+      sqliteOf(w.app!)
+        .ingestOrder(agentId)
+        .map((r) => r.reportId)
+        .sort(),
+    ).toEqual([...ids].sort());
+  }, 120_000);
+
+  it('answers lost on the way back, then a restart: the parts go again under the same ids, the collector says duplicate, every result stored once', async () => {
+    const w = new World({ collector: { ingest: { retryAfterS: 1, bodyLimitBytes: BODY_LIMIT_BYTES } } });
+    cleanups.push(() => w.cleanup());
+    await w.startCollector();
+    const { agentId, token } = w.enrollDirect();
+    let stored = 0;
+    // the third part the collector stores: its answer never reaches the agent
+    const relay = await recordingRelay(w.url, (x) => x.answer.status === 'stored' && ++stored === 3);
+    const s = spool();
+    const report = cycle(agentId, 2400, '');
+    s.enqueue(report);
+    const options = {
+      collectorUrl: relay.url,
+      token,
+      spool: s,
+      log: capture().log,
+      gzip: false,
+      maxReportBytes: MAX_REPORT_BYTES,
+    };
+    const before = new Forwarder(options);
+    const interrupted = await before.flush();
+    await before.close();
+    expect(interrupted).toMatchObject({ delivered: 0, rejected: 0, stopped: { kind: 'network' } });
+    expect(s.counters().depth).toBe(1);
+    // a new process: nothing learned, the same report split the same way again
+    const after = new Forwarder(options);
+    cleanups.push(() => after.close());
+    expect(await after.flush()).toEqual({ delivered: 1, rejected: 0 });
+    expect(s.counters()).toMatchObject({ depth: 0, rejected: 0 });
+
+    const duplicates = relay.seen.filter((x) => x.answer.status === 'duplicate');
+    expect(duplicates).toHaveLength(3);
+    const kept = relay.seen.filter((x) => x.answer.status === 'stored').map((x) => x.report!);
+    expect(kept.flatMap((p) => p.results)).toEqual(report.results);
+    const ids = kept.map((p) => p.reportId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(duplicates.map((x) => x.report!.reportId)).toEqual(ids.slice(0, 3));
     expect(
       sqliteOf(w.app!)
         .ingestOrder(agentId)
