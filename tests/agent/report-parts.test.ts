@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
-import { reportParts } from '../../agent/src/report-parts.js';
+import { partId, remainingParts, reportParts } from '../../agent/src/report-parts.js';
 import type { ReachabilityResult, Report } from '../../protocol/report.js';
 import { checkReport } from '../../protocol/report-check.js';
 import { makeReport } from '../helpers/reports.js';
@@ -65,5 +65,45 @@ describe('a cycle larger than the body limit goes as several reports', () => {
     expect(() => [...reportParts(report, { maxBytes: 1_048_576, newId: uuidv7 })]).toThrow(
       /invalid report: results\/2\/port/,
     );
+  });
+});
+
+describe('a spooled report sent again in smaller parts (after a 413)', () => {
+  it('part ids: lower-case UUIDv7 with the report’s time, the same for the same results, another for others', () => {
+    const id = uuidv7();
+    const a = partId(id, 0, 100);
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a.slice(0, 13)).toBe(id.slice(0, 13));
+    expect(partId(id, 0, 100)).toBe(a);
+    expect(new Set([a, partId(id, 0, 101), partId(id, 1, 100), partId(uuidv7(), 0, 100)]).size).toBe(4);
+  });
+
+  it('the rest of a part of a cycle: under the size, numbered after the parts sent, the cycle’s id and count kept', () => {
+    const report = bigReport(3000);
+    const part2of3: Report = {
+      ...report,
+      cycle: { id: uuidv7(), part: 2, parts: 3, results: 9000 },
+    };
+    const maxBytes = 64 * 1024;
+    const rest = [...remainingParts(part2of3, { from: 1000, done: 2 }, maxBytes)];
+    expect(rest.length).toBeGreaterThan(2);
+    expect(rest[0]!.start).toBe(1000);
+    expect(rest.at(-1)!.end).toBe(3000);
+    expect(rest.flatMap((r) => r.part.results)).toEqual(report.results.slice(1000));
+    for (const [i, { part, start, end }] of rest.entries()) {
+      expect(bytes(part)).toBeLessThanOrEqual(maxBytes);
+      expect(part.reportId).toBe(partId(report.reportId, start, end));
+      expect(part.cycle).toEqual({
+        id: part2of3.cycle!.id,
+        part: 4 + i,
+        parts: 3 + 2 + rest.length - 1,
+        results: 9000,
+      });
+      expect(checkReport(JSON.parse(JSON.stringify(part))).ok).toBe(true);
+    }
+    // asked again from the same point, the same parts under the same ids
+    expect(
+      [...remainingParts(part2of3, { from: 1000, done: 2 }, maxBytes)].map((r) => r.part.reportId),
+    ).toEqual(rest.map((r) => r.part.reportId));
   });
 });
