@@ -93,15 +93,12 @@ export const ALERT_ROWS_SHOWN = 200;
 
 const ACK_DURATIONS = ['1h', '4h', '24h', '3d', '7d'] as const;
 const SILENCE_DURATIONS = ['1h', '2h', '4h', '24h', '3d', '7d', '30d'] as const;
-const DURATION_WORDS: Record<string, Words> = {
-  '1h': { zh: '1 小时', en: '1 hour' },
-  '2h': { zh: '2 小时', en: '2 hours' },
-  '4h': { zh: '4 小时', en: '4 hours' },
-  '24h': { zh: '24 小时', en: '24 hours' },
-  '3d': { zh: '3 天', en: '3 days' },
-  '7d': { zh: '7 天', en: '7 days' },
-  '30d': { zh: '30 天', en: '30 days' },
-};
+/** A duration of the lists above in words: `4h` → 4 小时 / 4 hours, `1d` → 1 天 / 1 day. */
+function durationWords(d: string): Words {
+  const n = Number(d.slice(0, -1));
+  const days = d.endsWith('d');
+  return { zh: `${n} ${days ? '天' : '小时'}`, en: `${n} ${days ? 'day' : 'hour'}${n === 1 ? '' : 's'}` };
+}
 
 /** A rule as people read it: its meaning, or its name when it is not one of ours (an old row). */
 export function ruleWords(rule: string | null): Words {
@@ -177,7 +174,7 @@ function handling(lang: Lang, a: AlertRow, v: AlertsView, tz: string): Html {
 }
 
 function durationSelect(lang: Lang, options: readonly string[], selected: string): Html {
-  return html`<select name="duration">${options.map((d) => opt(d, tr(lang, DURATION_WORDS[d]!), d === selected))}</select>`;
+  return html`<select name="duration">${options.map((d) => opt(d, tr(lang, durationWords(d)), d === selected))}</select>`;
 }
 
 function ackForm(lang: Lang, a: AlertRow): Html {
