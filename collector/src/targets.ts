@@ -1,282 +1,13 @@
 import { join } from 'node:path';
-import { type Static, type TSchema, Type } from 'typebox';
+import { type TSchema, Type } from 'typebox';
 import { type CrossCheck, loadConfigFile, parseConfig } from '../../protocol/config-file.js';
 import type { Problem } from '../../protocol/validate.js';
 import { PACKAGE_ROOT } from '../../protocol/version.js';
+import type { TargetsConfig as Config, DistrictOverride as Overrides } from './evaluate/targets/config.js';
+import { TARGETS } from './evaluate/targets/registry.js';
+import type { TargetModule } from './evaluate/targets/target.js';
 
-const Mbps = Type.Number({ minimum: 1, maximum: 1_000_000, description: 'Mbit/s' });
-const Day = Type.String({
-  pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$',
-  description: 'YYYY-MM-DD',
-});
-const DateRange = Type.Object({ from: Day, to: Day }, { additionalProperties: false });
-/** A term's name as the bureau writes it (`2026-2027学年第一学期`): it names the term's snapshot and report. */
-export const TERM_NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f/\\\\]+$';
-const TermName = Type.String({
-  minLength: 1,
-  maxLength: 60,
-  pattern: TERM_NAME_PATTERN,
-  description: 'the term as the bureau names it, e.g. 2026-2027学年第一学期 (no control characters, / or \\)',
-});
-/**
- * A term of the teaching calendar: its first and last day (inclusive, school-local). A named term is also a
- * term of the inspection report (督导通报): its snapshot is taken after its last day.
- */
-const Term = Type.Object(
-  { name: Type.Optional(TermName), from: Day, to: Day },
-  { additionalProperties: false },
-);
-const Pct = Type.Number({ minimum: 0, maximum: 100 });
-/** The plan's goal for a target: the share of a district's schools that must meet it. */
-const GoalPct = Type.Number({
-  minimum: 0,
-  maximum: 100,
-  description: "% of the schools that must meet this target (the plan's goal; absent: no goal)",
-});
-const DaysOfWeek = Type.Array(Type.Enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']), {
-  minItems: 1,
-  description: 'the teaching days',
-});
-/** How old a target's evidence may be before it no longer counts: `90s`, `15m`, `2h`, `3d`. */
-const MaxAge = (def: string) =>
-  Type.String({
-    default: def,
-    pattern: '^[1-9]\\d{0,6}[smhd]$',
-    description: 'a duration: 90s, 15m, 2h, 3d',
-  });
-
-/** A duration of targets.yaml (`15m`) in milliseconds. */
-export function durationMs(text: string): number {
-  const n = Number(text.slice(0, -1));
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[text.slice(-1)];
-  if (unit === undefined || !Number.isInteger(n))
-    throw new RangeError(`not a duration: ${JSON.stringify(text)}`);
-  return n * unit;
-}
-
-const Timetable = Type.Object(
-  {
-    days: DaysOfWeek,
-    start: Type.String({
-      pattern: '^([01]\\d|2[0-3]):[0-5]\\d$',
-      description: 'first lesson, HH:MM school time',
-    }),
-    end: Type.String({
-      pattern: '^([01]\\d|2[0-3]):[0-5]\\d$',
-      description: 'end of the last lesson, HH:MM',
-    }),
-    terms: Type.Array(Term, {
-      default: [],
-      maxItems: 40,
-      description: 'the terms of the teaching calendar (and of the term report)',
-    }),
-    holidays: Type.Array(DateRange, {
-      default: [],
-      maxItems: 200,
-      description: 'days without lessons, from–to inclusive',
-    }),
-  },
-  { additionalProperties: false },
-);
-
-/** Device types that count as a multimedia (interactive) device: a panel or a projector unless configured. */
-const MultimediaDeviceTypes = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
-  minItems: 1,
-  default: ['panel', 'projector'],
-});
-
-const RoomTarget = Type.Object(
-  {
-    /** Rooms of this type a school must have (建有: declared, and its devices answered at least once). */
-    minPerSchool: Type.Integer({ minimum: 0, description: 'rooms of this type a school must have' }),
-    /** % of schools that must have one (the plan's goal). */
-    districtGoalPct: GoalPct,
-    /** % of schools whose room must also work in teaching hours (可用); no plan sets one: absent = not judged. */
-    workingDistrictGoalPct: Type.Optional(Pct),
-    maxAge: MaxAge('15m'),
-  },
-  { additionalProperties: false },
-);
-
-/** The informatization targets (README "Compliance"); every value is configurable. */
-const TargetsBase = Type.Object(
-  {
-    uplink: Type.Object(
-      {
-        tolerance: Type.Number({
-          default: 0.9,
-          exclusiveMinimum: 0,
-          maximum: 1,
-          description: "a test meets the target at the tier's Mbit/s × tolerance",
-        }),
-        tiers: Type.Object(
-          {
-            small: Type.Object(
-              {
-                maxPupils: Type.Integer({ minimum: 1, description: 'schools up to this many pupils' }),
-                mbps: Mbps,
-              },
-              { additionalProperties: false },
-            ),
-            medium: Type.Object(
-              {
-                maxPupils: Type.Integer({ minimum: 1, description: 'schools up to this many pupils' }),
-                mbps: Mbps,
-              },
-              { additionalProperties: false },
-            ),
-            large: Type.Object({ mbps: Mbps }, { additionalProperties: false }),
-          },
-          { additionalProperties: false },
-        ),
-        defaultTier: Type.Enum(['small', 'medium', 'large'], {
-          default: 'small',
-          description: 'the tier of a school with neither tier nor pupils',
-        }),
-        lastTests: Type.Integer({
-          default: 3,
-          minimum: 1,
-          maximum: 100,
-          description: 'the school is judged on its last this many speed tests',
-        }),
-        maxAge: MaxAge('3d'),
-        districtGoalPct: Type.Optional(GoalPct),
-      },
-      { additionalProperties: false },
-    ),
-    backbone: Type.Object(
-      {
-        coreMinMbps: Mbps,
-        accessMinMbps: Mbps,
-        maxAge: MaxAge('2h'),
-        districtGoalPct: Type.Optional(GoalPct),
-      },
-      { additionalProperties: false },
-    ),
-    ipv6: Type.Object(
-      {
-        minScore: Type.Number({
-          minimum: 0,
-          maximum: 10,
-          description: 'IPv6 readiness score (0–10) to meet',
-        }),
-        requireServices: Type.Boolean({
-          default: true,
-          description: "the school's own services must also answer over IPv6",
-        }),
-        districtGoalPct: GoalPct,
-        maxAge: MaxAge('3d'),
-      },
-      { additionalProperties: false },
-    ),
-    recordingRoom: RoomTarget,
-    smartClassroom: RoomTarget,
-    interactiveClassrooms: Type.Object(
-      {
-        /** % of a school's `classroom` rooms with a working panel or projector in teaching hours. */
-        minPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
-        /** Device types that count as 多媒体交互设备. */
-        deviceTypes: MultimediaDeviceTypes,
-        districtGoalPct: Type.Optional(GoalPct),
-        maxAge: MaxAge('15m'),
-      },
-      { additionalProperties: false, default: {} },
-    ),
-    wirelessCoverage: Type.Object(
-      {
-        /** % of a school's teaching rooms with an access point that is up. */
-        minPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
-        /** Room types that are teaching rooms. */
-        roomTypes: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
-          minItems: 1,
-          default: ['classroom', 'smart', 'recording', 'lab'],
-        }),
-        districtGoalPct: Type.Optional(GoalPct),
-        maxAge: MaxAge('15m'),
-      },
-      { additionalProperties: false, default: {} },
-    ),
-    connected: Type.Object(
-      {
-        /** % of registered schools whose agent reports (校校通). */
-        districtGoalPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
-        /** A school counts as connected while an agent of its reported within this time. */
-        maxAge: MaxAge('15m'),
-      },
-      { additionalProperties: false, default: {} },
-    ),
-    multimediaRooms: Type.Object(
-      {
-        /** Networked multimedia rooms per 100 pupils, per stage (学段); a stage without a goal is not judged. */
-        per100Pupils: Type.Object(
-          {
-            primary: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-            junior: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-            senior: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-            'nine-year': Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-            'twelve-year': Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-          },
-          { additionalProperties: false, default: { primary: 2.3, junior: 2.4 } },
-        ),
-        /** Device types that make a room a multimedia room. */
-        deviceTypes: MultimediaDeviceTypes,
-        districtGoalPct: Type.Optional(GoalPct),
-        maxAge: MaxAge('15m'),
-      },
-      { additionalProperties: false, default: {} },
-    ),
-    deviceAvailability: Type.Object(
-      {
-        minPct: Type.Number({
-          minimum: 0,
-          maximum: 100,
-          description: '% of teaching hours critical devices must be up',
-        }),
-        windowDays: Type.Integer({
-          default: 30,
-          minimum: 1,
-          maximum: 366,
-          description: 'days the availability is computed over',
-        }),
-        /** A recording room down this long in teaching hours becomes an alert candidate. */
-        roomDownAlertMinutes: Type.Integer({ default: 10, minimum: 1, maximum: 1440 }),
-        teachingHours: Timetable,
-        districtGoalPct: Type.Optional(GoalPct),
-        maxAge: MaxAge('1d'),
-      },
-      { additionalProperties: false },
-    ),
-    security: Type.Object(
-      {
-        maxOpenSeverity: Type.Enum(['none', 'low', 'medium'], {
-          description: 'the highest severity an open finding may have for the school to meet the target',
-        }),
-        /**
-         * Days a finding of each severity may stay open before its remediation is overdue (the term
-         * report's security part); info findings have no deadline.
-         */
-        remediationDays: Type.Object(
-          {
-            critical: Type.Integer({ minimum: 1, maximum: 3650, default: 7 }),
-            high: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
-            medium: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
-            low: Type.Integer({ minimum: 1, maximum: 3650, default: 180 }),
-          },
-          { additionalProperties: false, default: {} },
-        ),
-        districtGoalPct: Type.Optional(GoalPct),
-        maxAge: MaxAge('3d'),
-      },
-      { additionalProperties: false },
-    ),
-    /** 专递课堂/名师课堂: the path to the live-class platform within the limits the agent measured against. */
-    liveClass: Type.Object(
-      { districtGoalPct: Type.Optional(GoalPct), maxAge: MaxAge('1h') },
-      { additionalProperties: false, default: {} },
-    ),
-  },
-  { additionalProperties: false },
-);
+export { durationMs, TERM_NAME_PATTERN } from './evaluate/targets/schema-parts.js';
 
 /** A schema with every `default` removed: a district override states only what it changes. */
 function withoutDefaults<T extends TSchema>(schema: T): T {
@@ -293,21 +24,52 @@ function withoutDefaults<T extends TSchema>(schema: T): T {
   return strip(schema) as T;
 }
 
-const SECTIONS = TargetsBase.properties;
-type SectionName = keyof typeof SECTIONS;
+/**
+ * The order of the sections in a parsed file and in docs/configuration.md, as it was before the sections
+ * moved into their target modules; a section not listed here follows, in the order of the targets registry.
+ */
+const SECTION_ORDER: readonly string[] = [
+  'uplink',
+  'backbone',
+  'ipv6',
+  'recordingRoom',
+  'smartClassroom',
+  'interactiveClassrooms',
+  'wirelessCoverage',
+  'connected',
+  'multimediaRooms',
+  'deviceAvailability',
+  'security',
+];
+
+/** The informatization targets (README "Compliance"), one section per target module; every value is configurable. */
+function sectionsOf(modules: readonly TargetModule[]): Record<string, TSchema> {
+  const byName = new Map<string, TSchema>();
+  for (const m of modules) {
+    const known = byName.get(m.section);
+    // the targets of one room type share their section: they must give the same schema
+    if (known !== undefined && known !== m.sectionSchema)
+      throw new Error(`targets ${m.name}: section ${m.section} has another schema already`);
+    byName.set(m.section, m.sectionSchema);
+  }
+  const rank = (k: string) => {
+    const i = SECTION_ORDER.indexOf(k);
+    return i === -1 ? SECTION_ORDER.length : i;
+  };
+  // a stable sort: sections outside SECTION_ORDER keep the registry's order
+  return Object.fromEntries([...byName].sort(([a], [b]) => rank(a) - rank(b)));
+}
+
+const SECTIONS = sectionsOf(TARGETS);
 
 /** What one district changes: any section, with only the keys it sets (a timetable is replaced whole). */
 export const DistrictOverride = Type.Object(
   Object.fromEntries(
     Object.entries(SECTIONS).map(([k, v]) => [k, Type.Optional(Type.Partial(withoutDefaults(v)))]),
-  ) as {
-    [K in SectionName]: ReturnType<
-      typeof Type.Optional<ReturnType<typeof Type.Partial<(typeof SECTIONS)[K]>>>
-    >;
-  },
+  ),
   { additionalProperties: false },
 );
-export type DistrictOverride = Static<typeof DistrictOverride>;
+export type DistrictOverride = Overrides;
 
 export const TargetsConfig = Type.Object(
   {
@@ -317,7 +79,8 @@ export const TargetsConfig = Type.Object(
   },
   { additionalProperties: false },
 );
-export type TargetsConfig = Static<typeof TargetsConfig>;
+/** Its type is the sum of the target modules' sections (evaluate/targets/config.ts). */
+export type TargetsConfig = Config;
 
 const applied = new WeakMap<TargetsConfig, Map<string, TargetsConfig>>();
 

@@ -1,8 +1,8 @@
 import type { ProbeResult, SecurityResult } from '../../../protocol/report.js';
 import type { ProtectionLevel, School } from '../../../protocol/school.js';
 import { type BaselineConfig, protectionLevelOf, SEVERITY_RANK, type Severity } from '../baseline.js';
-import type { TargetsConfig } from '../targets.js';
 import type { Verdict } from './compliance-row.js';
+import type { TargetsConfig } from './targets/config.js';
 import { localTime } from './teaching-hours.js';
 
 export type FindingState = 'open' | 'resolved' | 'accepted';

@@ -1,5 +1,5 @@
 import type { Ipv6Result, ProbeResult } from '../../../protocol/report.js';
-import type { TargetsConfig } from '../targets.js';
+import type { TargetsConfig } from './targets/config.js';
 import type { Verdict } from './targets/target.js';
 
 /**

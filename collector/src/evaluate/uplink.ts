@@ -1,5 +1,5 @@
 import type { BandwidthResult, ProbeResult, UplinkSnmpResult } from '../../../protocol/report.js';
-import type { TargetsConfig } from '../targets.js';
+import type { TargetsConfig } from './targets/config.js';
 import type { Verdict } from './targets/target.js';
 
 const fmt = (x: number) => `${Math.round(x * 10) / 10}`;

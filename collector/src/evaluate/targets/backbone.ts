@@ -1,6 +1,24 @@
 /** 万兆主干、千兆到桌面 (Changzhou 2019–2020): core ports ≥ 10 Gbps, access ports ≥ 1 Gbps (SNMP ifHighSpeed). */
+import { type Static, Type } from 'typebox';
 import { evaluateBackbone } from '../uplink.js';
+import { GoalPct, MaxAge, Mbps } from './schema-parts.js';
 import { evidenceTimes, fresh, maxAgeMs, noData, type TargetModule } from './target.js';
+
+/** Its section of config/targets.yaml (`backbone`). */
+export const BackboneSection = Type.Object(
+  {
+    coreMinMbps: Mbps,
+    accessMinMbps: Mbps,
+    maxAge: MaxAge('2h'),
+    districtGoalPct: Type.Optional(GoalPct),
+  },
+  { additionalProperties: false },
+);
+declare module './config.js' {
+  interface TargetSections {
+    backbone: Static<typeof BackboneSection>;
+  }
+}
 
 export const backbone: TargetModule = {
   name: 'backbone',
@@ -8,6 +26,7 @@ export const backbone: TargetModule = {
   short: 'backbone',
   source: '常州 2019–2020：万兆主干、千兆到桌面',
   section: 'backbone',
+  sectionSchema: BackboneSection,
   goalKey: 'districtGoalPct',
   unit: { zh: 'Mbps', en: 'Mbps' },
   criterion: (t) => ({

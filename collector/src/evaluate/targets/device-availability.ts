@@ -1,5 +1,35 @@
 /** 设备可用率: critical devices up ≥ minPct of the checks in teaching hours (local policy, configurable). */
+import { type Static, Type } from 'typebox';
+import { GoalPct, MaxAge, Timetable } from './schema-parts.js';
 import { evidenceTimes, maxAgeMs, noData, round, type TargetModule } from './target.js';
+
+/** Its section of config/targets.yaml (`deviceAvailability`). */
+export const DeviceAvailabilitySection = Type.Object(
+  {
+    minPct: Type.Number({
+      minimum: 0,
+      maximum: 100,
+      description: '% of teaching hours critical devices must be up',
+    }),
+    windowDays: Type.Integer({
+      default: 30,
+      minimum: 1,
+      maximum: 366,
+      description: 'days the availability is computed over',
+    }),
+    /** A recording room down this long in teaching hours becomes an alert candidate. */
+    roomDownAlertMinutes: Type.Integer({ default: 10, minimum: 1, maximum: 1440 }),
+    teachingHours: Timetable,
+    districtGoalPct: Type.Optional(GoalPct),
+    maxAge: MaxAge('1d'),
+  },
+  { additionalProperties: false },
+);
+declare module './config.js' {
+  interface TargetSections {
+    deviceAvailability: Static<typeof DeviceAvailabilitySection>;
+  }
+}
 
 export const deviceAvailability: TargetModule = {
   name: 'device_availability',
@@ -7,6 +37,7 @@ export const deviceAvailability: TargetModule = {
   short: 'avail',
   source: 'local policy (configurable): critical devices available in teaching hours',
   section: 'deviceAvailability',
+  sectionSchema: DeviceAvailabilitySection,
   goalKey: 'districtGoalPct',
   unit: { zh: '%', en: '%' },
   criterion: (t) => {

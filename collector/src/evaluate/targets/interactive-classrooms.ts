@@ -1,8 +1,28 @@
 /** 班班通: "每个教室配置多媒体交互设备" (Changzhou 2019–2020): every classroom has a working interactive device. */
+import { type Static, Type } from 'typebox';
 import { inMaintenance } from '../maintenance.js';
 import { isTeachingTime } from '../teaching-hours.js';
 import { roomsOf } from './rooms.js';
+import { GoalPct, MaxAge, MultimediaDeviceTypes } from './schema-parts.js';
 import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from './target.js';
+
+/** Its section of config/targets.yaml (`interactiveClassrooms`). */
+export const InteractiveClassroomsSection = Type.Object(
+  {
+    /** % of a school's `classroom` rooms with a working panel or projector in teaching hours. */
+    minPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
+    /** Device types that count as 多媒体交互设备. */
+    deviceTypes: MultimediaDeviceTypes,
+    districtGoalPct: Type.Optional(GoalPct),
+    maxAge: MaxAge('15m'),
+  },
+  { additionalProperties: false, default: {} },
+);
+declare module './config.js' {
+  interface TargetSections {
+    interactiveClassrooms: Static<typeof InteractiveClassroomsSection>;
+  }
+}
 
 export const interactiveClassrooms: TargetModule = {
   name: 'interactive_classrooms',
@@ -10,6 +30,7 @@ export const interactiveClassrooms: TargetModule = {
   short: 'panels',
   source: '常州 2019–2020：每个教室配置多媒体交互设备',
   section: 'interactiveClassrooms',
+  sectionSchema: InteractiveClassroomsSection,
   goalKey: 'districtGoalPct',
   unit: { zh: '%', en: '%' },
   criterion: (t) => ({

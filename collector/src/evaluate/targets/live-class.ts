@@ -5,8 +5,21 @@
  * in InfluxDB and this row agree. The value is the worst of the three as a share of its limit (%): 100 is at
  * the limit.
  */
+import { type Static, Type } from 'typebox';
 import { type LiveClassResult, liveClassOverLimits } from '../../../../protocol/report.js';
+import { GoalPct, MaxAge } from './schema-parts.js';
 import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from './target.js';
+
+/** 专递课堂/名师课堂: the path to the live-class platform within the limits the agent measured against. */
+export const LiveClassSection = Type.Object(
+  { districtGoalPct: Type.Optional(GoalPct), maxAge: MaxAge('1h') },
+  { additionalProperties: false, default: {} },
+);
+declare module './config.js' {
+  interface TargetSections {
+    liveClass: Static<typeof LiveClassSection>;
+  }
+}
 
 /** The worst of a result's numbers as % of its limit (a train with no echo: its loss). */
 export function limitSharePct(r: LiveClassResult): number {
@@ -29,6 +42,7 @@ export const liveClass: TargetModule = {
   short: 'live',
   source: '城乡学校网上结对…课堂教学同步实施（专递课堂、名师课堂）；ITU-T G.114 (150 ms one-way)',
   section: 'liveClass',
+  sectionSchema: LiveClassSection,
   goalKey: 'districtGoalPct',
   unit: { zh: '% 限值', en: '% of limit' },
   criterion: () => ({

@@ -2,8 +2,37 @@
  * 每百名学生拥有网络多媒体教室数: networked multimedia rooms per 100 pupils, against the national county-level
  * equalisation standard (县域义务教育优质均衡发展督导评估办法: 小学 ≥ 2.3, 初中 ≥ 2.4). Needs the school's stage and pupils.
  */
+import { type Static, Type } from 'typebox';
 import { roomKey, roomsOf } from './rooms.js';
+import { GoalPct, MaxAge, MultimediaDeviceTypes } from './schema-parts.js';
 import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from './target.js';
+
+/** Its section of config/targets.yaml (`multimediaRooms`). */
+export const MultimediaRoomsSection = Type.Object(
+  {
+    /** Networked multimedia rooms per 100 pupils, per stage (学段); a stage without a goal is not judged. */
+    per100Pupils: Type.Object(
+      {
+        primary: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+        junior: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+        senior: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+        'nine-year': Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+        'twelve-year': Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+      },
+      { additionalProperties: false, default: { primary: 2.3, junior: 2.4 } },
+    ),
+    /** Device types that make a room a multimedia room. */
+    deviceTypes: MultimediaDeviceTypes,
+    districtGoalPct: Type.Optional(GoalPct),
+    maxAge: MaxAge('15m'),
+  },
+  { additionalProperties: false, default: {} },
+);
+declare module './config.js' {
+  interface TargetSections {
+    multimediaRooms: Static<typeof MultimediaRoomsSection>;
+  }
+}
 
 const STAGE_ZH: Record<string, string> = {
   primary: '小学',
@@ -19,6 +48,7 @@ export const multimediaRooms: TargetModule = {
   short: 'mm/100',
   source: '县域义务教育优质均衡发展督导评估办法：每百名学生拥有网络多媒体教室数 小学2.3间、初中2.4间',
   section: 'multimediaRooms',
+  sectionSchema: MultimediaRoomsSection,
   goalKey: 'districtGoalPct',
   unit: { zh: '间/百人', en: 'per 100 pupils' },
   criterion: (t) => {

@@ -1,8 +1,10 @@
 /** The factory of the room targets: a room type that each school must have (建有) and that must work (可用). */
-import type { TargetsConfig } from '../../targets.js';
+import { Type } from 'typebox';
 import { roomInMaintenance } from '../maintenance.js';
 import { isTeachingTime } from '../teaching-hours.js';
+import type { TargetsConfig } from './config.js';
 import { answersNow, conflictText, type RoomState, roomKey, roomsOf } from './rooms.js';
+import { GoalPct, MaxAge, Pct } from './schema-parts.js';
 import {
   type ComplianceRow,
   evidenceTimes,
@@ -12,6 +14,20 @@ import {
   type SchoolEvidence,
   type TargetModule,
 } from './target.js';
+
+/** The section of config/targets.yaml of a room type (`recordingRoom`, `smartClassroom`). */
+export const RoomTargetSection = Type.Object(
+  {
+    /** Rooms of this type a school must have (建有: declared, and its devices answered at least once). */
+    minPerSchool: Type.Integer({ minimum: 0, description: 'rooms of this type a school must have' }),
+    /** % of schools that must have one (the plan's goal). */
+    districtGoalPct: GoalPct,
+    /** % of schools whose room must also work in teaching hours (可用); no plan sets one: absent = not judged. */
+    workingDistrictGoalPct: Type.Optional(Pct),
+    maxAge: MaxAge('15m'),
+  },
+  { additionalProperties: false },
+);
 
 interface RoomKind {
   /** Room type of the inventory. */
@@ -45,6 +61,7 @@ export function builtTarget(kind: RoomKind): TargetModule {
     short: kind.short,
     source: kind.source,
     section: kind.section,
+    sectionSchema: RoomTargetSection,
     goalKey: 'districtGoalPct',
     unit: { zh: '间', en: 'rooms' },
     criterion: (t) => ({
@@ -101,6 +118,7 @@ export function workingTarget(kind: RoomKind): TargetModule {
     short: `${kind.short} ok`,
     source: `${kind.source} — and it works in teaching hours`,
     section: kind.section,
+    sectionSchema: RoomTargetSection,
     goalKey: 'workingDistrictGoalPct',
     unit: { zh: '间', en: 'rooms' },
     criterion: () => ({

@@ -1,5 +1,23 @@
 /** 校校通: "校园网络校校通" (Changzhou 2019–2020): the school is connected and monitored — its agent reports. */
+import { type Static, Type } from 'typebox';
+import { MaxAge } from './schema-parts.js';
 import { ageText, maxAgeMs, type TargetModule } from './target.js';
+
+/** Its section of config/targets.yaml (`connected`). */
+export const ConnectedSection = Type.Object(
+  {
+    /** % of registered schools whose agent reports (校校通). */
+    districtGoalPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
+    /** A school counts as connected while an agent of its reported within this time. */
+    maxAge: MaxAge('15m'),
+  },
+  { additionalProperties: false, default: {} },
+);
+declare module './config.js' {
+  interface TargetSections {
+    connected: Static<typeof ConnectedSection>;
+  }
+}
 
 export const schoolConnected: TargetModule = {
   name: 'school_connected',
@@ -7,6 +25,7 @@ export const schoolConnected: TargetModule = {
   short: 'connected',
   source: '常州 2019–2020：校园网络校校通',
   section: 'connected',
+  sectionSchema: ConnectedSection,
   goalKey: 'districtGoalPct',
   unit: { zh: '台', en: 'agents' },
   criterion: (t) => ({

@@ -1,6 +1,38 @@
 /** 网络安全: no open critical/high finding (信息安全体系搭建行动; 等保 2.0, GB/T 22239-2019). */
+import { type Static, Type } from 'typebox';
 import { evaluateSecurity, nextAcceptanceEnd } from '../findings.js';
+import { GoalPct, MaxAge } from './schema-parts.js';
 import { evidenceTimes, maxAgeMs, noData, type TargetModule } from './target.js';
+
+/** Its section of config/targets.yaml (`security`). */
+export const SecuritySection = Type.Object(
+  {
+    maxOpenSeverity: Type.Enum(['none', 'low', 'medium'], {
+      description: 'the highest severity an open finding may have for the school to meet the target',
+    }),
+    /**
+     * Days a finding of each severity may stay open before its remediation is overdue (the term
+     * report's security part); info findings have no deadline.
+     */
+    remediationDays: Type.Object(
+      {
+        critical: Type.Integer({ minimum: 1, maximum: 3650, default: 7 }),
+        high: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
+        medium: Type.Integer({ minimum: 1, maximum: 3650, default: 90 }),
+        low: Type.Integer({ minimum: 1, maximum: 3650, default: 180 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    districtGoalPct: Type.Optional(GoalPct),
+    maxAge: MaxAge('3d'),
+  },
+  { additionalProperties: false },
+);
+declare module './config.js' {
+  interface TargetSections {
+    security: Static<typeof SecuritySection>;
+  }
+}
 
 export const security: TargetModule = {
   name: 'security',
@@ -8,6 +40,7 @@ export const security: TargetModule = {
   short: 'security',
   source: '常州 2019–2020 信息安全体系搭建行动；GB/T 22239-2019',
   section: 'security',
+  sectionSchema: SecuritySection,
   goalKey: 'districtGoalPct',
   unit: { zh: '项', en: 'open' },
   criterion: (t) => {

@@ -2,14 +2,18 @@
  * What every target module of the compliance evaluation shares: the record it produces, the
  * evidence it reads and its interface. Pure data and functions; nothing here reads a store.
  */
+
+import type { TSchema } from 'typebox';
 import type { ProbeResult } from '../../../../protocol/report.js';
 import type { School } from '../../../../protocol/school.js';
-import { type DistrictOverride, durationMs, type TargetsConfig } from '../../targets.js';
 import type { ComplianceRow } from '../compliance-row.js';
 import type { FindingRecord } from '../findings.js';
 import type { MaintenanceWindow } from '../maintenance.js';
+import type { TargetSections, TargetsConfig } from './config.js';
+import { durationMs } from './schema-parts.js';
 
 export type { ComplianceRow, ComplianceState, Verdict } from '../compliance-row.js';
+export type { DistrictOverride, TargetSections, TargetsConfig } from './config.js';
 
 /** Everything a school's targets are judged on, gathered from all its active agents. */
 export interface SchoolEvidence {
@@ -54,7 +58,9 @@ export interface TargetModule {
   /** The policy sentence (or standard) the target comes from. */
   readonly source: string;
   /** Its section of config/targets.yaml (where its maxAge and district goal live). */
-  readonly section: keyof DistrictOverride;
+  readonly section: keyof TargetSections;
+  /** That section's schema (the targets of one room type give the same one): targets.ts parses the file with it. */
+  readonly sectionSchema: TSchema;
   /** The key of that section holding the district goal (% of schools). */
   readonly goalKey: 'districtGoalPct' | 'workingDistrictGoalPct';
   /** The unit of its value and goal (the console's school page): `%` and `/10` are written without a space. */

@@ -1,5 +1,5 @@
 import type { School } from '../../../../protocol/school.js';
-import type { TargetsConfig } from '../../targets.js';
+import type { TargetsConfig } from './config.js';
 
 export type Tier = 'small' | 'medium' | 'large';
 

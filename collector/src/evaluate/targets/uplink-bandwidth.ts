@@ -1,8 +1,60 @@
 /** 出口带宽: "根据学校规模和应用需求，实现300兆—1000兆接入" (Changzhou 2019–2020). */
+import { type Static, Type } from 'typebox';
 import type { BandwidthResult } from '../../../../protocol/report.js';
 import { evaluateUplink } from '../uplink.js';
+import { GoalPct, MaxAge, Mbps } from './schema-parts.js';
 import { evidenceTimes, maxAgeMs, noData, type TargetModule } from './target.js';
 import { tierOf } from './tier.js';
+
+/** Its section of config/targets.yaml (`uplink`). */
+export const UplinkSection = Type.Object(
+  {
+    tolerance: Type.Number({
+      default: 0.9,
+      exclusiveMinimum: 0,
+      maximum: 1,
+      description: "a test meets the target at the tier's Mbit/s × tolerance",
+    }),
+    tiers: Type.Object(
+      {
+        small: Type.Object(
+          {
+            maxPupils: Type.Integer({ minimum: 1, description: 'schools up to this many pupils' }),
+            mbps: Mbps,
+          },
+          { additionalProperties: false },
+        ),
+        medium: Type.Object(
+          {
+            maxPupils: Type.Integer({ minimum: 1, description: 'schools up to this many pupils' }),
+            mbps: Mbps,
+          },
+          { additionalProperties: false },
+        ),
+        large: Type.Object({ mbps: Mbps }, { additionalProperties: false }),
+      },
+      { additionalProperties: false },
+    ),
+    defaultTier: Type.Enum(['small', 'medium', 'large'], {
+      default: 'small',
+      description: 'the tier of a school with neither tier nor pupils',
+    }),
+    lastTests: Type.Integer({
+      default: 3,
+      minimum: 1,
+      maximum: 100,
+      description: 'the school is judged on its last this many speed tests',
+    }),
+    maxAge: MaxAge('3d'),
+    districtGoalPct: Type.Optional(GoalPct),
+  },
+  { additionalProperties: false },
+);
+declare module './config.js' {
+  interface TargetSections {
+    uplink: Static<typeof UplinkSection>;
+  }
+}
 
 export const uplinkBandwidth: TargetModule = {
   name: 'uplink_bandwidth',
@@ -10,6 +62,7 @@ export const uplinkBandwidth: TargetModule = {
   short: 'uplink',
   source: '常州 2019–2020：根据学校规模和应用需求，实现300兆—1000兆接入',
   section: 'uplink',
+  sectionSchema: UplinkSection,
   goalKey: 'districtGoalPct',
   unit: { zh: 'Mbps', en: 'Mbps' },
   criterion: (t) => {

@@ -1,7 +1,30 @@
 /** 无线全覆盖: "有线、无线网络全覆盖" (Changzhou 2019–2020): every teaching room has an access point that is up. */
+import { type Static, Type } from 'typebox';
 import { inMaintenance } from '../maintenance.js';
 import { roomsOf } from './rooms.js';
+import { GoalPct, MaxAge } from './schema-parts.js';
 import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from './target.js';
+
+/** Its section of config/targets.yaml (`wirelessCoverage`). */
+export const WirelessCoverageSection = Type.Object(
+  {
+    /** % of a school's teaching rooms with an access point that is up. */
+    minPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
+    /** Room types that are teaching rooms. */
+    roomTypes: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+      minItems: 1,
+      default: ['classroom', 'smart', 'recording', 'lab'],
+    }),
+    districtGoalPct: Type.Optional(GoalPct),
+    maxAge: MaxAge('15m'),
+  },
+  { additionalProperties: false, default: {} },
+);
+declare module './config.js' {
+  interface TargetSections {
+    wirelessCoverage: Static<typeof WirelessCoverageSection>;
+  }
+}
 
 export const wirelessCoverage: TargetModule = {
   name: 'wireless_coverage',
@@ -9,6 +32,7 @@ export const wirelessCoverage: TargetModule = {
   short: 'wifi',
   source: '常州 2019–2020：有线、无线网络全覆盖',
   section: 'wirelessCoverage',
+  sectionSchema: WirelessCoverageSection,
   goalKey: 'districtGoalPct',
   unit: { zh: '%', en: '%' },
   criterion: (t) => ({
