@@ -12,17 +12,16 @@ import { collectorUrlProblem } from '../../protocol/url-check.js';
 import type { Problem } from '../../protocol/validate.js';
 import { inventoryProblems } from './inventory.js';
 import { InventoryConfig, RoomConfig } from './inventory-config.js';
-import { BandwidthConfig, bandwidthProblems } from './probes/bandwidth/schema.js';
-import { HostConfig } from './probes/host/schema.js';
-import { Ipv6Config } from './probes/ipv6/schema.js';
 import { Seconds } from './probes/lib/config-parts.js';
-import { LiveClassConfig, liveClassProblems } from './probes/live-class/schema.js';
-import { ReachabilityConfig } from './probes/reachability/schema.js';
-import { SecurityConfig } from './probes/security/schema.js';
-import { UplinkSnmpConfig, uplinkSnmpProblems } from './probes/uplink-snmp/schema.js';
+import { PROBE_SCHEMAS, probeBlockProblems } from './probes/schemas.js';
 
 /** Each probe kind's config lives in its folder (agent/src/probes/<kind>/schema.ts); re-exported for existing imports. */
-export { BandwidthConfig, HostConfig, Ipv6Config, ReachabilityConfig, SecurityConfig, UplinkSnmpConfig };
+export { BandwidthConfig } from './probes/bandwidth/schema.js';
+export { HostConfig } from './probes/host/schema.js';
+export { Ipv6Config } from './probes/ipv6/schema.js';
+export { ReachabilityConfig } from './probes/reachability/schema.js';
+export { SecurityConfig } from './probes/security/schema.js';
+export { UplinkSnmpConfig } from './probes/uplink-snmp/schema.js';
 
 /** `collector.maxReportBytes` by default: the collector's default `ingest.bodyLimitBytes` (1 MiB). */
 export const DEFAULT_MAX_REPORT_BYTES = 1_048_576;
@@ -123,18 +122,8 @@ export const AgentConfig = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    probes: Type.Object(
-      {
-        host: HostConfig,
-        reachability: ReachabilityConfig,
-        bandwidth: BandwidthConfig,
-        'uplink-snmp': UplinkSnmpConfig,
-        ipv6: Ipv6Config,
-        security: SecurityConfig,
-        'live-class': LiveClassConfig,
-      },
-      { additionalProperties: false, default: {} },
-    ),
+    /** One block per probe kind, from the kinds' folders (agent/src/probes/schemas.ts). */
+    probes: Type.Object(PROBE_SCHEMAS, { additionalProperties: false, default: {} }),
     inventory: InventoryConfig,
     rooms: Type.Array(RoomConfig, { default: [], maxItems: 2000 }),
   },
@@ -198,8 +187,7 @@ const crossCheck: CrossCheck<AgentConfig> = (c) => {
       });
     }
   }
-  problems.push(...uplinkSnmpProblems(c.probes['uplink-snmp']), ...bandwidthProblems(c.probes.bandwidth));
-  problems.push(...liveClassProblems(c.probes['live-class']));
+  problems.push(...probeBlockProblems(c.probes));
   problems.push(...inventoryProblems(c));
   return problems;
 };
