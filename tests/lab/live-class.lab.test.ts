@@ -2,12 +2,15 @@
  * The live-class probe in the lab (issue 29, acceptance 5): school ns — router ns — platform ns (the lab's
  * `centre`), a UDP echo (RFC 862) and a TCP echo on the platform. Unshaped → within the limits; a slow tbf
  * with a deep queue filled by competing TCP → delay past 150 ms; nftables in the router dropping every 10th
- * echo datagram → loss past 1 %. The three schools' results then go through a real collector: its
- * compliance row and the district KPI show them.
+ * echo datagram → loss past 1 %; the same tbf under bursts of competing datagrams (a sawtooth: the delay jumps
+ * at each burst and falls by at most one packet spacing per packet while the queue drains) → jitter past
+ * 30 ms. The three schools' results then go through a real collector: its compliance row and the district
+ * KPI show them.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type LiveClassResult, liveClassOverLimits, type Report } from '../../protocol/report.js';
@@ -20,6 +23,8 @@ import { createLab, firstJsonLine, iperf3, iperf3Available, type Lab, labAvailab
 const skip = labAvailable() ?? iperf3Available();
 const UDP_PORT = 7;
 const TCP_PORT = 7007;
+/** The platform's discard service (RFC 863), the sink of the competing bursts. */
+const DISCARD_PORT = 9;
 
 /** The platform's echo services: every datagram back to its sender, every TCP byte back on its connection. */
 const ECHO_SERVER = `
@@ -29,6 +34,29 @@ u.on('message', (m, r) => u.send(m, r.port, r.address));
 u.bind(${UDP_PORT}, '0.0.0.0', () => {
   net.createServer((c) => { c.on('error', () => {}); c.pipe(c); }).listen(${TCP_PORT}, '0.0.0.0', () =>
     console.log(JSON.stringify({ udp: ${UDP_PORT}, tcp: ${TCP_PORT} })));
+});`;
+
+/** Every datagram to the discard port dropped on arrival. */
+const DISCARD_SERVER = `
+const d = require('node:dgram').createSocket('udp4');
+d.on('message', () => {});
+d.bind(${DISCARD_PORT}, '0.0.0.0', () => console.log(JSON.stringify({ discard: ${DISCARD_PORT} })));`;
+
+/**
+ * Competing traffic in bursts: `count` datagrams of 1400 bytes at once to the platform's discard port every
+ * `everyMs`, one JSON line per burst sent.
+ */
+const burster = (host: string, count: number, everyMs: number) => `
+const s = require('node:dgram').createSocket('udp4');
+const b = Buffer.alloc(1400);
+let n = 0;
+s.on('error', () => {});
+s.connect(${DISCARD_PORT}, '${host}', () => {
+  console.log(JSON.stringify({ bursts: 0 }));
+  setInterval(() => {
+    for (let i = 0; i < ${count}; i++) s.send(b, () => {});
+    console.log(JSON.stringify({ bursts: ++n }));
+  }, ${everyMs});
 });`;
 
 describe.skipIf(skipping(skip, 'live-class.lab.test'))('live-class probe in the lab', () => {
@@ -49,7 +77,11 @@ describe.skipIf(skipping(skip, 'live-class.lab.test'))('live-class probe in the 
   });
 
   /** `campuswatch-agent probe live-class --json` in the school namespace. */
-  async function probe(transport: 'udp-echo' | 'tcp', name: string): Promise<LiveClassResult> {
+  async function probe(
+    transport: 'udp-echo' | 'tcp',
+    name: string,
+    intervalMs = 20,
+  ): Promise<LiveClassResult> {
     const file = join(dir, `${name}.yaml`);
     writeFileSync(
       file,
@@ -62,7 +94,7 @@ describe.skipIf(skipping(skip, 'live-class.lab.test'))('live-class probe in the 
             enabled: true,
             timeoutS: 5,
             packets: 50,
-            intervalMs: 20,
+            intervalMs,
             platform: {
               name: '常州市专递课堂平台',
               host: lab.centreV4,
@@ -162,6 +194,59 @@ describe.skipIf(skipping(skip, 'live-class.lab.test'))('live-class probe in the 
       expect(liveClassOverLimits(r)).toContain('loss 10% > 1%');
     } finally {
       await nft('delete table inet cwlab_lc\n');
+    }
+  }, 120_000);
+
+  it('a 2 Mbit tbf with a deep queue under bursts of competing traffic: jitter past the limit, not met', async () => {
+    // A FIFO queue lets a packet's delay fall by at most the train's spacing while it drains, so RFC 3550's
+    // J += (|D| − J)/16 stays near 2 × spacing under any sawtooth: at 20 ms it ended between 25 and 34 ms
+    // (not reliably past 30). This train is paced at 40 ms (25 frames/s) and the uplink gets a burst of
+    // 64 × 1400 bytes (≈ 360 ms at 2 Mbit, drained before the next) every 400 ms: the delay jumps by
+    // ≈ 360 ms and falls 40 ms per packet, and J ended between 50 and 68 ms in 19 runs.
+    await lab.exec(
+      'router',
+      [
+        'tc',
+        'qdisc',
+        'replace',
+        'dev',
+        lab.routerWanIf,
+        'root',
+        'tbf',
+        'rate',
+        '2mbit',
+        'burst',
+        '8kb',
+        'latency',
+        '800ms',
+      ],
+      { check: true },
+    );
+    const sink = lab.spawn('centre', [process.execPath, '-e', DISCARD_SERVER], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const bursts = lab.spawn('school', [process.execPath, '-e', burster(lab.centreV4, 64, 400)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await firstJsonLine(sink);
+      await firstJsonLine(bursts);
+      let sentBursts = 0;
+      createInterface({ input: bursts.stdout! }).on('line', (line) => {
+        sentBursts = (JSON.parse(line) as { bursts: number }).bursts;
+      });
+      const r = await probe('udp-echo', 'bursty', 40);
+      // started before the probe and still running after it: the bursts crossed the uplink during the whole
+      // train (50 × 40 ms = 2 s, five bursts at least)
+      expect(bursts.exitCode, 'the competing bursts ran for the whole train').toBeNull();
+      expect(sentBursts).toBeGreaterThanOrEqual(5);
+      expect(r.outcome).toBe('ok');
+      expect(r.jitterMs!).toBeGreaterThan(30);
+      expect(liveClassOverLimits(r)).toContain(`jitter ${r.jitterMs} ms > 30 ms`);
+    } finally {
+      bursts.kill('SIGKILL');
+      sink.kill('SIGKILL');
+      await lab.unshape();
     }
   }, 120_000);
 
