@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PgStateStore } from '../../collector/src/store/pg-state.js';
@@ -24,8 +25,10 @@ type Grouped = Record<string, Record<string, string>>;
 /** A store on fresh state, SQL on its database as another client would run it, and a reopened store. */
 interface Opened {
   store: StateStore;
-  /** Runs SQL text (several statements allowed) outside the store's methods. */
+  /** Runs SQL text (several statements allowed) outside the store's methods, on the store's connection. */
   exec(sql: string): Promise<void>;
+  /** The same on a connection of its own (another process, another collector), closed after it. */
+  elsewhere(sql: string): Promise<void>;
   /** Each school's state per target, grouped from the `compliance` rows. */
   rows(): Promise<Grouped>;
   /** The summary as stored. */
@@ -74,6 +77,14 @@ function sqliteBackend(): Backend {
         },
         async exec(sql) {
           store.db.exec(sql);
+        },
+        async elsewhere(sql) {
+          const db = new Database(join(dir, 'state.sqlite'));
+          try {
+            db.exec(sql);
+          } finally {
+            db.close();
+          }
         },
         async rows() {
           return group(
@@ -146,6 +157,15 @@ function postgresBackend(): Backend {
         },
         async exec(sql) {
           await client.query(sql);
+        },
+        async elsewhere(sql) {
+          const other = new Client({ connectionString: url });
+          await other.connect();
+          try {
+            await other.query(sql);
+          } finally {
+            await other.end();
+          }
         },
         async rows() {
           const { rows } = await client.query<{ school_id: string; target: string; state: string }>(
@@ -309,6 +329,11 @@ describe.each(BACKENDS)('compliance summary: $name', (backend) => {
       expect(await expectInStep(o)).toEqual({ 'sz-1': { recording: 'met' } });
       await o.exec(`BEGIN; UPDATE compliance SET state = 'not_met'; ROLLBACK`);
       expect(await expectInStep(o)).toEqual({ 'sz-1': { recording: 'met' } });
+      // another connection's commit, after the store has answered (and the SQLite store kept its answer)
+      await o.elsewhere(`UPDATE compliance SET state = 'not_met' WHERE school_id = 'sz-1'`);
+      expect(await expectInStep(o)).toEqual({ 'sz-1': { recording: 'not_met' } });
+      await o.elsewhere(`DELETE FROM compliance`);
+      expect(await expectInStep(o)).toEqual({});
     });
 
     it('is filled from the rows when a database of an earlier version (no summary) is opened', async () => {

@@ -123,16 +123,32 @@ export class SqliteCompliance {
     ).map((r) => r.id);
   }
 
-  /** See ComplianceStore.complianceStates: one short row per school, from the summary. */
+  /**
+   * The summary as last read, with the database's version then: PRAGMA data_version (moves when another
+   * connection commits) and this connection's total_changes() (moves with each row it writes, even one
+   * rolled back later). The summary is read again only when either moved.
+   */
+  private cached:
+    | { version: string; rows: (readonly [string, Readonly<Record<string, string>>])[] }
+    | undefined;
+
+  private summaryRows(): (readonly [string, Readonly<Record<string, string>>])[] {
+    const version = `${this.s.q('PRAGMA data_version').pluck().get()}:${this.s.q('SELECT total_changes()').pluck().get()}`;
+    if (this.cached?.version === version) return this.cached.rows;
+    const rows = (
+      this.s.q('SELECT school_id, states FROM compliance_summary ORDER BY school_id').raw(true).all() as [
+        string,
+        string,
+      ][]
+    ).map(([id, states]) => [id, JSON.parse(states) as Record<string, string>] as const);
+    // inside a transaction what was read may yet be rolled back (and total_changes() would not move back)
+    this.cached = this.s.db.inTransaction ? undefined : { version, rows };
+    return rows;
+  }
+
+  /** See ComplianceStore.complianceStates: one short row per school, from the summary (as last read while unchanged). */
   complianceStates(targets: readonly string[]): Map<string, ComplianceRow['state'][]> {
     if (targets.length === 0) return new Map();
-    const rows = this.s
-      .q('SELECT school_id, states FROM compliance_summary ORDER BY school_id')
-      .raw(true)
-      .all() as [string, string][];
-    return statesFromSummary(
-      targets,
-      rows.map(([id, states]) => [id, JSON.parse(states) as Record<string, string>] as const),
-    );
+    return statesFromSummary(targets, this.summaryRows());
   }
 }
