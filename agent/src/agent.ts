@@ -82,6 +82,7 @@ export class CampusAgent {
       now: this.now,
       requestTimeoutMs: config.collector.requestTimeoutS * 1000,
       gzip: config.collector.gzip ?? true,
+      maxReportBytes: config.collector.maxReportBytes ?? DEFAULT_MAX_REPORT_BYTES,
       ...(config.collector.caFile ? { caFile: config.collector.caFile } : {}),
       ...(opts.random ? { random: opts.random } : {}),
       ...(opts.backoffBaseMs !== undefined ? { backoffBaseMs: opts.backoffBaseMs } : {}),
@@ -153,7 +154,11 @@ export class CampusAgent {
     let parts = 0;
     let held = 0;
     for (const part of reportParts(report, {
-      maxBytes: this.config.collector.maxReportBytes ?? DEFAULT_MAX_REPORT_BYTES,
+      // a smaller body limit learned from the collector's own 413 holds for the cycles after it
+      maxBytes: Math.min(
+        this.config.collector.maxReportBytes ?? DEFAULT_MAX_REPORT_BYTES,
+        this.forwarder.learnedPartBytes ?? Number.POSITIVE_INFINITY,
+      ),
       newId: uuidv7,
     })) {
       const stored = this.spool.enqueue(part);
