@@ -1,6 +1,7 @@
 /**
- * The targets of the plan, in the order reports list them: the only list. Adding a target is a module,
- * a line here, its section of config/targets.yaml and its tests.
+ * The targets of the plan, in the order reports list them: the only list. Adding a target is a module
+ * (evaluation, unit, criterion, section schema), a line here, its section of config/targets.yaml and its
+ * tests; targets.ts, the term report and the console read the rest from here.
  */
 import { backbone } from './backbone.js';
 import { deviceAvailability } from './device-availability.js';
