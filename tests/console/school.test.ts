@@ -9,6 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BASELINE_FILE, loadBaseline } from '../../collector/src/baseline.js';
 import type { SchoolDetail } from '../../collector/src/console/school-model.js';
+import { TARGET_NAMES } from '../../collector/src/evaluate/targets/registry.js';
 import type { Ipv6Result, Report } from '../../protocol/report.js';
 import {
   api,
@@ -163,7 +164,9 @@ describe.skipIf(skipping(skip))(`console school page in Chromium${skip ? ` (skip
         };
       }),
     );
-    expect(targets.length).toBe(13);
+    // one card per target of the plan (14 since live_class)
+    expect(targets.map((t) => t.target).sort()).toEqual([...TARGET_NAMES].sort());
+    expect(targets.length).toBe(14);
     expect([...targets].sort((a, b) => (a.target! < b.target! ? -1 : 1))).toEqual(
       d.compliance
         .map((r) => ({ target: r.target, state: r.state, value: r.value, goal: r.goal }))

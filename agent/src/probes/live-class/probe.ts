@@ -8,7 +8,7 @@ import { runTrain, type TrainRun } from './train.js';
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
- * RFC 3550 §6.4.1 interarrival jitter over round-trip times in arrival order: J += (|D| − J) / 16, D the
+ * RFC 3550 (section 6.4.1) interarrival jitter over round-trip times in arrival order: J += (|D| − J) / 16, D the
  * difference of two consecutive packets' transit times (here their RTTs: send and echo read the same clock).
  */
 export function rfc3550Jitter(rtts: readonly number[]): number {
