@@ -16,6 +16,10 @@ function withoutDefaults<T extends TSchema>(schema: T): T {
     if (v === null || typeof v !== 'object') return v;
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) if (k !== 'default') out[k] = strip(x);
+    // a field that had a default may be left out of an override too (inside a timetable, say)
+    const o = v as { properties?: Record<string, { default?: unknown }>; required?: string[] };
+    if (o.properties && Array.isArray(o.required))
+      out.required = o.required.filter((k) => o.properties?.[k]?.default === undefined);
     // symbols (TypeBox's kind markers) are kept as they are
     for (const sym of Object.getOwnPropertySymbols(v))
       (out as Record<symbol, unknown>)[sym] = (v as Record<symbol, unknown>)[sym];
@@ -65,7 +69,12 @@ const SECTIONS = sectionsOf(TARGETS);
 /** What one district changes: any section, with only the keys it sets (a timetable is replaced whole). */
 export const DistrictOverride = Type.Object(
   Object.fromEntries(
-    Object.entries(SECTIONS).map(([k, v]) => [k, Type.Optional(Type.Partial(withoutDefaults(v)))]),
+    Object.entries(SECTIONS).map(([k, v]) => [
+      k,
+      // Partial first: TypeBox builds it from the section's own schema (a copy loses its properties), and
+      // Partial drops `additionalProperties: false`, which a district's section keeps (an unknown key is a mistake)
+      Type.Optional(withoutDefaults(Type.Partial(v, { additionalProperties: false }))),
+    ]),
   ),
   { additionalProperties: false },
 );

@@ -104,4 +104,17 @@ describe('target modules', () => {
     expect(t.districts.武进区).toEqual({ liveClass: { districtGoalPct: 90 } });
     expect(t.liveClass).toEqual({ maxAge: '1h' });
   });
+
+  it("a district's override is checked as its section is: an unknown key or a bad value names its field", () => {
+    const city = `${BASE}security: {maxOpenSeverity: medium}\n`;
+    expect(() =>
+      parseTargets(`${city}districts: {武进区: {liveClass: {goalPct: 90}}}\n`, 'targets.yaml'),
+    ).toThrow(/^targets\.yaml: districts\.武进区\.liveClass\.goalPct: unknown key/m);
+    expect(() =>
+      parseTargets(`${city}districts: {武进区: {liveClass: {maxAge: soon}}}\n`, 'targets.yaml'),
+    ).toThrow(/^targets\.yaml: districts\.武进区\.liveClass\.maxAge: must match/m);
+    expect(() =>
+      parseTargets(`${city}districts: {武进区: {uplink: {tiers: {large: {mbps: fast}}}}}\n`, 'targets.yaml'),
+    ).toThrow(/^targets\.yaml: districts\.武进区\.uplink\./m);
+  });
 });
