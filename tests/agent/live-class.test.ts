@@ -111,17 +111,18 @@ describe('live-class probe over UDP echo', () => {
     const s = createSocket('udp4');
     let n = 0;
     s.on('message', (msg, from) => {
-      const delay = ++n % 2 === 0 ? 60 : 0;
+      const delay = ++n % 2 === 0 ? 100 : 0;
       setTimeout(() => s.send(msg, from.port, from.address), delay);
     });
     s.bind(0, '127.0.0.1');
     await once(s, 'listening');
     closers.push(() => s.close());
-    const r = await run({ ...platform(s.address().port), packets: 20, intervalMs: 20 });
+    const r = await run({ ...platform(s.address().port), packets: 40, intervalMs: 20 });
     expect(r.outcome).toBe('ok');
-    expect(r.rttP95Ms).toBeGreaterThanOrEqual(60);
-    expect(r.rttMs).toBeGreaterThanOrEqual(30);
-    // |D| ≈ 60 ms between consecutive echoes: the RFC 3550 estimate climbs toward it
+    expect(r.rttP95Ms).toBeGreaterThanOrEqual(100);
+    expect(r.rttMs).toBeGreaterThanOrEqual(45);
+    // |D| ≈ 100 ms between consecutive echoes: after 39 differences the RFC 3550 estimate is ~92 % of it,
+    // far above the 30 ms limit even when a loaded machine blurs the delays
     expect(r.jitterMs).toBeGreaterThan(30);
   });
 
