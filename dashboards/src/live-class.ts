@@ -6,7 +6,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { filters, type Grid, q, targets, type VariableName } from './common.js';
 import { select } from './influxql.js';
-import { timeseriesPanel } from './panels.js';
+import { LIMIT_LINE, timeseriesPanel } from './panels.js';
 
 /** `mean(field)` of live_class per interval and platform, aliased `<what> $tag_target`. */
 function series(field: string, what: string, vars: readonly VariableName[]) {
@@ -44,10 +44,7 @@ export function liveClassPanels(
       })
         .min(0)
         .showPoints(common.VisibilityMode.Always)
-        .overrideByRegexp('.*limit.*', [
-          { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
-          { id: 'custom.showPoints', value: 'never' },
-        ]),
+        .overrideByRegexp('.*limit.*', LIMIT_LINE),
       12,
       8,
     ),
@@ -66,10 +63,7 @@ export function liveClassPanels(
       })
         .min(0)
         .showPoints(common.VisibilityMode.Always)
-        .overrideByRegexp('.*limit.*', [
-          { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
-          { id: 'custom.showPoints', value: 'never' },
-        ]),
+        .overrideByRegexp('.*limit.*', LIMIT_LINE),
       12,
       8,
     ),

@@ -85,3 +85,9 @@ export function statusHistoryPanel(b: Basics): statushistory.PanelBuilder {
     .legend(bottomLegend())
     .tooltip(tooltip(common.TooltipDisplayMode.Single));
 }
+
+/** How a limit or goal line is drawn over a series: dashed, without points. */
+export const LIMIT_LINE: { id: string; value: unknown }[] = [
+  { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+  { id: 'custom.showPoints', value: 'never' },
+];

@@ -16,7 +16,7 @@ import {
 import { speedText, type TargetsConfig, teachingHoursText, tierText } from './goals.js';
 import { select } from './influxql.js';
 import { liveClassPanels } from './live-class.js';
-import { statPanel, statusHistoryPanel, tablePanel, timeseriesPanel } from './panels.js';
+import { LIMIT_LINE, statPanel, statusHistoryPanel, tablePanel, timeseriesPanel } from './panels.js';
 
 const VARS: VariableName[] = ['district', 'group', 'school'];
 const F = () => filters(...VARS);
@@ -131,8 +131,7 @@ export function school(t: TargetsConfig): dashboard.DashboardBuilder {
         .showPoints(common.VisibilityMode.Always)
         .overrideByName('目标 (target)', [
           { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } },
-          { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
-          { id: 'custom.showPoints', value: 'never' },
+          ...LIMIT_LINE,
         ]),
       12,
       9,

@@ -24,16 +24,8 @@ import {
 } from './types.js';
 
 export { isStoreError } from './store.js';
-export {
-  DEFAULT_MAX_DEAD_LETTERS,
-  type DeadLetter,
-  type EnqueueOutcome,
-  type QueuedReport,
-  type SpoolCounters,
-  type SpooledReport,
-  type SpoolOptions,
-  type StoreFailure,
-} from './types.js';
+// everything types.ts declares is part of the spool's interface
+export * from './types.js';
 
 /**
  * Durable store-and-forward queue (docs/architecture.md, "Spool before send"): SQLite in WAL mode with synchronous=FULL, so a report

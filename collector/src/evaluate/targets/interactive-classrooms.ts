@@ -3,7 +3,7 @@ import { type Static, Type } from 'typebox';
 import { inMaintenance } from '../maintenance.js';
 import { isTeachingTime } from '../teaching-hours.js';
 import { roomsOf } from './rooms.js';
-import { GoalPct, MaxAge, MultimediaDeviceTypes } from './schema-parts.js';
+import { MultimediaFields } from './schema-parts.js';
 import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from './target.js';
 
 /** Its section of config/targets.yaml (`interactiveClassrooms`). */
@@ -11,10 +11,8 @@ export const InteractiveClassroomsSection = Type.Object(
   {
     /** % of a school's `classroom` rooms with a working panel or projector in teaching hours. */
     minPct: Type.Number({ minimum: 0, maximum: 100, default: 100 }),
-    /** Device types that count as 多媒体交互设备. */
-    deviceTypes: MultimediaDeviceTypes,
-    districtGoalPct: Type.Optional(GoalPct),
-    maxAge: MaxAge('15m'),
+    /** deviceTypes (which count), districtGoalPct, maxAge (15m). */
+    ...MultimediaFields,
   },
   { additionalProperties: false, default: {} },
 );

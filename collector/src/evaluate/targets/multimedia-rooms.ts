@@ -4,7 +4,7 @@
  */
 import { type Static, Type } from 'typebox';
 import { roomKey, roomsOf } from './rooms.js';
-import { GoalPct, MaxAge, MultimediaDeviceTypes } from './schema-parts.js';
+import { MultimediaFields } from './schema-parts.js';
 import { evidenceTimes, fresh, maxAgeMs, noData, round, type TargetModule } from './target.js';
 
 /** Its section of config/targets.yaml (`multimediaRooms`). */
@@ -21,10 +21,8 @@ export const MultimediaRoomsSection = Type.Object(
       },
       { additionalProperties: false, default: { primary: 2.3, junior: 2.4 } },
     ),
-    /** Device types that make a room a multimedia room. */
-    deviceTypes: MultimediaDeviceTypes,
-    districtGoalPct: Type.Optional(GoalPct),
-    maxAge: MaxAge('15m'),
+    /** deviceTypes (which count), districtGoalPct, maxAge (15m). */
+    ...MultimediaFields,
   },
   { additionalProperties: false, default: {} },
 );

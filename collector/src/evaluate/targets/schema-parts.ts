@@ -85,3 +85,10 @@ export const MultimediaDeviceTypes = Type.Array(Type.String({ minLength: 1, maxL
   minItems: 1,
   default: ['panel', 'projector'],
 });
+
+/** The fields the two multimedia-device targets share: which device types count, a district goal, freshness. */
+export const MultimediaFields = {
+  deviceTypes: MultimediaDeviceTypes,
+  districtGoalPct: Type.Optional(GoalPct),
+  maxAge: MaxAge('15m'),
+};
