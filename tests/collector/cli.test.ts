@@ -69,9 +69,11 @@ describe('campuswatch-collector CLI', () => {
     );
     const csv = await runCli('collector', ['report', '--data', data, '--format', 'csv']);
     expect(csv.stdout.startsWith('\uFEFFschool,name,district,')).toBe(true);
+    // one column per target of the plan, live_class the last added (14 targets with school_connected)
+    expect(csv.stdout.split('\r\n')[0]).toMatch(/,live_class$/);
     expect(csv.stdout.split('\r\n')[1]).toBe(
       // 校校通 first: registered, no agent reporting is not connected (never no_data)
-      `sz-xinghai-junior,"苏州工业园区星海实验中学, 初中部",苏州工业园区,large,never,not_met${',no_data'.repeat(12)}\n`,
+      `sz-xinghai-junior,"苏州工业园区星海实验中学, 初中部",苏州工业园区,large,never,not_met${',no_data'.repeat(13)}\n`,
     );
     const json = await runCli('collector', [
       'report',

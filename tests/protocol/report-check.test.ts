@@ -83,7 +83,7 @@ describe('checkReport', () => {
     };
     expect(messages(bad)).toEqual([
       'results/0/durationMs: must be >= 0',
-      'results/1/probe: must be one of: "host", "reachability", "bandwidth", "uplink-snmp", "ipv6", "security"',
+      'results/1/probe: must be one of: "host", "reachability", "bandwidth", "uplink-snmp", "ipv6", "security", "live-class"',
     ]);
     const outcome = { ...base, results: [{ ...base.results[0]!, outcome: 'fine' }] };
     expect(messages(outcome)).toEqual([
