@@ -10,13 +10,13 @@ import { bandwidthKind } from '../../agent/src/probes/bandwidth/index.js';
 import type { CollectorCredentials, ProbeContext } from '../../agent/src/probes/probe.js';
 import { PROBES } from '../../agent/src/probes/registry.js';
 import type { BandwidthResult } from '../../protocol/report.js';
+import { skipping } from '../helpers/skip.js';
 import { World } from '../helpers/world.js';
 
 const IPERF3_MISSING =
   spawnSync('iperf3', ['--version']).error === undefined
     ? undefined
     : 'iperf3 is not installed (Debian package iperf3; scripts/test.sh installs it)';
-if (IPERF3_MISSING) console.warn(`[bandwidth-probe.test] iperf3 case SKIPPED: ${IPERF3_MISSING}`);
 
 function context(credentials?: () => CollectorCredentials): ProbeContext {
   return {
@@ -93,63 +93,66 @@ describe('bandwidth probe kind: the collector credentials come from the context'
   });
 });
 
-describe.skipIf(IPERF3_MISSING !== undefined)('bandwidth probe kind: method iperf3', () => {
-  let server: ChildProcess | undefined;
-  let port = 0;
-  let accepted = 0;
-  beforeAll(async () => {
-    port = await freePort();
-    server = spawn('iperf3', ['-s', '--forceflush', '-B', '127.0.0.1', '-p', String(port)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        accepted = out.match(/Accepted connection from/g)?.length ?? 0;
-        if (out.includes('Server listening')) resolve();
+describe.skipIf(skipping(IPERF3_MISSING, 'bandwidth-probe iperf3 case'))(
+  'bandwidth probe kind: method iperf3',
+  () => {
+    let server: ChildProcess | undefined;
+    let port = 0;
+    let accepted = 0;
+    beforeAll(async () => {
+      port = await freePort();
+      server = spawn('iperf3', ['-s', '--forceflush', '-B', '127.0.0.1', '-p', String(port)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          accepted = out.match(/Accepted connection from/g)?.length ?? 0;
+          if (out.includes('Server listening')) resolve();
+        });
       });
     });
-  });
-  afterAll(() => {
-    server?.kill();
-  });
+    afterAll(() => {
+      server?.kill();
+    });
 
-  it('runs iperf3 against the configured server, both directions, without asking for credentials', async () => {
-    const config = parseAgentConfig(
-      JSON.stringify({
-        school: { id: 'iperf-school', name: '星海' },
-        collector: { url: 'http://127.0.0.1:1' },
-        probes: {
-          bandwidth: {
-            enabled: true,
-            method: 'iperf3',
-            iperf3: { host: '127.0.0.1', port },
-            durationS: 2,
-            omitS: 0,
-            streams: 2,
+    it('runs iperf3 against the configured server, both directions, without asking for credentials', async () => {
+      const config = parseAgentConfig(
+        JSON.stringify({
+          school: { id: 'iperf-school', name: '星海' },
+          collector: { url: 'http://127.0.0.1:1' },
+          probes: {
+            bandwidth: {
+              enabled: true,
+              method: 'iperf3',
+              iperf3: { host: '127.0.0.1', port },
+              durationS: 2,
+              omitS: 0,
+              streams: 2,
+            },
           },
-        },
-      }),
-    );
-    let asked = 0;
-    const results = bandwidthOf(
-      await PROBES.bandwidth.run(
-        config,
-        context(() => {
-          asked++;
-          throw new Error('not wanted');
         }),
-      ),
-    );
-    expect(results.map((r) => [r.direction, r.method, r.outcome, r.target, r.streams])).toEqual([
-      ['down', 'iperf3', 'ok', `127.0.0.1:${port}`, 2],
-      ['up', 'iperf3', 'ok', `127.0.0.1:${port}`, 2],
-    ]);
-    for (const r of results) expect(r.mbps).toBeGreaterThan(0);
-    expect(asked).toBe(0);
-    // the server saw both tests (one control connection per test)
-    expect(accepted).toBe(2);
-  }, 60_000);
-});
+      );
+      let asked = 0;
+      const results = bandwidthOf(
+        await PROBES.bandwidth.run(
+          config,
+          context(() => {
+            asked++;
+            throw new Error('not wanted');
+          }),
+        ),
+      );
+      expect(results.map((r) => [r.direction, r.method, r.outcome, r.target, r.streams])).toEqual([
+        ['down', 'iperf3', 'ok', `127.0.0.1:${port}`, 2],
+        ['up', 'iperf3', 'ok', `127.0.0.1:${port}`, 2],
+      ]);
+      for (const r of results) expect(r.mbps).toBeGreaterThan(0);
+      expect(asked).toBe(0);
+      // the server saw both tests (one control connection per test)
+      expect(accepted).toBe(2);
+    }, 60_000);
+  },
+);

@@ -37,7 +37,6 @@ const permissionSkip =
       : other === undefined
         ? 'no user nobody'
         : undefined;
-if (permissionSkip) console.info(`[errors] permission cases SKIPPED: ${permissionSkip}`);
 
 /** The agent CLI as `nobody` (no groups), from source like runCli. */
 function asNobody(args: string[]): Promise<CliResult> {
@@ -63,7 +62,7 @@ function writeConfig(w: World, name: string, config: AgentConfig | Record<string
   return file;
 }
 
-describe.skipIf(permissionSkip !== undefined)(
+describe.skipIf(skipping(permissionSkip, 'errors permission cases'))(
   'a state directory the agent user cannot use: the path, the user and the fix, never "not enrolled"',
   () => {
     const w = new World();
@@ -158,8 +157,12 @@ describe.skipIf(permissionSkip !== undefined)(
       const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir], {
         encoding: 'utf8',
       });
-      if (mount.status !== 0) {
-        console.info(`[errors] read-only file system case SKIPPED: mount failed: ${mount.stderr.trim()}`);
+      if (
+        skipping(
+          mount.status !== 0 && `mount failed: ${mount.stderr.trim()}`,
+          'errors read-only file system case',
+        )
+      ) {
         ctx.skip();
       }
       try {
