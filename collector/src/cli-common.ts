@@ -6,7 +6,9 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { UsageError } from '../../protocol/cli.js';
 import { type CollectorConfig, loadCollectorConfig, parseCollectorConfig } from './config.js';
+import { tierOf } from './evaluate/targets/tier.js';
 import type { StateStore } from './store/state.js';
+import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
 
 export interface CommonOpts {
   config?: string;
@@ -67,4 +69,17 @@ export async function auditCli(
     target,
     detail,
   });
+}
+
+/**
+ * `school add` / `school update` with both --tier and --pupils: the tier follows from the pupil count, so a
+ * --tier it contradicts (which would silently win over it) is refused, naming both flags and the tiers' file.
+ */
+export function checkTierAgreesWithPupils(config: CollectorConfig, tier: string, pupils: number): void {
+  const targetsFile = config.targetsFile ?? DEFAULT_TARGETS_FILE;
+  const implied = tierOf({ pupils }, loadTargets(targetsFile));
+  if (implied !== tier)
+    throw new UsageError(
+      `--pupils ${pupils} and --tier ${tier} contradict each other: ${pupils} pupils make a ${implied} school (uplink.tiers of ${targetsFile}); give --pupils (the tier follows from it) or --tier, not both`,
+    );
 }

@@ -6,7 +6,14 @@
  */
 import type { Command } from 'commander';
 import { formatTable, UsageError } from '../../protocol/cli.js';
-import { auditCli, type CommonOpts, type ConfigOf, dataFlags, type WithState } from './cli-common.js';
+import {
+  auditCli,
+  type CommonOpts,
+  type ConfigOf,
+  checkTierAgreesWithPupils,
+  dataFlags,
+  type WithState,
+} from './cli-common.js';
 import { tierOf } from './evaluate/compliance.js';
 import { agentNameProblem, agentView, patchedSchool, type SchoolPatch } from './fleet.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
@@ -213,15 +220,8 @@ export function addFleetCommands(
         patch[field] = Number(v);
       } else patch[field] = v;
     }
-    if (typeof patch.tier === 'string' && typeof patch.pupils === 'number') {
-      // as school add: a --tier the pupil count contradicts would silently win over it
-      const targetsFile = configOf(o).targetsFile ?? DEFAULT_TARGETS_FILE;
-      const implied = tierOf({ pupils: patch.pupils }, loadTargets(targetsFile));
-      if (implied !== patch.tier)
-        throw new UsageError(
-          `--pupils ${patch.pupils} and --tier ${patch.tier} contradict each other: ${patch.pupils} pupils make a ${implied} school (uplink.tiers of ${targetsFile}); give --pupils (the tier follows from it) or --tier, not both`,
-        );
-    }
+    if (typeof patch.tier === 'string' && typeof patch.pupils === 'number')
+      checkTierAgreesWithPupils(configOf(o), patch.tier, patch.pupils);
     if (Object.keys(patch).length === 0)
       throw new UsageError(
         `give at least one of ${Object.values(UPDATE_FLAGS)

@@ -5,7 +5,13 @@ import { School } from '../../protocol/school.js';
 import { checker, formatProblem } from '../../protocol/validate.js';
 import { PACKAGE_VERSION } from '../../protocol/version.js';
 import { addAccessCommands } from './cli-access.js';
-import { auditCli, type CommonOpts, requireData, resolveConfig } from './cli-common.js';
+import {
+  auditCli,
+  type CommonOpts,
+  checkTierAgreesWithPupils,
+  requireData,
+  resolveConfig,
+} from './cli-common.js';
 import { addFleetCommands } from './cli-fleet.js';
 import { addGrafanaCommands } from './cli-grafana.js';
 import { addMaintenanceCommands } from './cli-maintenance.js';
@@ -13,7 +19,6 @@ import { addSilenceCommands } from './cli-silence.js';
 import { addTermReportCommands, termReportCli } from './cli-term-report.js';
 import { complianceReport, renderComplianceReport } from './compliance-report.js';
 import { checkStateInDataDir } from './data-dir.js';
-import { tierOf } from './evaluate/targets/tier.js';
 import { createCollectorLogger, startCollector } from './server.js';
 import { openStateStore, type StateStore } from './store/state.js';
 import { DEFAULT_TARGETS_FILE, loadTargets } from './targets.js';
@@ -109,15 +114,8 @@ school
         if (!/^\d+$/.test(opts.pupils)) throw new UsageError('--pupils must be a whole number');
         candidate.pupils = Number(opts.pupils);
       }
-      if (opts.tier !== undefined && opts.pupils !== undefined) {
-        // the tier follows from the pupil count: a different --tier would silently win over it
-        const targetsFile = resolveConfig(opts).targetsFile ?? DEFAULT_TARGETS_FILE;
-        const implied = tierOf({ pupils: Number(opts.pupils) }, loadTargets(targetsFile));
-        if (implied !== opts.tier)
-          throw new UsageError(
-            `--pupils ${opts.pupils} and --tier ${opts.tier} contradict each other: ${opts.pupils} pupils make a ${implied} school (uplink.tiers of ${targetsFile}); give --pupils (the tier follows from it) or --tier, not both`,
-          );
-      }
+      if (opts.tier !== undefined && opts.pupils !== undefined)
+        checkTierAgreesWithPupils(resolveConfig(opts), opts.tier, Number(opts.pupils));
       if (opts.protectionLevel !== undefined) {
         if (!/^\d+$/.test(opts.protectionLevel))
           throw new UsageError('--protection-level must be a whole number: 2 or 3');

@@ -18,15 +18,8 @@ import { checkInflux, InfluxConfig } from './config/influx.js';
 import { HttpConfig, IngestConfig, LISTEN_PATTERN, SpeedtestConfig, StateConfig } from './config/server.js';
 import { checkTls, readTls, TlsConfig, type TlsMaterial } from './config/tls.js';
 
-export { AlertsConfig, ReportsConfig } from './config/alerts.js';
-export {
-  BATCH_LINGER_MS,
-  DATABASE_PREFIX_PATTERN,
-  InfluxConfig,
-  PerDistrictConfig,
-} from './config/influx.js';
-export { HttpConfig, IngestConfig, SpeedtestConfig, StateConfig } from './config/server.js';
-export { TlsConfig } from './config/tls.js';
+// what is imported through this file (the other blocks are imported from config/ where needed)
+export { BATCH_LINGER_MS, DATABASE_PREFIX_PATTERN, InfluxConfig } from './config/influx.js';
 
 export const CollectorConfig = Type.Object(
   {

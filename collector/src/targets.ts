@@ -7,7 +7,7 @@ import type { TargetsConfig as Config, DistrictOverride as Overrides } from './e
 import { TARGETS } from './evaluate/targets/registry.js';
 import type { TargetModule } from './evaluate/targets/target.js';
 
-export { durationMs, TERM_NAME_PATTERN } from './evaluate/targets/schema-parts.js';
+export { durationMs } from './evaluate/targets/schema-parts.js';
 
 /** A schema with every `default` removed: a district override states only what it changes. */
 function withoutDefaults<T extends TSchema>(schema: T): T {

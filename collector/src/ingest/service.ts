@@ -69,6 +69,8 @@ export function ingestService(ctx: IngestDeps): IngestService {
   const turns = new IngestTurns();
   /** Device results older than these leave a school's latest state when its next report lacks them. */
   const freshness = freshnessMs(ctx.targets);
+  // the shortest freshness rule: a leaving device older than it is dropped from the latest state
+  const shortestFreshnessMs = Math.min(...Object.values(freshness));
 
   /** A report over a budget: counted and remembered for the over-budget alert. */
   const overBudget = async (
@@ -244,7 +246,7 @@ export function ingestService(ctx: IngestDeps): IngestService {
         ? {
             leaving: {
               keys: [...leaving],
-              before: new Date(receivedAt.getTime() - Math.min(...Object.values(freshness))).toISOString(),
+              before: new Date(receivedAt.getTime() - shortestFreshnessMs).toISOString(),
             },
           }
         : {}),

@@ -35,35 +35,22 @@ export type {
   Silence,
 } from './state/alerts/index.js';
 export type { ComplianceRow, ComplianceStore } from './state/compliance/index.js';
-export {
-  type EvidenceStore,
-  findingOfRow,
-  type RoomDown,
-  samplesPerDay,
-  samplesPerDeviceDay,
-} from './state/evidence/index.js';
-export {
-  type BeginIngest,
-  type CompleteIngest,
-  type IngestRecord,
-  type JournalStore,
-  oldPrefixEnd,
+export type { EvidenceStore, RoomDown } from './state/evidence/index.js';
+export type {
+  BeginIngest,
+  CompleteIngest,
+  IngestRecord,
+  JournalStore,
 } from './state/journal/index.js';
-export { HISTORY_DEPTH, HISTORY_PROBES, type LatestStore, shiftedResult } from './state/latest/index.js';
-export {
-  type MaintenanceStore,
-  type MaintenanceWindow,
-  maintenanceOfRow,
-} from './state/maintenance/index.js';
+export { HISTORY_DEPTH, type LatestStore, shiftedResult } from './state/latest/index.js';
+export type { MaintenanceStore, MaintenanceWindow } from './state/maintenance/index.js';
 export {
   type AgentRecord,
   ArchivedSchoolError,
-  describedSchool,
   ENROLL_CODE_ALPHABET,
   parseToken,
   type RegistryStore,
   type SchoolRecord,
-  schoolOfRow,
   sha256,
   UnknownSchoolError,
 } from './state/registry/index.js';

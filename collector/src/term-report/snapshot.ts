@@ -307,7 +307,6 @@ export class UnknownTermError extends Error {
   }
 }
 
-/** The local date of `now` in a district (its first school's time zone; Asia/Shanghai without one). */
 /** Today's date where the district's schools are (their time zone; Beijing time when none is known). */
 export function todayIn(schools: readonly School[], district: string | null, now: Date): string {
   const tz = schools.find((s) => (s.district ?? null) === district)?.timezone ?? 'Asia/Shanghai';
