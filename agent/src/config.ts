@@ -15,29 +15,11 @@ import { InventoryConfig, RoomConfig } from './inventory-config.js';
 import { Seconds } from './probes/lib/config-parts.js';
 import { PROBE_SCHEMAS, probeBlockProblems } from './probes/schemas.js';
 
-/** Each probe kind's config lives in its folder (agent/src/probes/<kind>/schema.ts); re-exported for existing imports. */
-export { BandwidthConfig } from './probes/bandwidth/schema.js';
-export { HostConfig } from './probes/host/schema.js';
-export { Ipv6Config } from './probes/ipv6/schema.js';
-export { ReachabilityConfig } from './probes/reachability/schema.js';
-export { SecurityConfig } from './probes/security/schema.js';
-export { UplinkSnmpConfig } from './probes/uplink-snmp/schema.js';
+/** The built-in device types (protocol/vocabulary.ts): the agent's are the protocol's. */
+export { DEVICE_TYPES, type DeviceType } from '../../protocol/vocabulary.js';
 
 /** `collector.maxReportBytes` by default: the collector's default `ingest.bodyLimitBytes` (1 MiB). */
 export const DEFAULT_MAX_REPORT_BYTES = 1_048_576;
-
-/** The built-in device types (protocol/vocabulary.ts); each has default checks. Re-exported for existing imports. */
-export { DEVICE_TYPES, type DeviceType } from '../../protocol/vocabulary.js';
-/** The inventory's schema lives in inventory-config.ts (inventory.ts reads it without importing this file). */
-export {
-  BUILTIN_TYPE_CHECKS,
-  CheckSpec,
-  DeviceConfig,
-  InventoryConfig,
-  RoomConfig,
-  SnmpAuth,
-  SnmpOverride,
-} from './inventory-config.js';
 
 export const AgentConfig = Type.Object(
   {

@@ -60,6 +60,8 @@ export const ipv6Probe: KindProbe<Ipv6Slice> = {
   async run(slice, ctx) {
     const cfg = slice.ipv6;
     const timeoutMs = cfg.connectTimeoutMs;
+    // this machine, as the host checks and the score row name it
+    const host = hostTarget(HOST_FALLBACK);
     const targets = targetsOf(slice).map((t) => ({ name: t.name, parsed: parseTarget(t.name, t.url) }));
     const hosts = [
       ...new Set(
@@ -87,8 +89,8 @@ export const ipv6Probe: KindProbe<Ipv6Slice> = {
     };
 
     const jobs: Promise<Ipv6Result>[] = [
-      check('host-address', hostTarget(HOST_FALLBACK), hostAddressCheck),
-      check('default-route', hostTarget(HOST_FALLBACK), defaultRouteCheck),
+      check('host-address', host, hostAddressCheck),
+      check('default-route', host, defaultRouteCheck),
       ...dnsNames.map((n) => check('dns-aaaa', n, (s) => aaaaCheck(n, timeoutMs, s))),
       check('dns-resolver-v6', 'resolver', (s) => resolverV6Check(probeName, timeoutMs, s)),
     ];
@@ -127,7 +129,7 @@ export const ipv6Probe: KindProbe<Ipv6Slice> = {
     const score: Ipv6Result = {
       probe: 'ipv6',
       check: 'score',
-      target: clip(hostTarget(HOST_FALLBACK), 200),
+      target: host, // hostTarget is at most 200 characters
       ok: s.scoreV6 === 10 && s.scoreV4only === 10,
       outcome: 'ok',
       durationMs: elapsedMs(startedAt),

@@ -1,8 +1,8 @@
 // Rule family "snmp": snmp-default-community (a device answers "public" or "private") and, when
 // `snmpV3Required`, snmp-v1v2c-enabled (it answers SNMPv2c at all). One check answers both rules.
 import type { Outcome } from '../../../../../protocol/report.js';
-import type { SnmpAuth } from '../../../config.js';
 import type { ResolvedCheck } from '../../../inventory.js';
+import type { SnmpAuth } from '../../../inventory-config.js';
 import type { Family } from '../../lib/net-util.js';
 import { asText, classify, ProbeAbortedError, SnmpClient, scrub } from '../../lib/snmp.js';
 import type { DevicePlan } from '../check.js';
