@@ -4,7 +4,14 @@ import { type AddressInfo, createServer, type Server } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../agent/src/config.js';
-import { percentile, rfc3550Jitter, trainStats } from '../../agent/src/probes/live-class/probe.js';
+import { liveClassKind } from '../../agent/src/probes/live-class/index.js';
+import {
+  createLiveClassProbe,
+  percentile,
+  rfc3550Jitter,
+  trainStats,
+} from '../../agent/src/probes/live-class/probe.js';
+import type { HostLookup } from '../../agent/src/probes/live-class/train.js';
 import { PROBES } from '../../agent/src/probes/registry.js';
 import { LiveClassResult, type ProbeResult } from '../../protocol/report.js';
 import { checker } from '../../protocol/validate.js';
@@ -60,12 +67,16 @@ function config(liveClass: Record<string, unknown>) {
   );
 }
 
-async function run(liveClass: Record<string, unknown>, deadlineMs = 3000): Promise<LiveClassResult> {
-  const results: ProbeResult[] = await PROBES['live-class'].run(config(liveClass), {
-    signal: AbortSignal.timeout(deadlineMs),
-    log,
-    now: () => new Date(),
-  });
+async function run(
+  liveClass: Record<string, unknown>,
+  deadlineMs = 3000,
+  lookup?: HostLookup,
+): Promise<LiveClassResult> {
+  const ctx = { signal: AbortSignal.timeout(deadlineMs), log, now: () => new Date() };
+  // with a lookup of its own the probe is built with it (a test never asks the machine's resolver)
+  const results: ProbeResult[] = lookup
+    ? await createLiveClassProbe({ lookup }).run(liveClassKind.slice(config(liveClass)), ctx)
+    : await PROBES['live-class'].run(config(liveClass), ctx);
   expect(results).toHaveLength(1);
   const r = results[0]!;
   expect(schema.problems(r), JSON.stringify(r)).toEqual([]);
@@ -134,7 +145,11 @@ describe('live-class probe over UDP echo', () => {
   });
 
   it('an unknown host name is "unreachable"', async () => {
-    const r = await run({ platform: { name: 'x', host: 'no-such-host.invalid', port: 7 } }, 3000);
+    // what getaddrinfo answers for a name nobody publishes (no DNS query leaves the machine)
+    const notFound: HostLookup = async (host) => {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', hostname: host });
+    };
+    const r = await run({ platform: { name: 'x', host: 'no-such-host.invalid', port: 7 } }, 3000, notFound);
     expect(r).toMatchObject({ outcome: 'unreachable', sent: 0, received: 0, lossPct: 100 });
   });
 

@@ -3,7 +3,7 @@ import { type LiveClassResult, liveClassOverLimits, type Outcome } from '../../.
 import { elapsedMs, errnoCode, errorText, outcomeOfErrno } from '../lib/net-util.js';
 import type { KindProbe } from '../probe.js';
 import type { LiveClassConfig } from './schema.js';
-import { runTrain, type TrainRun } from './train.js';
+import { type HostLookup, runTrain, type TrainRun } from './train.js';
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -53,40 +53,46 @@ function outcomeOf(run: TrainRun, timeoutS: number, where: string): { outcome: O
   return { outcome: 'ok' };
 }
 
-export const liveClassProbe: KindProbe<LiveClassConfig> = {
-  async run(c, ctx) {
-    const p = c.platform;
-    if (!p) return [];
-    const at = ctx.now().toISOString();
-    const started = performance.now();
-    const run = await runTrain(
-      {
+/** The probe, with a seam for tests (how a host name is looked up; the system resolver by default). */
+export function createLiveClassProbe(options: { lookup?: HostLookup } = {}): KindProbe<LiveClassConfig> {
+  return {
+    async run(c, ctx) {
+      const p = c.platform;
+      if (!p) return [];
+      const at = ctx.now().toISOString();
+      const started = performance.now();
+      const run = await runTrain(
+        {
+          host: p.host,
+          port: p.port,
+          transport: p.transport,
+          packets: c.packets,
+          packetBytes: c.packetBytes,
+          intervalMs: c.intervalMs,
+          ...(options.lookup ? { lookup: options.lookup } : {}),
+        },
+        ctx.signal,
+      );
+      const stats = trainStats(run, c.packets);
+      const limits = { oneWayMs: c.maxOneWayDelayMs, jitterMs: c.maxJitterMs, lossPct: c.maxLossPct };
+      const result: LiveClassResult = {
+        probe: 'live-class',
+        target: p.name,
+        ...outcomeOf(run, c.timeoutS, `${p.transport} ${p.host}:${p.port}`),
+        durationMs: elapsedMs(started),
+        at,
+        transport: p.transport,
         host: p.host,
         port: p.port,
-        transport: p.transport,
-        packets: c.packets,
+        ...stats,
         packetBytes: c.packetBytes,
-        intervalMs: c.intervalMs,
-      },
-      ctx.signal,
-    );
-    const stats = trainStats(run, c.packets);
-    const limits = { oneWayMs: c.maxOneWayDelayMs, jitterMs: c.maxJitterMs, lossPct: c.maxLossPct };
-    const result: LiveClassResult = {
-      probe: 'live-class',
-      target: p.name,
-      ...outcomeOf(run, c.timeoutS, `${p.transport} ${p.host}:${p.port}`),
-      durationMs: elapsedMs(started),
-      at,
-      transport: p.transport,
-      host: p.host,
-      port: p.port,
-      ...stats,
-      packetBytes: c.packetBytes,
-      limits,
-    };
-    const over = liveClassOverLimits(result);
-    if (over.length > 0) ctx.log.warn({ platform: p.name, over }, 'live-class path over its limits');
-    return [result];
-  },
-};
+        limits,
+      };
+      const over = liveClassOverLimits(result);
+      if (over.length > 0) ctx.log.warn({ platform: p.name, over }, 'live-class path over its limits');
+      return [result];
+    },
+  };
+}
+
+export const liveClassProbe = createLiveClassProbe();

@@ -17,7 +17,12 @@ export interface TrainSpec {
   packets: number;
   packetBytes: number;
   intervalMs: number;
+  /** How the UDP train finds the platform's address; default: the system resolver (node's dns lookup). */
+  lookup?: HostLookup;
 }
+
+/** A host name to one address, as node's `dns.promises.lookup` gives it. */
+export type HostLookup = (host: string) => Promise<{ address: string; family: number }>;
 
 export interface TrainRun {
   sent: number;
@@ -55,7 +60,7 @@ function once(emitter: UdpSocket | import('node:net').Socket, event: string): Pr
 }
 
 const openUdp: Opener = async (spec, onEcho, onFail) => {
-  const { address, family } = await lookup(spec.host);
+  const { address, family } = await (spec.lookup ?? lookup)(spec.host);
   const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
   try {
     socket.connect(spec.port, address);
